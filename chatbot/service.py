@@ -1,0 +1,57 @@
+"""Assembling the pipeline from settings: load the models, and find (or build) the index."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from chatbot.embedding import Embedder, SentenceTransformerEmbedder
+from chatbot.errors import IndexMissingError
+from chatbot.index import BuildReport, build_index
+from chatbot.knowledge import Skipped, read_knowledge_base
+from chatbot.pipeline import Pipeline
+from chatbot.retrieval import DenseRetriever
+from chatbot.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class IndexingResult:
+    report: BuildReport
+    skipped: list[Skipped]
+
+
+def load_embedder(settings: Settings) -> Embedder:
+    return SentenceTransformerEmbedder(settings.embedder, device=settings.device)
+
+
+def index_knowledge_base(settings: Settings, embedder: Embedder) -> IndexingResult:
+    """Read `settings.kb_dir` and (re)build the index in `settings.index_dir`."""
+    kb = read_knowledge_base(settings.kb_dir, settings.passage_chars)
+    for skipped in kb.skipped:
+        log.warning("Skipped %s: %s", skipped.path, skipped.reason)
+    report = build_index(kb.passages, embedder, settings.index_dir)
+    return IndexingResult(report, kb.skipped)
+
+
+def open_retriever(settings: Settings, embedder: Embedder, build_if_missing: bool = False) -> DenseRetriever:
+    """The retriever over the index; with `build_if_missing`, a first start builds it from the KB."""
+    try:
+        return DenseRetriever.from_folder(settings.index_dir, embedder)
+    except IndexMissingError:
+        if not build_if_missing:
+            raise
+        log.info("No index in %s yet: building it from %s", settings.index_dir, settings.kb_dir)
+        index_knowledge_base(settings, embedder)
+        return DenseRetriever.from_folder(settings.index_dir, embedder)
+
+
+def create_pipeline(settings: Settings, build_if_missing: bool = False) -> Pipeline:
+    """Load the embedder, the index and the decoder named by `settings` (the slow part of start-up)."""
+    from chatbot.generation import TransformersGenerator
+
+    embedder = load_embedder(settings)
+    retriever = open_retriever(settings, embedder, build_if_missing)
+    generator = TransformersGenerator(settings.model, settings.gguf_file, settings.device, settings.temperature)
+    return Pipeline(retriever, generator, settings)

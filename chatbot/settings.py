@@ -1,0 +1,107 @@
+"""One frozen settings object: defaults < settings file (TOML) < CHATBOT_* environment variables."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any
+
+from chatbot.errors import SettingsError
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+ENV_PREFIX = "CHATBOT_"
+BUNDLED_EMBEDDER = "sentence-transformers/all-MiniLM-L6-v2"
+BUNDLED_GENERATOR = "bundled:SmolLM2-135M-Instruct-Q4_1"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything that can be configured. Paths may be relative to the working directory."""
+
+    store_name: str = "Maple & Moss"
+    support_contact: str = "our support team at help@maplemoss.example or 0113 496 0123 (Mon-Fri 8:00-18:00)"
+    kb_dir: Path = REPO_ROOT / "knowledge_base"
+    index_dir: Path = REPO_ROOT / "index"
+    prompts_dir: Path = REPO_ROOT / "prompts"
+
+    # Retrieval
+    embedder: str = BUNDLED_EMBEDDER
+    passage_chars: int = 900
+    top_k: int = 4
+    prompt_passages: int = 3
+    min_score: float = 0.38
+
+    # Generation
+    model: str = BUNDLED_GENERATOR
+    gguf_file: str = ""
+    device: str = "auto"
+    max_new_tokens: int = 160
+    temperature: float = 0.0
+    history_turns: int = 2
+
+    # Input limits
+    max_question_chars: int = 2000
+
+    # Web app
+    host: str = "127.0.0.1"
+    port: int = 7860
+
+
+def _coerce(name: str, kind: Any, raw: Any) -> Any:
+    """Turn a value from TOML or the environment into the field's type."""
+    try:
+        if kind in (Path, "Path"):
+            return Path(raw)
+        if kind in (bool, "bool"):
+            if isinstance(raw, bool):
+                return raw
+            return str(raw).strip().lower() in {"1", "true", "yes", "on"}
+        if kind in (int, "int"):
+            return int(raw)
+        if kind in (float, "float"):
+            return float(raw)
+        return str(raw)
+    except (TypeError, ValueError) as error:
+        raise SettingsError(f"Setting {name!r} expects a {kind}, got {raw!r}.") from error
+
+
+def load_settings(
+    path: str | Path | None = None,
+    env: Mapping[str, str] | None = None,
+    **overrides: Any,
+) -> Settings:
+    """Build the settings from defaults, then the TOML file at `path`, then CHATBOT_* variables.
+
+    `overrides` (from command-line flags) win over everything; None values are ignored.
+
+    >>> load_settings(env={"CHATBOT_TOP_K": "6"}).top_k
+    6
+    """
+    env = os.environ if env is None else env
+    types = {f.name: f.type for f in fields(Settings)}
+    values: dict[str, Any] = {}
+
+    path = path or env.get(f"{ENV_PREFIX}SETTINGS")
+    if path:
+        try:
+            data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+        except (OSError, tomllib.TOMLDecodeError) as error:
+            raise SettingsError(f"Cannot read settings file {path}: {error}") from error
+        unknown = set(data) - set(types)
+        if unknown:
+            raise SettingsError(f"Unknown settings in {path}: {', '.join(sorted(unknown))}.")
+        values.update(data)
+
+    for name in types:
+        key = ENV_PREFIX + name.upper()
+        if key in env:
+            values[name] = env[key]
+
+    values.update({k: v for k, v in overrides.items() if v is not None})
+    return dataclasses.replace(
+        Settings(), **{name: _coerce(name, types[name], raw) for name, raw in values.items()}
+    )

@@ -1,0 +1,95 @@
+"""Shared fixtures: a small knowledge base, fake models, and the real bundled models (once per session)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+
+from chatbot.settings import REPO_ROOT, Settings, load_settings  # noqa: E402
+from tests.fakes import ScriptedGenerator, ToyEmbedder  # noqa: E402
+
+RETURNS_MD = """---
+id: returns
+title: Returns and refunds
+---
+# Returns and refunds
+
+## Return window
+Full-price items can be returned within 30 days of delivery for a full refund.
+
+## Sale items
+Sale items can be returned within 14 days of delivery.
+"""
+
+SHIPPING_MD = """# Shipping
+
+## UK delivery
+Standard UK delivery costs £3.95 and takes 2 to 4 business days. Delivery is free on orders over £50.
+"""
+
+
+@pytest.fixture
+def small_kb(tmp_path: Path) -> Path:
+    kb = tmp_path / "kb"
+    kb.mkdir()
+    (kb / "returns.md").write_text(RETURNS_MD, encoding="utf-8")
+    (kb / "shipping.md").write_text(SHIPPING_MD, encoding="utf-8")
+    return kb
+
+
+@pytest.fixture
+def toy_settings(tmp_path: Path, small_kb: Path) -> Settings:
+    return load_settings(env={}, kb_dir=small_kb, index_dir=tmp_path / "index", min_score=0.2)
+
+
+@pytest.fixture
+def toy_embedder() -> ToyEmbedder:
+    return ToyEmbedder()
+
+
+@pytest.fixture
+def scripted() -> ScriptedGenerator:
+    return ScriptedGenerator()
+
+
+# Real models: loaded once per session.
+
+
+@pytest.fixture(scope="session")
+def real_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    return load_settings(env={}, kb_dir=REPO_ROOT / "knowledge_base", index_dir=tmp_path_factory.mktemp("index"))
+
+
+@pytest.fixture(scope="session")
+def real_embedder(real_settings: Settings):
+    from chatbot.service import load_embedder
+
+    return load_embedder(real_settings)
+
+
+@pytest.fixture(scope="session")
+def real_index(real_settings: Settings, real_embedder):
+    from chatbot.service import index_knowledge_base
+
+    return index_knowledge_base(real_settings, real_embedder)
+
+
+@pytest.fixture(scope="session")
+def real_generator(real_settings: Settings):
+    from chatbot.generation import TransformersGenerator
+
+    return TransformersGenerator(real_settings.model, real_settings.gguf_file, real_settings.device)
+
+
+@pytest.fixture(scope="session")
+def real_pipeline(real_settings: Settings, real_embedder, real_index, real_generator):
+    from chatbot.pipeline import Pipeline
+    from chatbot.retrieval import DenseRetriever
+
+    return Pipeline(DenseRetriever.from_folder(real_settings.index_dir, real_embedder), real_generator, real_settings)

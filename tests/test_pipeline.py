@@ -1,0 +1,131 @@
+"""The answering pipeline with fake models: evidence threshold, prompts, citations, conversation."""
+
+from __future__ import annotations
+
+import pytest
+
+from chatbot.errors import QuestionError
+from chatbot.index import build_index
+from chatbot.knowledge import read_knowledge_base
+from chatbot.pipeline import Pipeline
+from chatbot.retrieval import DenseRetriever
+from chatbot.settings import Settings
+from chatbot.values import Answer
+from tests.fakes import ScriptedGenerator, ToyEmbedder
+
+
+@pytest.fixture
+def make_pipeline(toy_settings: Settings, toy_embedder: ToyEmbedder):
+    build_index(read_knowledge_base(toy_settings.kb_dir).passages, toy_embedder, toy_settings.index_dir)
+
+    def make(*replies: str, **changes: object) -> tuple[Pipeline, ScriptedGenerator]:
+        from dataclasses import replace
+
+        generator = ScriptedGenerator(*replies)
+        retriever = DenseRetriever.from_folder(toy_settings.index_dir, toy_embedder)
+        return Pipeline(retriever, generator, replace(toy_settings, **changes)), generator
+
+    return make
+
+
+def test_answer_cites_the_passages_it_used(make_pipeline) -> None:
+    pipeline, generator = make_pipeline("You have 30 days to return full-price items [1].")
+    answer = pipeline.answer("How many days to return full-price items?")
+    assert answer.text == "You have 30 days to return full-price items [1]."
+    assert [p.id for p in answer.sources] == ["returns#return-window"]
+    assert (answer.escalate, answer.reason) == (False, "answered")
+    assert answer.confidence == pytest.approx(answer.sources[0].score)
+    assert set(answer.timings) >= {"retrieval_ms", "first_token_ms", "generation_ms", "total_ms"}
+
+
+def test_prompt_numbers_the_retrieved_passages(make_pipeline) -> None:
+    pipeline, generator = make_pipeline("ok [1].")
+    pipeline.answer("How many days to return sale items?")
+    [messages] = generator.received
+    assert [m["role"] for m in messages] == ["system", "user"]
+    assert "Maple & Moss" in messages[0]["content"]
+    user = messages[1]["content"]
+    assert user.startswith("Passages:\n[1] Returns and refunds - Sale items\n")
+    assert "[2] Returns and refunds - Return window" in user
+    assert user.rstrip().endswith("Question: How many days to return sale items?")
+    assert "{{" not in user and "{%" not in user
+
+
+def test_markers_are_renumbered_to_match_the_sources(make_pipeline) -> None:
+    pipeline, _ = make_pipeline("Sale items: 14 days [2]. Full price: 30 days [1]. Wrong [7].")
+    answer = pipeline.answer("How many days to return full-price or sale items?")
+    assert answer.text == "Sale items: 14 days [1]. Full price: 30 days [2]. Wrong."
+    assert [p.id for p in answer.sources] == ["returns#sale-items", "returns#return-window"]
+
+
+def test_an_answer_without_markers_is_attributed_to_the_top_passage(make_pipeline) -> None:
+    pipeline, _ = make_pipeline("Delivery is free over £50.")
+    answer = pipeline.answer("Is UK delivery free?")
+    assert answer.text == "Delivery is free over £50. [1]"
+    assert [p.id for p in answer.sources] == ["shipping#uk-delivery"]
+
+
+def test_weak_evidence_escalates_without_calling_the_model(make_pipeline) -> None:
+    pipeline, generator = make_pipeline("should not be used")
+    answer = pipeline.answer("Who won the football yesterday?")
+    assert answer.escalate and answer.reason == "no_evidence"
+    assert answer.sources == () and answer.confidence < 0.2
+    assert "can't answer" in answer.text and "person" in answer.text
+    assert generator.received == []
+
+
+def test_threshold_comes_from_settings(make_pipeline) -> None:
+    question = "How many days to return full-price items?"
+    strict, _ = make_pipeline("x [1].", min_score=0.99)
+    lenient, _ = make_pipeline("x [1].", min_score=0.0)
+    assert strict.answer(question).escalate is True
+    assert lenient.answer(question).escalate is False
+
+
+def test_asking_for_a_person_is_always_honoured(make_pipeline) -> None:
+    pipeline, generator = make_pipeline("unused")
+    answer = pipeline.answer("Can I talk to a real person about my return please")
+    assert (answer.escalate, answer.reason) == (True, "user_asked_for_human")
+    assert "support team" in answer.text and generator.received == []
+
+
+def test_follow_up_retrieves_with_the_conversation(make_pipeline) -> None:
+    history = [
+        {"role": "user", "content": "Can I return sale items?"},
+        {"role": "assistant", "content": "Sale items can be returned within 14 days [1]."},
+    ]
+    pipeline, generator = make_pipeline("Yes [1].")
+    # "and what about delivery?" alone matches shipping; "how long" alone matches nothing.
+    answer = pipeline.answer("how long do I have?", history)
+    assert not answer.escalate
+    assert answer.sources[0].id == "returns#sale-items"
+    messages = generator.received[0]
+    assert [m["role"] for m in messages] == ["system", "user", "assistant", "user"]
+    assert messages[1]["content"] == "Can I return sale items?"
+
+
+def test_stream_yields_text_pieces_then_the_answer(make_pipeline) -> None:
+    pipeline, _ = make_pipeline("Thirty days [1].")
+    items = list(pipeline.stream("How many days to return full-price items?"))
+    assert items[:-1] == ["Thirty ", "days ", "[1]."]
+    assert isinstance(items[-1], Answer) and items[-1].text == "Thirty days [1]."
+
+
+def test_an_empty_reply_escalates(make_pipeline) -> None:
+    pipeline, _ = make_pipeline("   ")
+    answer = pipeline.answer("How many days to return full-price items?")
+    assert (answer.escalate, answer.reason, answer.sources) == (True, "empty_answer", ())
+
+
+@pytest.mark.parametrize("question", ["", "   \n", None])
+def test_empty_question_is_refused(make_pipeline, question) -> None:
+    pipeline, _ = make_pipeline()
+    with pytest.raises(QuestionError, match="type a question"):
+        pipeline.answer(question)
+
+
+def test_huge_question_is_refused_with_the_limit(make_pipeline) -> None:
+    pipeline, generator = make_pipeline()
+    with pytest.raises(QuestionError, match="102,400 characters long; the limit is 2,000"):
+        pipeline.answer("a" * 102_400)
+    assert generator.received == []

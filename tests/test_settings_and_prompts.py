@@ -1,0 +1,54 @@
+"""Settings precedence and prompt rendering."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from chatbot.errors import SettingsError
+from chatbot.prompts import render_prompt
+from chatbot.settings import Settings, load_settings
+from chatbot.values import Passage
+
+
+def test_defaults_then_file_then_environment_then_overrides(tmp_path: Path) -> None:
+    file = tmp_path / "chatbot.toml"
+    file.write_text('top_k = 7\nmin_score = 0.5\nstore_name = "File Shop"\nindex_dir = "/srv/index"\n')
+    env = {"CHATBOT_MIN_SCORE": "0.25", "CHATBOT_SETTINGS": str(file)}
+    settings = load_settings(env=env, store_name="Flag Shop")
+    assert (settings.top_k, settings.min_score, settings.store_name) == (7, 0.25, "Flag Shop")
+    assert settings.index_dir == Path("/srv/index")
+    assert settings.max_new_tokens == Settings().max_new_tokens
+
+
+def test_bad_settings_are_clear_errors(tmp_path: Path) -> None:
+    with pytest.raises(SettingsError, match="'top_k' expects"):
+        load_settings(env={"CHATBOT_TOP_K": "lots"})
+    file = tmp_path / "chatbot.toml"
+    file.write_text("topk = 3\n")
+    with pytest.raises(SettingsError, match="Unknown settings .*topk"):
+        load_settings(file, env={})
+
+
+def test_settings_are_frozen() -> None:
+    with pytest.raises(AttributeError):
+        Settings().top_k = 3  # type: ignore[misc]
+
+
+def test_every_prompt_renders_without_leftover_markup() -> None:
+    settings = Settings()
+    passages = [Passage("returns#window", "returns", "Returns", "30 days.", "returns.md", ("Window",))]
+    values = {"store_name": "Maple & Moss", "support_contact": "help@example.com", "passages": passages, "question": "Q?"}
+    for name in ("system", "answer", "escalation", "handoff"):
+        text = render_prompt(settings.prompts_dir, name, **values)
+        assert text and "{{" not in text and "{%" not in text and "}}" not in text
+    answer = render_prompt(settings.prompts_dir, "answer", **values)
+    assert answer == "Passages:\n[1] Returns - Window\n30 days.\n\nQuestion: Q?"
+
+
+def test_a_missing_prompt_variable_is_an_error_not_a_blank() -> None:
+    with pytest.raises(SettingsError, match="store_name"):
+        render_prompt(Settings().prompts_dir, "system")
+    with pytest.raises(SettingsError, match="not found"):
+        render_prompt(Settings().prompts_dir, "no-such-prompt")
