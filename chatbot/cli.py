@@ -10,6 +10,7 @@ from typing import Annotated, Optional
 import typer
 
 from chatbot.errors import ChatbotError
+from chatbot.pipeline import clean_question
 from chatbot.settings import Settings, load_settings
 from chatbot.values import Answer
 
@@ -66,6 +67,7 @@ def search(
     from chatbot.service import load_embedder
 
     settings = _settings(settings_file, index_dir=index)
+    query = clean_question(query, settings.max_question_chars)
     retriever = DenseRetriever.from_folder(settings.index_dir, load_embedder(settings))
     results = retriever.search(query, k)
     if as_json:
@@ -86,6 +88,7 @@ def ask(
     from chatbot.service import create_pipeline
 
     settings = _settings(settings_file, index_dir=index)
+    clean_question(question, settings.max_question_chars)  # fail fast, before loading the models
     pipeline = create_pipeline(settings)
     answer: Answer | None = None
     streamed = ""

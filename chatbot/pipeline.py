@@ -27,6 +27,8 @@ _WANTS_PERSON = re.compile(
 )
 
 # Up to the last sentence end (not the dot in "£4.95"), with the citation markers that follow it.
+_SENTENCE = re.compile(r".*?(?:[.!?](?:\s*\[[\d,\s]+\])*(?:\s+|$)|\n+|$)", re.DOTALL)
+_SENTENCE_END = re.compile(r"([.!?](\s*\[[\d,\s]+\])*|\n)\s*$")
 _COMPLETE_SENTENCES = re.compile(r".*[.!?](?:\s*\[[\d,\s]+\])*(?=\s|$)", re.DOTALL)
 
 
@@ -106,17 +108,23 @@ class Pipeline:
             return
 
         shown = passages[: self.settings.prompt_passages]
-        pieces: list[str] = []
+        written = ""
         generation_started = time.perf_counter()
-        for piece in self.generator.stream(self._messages(question, history, shown), self.settings.max_new_tokens):
-            if not pieces:
-                timings["first_token_ms"] = (time.perf_counter() - started) * 1000
-            pieces.append(piece)
-            yield piece
+        stream = self.generator.stream(self._messages(question, history, shown), self.settings.max_new_tokens)
+        try:
+            for piece in stream:
+                if not written:
+                    timings["first_token_ms"] = (time.perf_counter() - started) * 1000
+                written += piece
+                yield piece
+                if drop_repeated_sentences(written) != written:
+                    break  # small models loop; a repeated sentence adds nothing
+        finally:
+            stream.close()
         timings["generation_ms"] = (time.perf_counter() - generation_started) * 1000
         timings["total_ms"] = (time.perf_counter() - started) * 1000
 
-        raw = tidy_answer("".join(pieces))
+        raw = tidy_answer(drop_repeated_sentences(written))
         if not raw:
             text = self._render("escalation")
             yield Answer(text, (), confidence, True, REASON_EMPTY_ANSWER, timings)
@@ -152,13 +160,32 @@ class Pipeline:
         )
 
 
+def drop_repeated_sentences(text: str) -> str:
+    """Keep the first of repeated sentences (compared without case, spaces or citation markers).
+
+    >>> drop_repeated_sentences("Yes, within 1 hour [1]. Call us. Yes, within 1 hour. And")
+    'Yes, within 1 hour [1]. Call us. And'
+    """
+    seen: set[str] = set()
+    kept: list[str] = []
+    for sentence in _SENTENCE.findall(text):
+        key = " ".join(re.sub(r"\[[\d,\s]+\]|[^\w\s]", " ", sentence.lower()).split())
+        if key in seen and len(key.split()) >= 3 and _SENTENCE_END.search(sentence):
+            continue
+        seen.add(key)
+        kept.append(sentence)
+    return "".join(kept)
+
+
 def tidy_answer(text: str) -> str:
-    """Trim whitespace, and a sentence cut off by the token limit when a complete one precedes it.
+    r"""Trim whitespace, and a sentence cut off by the token limit when a complete one precedes it.
 
     >>> tidy_answer("Returns are free [1]. You can also")
     'Returns are free [1].'
+    >>> tidy_answer("1. Sign in.\n2. Open My orders.\n3. ")
+    '1. Sign in.\n2. Open My orders.'
     """
-    text = text.strip()
+    text = re.sub(r"(^|\n)\s*\d+[.)]?\s*$", "", text.strip()).strip()  # a list's next number, and nothing after it
     match = _COMPLETE_SENTENCES.match(text)
     if match and match.end() < len(text):
         text = text[: match.end()]

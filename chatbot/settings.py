@@ -32,14 +32,14 @@ class Settings:
     embedder: str = BUNDLED_EMBEDDER
     passage_chars: int = 900
     top_k: int = 4
-    prompt_passages: int = 3
+    prompt_passages: int = 2
     min_score: float = 0.38
 
     # Generation
     model: str = BUNDLED_GENERATOR
     gguf_file: str = ""
     device: str = "auto"
-    max_new_tokens: int = 160
+    max_new_tokens: int = 96
     temperature: float = 0.0
     history_turns: int = 2
 

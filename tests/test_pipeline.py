@@ -129,3 +129,12 @@ def test_huge_question_is_refused_with_the_limit(make_pipeline) -> None:
     with pytest.raises(QuestionError, match="102,400 characters long; the limit is 2,000"):
         pipeline.answer("a" * 102_400)
     assert generator.received == []
+
+
+def test_generation_stops_when_the_model_repeats_itself(make_pipeline) -> None:
+    loop = "Orders can be cancelled within one hour [1]. " * 20
+    pipeline, _ = make_pipeline(loop)
+    items = list(pipeline.stream("How many days to return full-price items?"))
+    answer = items[-1]
+    assert answer.text == "Orders can be cancelled within one hour [1]."
+    assert len(items) - 1 < 20  # it stopped reading early, not after all 20 copies

@@ -1,0 +1,80 @@
+"""The command line, run as a user runs it: a real process on files in tmp_path."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from chatbot.settings import REPO_ROOT
+
+
+def run_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "chatbot", *args],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env={**os.environ, "HF_HUB_OFFLINE": "1", **(env or {})},
+    )
+
+
+def test_help_is_quick_and_lists_the_commands() -> None:
+    result = run_cli("--help")
+    assert result.returncode == 0
+    assert all(name in result.stdout for name in ("build-index", "search", "ask"))
+
+
+@pytest.mark.real
+def test_build_index_then_search_json(small_kb: Path, tmp_path: Path) -> None:
+    (small_kb / "latin1.md").write_bytes("# Caf\xe9".encode("latin-1"))
+    built = run_cli("build-index", "--kb", str(small_kb), "--index", str(tmp_path / "index"))
+    assert built.returncode == 0, built.stderr
+    assert "Indexed 3 passages" in built.stdout
+    assert "skipped latin1.md: not valid UTF-8" in built.stderr
+
+    found = run_cli("search", "sale items", "--index", str(tmp_path / "index"), "--k", "2", "--json")
+    assert found.returncode == 0, found.stderr
+    results = json.loads(found.stdout)["results"]
+    assert [r["id"] for r in results] == ["returns#sale-items", "returns#return-window"]
+    assert set(results[0]) == {"id", "doc_id", "title", "score", "text"}
+
+
+@pytest.mark.real
+def test_ask_json_shape(real_settings, real_index) -> None:
+    result = run_cli("ask", "How much does standard UK delivery cost?", "--index", str(real_settings.index_dir), "--json")
+    assert result.returncode == 0, result.stderr
+    answer = json.loads(result.stdout)
+    assert set(answer) == {"answer", "sources", "escalate", "confidence", "reason"}
+    assert answer["escalate"] is False and answer["answer"]
+    assert answer["sources"] and set(answer["sources"][0]) == {"id", "doc_id", "title", "score"}
+    assert 0.0 <= answer["confidence"] <= 1.0
+
+
+def test_missing_index_is_a_clear_error(tmp_path: Path) -> None:
+    result = run_cli("search", "returns", "--index", str(tmp_path / "none"))
+    assert result.returncode == 1
+    assert "No index found" in result.stderr and "build-index" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_mismatched_index_is_a_clear_error(small_kb: Path, tmp_path: Path) -> None:
+    from chatbot.index import build_index
+    from chatbot.knowledge import read_knowledge_base
+    from tests.fakes import ToyEmbedder
+
+    build_index(read_knowledge_base(small_kb).passages, ToyEmbedder(), tmp_path / "index")
+    result = run_cli("search", "returns", "--index", str(tmp_path / "index"))
+    assert result.returncode == 1
+    assert "embedder 'toy-bag-of-words'" in result.stderr
+    assert "python -m chatbot build-index --index" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_empty_question_is_a_clear_error(tmp_path: Path) -> None:
+    result = run_cli("ask", "  ", "--index", str(tmp_path / "none"))
+    assert result.returncode == 1 and "Please type a question" in result.stderr
