@@ -104,7 +104,7 @@ def build_app(pipeline: Pipeline, settings: Settings) -> gr.Blocks:
             send = gr.Button("Send", variant="primary", scale=1)
         with gr.Row():
             person = gr.Button("Talk to a person", size="sm")
-            clear = gr.ClearButton([chat, box], value="New conversation", size="sm")
+            gr.ClearButton([chat, box], value="New conversation", size="sm")
         gr.Examples(EXAMPLES, inputs=box, label="Try asking")
 
         outputs = [chat, box]
@@ -112,7 +112,6 @@ def build_app(pipeline: Pipeline, settings: Settings) -> gr.Blocks:
         send.click(respond, [box, chat], outputs, api_visibility="private")
         person.click(ask_for_person, [chat], outputs, api_visibility="private")
         chat.option_select(choose_option, [chat], outputs, api_visibility="private")
-        del clear
     return demo
 
 
@@ -128,6 +127,8 @@ def main() -> None:
     parser.add_argument("--settings", help="TOML settings file.")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    for noisy in ("faiss.loader", "httpx"):  # library chatter, not the app's
+        logging.getLogger(noisy).setLevel(logging.WARNING)
 
     from chatbot.service import create_pipeline
 
