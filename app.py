@@ -67,7 +67,7 @@ def answer_messages(answer: Answer) -> list[dict]:
         messages.append({
             "role": "assistant",
             "content": sources_markdown(answer),
-            "metadata": {"title": f"{SOURCES_TITLE} ({len(answer.sources)})", "status": "done"},
+            "metadata": {"title": f"{SOURCES_TITLE} ({len(answer.sources)})"},
         })
     return messages
 
@@ -75,7 +75,7 @@ def answer_messages(answer: Answer) -> list[dict]:
 def build_app(pipeline: Pipeline, settings: Settings) -> gr.Blocks:
     """The shopper chat. The pipeline does all the work; this only shows it."""
 
-    def respond(message: str, history: list[dict]) -> Iterator[tuple[list[dict], str]]:
+    def respond(message: str, history: list[dict]) -> Iterator[list[dict]]:
         try:
             stream = pipeline.stream(message, conversation(history))
             first = next(stream)  # raises QuestionError for empty or oversized input
@@ -85,15 +85,20 @@ def build_app(pipeline: Pipeline, settings: Settings) -> gr.Blocks:
         partial = ""
         for item in _chain(first, stream):
             if isinstance(item, Answer):
-                yield [*history, *answer_messages(item)], ""
+                yield [*history, *answer_messages(item)]
                 return
             partial += item
-            yield [*history, {"role": "assistant", "content": partial}], ""
+            yield [*history, {"role": "assistant", "content": partial}]
 
-    def ask_for_person(history: list[dict]) -> Iterator[tuple[list[dict], str]]:
+    def take_message(message: str) -> tuple[str, str]:
+        # Empty the box at once; the answer streams into the chat alone, so typing the next
+        # question is never overwritten by a streamed update.
+        return "", message
+
+    def ask_for_person(history: list[dict]) -> Iterator[list[dict]]:
         yield from respond(HUMAN_REQUEST, history)
 
-    def choose_option(history: list[dict], selection: gr.SelectData) -> Iterator[tuple[list[dict], str]]:
+    def choose_option(history: list[dict], selection: gr.SelectData) -> Iterator[list[dict]]:
         yield from respond(str(selection.value), history)
 
     with gr.Blocks(title=f"{settings.store_name} help") as demo:
@@ -106,12 +111,16 @@ def build_app(pipeline: Pipeline, settings: Settings) -> gr.Blocks:
             person = gr.Button("Talk to a person", size="sm")
             gr.ClearButton([chat, box], value="New conversation", size="sm")
         gr.Examples(EXAMPLES, inputs=box, label="Try asking")
+        question = gr.Textbox(visible=False)
 
-        outputs = [chat, box]
-        box.submit(respond, [box, chat], outputs, api_name="chat")
-        send.click(respond, [box, chat], outputs, api_visibility="private")
-        person.click(ask_for_person, [chat], outputs, api_visibility="private")
-        chat.option_select(choose_option, [chat], outputs, api_visibility="private")
+        box.submit(take_message, [box], [box, question], api_visibility="private").then(
+            respond, [question, chat], [chat], api_name="chat"
+        )
+        send.click(take_message, [box], [box, question], api_visibility="private").then(
+            respond, [question, chat], [chat], api_visibility="private"
+        )
+        person.click(ask_for_person, [chat], [chat], api_visibility="private")
+        chat.option_select(choose_option, [chat], [chat], api_visibility="private")
     return demo
 
 

@@ -62,6 +62,7 @@ class SentenceTransformerEmbedder:
         import numpy as np
 
         vectors = self._model.encode(
-            list(texts), batch_size=self.batch_size, normalize_embeddings=True, convert_to_numpy=True
+            list(texts), batch_size=self.batch_size, normalize_embeddings=True, convert_to_numpy=True,
+            show_progress_bar=False,
         )
         return np.ascontiguousarray(vectors, dtype=np.float32).reshape(len(texts), self.dimension)

@@ -75,8 +75,14 @@ class Pipeline:
         self.settings = settings
 
     def search(self, question: str, history: Sequence[Message] = (), k: int | None = None) -> list[Passage]:
+        return self._retrieve(question, history, k)[0]
+
+    def _retrieve(self, question: str, history: Sequence[Message], k: int | None = None) -> tuple[list[Passage], float]:
+        """The passages for the question in its conversation, and the best score of the question alone."""
         k = k or self.settings.top_k
-        return merge_results((self.retriever.search(q, k) for q in retrieval_queries(question, history)), k)
+        results = [self.retriever.search(q, k) for q in retrieval_queries(question, history)]
+        alone = results[0][0].score if results[0] else 0.0
+        return merge_results(results, k), alone
 
     def answer(self, question: str, history: Sequence[Message] = ()) -> Answer:
         for item in self.stream(question, history):
@@ -96,11 +102,13 @@ class Pipeline:
             yield text
             yield Answer(text, (), 1.0, True, REASON_ASKED_FOR_HUMAN, {"total_ms": (time.perf_counter() - started) * 1000})
             return
-        passages = self.search(question, history)
+        passages, alone = self._retrieve(question, history)
         timings = {"retrieval_ms": (time.perf_counter() - started) * 1000}
         confidence = max(0.0, min(1.0, passages[0].score)) if passages else 0.0
 
-        if confidence < self.settings.min_score:
+        # In a conversation the previous turn lifts every score; an unrelated new question
+        # ("what is the capital of France?") must still relate to the shop on its own.
+        if confidence < self.settings.min_score or alone < self.settings.follow_up_min_score:
             text = self._render("escalation")
             yield text
             timings["total_ms"] = (time.perf_counter() - started) * 1000

@@ -34,6 +34,7 @@ class Settings:
     top_k: int = 4
     prompt_passages: int = 2
     min_score: float = 0.38
+    follow_up_min_score: float = 0.2
 
     # Generation
     model: str = BUNDLED_GENERATOR
@@ -41,7 +42,9 @@ class Settings:
     device: str = "auto"
     max_new_tokens: int = 96
     temperature: float = 0.0
-    history_turns: int = 2
+    # Earlier turns shown to the decoder (retrieval always uses the conversation). The bundled
+    # 135M model copies earlier replies instead of reading the passages, so none by default.
+    history_turns: int = 0
 
     # Input limits
     max_question_chars: int = 2000

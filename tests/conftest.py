@@ -45,7 +45,7 @@ def small_kb(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def toy_settings(tmp_path: Path, small_kb: Path) -> Settings:
-    return load_settings(env={}, kb_dir=small_kb, index_dir=tmp_path / "index", min_score=0.2)
+    return load_settings(env={}, kb_dir=small_kb, index_dir=tmp_path / "index", min_score=0.2, follow_up_min_score=0.1)
 
 
 @pytest.fixture

@@ -91,17 +91,30 @@ def test_asking_for_a_person_is_always_honoured(make_pipeline) -> None:
 
 def test_follow_up_retrieves_with_the_conversation(make_pipeline) -> None:
     history = [
-        {"role": "user", "content": "Can I return sale items?"},
-        {"role": "assistant", "content": "Sale items can be returned within 14 days [1]."},
+        {"role": "user", "content": "Is UK delivery free?"},
+        {"role": "assistant", "content": "Yes, on orders over £50 [1]."},
     ]
-    pipeline, generator = make_pipeline("Yes [1].")
-    # "and what about delivery?" alone matches shipping; "how long" alone matches nothing.
-    answer = pipeline.answer("how long do I have?", history)
+    pipeline, generator = make_pipeline("2 to 4 business days [1].")
+    assert pipeline.search("how many days?")[0].id != "shipping#uk-delivery"
+    answer = pipeline.answer("how many days?", history)
     assert not answer.escalate
-    assert answer.sources[0].id == "returns#sale-items"
+    assert answer.sources[0].id == "shipping#uk-delivery"
+    # By default the decoder sees only the passages and the question, not earlier replies.
+    assert [m["role"] for m in generator.received[0]] == ["system", "user"]
+
+
+def test_earlier_turns_reach_the_decoder_when_configured(make_pipeline) -> None:
+    history = [
+        {"role": "user", "content": "Is UK delivery free?"},
+        {"role": "assistant", "content": "Yes, on orders over £50 [1]."},
+        {"role": "user", "content": "And to Ireland?"},
+        {"role": "assistant", "content": "I can't answer that."},
+    ]
+    pipeline, generator = make_pipeline("2 to 4 business days [1].", history_turns=1)
+    pipeline.answer("how many days does UK delivery take?", history)
     messages = generator.received[0]
     assert [m["role"] for m in messages] == ["system", "user", "assistant", "user"]
-    assert messages[1]["content"] == "Can I return sale items?"
+    assert messages[1]["content"] == "And to Ireland?"
 
 
 def test_stream_yields_text_pieces_then_the_answer(make_pipeline) -> None:
@@ -138,3 +151,14 @@ def test_generation_stops_when_the_model_repeats_itself(make_pipeline) -> None:
     answer = items[-1]
     assert answer.text == "Orders can be cancelled within one hour [1]."
     assert len(items) - 1 < 20  # it stopped reading early, not after all 20 copies
+
+
+def test_an_unrelated_question_in_a_conversation_still_escalates(make_pipeline) -> None:
+    history = [
+        {"role": "user", "content": "How many days to return full-price items?"},
+        {"role": "assistant", "content": "30 days [1]."},
+    ]
+    pipeline, generator = make_pipeline("unused")
+    answer = pipeline.answer("Who won the football yesterday?", history)
+    assert (answer.escalate, answer.reason) == (True, "no_evidence")
+    assert generator.received == []

@@ -62,3 +62,12 @@ def test_generator_streams_several_pieces(real_generator) -> None:
 def test_huge_question_is_refused_before_any_model_work(real_pipeline) -> None:
     with pytest.raises(QuestionError, match="limit is 2,000"):
         real_pipeline.answer("x" * 100_000)
+
+
+def test_off_topic_question_after_a_shop_question_is_still_escalated(real_pipeline) -> None:
+    history = [
+        {"role": "user", "content": "How many days do I have to return an item?"},
+        {"role": "assistant", "content": "You have 30 days from delivery [1]."},
+    ]
+    answer = real_pipeline.answer("What is the capital of France?", history)
+    assert answer.escalate and answer.reason == "no_evidence"
