@@ -26,9 +26,10 @@ _WANTS_PERSON = re.compile(
     re.IGNORECASE,
 )
 
-# Up to the last sentence end (not the dot in "£4.95"), with the citation markers that follow it.
+# One sentence (or line) with the citation markers that follow it, and whether it is finished.
 _SENTENCE = re.compile(r".*?(?:[.!?](?:\s*\[[\d,\s]+\])*(?:\s+|$)|\n+|$)", re.DOTALL)
 _SENTENCE_END = re.compile(r"([.!?](\s*\[[\d,\s]+\])*|\n)\s*$")
+# Up to the last sentence end (not the dot in "£4.95"), with the citation markers that follow it.
 _COMPLETE_SENTENCES = re.compile(r".*[.!?](?:\s*\[[\d,\s]+\])*(?=\s|$)", re.DOTALL)
 
 
