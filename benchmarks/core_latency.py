@@ -48,7 +48,7 @@ def main() -> None:
 
     from chatbot.generation import TransformersGenerator
     from chatbot.pipeline import Pipeline
-    from chatbot.retrieval import DenseRetriever
+    from chatbot.retrieval import HybridRetriever
     from chatbot.service import index_knowledge_base, load_embedder
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -63,7 +63,7 @@ def main() -> None:
         generator = TransformersGenerator(settings.model, settings.gguf_file, settings.device)
         generator_load = time.perf_counter() - started
         recorder = RecordingGenerator(generator)
-        pipeline = Pipeline(DenseRetriever.from_folder(settings.index_dir, embedder), recorder, settings)
+        pipeline = Pipeline(HybridRetriever.from_settings(settings, embedder), recorder, settings)
 
         rows = []
         for question in QUESTIONS:

@@ -11,18 +11,23 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from chatbot import lexical
 from chatbot.embedding import Embedder
 from chatbot.errors import IndexMismatchError, IndexMissingError, KnowledgeBaseError
+from chatbot.lexical import LexicalIndex
 from chatbot.values import Passage
+from chatbot.vector_index import build_vector_index, index_kind, stored_vectors
 
 if TYPE_CHECKING:
     import faiss
     import numpy as np
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: BM25 and per-document vectors beside the passage vectors
 MANIFEST = "manifest.json"
 VECTORS = "vectors.faiss"
 PASSAGES = "passages.jsonl"
+LEXICAL = "bm25"
+DOCUMENTS = "documents.npz"
 
 
 def rebuild_hint(index_dir: Path) -> str:
@@ -38,22 +43,40 @@ class BuildReport:
 
 
 @dataclass
+class Documents:
+    """Per document, for ranking whole documents: its title's vector and the normalised mean of
+    its passages' vectors (what the document is about as a whole)."""
+
+    ids: list[str]
+    titles: np.ndarray
+    centroids: np.ndarray
+
+    @classmethod
+    def build(cls, passages: list[Passage], vectors: np.ndarray, title_vectors: dict[str, np.ndarray]) -> Documents:
+        import numpy as np
+
+        ids = list(dict.fromkeys(p.doc_id for p in passages))
+        position = {doc: i for i, doc in enumerate(ids)}
+        titles = {p.doc_id: p.title for p in passages}
+        centroids = np.zeros((len(ids), vectors.shape[1]), dtype=np.float32)
+        np.add.at(centroids, [position[p.doc_id] for p in passages], vectors)
+        centroids /= np.maximum(np.linalg.norm(centroids, axis=1, keepdims=True), 1e-12)
+        return cls(ids, np.vstack([title_vectors[titles[doc]] for doc in ids]).astype(np.float32), centroids)
+
+    def positions(self) -> dict[str, int]:
+        return {doc: i for i, doc in enumerate(self.ids)}
+
+
+@dataclass
 class PassageIndex:
-    """Passages and their normalised vectors, searchable by inner product (= cosine)."""
+    """Passages, their normalised vectors (inner product = cosine), their BM25 index and the
+    per-document vectors."""
 
     passages: list[Passage]
     vectors: faiss.Index
+    lexical: LexicalIndex
+    documents: Documents
     manifest: dict[str, Any]
-
-    def search_vectors(self, queries: np.ndarray, k: int) -> list[list[Passage]]:
-        k = min(k, len(self.passages))
-        if k <= 0:
-            return [[] for _ in range(len(queries))]
-        scores, ids = self.vectors.search(queries, k)
-        return [
-            [self.passages[i].with_score(s) for s, i in zip(row_scores, row_ids) if i >= 0]
-            for row_scores, row_ids in zip(scores, ids)
-        ]
 
 
 def build_index(passages: list[Passage], embedder: Embedder, index_dir: str | Path) -> BuildReport:
@@ -62,14 +85,13 @@ def build_index(passages: list[Passage], embedder: Embedder, index_dir: str | Pa
     Passages whose text (with title and headings) is unchanged since the last build in the same
     folder, with the same embedder, keep their vectors instead of being embedded again.
     """
-    import faiss
     import numpy as np
 
     if not passages:
         raise KnowledgeBaseError("No passages to index: the knowledge base is empty or every file was skipped.")
     started = time.perf_counter()
     index_dir = Path(index_dir)
-    previous = _previous_vectors(index_dir, embedder)
+    previous, previous_titles = _previous_vectors(index_dir, embedder)
     hashes = [p.content_hash for p in passages]
     vectors = np.zeros((len(passages), embedder.dimension), dtype=np.float32)
     missing = [i for i, h in enumerate(hashes) if h not in previous]
@@ -79,8 +101,11 @@ def build_index(passages: list[Passage], embedder: Embedder, index_dir: str | Pa
     if missing:
         vectors[missing] = embedder.embed([passages[i].indexed_text for i in missing])
 
-    flat = faiss.IndexFlatIP(embedder.dimension)
-    flat.add(vectors)
+    searchable = build_vector_index(vectors)
+    keywords = LexicalIndex.build([p.indexed_text for p in passages])
+    titles = list(dict.fromkeys(p.title for p in passages if p.title not in previous_titles))
+    title_vectors = previous_titles | dict(zip(titles, embedder.embed(titles) if titles else []))
+    documents = Documents.build(passages, vectors, title_vectors)
     seconds = time.perf_counter() - started
     manifest = {
         "format_version": FORMAT_VERSION,
@@ -88,12 +113,14 @@ def build_index(passages: list[Passage], embedder: Embedder, index_dir: str | Pa
         "dimension": embedder.dimension,
         "normalized": True,
         "metric": "inner_product",
+        "vector_index": index_kind(searchable),
+        "lexical": lexical.SETTINGS,
         "passage_count": len(passages),
         "content_hashes": dict(zip((p.id for p in passages), hashes)),
         "built_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "build_seconds": round(seconds, 3),
     }
-    _write_atomically(index_dir, flat, passages, manifest)
+    _write_atomically(index_dir, searchable, keywords, documents, passages, manifest)
     return BuildReport(len(passages), len(missing), len(passages) - len(missing), seconds)
 
 
@@ -111,6 +138,8 @@ def load_index(index_dir: str | Path, embedder_id: str, dimension: int | None = 
         problems.append(f"format version {manifest.get('format_version')} (this program reads {FORMAT_VERSION})")
     if manifest.get("embedder") != embedder_id:
         problems.append(f"embedder {manifest.get('embedder')!r} (settings ask for {embedder_id!r})")
+    if manifest.get("lexical") != lexical.SETTINGS:
+        problems.append(f"keyword index {manifest.get('lexical')} (this program uses {lexical.SETTINGS})")
     if dimension is not None and manifest.get("dimension") != dimension:
         problems.append(f"dimension {manifest.get('dimension')} (the embedder gives {dimension})")
     if problems:
@@ -119,6 +148,8 @@ def load_index(index_dir: str | Path, embedder_id: str, dimension: int | None = 
         vectors = faiss.read_index(str(index_dir / VECTORS))
         with open(index_dir / PASSAGES, encoding="utf-8") as handle:
             passages = [_passage_from_json(json.loads(line)) for line in handle if line.strip()]
+        keywords = LexicalIndex.load(index_dir / LEXICAL, len(passages))
+        documents = _read_documents(index_dir / DOCUMENTS)
     except (OSError, RuntimeError, ValueError, KeyError, TypeError) as error:
         raise IndexMismatchError(f"The index in {index_dir} is damaged ({error}). {rebuild_hint(index_dir)}") from error
     if not (vectors.ntotal == len(passages) == manifest.get("passage_count")):
@@ -126,7 +157,7 @@ def load_index(index_dir: str | Path, embedder_id: str, dimension: int | None = 
             f"The index in {index_dir} is inconsistent: {vectors.ntotal} vectors, {len(passages)} passages, "
             f"manifest says {manifest.get('passage_count')}. {rebuild_hint(index_dir)}"
         )
-    return PassageIndex(passages, vectors, manifest)
+    return PassageIndex(passages, vectors, keywords, documents, manifest)
 
 
 def _read_manifest(path: Path) -> dict[str, Any]:
@@ -139,22 +170,43 @@ def _read_manifest(path: Path) -> dict[str, Any]:
     return manifest
 
 
-def _previous_vectors(index_dir: Path, embedder: Embedder) -> dict[str, np.ndarray]:
-    """Vectors of the last build by content hash, when it was made by the same embedder."""
+def _previous_vectors(index_dir: Path, embedder: Embedder) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """Passage vectors of the last build by content hash, and title vectors by title, when it
+    was made by the same embedder."""
     try:
         old = load_index(index_dir, embedder.id, embedder.dimension)
     except (IndexMissingError, IndexMismatchError):
-        return {}
-    return {
-        hash_: old.vectors.reconstruct(i)
+        return {}, {}
+    stored = stored_vectors(old.vectors)
+    passages = {
+        hash_: stored[i]
         for i, hash_ in enumerate(old.manifest["content_hashes"].get(p.id) for p in old.passages)
         if hash_
     }
+    title_of = {p.doc_id: p.title for p in old.passages}
+    titles = {title_of[doc]: old.documents.titles[i] for i, doc in enumerate(old.documents.ids) if doc in title_of}
+    return passages, titles
 
 
-def _write_atomically(index_dir: Path, vectors: faiss.Index, passages: list[Passage], manifest: dict) -> None:
-    """Write into a temporary folder, then swap files in, manifest last, so a crash never leaves a mix."""
+def _read_documents(path: Path) -> Documents:
+    import numpy as np
+
+    with np.load(path, allow_pickle=False) as data:
+        return Documents([str(doc) for doc in data["ids"]], data["titles"], data["centroids"])
+
+
+def _write_atomically(
+    index_dir: Path,
+    vectors: faiss.Index,
+    keywords: LexicalIndex,
+    documents: Documents,
+    passages: list[Passage],
+    manifest: dict,
+) -> None:
+    """Write into a temporary folder, then swap files in, manifest last, so a crash never leaves a mix
+    (without a manifest the folder reads as "no index", and the error says how to build one)."""
     import faiss
+    import numpy as np
 
     index_dir.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=index_dir, prefix=".building-") as tmp:
@@ -163,9 +215,15 @@ def _write_atomically(index_dir: Path, vectors: faiss.Index, passages: list[Pass
         with open(staging / PASSAGES, "w", encoding="utf-8") as handle:
             for passage in passages:
                 handle.write(json.dumps(_passage_to_json(passage), ensure_ascii=False) + "\n")
+        keywords.save(staging / LEXICAL)
+        with open(staging / DOCUMENTS, "wb") as handle:
+            np.savez(handle, ids=np.array(documents.ids), titles=documents.titles, centroids=documents.centroids)
         (staging / MANIFEST).write_text(json.dumps(manifest, indent=2), encoding="utf-8")
         (index_dir / MANIFEST).unlink(missing_ok=True)
-        for name in (VECTORS, PASSAGES, MANIFEST):
+        if (index_dir / LEXICAL).exists():
+            os.replace(index_dir / LEXICAL, staging / "previous-bm25")  # a folder only replaces an empty one
+        os.replace(staging / LEXICAL, index_dir / LEXICAL)
+        for name in (VECTORS, PASSAGES, DOCUMENTS, MANIFEST):
             os.replace(staging / name, index_dir / name)
 
 

@@ -5,9 +5,11 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 
 from chatbot.citations import cite_best_passage, map_citations
-from chatbot.errors import QuestionError
+from chatbot.condense import Condenser, make_condenser
+from chatbot.errors import ChatbotError, QuestionError
 from chatbot.generation import Generator, Message
 from chatbot.prompts import render_prompt
 from chatbot.retrieval import Retriever, merge_results
@@ -55,25 +57,30 @@ def wants_person(question: str) -> bool:
     return bool(_WANTS_PERSON.search(question))
 
 
-def retrieval_queries(question: str, history: Sequence[Message]) -> list[str]:
-    """The question alone, plus (in a conversation) the question joined to the shopper's last turn.
+@dataclass(frozen=True)
+class Decision:
+    """The retrieved passages, how well they match, and whether to answer or hand over."""
 
-    A follow-up such as "and for sale items?" finds little by itself; with the previous
-    question beside it, it finds the returns policy for sale items.
-    """
-    previous = [m["content"] for m in history if m.get("role") == "user" and m.get("content")]
-    if not previous:
-        return [question]
-    return [question, f"{previous[-1]} {question}"]
+    passages: tuple[Passage, ...]
+    confidence: float
+    escalate: bool
+    reason: str
 
 
 class Pipeline:
     """answer(question, history) -> Answer; stream(...) yields text pieces, then the Answer."""
 
-    def __init__(self, retriever: Retriever, generator: Generator, settings: Settings) -> None:
+    def __init__(
+        self,
+        retriever: Retriever,
+        generator: Generator | None,
+        settings: Settings,
+        condenser: Condenser | None = None,
+    ) -> None:
         self.retriever = retriever
         self.generator = generator
         self.settings = settings
+        self.condense = condenser or make_condenser(settings, generator, self._render)
 
     def search(self, question: str, history: Sequence[Message] = (), k: int | None = None) -> list[Passage]:
         return self._retrieve(question, history, k)[0]
@@ -81,9 +88,28 @@ class Pipeline:
     def _retrieve(self, question: str, history: Sequence[Message], k: int | None = None) -> tuple[list[Passage], float]:
         """The passages for the question in its conversation, and the best score of the question alone."""
         k = k or self.settings.top_k
-        results = [self.retriever.search(q, k) for q in retrieval_queries(question, history)]
-        alone = results[0][0].score if results[0] else 0.0
-        return merge_results(results, k), alone
+        alone = self.retriever.search(question, k)
+        best_alone = max((p.score for p in alone), default=0.0)
+        query = self.condense(question, history) if history else question
+        if query == question:
+            return alone, best_alone
+        # The standalone query finds the topic of the conversation; the question alone still
+        # finds a new topic ("and if it arrives broken?" after a delivery question).
+        return merge_results([self.retriever.search(query, k), alone], k), best_alone
+
+    def decide(self, question: str, history: Sequence[Message] = (), k: int | None = None) -> Decision:
+        """Retrieve, then decide whether the evidence is good enough to answer (no generation)."""
+        question = clean_question(question, self.settings.max_question_chars)
+        if wants_person(question):
+            return Decision((), 1.0, True, REASON_ASKED_FOR_HUMAN)
+        passages, alone = self._retrieve(question, history, k)
+        # Fused rankings may put a passage with a lower cosine first: trust the best evidence.
+        confidence = max(0.0, min(1.0, max((p.score for p in passages), default=0.0)))
+        # In a conversation the previous turn lifts every score; an unrelated new question
+        # ("what is the capital of France?") must still relate to the shop on its own.
+        if confidence < self.settings.min_score or alone < self.settings.follow_up_min_score:
+            return Decision(tuple(passages), confidence, True, REASON_NO_EVIDENCE)
+        return Decision(tuple(passages), confidence, False, REASON_ANSWERED)
 
     def answer(self, question: str, history: Sequence[Message] = ()) -> Answer:
         for item in self.stream(question, history):
@@ -98,24 +124,19 @@ class Pipeline:
         """
         started = time.perf_counter()
         question = clean_question(question, self.settings.max_question_chars)
-        if wants_person(question):
-            text = self.handoff_message()
-            yield text
-            yield Answer(text, (), 1.0, True, REASON_ASKED_FOR_HUMAN, {"total_ms": (time.perf_counter() - started) * 1000})
-            return
-        passages, alone = self._retrieve(question, history)
+        decision = self.decide(question, history)
         timings = {"retrieval_ms": (time.perf_counter() - started) * 1000}
-        confidence = max(0.0, min(1.0, passages[0].score)) if passages else 0.0
-
-        # In a conversation the previous turn lifts every score; an unrelated new question
-        # ("what is the capital of France?") must still relate to the shop on its own.
-        if confidence < self.settings.min_score or alone < self.settings.follow_up_min_score:
-            text = self._render("escalation")
+        confidence = decision.confidence
+        if decision.escalate:
+            text = self.handoff_message() if decision.reason == REASON_ASKED_FOR_HUMAN else self._render("escalation")
             yield text
             timings["total_ms"] = (time.perf_counter() - started) * 1000
-            yield Answer(text, (), confidence, True, REASON_NO_EVIDENCE, timings)
+            yield Answer(text, (), confidence, True, decision.reason, timings)
             return
 
+        if self.generator is None:
+            raise ChatbotError("This pipeline was built without a generator: it can search and decide, not answer.")
+        passages = list(decision.passages)
         shown = passages[: self.settings.prompt_passages]
         written = ""
         generation_started = time.perf_counter()

@@ -10,7 +10,7 @@ from chatbot.errors import IndexMissingError
 from chatbot.index import BuildReport, build_index
 from chatbot.knowledge import Skipped, read_knowledge_base
 from chatbot.pipeline import Pipeline
-from chatbot.retrieval import DenseRetriever
+from chatbot.retrieval import HybridRetriever, Retriever
 from chatbot.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -35,23 +35,28 @@ def index_knowledge_base(settings: Settings, embedder: Embedder) -> IndexingResu
     return IndexingResult(report, kb.skipped)
 
 
-def open_retriever(settings: Settings, embedder: Embedder, build_if_missing: bool = False) -> DenseRetriever:
+def open_retriever(settings: Settings, embedder: Embedder, build_if_missing: bool = False) -> Retriever:
     """The retriever over the index; with `build_if_missing`, a first start builds it from the KB."""
     try:
-        return DenseRetriever.from_folder(settings.index_dir, embedder)
+        return HybridRetriever.from_settings(settings, embedder)
     except IndexMissingError:
         if not build_if_missing:
             raise
         log.info("No index in %s yet: building it from %s", settings.index_dir, settings.kb_dir)
         index_knowledge_base(settings, embedder)
-        return DenseRetriever.from_folder(settings.index_dir, embedder)
+        return HybridRetriever.from_settings(settings, embedder)
 
 
-def create_pipeline(settings: Settings, build_if_missing: bool = False) -> Pipeline:
-    """Load the embedder, the index and the decoder named by `settings` (the slow part of start-up)."""
-    from chatbot.generation import TransformersGenerator
+def create_pipeline(settings: Settings, build_if_missing: bool = False, with_generator: bool = True) -> Pipeline:
+    """Load the embedder, the index and the decoder named by `settings` (the slow part of start-up).
 
+    Without the generator the pipeline can still search and decide (`Pipeline.decide`), not write.
+    """
     embedder = load_embedder(settings)
     retriever = open_retriever(settings, embedder, build_if_missing)
-    generator = TransformersGenerator(settings.model, settings.gguf_file, settings.device, settings.temperature)
+    generator = None
+    if with_generator:
+        from chatbot.generation import TransformersGenerator
+
+        generator = TransformersGenerator(settings.model, settings.gguf_file, settings.device, settings.temperature)
     return Pipeline(retriever, generator, settings)

@@ -35,6 +35,24 @@ class Settings:
     prompt_passages: int = 2
     min_score: float = 0.38
     follow_up_min_score: float = 0.2
+    # "hybrid" fuses dense (FAISS) and keyword (BM25) candidates; "dense" or "lexical" use one.
+    retrieval: str = "hybrid"
+    # "weighted": a passage scores dense_weight * cosine + (1 - dense_weight) * BM25 / the query's
+    # best BM25; a document scores its best passage plus title_weight * cosine with its title plus
+    # document_weight * cosine with the mean of its passages. "rrf": reciprocal-rank fusion only.
+    fusion: str = "weighted"
+    dense_weight: float = 0.8
+    title_weight: float = 0.2
+    document_weight: float = 0.2
+    candidates: int = 50  # taken from each of dense and BM25 before fusing
+    passages_per_doc: int = 1  # so one long article cannot fill the top k
+    # Second stage over the first `rerank_candidates`: "" (off), "bundled" (the decoder scores how
+    # likely each passage makes the question) or a sentence-transformers cross-encoder id or folder.
+    reranker: str = ""
+    rerank_candidates: int = 10
+    # Follow-ups ("and for sale items?"): "rules" joins the shopper's earlier turn to the
+    # question, "model" asks the decoder to rewrite it, "off" searches the question alone.
+    condense: str = "rules"
 
     # Generation
     model: str = BUNDLED_GENERATOR

@@ -45,7 +45,14 @@ def small_kb(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def toy_settings(tmp_path: Path, small_kb: Path) -> Settings:
-    return load_settings(env={}, kb_dir=small_kb, index_dir=tmp_path / "index", min_score=0.2, follow_up_min_score=0.1)
+    return load_settings(
+        env={},
+        kb_dir=small_kb,
+        index_dir=tmp_path / "index",
+        min_score=0.2,
+        follow_up_min_score=0.1,
+        passages_per_doc=2,
+    )
 
 
 @pytest.fixture
@@ -90,6 +97,6 @@ def real_generator(real_settings: Settings):
 @pytest.fixture(scope="session")
 def real_pipeline(real_settings: Settings, real_embedder, real_index, real_generator):
     from chatbot.pipeline import Pipeline
-    from chatbot.retrieval import DenseRetriever
+    from chatbot.retrieval import HybridRetriever
 
-    return Pipeline(DenseRetriever.from_folder(real_settings.index_dir, real_embedder), real_generator, real_settings)
+    return Pipeline(HybridRetriever.from_settings(real_settings, real_embedder), real_generator, real_settings)

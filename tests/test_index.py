@@ -10,7 +10,7 @@ import pytest
 from chatbot.errors import IndexMismatchError, IndexMissingError, KnowledgeBaseError
 from chatbot.index import FORMAT_VERSION, build_index, load_index
 from chatbot.knowledge import read_knowledge_base
-from chatbot.retrieval import DenseRetriever
+from chatbot.retrieval import HybridRetriever
 from tests.fakes import ToyEmbedder
 
 
@@ -26,7 +26,7 @@ def test_build_writes_manifest_and_search_ranks_by_shared_words(small_kb: Path, 
     assert set(manifest["content_hashes"]) == {p.id for p in passages}
     assert manifest["built_at"]
 
-    results = DenseRetriever.from_folder(tmp_path / "index", embedder).search("sale items returned", 3)
+    results = HybridRetriever(load_index(tmp_path / "index", embedder.id), embedder, "dense", passages_per_doc=3).search("sale items returned", 3)
     assert [p.id for p in results] == ["returns#sale-items", "returns#return-window", "shipping#uk-delivery"]
     assert results[0].score > results[1].score > results[2].score == 0.0
 
@@ -43,7 +43,7 @@ def test_rebuild_embeds_only_changed_passages(small_kb: Path, tmp_path: Path) ->
     assert (report.embedded, report.reused) == (1, 2)
     assert len(embedder.calls) == 1 and "21 days" in embedder.calls[0][0]
     index = load_index(tmp_path / "index", embedder.id, embedder.dimension)
-    top = DenseRetriever(index, embedder).search("21 days", 1)[0]
+    top = HybridRetriever(index, embedder).search("21 days", 1)[0]
     assert top.id == "returns#sale-items" and "21 days" in top.text
 
 

@@ -8,7 +8,7 @@ from chatbot.errors import QuestionError
 from chatbot.index import build_index
 from chatbot.knowledge import read_knowledge_base
 from chatbot.pipeline import Pipeline
-from chatbot.retrieval import DenseRetriever
+from chatbot.retrieval import HybridRetriever
 from chatbot.settings import Settings
 from chatbot.values import Answer
 from tests.fakes import ScriptedGenerator, ToyEmbedder
@@ -22,7 +22,7 @@ def make_pipeline(toy_settings: Settings, toy_embedder: ToyEmbedder):
         from dataclasses import replace
 
         generator = ScriptedGenerator(*replies)
-        retriever = DenseRetriever.from_folder(toy_settings.index_dir, toy_embedder)
+        retriever = HybridRetriever.from_settings(toy_settings, toy_embedder)
         return Pipeline(retriever, generator, replace(toy_settings, **changes)), generator
 
     return make
