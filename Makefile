@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test index
+.PHONY: install run test index eval eval-wixqa
 
 $(STAMP): requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -23,3 +23,15 @@ index: install
 
 test: install
 	$(PY) -m pytest $(ARGS)
+
+# The demo store's labelled questions against the bundled knowledge base (ARGS=--retrieval-only to skip answers).
+eval: install
+	$(PY) -m chatbot build-index
+	$(PY) -m chatbot eval --questions evals/demo_store.jsonl --out data/reports/demo.md $(ARGS)
+
+# The public WixQA sample (../shared/benchmarks/wixqa): its articles as a knowledge base, its questions as the eval set.
+WIXQA := data/wixqa
+eval-wixqa: install
+	$(PY) -m chatbot import-wixqa --out $(WIXQA) $(IMPORT_ARGS)
+	$(PY) -m chatbot build-index --settings $(WIXQA)/settings.toml
+	$(PY) -m chatbot eval --settings $(WIXQA)/settings.toml --questions $(WIXQA)/questions.jsonl --out data/reports/wixqa.md $(ARGS)

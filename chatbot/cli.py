@@ -63,12 +63,11 @@ def search(
     settings_file: SettingsFile = None,
 ) -> None:
     """Show the passages that best match QUERY."""
-    from chatbot.retrieval import DenseRetriever
-    from chatbot.service import load_embedder
+    from chatbot.service import load_embedder, open_retriever
 
     settings = _settings(settings_file, index_dir=index)
     query = clean_question(query, settings.max_question_chars)
-    retriever = DenseRetriever.from_folder(settings.index_dir, load_embedder(settings))
+    retriever = open_retriever(settings, load_embedder(settings))
     results = retriever.search(query, k)
     if as_json:
         _print_json({"results": [{**p.as_source(), "text": p.text} for p in results]})
@@ -110,6 +109,69 @@ def ask(
         typer.echo(f"[{number}] {passage.title} ({passage.id}, score {passage.score:.2f})")
     if answer.escalate:
         typer.echo(f"(escalated: {answer.reason})")
+
+
+@app.command("eval")
+def eval_command(
+    questions: Annotated[Path, typer.Option("--questions", help="Eval set (JSONL: question, expected, answerable, reference, history).")],
+    index: IndexDir = None,
+    retrieval_only: Annotated[
+        bool, typer.Option("--retrieval-only", help="Retrieve and decide only; do not load the decoder or write answers.")
+    ] = False,
+    as_json: AsJson = False,
+    out: Annotated[
+        Optional[Path], typer.Option("--out", help="Write a markdown report there, with .json (every case) and .svg beside it.")
+    ] = None,
+    settings_file: SettingsFile = None,
+) -> None:
+    """Measure retrieval, abstention and answers on an eval set."""
+    from tqdm import tqdm
+
+    from chatbot.eval_report import write_report
+    from chatbot.evaluation import read_eval_cases, run_eval, summarize
+    from chatbot.service import create_pipeline
+
+    settings = _settings(settings_file, index_dir=index)
+    cases = read_eval_cases(questions)  # fail fast, before loading the models
+    pipeline = create_pipeline(settings, with_generator=not retrieval_only)
+    progress = lambda items: tqdm(items, desc="eval", unit="question", file=sys.stderr)  # noqa: E731
+    results = run_eval(pipeline, cases, retrieval_only, progress)
+    metrics = summarize(results, retrieval_only)
+    if out is not None:
+        used = {name: getattr(settings, name) for name in REPORTED_SETTINGS}
+        used["retrieval_only"] = retrieval_only
+        for path in write_report(out, metrics, results, questions.name, {k: str(v) if isinstance(v, Path) else v for k, v in used.items()}):
+            typer.echo(f"wrote {path}", err=True)
+    if as_json:
+        _print_json(metrics)
+        return
+    for key, value in metrics.items():
+        typer.echo(f"{key:>24}  {value}")
+
+
+@app.command("import-wixqa")
+def import_wixqa_command(
+    source: Annotated[Optional[Path], typer.Option("--source", help="The WixQA sample JSONL.")] = None,
+    out: Annotated[Path, typer.Option("--out", help="Folder for kb/, questions.jsonl and settings.toml.")] = Path("data/wixqa"),
+    holdout: Annotated[
+        int, typer.Option("--holdout", min=0, help="Leave N questions' articles out of the KB; those become unanswerable.")
+    ] = 0,
+) -> None:
+    """Turn the public WixQA sample into a knowledge base and an eval set (see the README's Evals)."""
+    from chatbot.wixqa import DEFAULT_SOURCE, import_wixqa
+
+    result = import_wixqa(source or DEFAULT_SOURCE, out, holdout)
+    typer.echo(
+        f"Wrote {result.articles} articles to {result.kb_dir}, {result.questions} questions "
+        f"({result.held_out} unanswerable) to {result.questions_path}, settings to {result.settings_path}."
+    )
+
+
+REPORTED_SETTINGS = (
+    "index_dir", "embedder", "model", "retrieval", "fusion", "dense_weight", "title_weight", "document_weight",
+    "passages_per_doc", "reranker", "rerank_candidates", "condense", "top_k", "prompt_passages", "min_score",
+    "follow_up_min_score",
+)
 
 
 def main() -> None:

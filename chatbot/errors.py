@@ -27,3 +27,7 @@ class ModelLoadError(ChatbotError):
 
 class SettingsError(ChatbotError):
     """The settings file or a CHATBOT_* variable is invalid."""
+
+
+class EvalSetError(ChatbotError):
+    """An eval set that cannot be read, or a row in it that is malformed."""

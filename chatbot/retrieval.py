@@ -44,7 +44,7 @@ class HybridRetriever:
         embedder: Embedder,
         method: str = "hybrid",
         fusion: str = "weighted",
-        dense_weight: float = 0.8,
+        dense_weight: float = 0.7,
         candidates: int = 50,
         passages_per_doc: int = 1,
         title_weight: float = 0.2,

@@ -41,7 +41,7 @@ class Settings:
     # best BM25; a document scores its best passage plus title_weight * cosine with its title plus
     # document_weight * cosine with the mean of its passages. "rrf": reciprocal-rank fusion only.
     fusion: str = "weighted"
-    dense_weight: float = 0.8
+    dense_weight: float = 0.7
     title_weight: float = 0.2
     document_weight: float = 0.2
     candidates: int = 50  # taken from each of dense and BM25 before fusing

@@ -78,3 +78,51 @@ def test_mismatched_index_is_a_clear_error(small_kb: Path, tmp_path: Path) -> No
 def test_empty_question_is_a_clear_error(tmp_path: Path) -> None:
     result = run_cli("ask", "  ", "--index", str(tmp_path / "none"))
     assert result.returncode == 1 and "Please type a question" in result.stderr
+
+
+def wixqa_row(number: int, question: str, title: str, body: str) -> dict:
+    article = f"{number:064x}"
+    return {
+        "id": f"q{number}",
+        "question": question,
+        "answer": body,
+        "article_ids": [article],
+        "contexts": [{"id": article, "title": title, "text": f"{title}\n{body}", "url": "", "article_type": "article"}],
+    }
+
+
+def test_eval_with_a_broken_eval_set_names_the_line(tmp_path: Path) -> None:
+    broken = tmp_path / "set.jsonl"
+    broken.write_text('{"question": "refund?", "expected": ["returns"]}\n{"question": \n', encoding="utf-8")
+    result = run_cli("eval", "--questions", str(broken), "--retrieval-only")
+    assert result.returncode == 1
+    assert f"{broken}, line 2" in result.stderr
+
+
+@pytest.mark.real
+def test_import_wixqa_then_eval_writes_metrics_and_a_report(tmp_path: Path) -> None:
+    rows = [
+        wixqa_row(1, "How do I connect my own domain?", "Connecting a Domain", "Go to Domains and click Connect."),
+        wixqa_row(2, "can i get a refund for my premium plan", "Cancelling a Premium Plan", "Refunds within 14 days."),
+        wixqa_row(3, "How do I add a blog?", "Adding a Blog", "Open the Add panel and choose Blog."),
+    ]
+    source = tmp_path / "sample.jsonl"
+    source.write_text("\n".join(json.dumps(r) for r in rows) + "\n", encoding="utf-8")
+    out = tmp_path / "wixqa"
+    imported = run_cli("import-wixqa", "--source", str(source), "--out", str(out), "--holdout", "1")
+    assert imported.returncode == 0, imported.stderr
+    assert "Wrote 2 articles" in imported.stdout and "(1 unanswerable)" in imported.stdout
+    assert len(list((out / "kb").glob("*.md"))) == 2
+
+    settings = str(out / "settings.toml")
+    assert run_cli("build-index", "--settings", settings).returncode == 0
+    report = tmp_path / "reports" / "wixqa.md"
+    result = run_cli("eval", "--settings", settings, "--questions", str(out / "questions.jsonl"),
+                     "--retrieval-only", "--json", "--out", str(report))
+    assert result.returncode == 0, result.stderr
+    metrics = json.loads(result.stdout)
+    assert {"n", "hit@1", "hit@3", "hit@5", "mrr", "answer_rate", "abstain_recall", "abstain_precision",
+            "decision_auroc"} <= metrics.keys()
+    assert metrics["n"] == 3 and metrics["hit@1"] == 1.0
+    assert "eval:" in result.stderr  # the progress bar
+    assert report.exists() and report.with_suffix(".json").exists() and report.with_suffix(".svg").exists()
