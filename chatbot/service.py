@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from functools import partial
 
 from chatbot.embedding import Embedder, SentenceTransformerEmbedder
 from chatbot.errors import IndexMissingError
 from chatbot.index import BuildReport, build_index
 from chatbot.knowledge import Skipped, read_knowledge_base
 from chatbot.pipeline import Pipeline
+from chatbot.prompts import render_prompt
+from chatbot.rerank import BUNDLED_RERANKER, RerankingRetriever, make_reranker
 from chatbot.retrieval import HybridRetriever, Retriever
 from chatbot.settings import Settings
 
@@ -50,13 +53,18 @@ def open_retriever(settings: Settings, embedder: Embedder, build_if_missing: boo
 def create_pipeline(settings: Settings, build_if_missing: bool = False, with_generator: bool = True) -> Pipeline:
     """Load the embedder, the index and the decoder named by `settings` (the slow part of start-up).
 
-    Without the generator the pipeline can still search and decide (`Pipeline.decide`), not write.
+    Without the generator the pipeline can still search and decide (`Pipeline.decide`), not write;
+    the decoder is loaded all the same when the reranker or the condenser needs it.
     """
     embedder = load_embedder(settings)
     retriever = open_retriever(settings, embedder, build_if_missing)
     generator = None
-    if with_generator:
+    if with_generator or settings.reranker == BUNDLED_RERANKER or settings.condense == "model":
         from chatbot.generation import TransformersGenerator
 
         generator = TransformersGenerator(settings.model, settings.gguf_file, settings.device, settings.temperature)
+    if settings.reranker:
+        render = partial(render_prompt, settings.prompts_dir)
+        reranker = make_reranker(settings.reranker, settings.device, generator, render)
+        retriever = RerankingRetriever(retriever, reranker, settings.rerank_candidates, settings.rerank_weight)
     return Pipeline(retriever, generator, settings)

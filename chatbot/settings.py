@@ -50,6 +50,8 @@ class Settings:
     # likely each passage makes the question) or a sentence-transformers cross-encoder id or folder.
     reranker: str = ""
     rerank_candidates: int = 10
+    # 1: the reranker's order alone; 0: the first stage's; between: a blend of the two (standardised).
+    rerank_weight: float = 1.0
     # Follow-ups ("and for sale items?"): "rules" joins the shopper's earlier turn to the
     # question, "model" asks the decoder to rewrite it, "off" searches the question alone.
     condense: str = "rules"
