@@ -11,6 +11,7 @@ from chatbot.citations import cite_best_passage, map_citations
 from chatbot.condense import Condenser, make_condenser
 from chatbot.errors import ChatbotError, QuestionError
 from chatbot.generation import Generator, Message
+from chatbot.grounding import ground
 from chatbot.prompts import render_prompt
 from chatbot.retrieval import Retriever, merge_results
 from chatbot.settings import Settings
@@ -20,6 +21,7 @@ REASON_NO_EVIDENCE = "no_evidence"
 REASON_ANSWERED = "answered"
 REASON_EMPTY_ANSWER = "empty_answer"
 REASON_ASKED_FOR_HUMAN = "user_asked_for_human"
+REASON_UNSUPPORTED = "unsupported_answer"
 
 _WANTS_PERSON = re.compile(
     r"\b(talk|speak|chat|connect me|put me through)\s+(to|with)\s+(a|an|some|your|real|live|\s)*"
@@ -162,7 +164,17 @@ class Pipeline:
         text, sources = map_citations(raw, shown)
         if not sources:
             text, sources = cite_best_passage(text, shown)
-        yield Answer(text, sources, confidence, False, REASON_ANSWERED, timings)
+        kept, dropped = ground(text, sources)
+        notes = tuple((d.sentence, d.reason) for d in dropped)
+        if not kept:
+            escalation = self._render("escalation")
+            yield Answer(escalation, (), confidence, True, REASON_UNSUPPORTED, timings, notes)
+            return
+        if dropped:
+            text, sources = map_citations(kept, sources)
+            if not sources:
+                text, sources = cite_best_passage(kept, shown)
+        yield Answer(text, sources, confidence, False, REASON_ANSWERED, timings, notes)
 
     def handoff_message(self) -> str:
         return self._render("handoff")

@@ -54,6 +54,8 @@ class Answer:
     escalate: bool = False
     reason: str = ""
     timings: dict[str, float] = field(default_factory=dict)
+    # Sentences the model wrote that its sources do not support, each with why (see grounding.py).
+    dropped: tuple[tuple[str, str], ...] = ()
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -63,4 +65,5 @@ class Answer:
             "confidence": round(self.confidence, 4),
             "reason": self.reason,
             "timings": {k: round(v, 1) for k, v in self.timings.items()},
+            "dropped": [{"sentence": sentence, "reason": reason} for sentence, reason in self.dropped],
         }

@@ -51,7 +51,7 @@ def test_ask_json_shape(real_settings, real_index) -> None:
     result = run_cli("ask", "How much does standard UK delivery cost?", "--index", str(real_settings.index_dir), "--json")
     assert result.returncode == 0, result.stderr
     answer = json.loads(result.stdout)
-    assert set(answer) == {"answer", "sources", "escalate", "confidence", "reason"}
+    assert set(answer) == {"answer", "sources", "escalate", "confidence", "reason", "dropped"}
     assert answer["escalate"] is False and answer["answer"]
     assert answer["sources"] and set(answer["sources"][0]) == {"id", "doc_id", "title", "score"}
     assert 0.0 <= answer["confidence"] <= 1.0

@@ -145,11 +145,11 @@ def test_huge_question_is_refused_with_the_limit(make_pipeline) -> None:
 
 
 def test_generation_stops_when_the_model_repeats_itself(make_pipeline) -> None:
-    loop = "Orders can be cancelled within one hour [1]. " * 20
+    loop = "Full-price items can be returned within 30 days [1]. " * 20
     pipeline, _ = make_pipeline(loop)
     items = list(pipeline.stream("How many days to return full-price items?"))
     answer = items[-1]
-    assert answer.text == "Orders can be cancelled within one hour [1]."
+    assert answer.text == "Full-price items can be returned within 30 days [1]."
     assert len(items) - 1 < 20  # it stopped reading early, not after all 20 copies
 
 
@@ -162,3 +162,26 @@ def test_an_unrelated_question_in_a_conversation_still_escalates(make_pipeline) 
     answer = pipeline.answer("Who won the football yesterday?", history)
     assert (answer.escalate, answer.reason) == (True, "no_evidence")
     assert generator.received == []
+
+
+def test_a_sentence_stating_what_its_source_does_not_is_dropped(make_pipeline) -> None:
+    pipeline, _ = make_pipeline("Full-price items can be returned within thirty days [1]. Gift returns get 7 days [1].")
+    answer = pipeline.answer("How many days to return full-price items?")
+    assert answer.text == "Full-price items can be returned within thirty days [1]."
+    assert answer.dropped == (("Gift returns get 7 days [1].", "not in its sources: 7"),)
+    assert not answer.escalate and answer.as_dict()["dropped"][0]["reason"] == "not in its sources: 7"
+
+
+def test_an_answer_with_nothing_supported_escalates(make_pipeline) -> None:
+    pipeline, _ = make_pipeline("Orders can be cancelled within one hour [1].")
+    answer = pipeline.answer("How many days to return full-price items?")
+    assert (answer.escalate, answer.reason, answer.sources) == (True, "unsupported_answer", ())
+    assert "person" in answer.text and answer.dropped[0][1] == "not in its sources: 1"
+
+
+def test_dropping_a_sentence_renumbers_the_citations(make_pipeline) -> None:
+    pipeline, _ = make_pipeline("Sale items take 99 days [1]. Full-price items can be returned within 30 days [2].")
+    assert [p.id for p in pipeline.search("sale items return window")[:2]] == ["returns#sale-items", "returns#return-window"]
+    answer = pipeline.answer("sale items return window")
+    assert answer.text == "Full-price items can be returned within 30 days [1]."
+    assert [p.id for p in answer.sources] == ["returns#return-window"]
