@@ -8,6 +8,31 @@ from collections.abc import Sequence
 from chatbot.values import Passage
 
 _MARKER = re.compile(r"\s*\[(\d{1,2}(?:\s*,\s*\d{1,2})*)\]")
+# One sentence (or line) with the citation markers that follow it and the space after it; the
+# dot in "£4.95" ends nothing, since a sentence end is followed by space or the end of the text.
+_SENTENCE = re.compile(r".*?(?:[.!?](?:\s*\[[\d,\s]+\])*(?:\s+|$)|\n+|$)", re.DOTALL)
+
+
+def split_sentences(text: str) -> list[str]:
+    r"""The text's sentences, each with its markers and trailing space, so that joining them gives the text.
+
+    >>> split_sentences("Returns take 30 days [1]. Costs £3.95 [2].\nCall us")
+    ['Returns take 30 days [1]. ', 'Costs £3.95 [2].\n', 'Call us']
+    """
+    return [sentence for sentence in _SENTENCE.findall(text) if sentence]
+
+
+def marker_numbers(text: str) -> set[int]:
+    """The passage numbers that the markers in `text` cite.
+
+    >>> sorted(marker_numbers("Free over £50 [3]. Tracked [1, 3]."))
+    [1, 3]
+    """
+    return {int(n) for group in _MARKER.findall(text) for n in group.split(",")}
+
+
+def strip_markers(text: str) -> str:
+    return _MARKER.sub("", text)
 
 
 def map_citations(text: str, shown: Sequence[Passage]) -> tuple[str, tuple[Passage, ...]]:

@@ -60,7 +60,7 @@ def _misses(results: Sequence[CaseResult]) -> str:
     lines = ["", "## Misses", "", "Answerable questions whose expected document was not first, and wrong decisions.", ""]
     lines += ["| question | expected | retrieved (top 3) | decision |", "| --- | --- | --- | --- |"]
     for r in results:
-        wrong_decision = r.escalate == r.case.answerable and r.reason != "user_asked_for_human"
+        wrong_decision = r.escalate == r.case.answerable and r.judged
         if (r.case.answerable and r.rank != 1) or wrong_decision:
             got = ", ".join(f"{p.doc_id} ({p.score:.2f})" for p in r.retrieved[:3])
             decision = f"{'escalated' if r.escalate else 'answered'} ({r.confidence:.2f})"

@@ -49,6 +49,12 @@ class CaseResult:
     timings: dict[str, float] = field(default_factory=dict)
     retrieval_ms: float = 0.0
 
+    @property
+    def judged(self) -> bool:
+        """Whether the decision rests on the evidence: a shopper who asks for a person is always
+        handed over, which says nothing about the evidence."""
+        return self.reason != REASON_ASKED_FOR_HUMAN
+
 
 def read_eval_cases(path: str | Path) -> list[EvalCase]:
     """Read a JSONL eval set; a malformed row is an error naming its line, since a silently
@@ -135,7 +141,7 @@ def summarize(results: Sequence[CaseResult], retrieval_only: bool) -> dict[str, 
     """
     answerable = [r for r in results if r.case.answerable]
     ranks = [r.rank for r in answerable]
-    judged = [r for r in results if r.reason != REASON_ASKED_FOR_HUMAN]
+    judged = [r for r in results if r.judged]
     unanswerable = [r for r in judged if not r.case.answerable]
     escalated = [r for r in judged if r.escalate]
     metrics: dict[str, Any] = {
@@ -177,7 +183,7 @@ def summarize(results: Sequence[CaseResult], retrieval_only: bool) -> dict[str, 
 
 def trade_off_curve(results: Sequence[CaseResult]) -> list[tuple[float, float, float]]:
     """(threshold, answer_rate, abstain_recall) if the bot escalated below each confidence threshold."""
-    judged = [r for r in results if r.reason != REASON_ASKED_FOR_HUMAN]
+    judged = [r for r in results if r.judged]
     thresholds = sorted({round(r.confidence, 3) for r in judged} | {0.0, 1.0})
     curve = []
     for t in thresholds:

@@ -7,12 +7,10 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from chatbot.citations import marker_numbers, split_sentences, strip_markers
 from chatbot.metrics import numbers_in
 from chatbot.values import Passage
 
-_MARKERS = re.compile(r"\[(\d{1,2}(?:\s*,\s*\d{1,2})*)\]")
-# A sentence with the citation markers that follow it.
-_SENTENCE = re.compile(r".*?(?:[.!?](?:\s*\[[\d,\s]+\])*(?=\s|$)|\n|$)", re.DOTALL)
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 _URL = re.compile(r"\b(?:https?://|www\.)[^\s\])>]+", re.IGNORECASE)
 _WORD_NUMBERS = {
@@ -50,14 +48,18 @@ def sentences(text: str) -> list[str]:
     >>> sentences("Returns take 30 days [1]. Sale items 14 days [2].")
     ['Returns take 30 days [1].', 'Sale items 14 days [2].']
     """
-    return [s.strip() for s in _SENTENCE.findall(text) if s.strip()]
+    return [s.strip() for s in split_sentences(text) if s.strip()]
 
 
-def cited(sentence: str, sources: Sequence[Passage]) -> list[Passage]:
-    """The passages a sentence cites by marker ([1] is sources[0]); without markers, all of them."""
-    numbers = {int(n) for group in _MARKERS.findall(sentence) for n in group.split(",")}
-    chosen = [sources[n - 1] for n in sorted(numbers) if 1 <= n <= len(sources)]
-    return chosen or list(sources)
+def cited(sentence: str, count: int) -> list[int]:
+    """The positions of the sources a sentence cites by marker ([1] is position 0); without
+    markers, all `count` of them.
+
+    >>> cited("Free over £50 [3]. Tracked [1].", 2), cited("No markers.", 2)
+    ([0], [0, 1])
+    """
+    chosen = [n - 1 for n in sorted(marker_numbers(sentence)) if 1 <= n <= count]
+    return chosen or list(range(count))
 
 
 def ground(text: str, sources: Sequence[Passage]) -> tuple[str, tuple[Dropped, ...]]:
@@ -67,10 +69,11 @@ def ground(text: str, sources: Sequence[Passage]) -> tuple[str, tuple[Dropped, .
     >>> ground("You have 30 days [1]. Gifts get 7 days [1].", [p])
     ('You have 30 days [1].', (Dropped(sentence='Gifts get 7 days [1].', reason='not in its sources: 7'),))
     """
+    source_facts = [facts_in(f"{p.title} {p.text}") for p in sources]
     kept, dropped = [], []
     for sentence in sentences(text):
-        support = set().union(*(facts_in(f"{p.title} {p.text}") for p in cited(sentence, sources)))
-        missing = facts_in(_MARKERS.sub(" ", sentence)) - support
+        support = set().union(*(source_facts[i] for i in cited(sentence, len(sources))))
+        missing = facts_in(strip_markers(sentence)) - support
         if missing:
             dropped.append(Dropped(sentence, "not in its sources: " + ", ".join(sorted(missing))))
         else:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -51,6 +52,13 @@ class LexicalIndex:
 
 def _tokenize(texts: Sequence[str]) -> Any:
     import bm25s
+
+    return bm25s.tokenize(list(texts), stopwords=STOPWORDS, stemmer=_stemmer(), show_progress=False)
+
+
+@cache
+def _stemmer() -> Any:
+    """Made once: every search tokenises its query with it."""
     import Stemmer
 
-    return bm25s.tokenize(list(texts), stopwords=STOPWORDS, stemmer=Stemmer.Stemmer(LANGUAGE), show_progress=False)
+    return Stemmer.Stemmer(LANGUAGE)

@@ -7,7 +7,7 @@ import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
-from chatbot.citations import cite_best_passage, map_citations
+from chatbot.citations import cite_best_passage, map_citations, split_sentences
 from chatbot.condense import Condenser, make_condenser
 from chatbot.errors import ChatbotError, QuestionError
 from chatbot.generation import Generator, Message
@@ -30,8 +30,7 @@ _WANTS_PERSON = re.compile(
     re.IGNORECASE,
 )
 
-# One sentence (or line) with the citation markers that follow it, and whether it is finished.
-_SENTENCE = re.compile(r".*?(?:[.!?](?:\s*\[[\d,\s]+\])*(?:\s+|$)|\n+|$)", re.DOTALL)
+# Whether a sentence is finished: a sentence end with the citation markers that follow it.
 _SENTENCE_END = re.compile(r"([.!?](\s*\[[\d,\s]+\])*|\n)\s*$")
 # Up to the last sentence end (not the dot in "£4.95"), with the citation markers that follow it.
 _COMPLETE_SENTENCES = re.compile(r".*[.!?](?:\s*\[[\d,\s]+\])*(?=\s|$)", re.DOTALL)
@@ -210,7 +209,7 @@ def drop_repeated_sentences(text: str) -> str:
     """
     seen: set[str] = set()
     kept: list[str] = []
-    for sentence in _SENTENCE.findall(text):
+    for sentence in split_sentences(text):
         key = " ".join(re.sub(r"\[[\d,\s]+\]|[^\w\s]", " ", sentence.lower()).split())
         if key in seen and len(key.split()) >= 3 and _SENTENCE_END.search(sentence):
             continue
