@@ -1,0 +1,205 @@
+"""Redacting personal data (emails, card and phone numbers, addresses, postcodes) from what is logged or exported."""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable
+from typing import TypeVar, cast
+
+T = TypeVar("T")
+Span = tuple[int, int]
+
+_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+
+# Digit groups joined by single spaces or dashes, not glued to a word, a "+", a decimal point or another number.
+_CARD_RUN = re.compile(r"(?<![\w+])(?<!\d[ .,-])\d+(?:[ -]\d+)*")
+_DIGITS = re.compile(r"\d+")
+
+# The same with dots too, a leading "+" and bracketed area codes: "+44 (0)20 7946 0018". Not after a currency
+# sign or "#", so "£1 000 000" and "#0123456789" are never read as phones.
+_PHONE_RUN = re.compile(
+    r"(?<![\w+#£$€(])(?<!\d[ .,-])\+?(?:\(\d{1,5}\)[ .-]?)?\d+(?:(?:[ .-]|[ .-]?\(\d{1,5}\)[ .-]?)\d+)*"
+)
+_NORTH_AMERICAN = re.compile(r"(?:\+?1[ .-]?)?(?:\(\d{3}\)|\d{3})[ .-]?\d{3}[ .-]\d{4}")
+
+_STREET = (
+    "Street|St|Road|Rd|Avenue|Ave|Lane|Ln|Drive|Dr|Close|Way|Court|Ct|Crescent|Place|Pl|Boulevard|Blvd|"
+    "Terrace|Gardens|Square|Sq|Row|Hill|Grove|Mews"
+)
+_UNIT = r"(?i:flat|apartment|apt|unit|suite)\.?[ ]?#?\d+[A-Za-z]?"
+_ADDRESS = re.compile(
+    rf"(?<![\w£$€#.,])(?:{_UNIT},?[ ]+)?\d{{1,5}}[A-Za-z]?(?:-\d{{1,5}}[A-Za-z]?)?,?[ ]+"
+    rf"(?:[A-Z][A-Za-z'’-]*[ ]+){{1,4}}(?:{_STREET})\b"
+    rf"(?:[ ]+(?:NE|NW|SE|SW|N|S|E|W)(?![\w-]))?(?:,?[ ]+{_UNIT}\b)?"
+)
+
+# Real UK postcode areas only, so "PS5 1TB" or "MP3 4GB" stay; the inward letters never include CIKMOV.
+_UK_AREAS = (
+    "AB|AL|B|BA|BB|BD|BH|BL|BN|BR|BS|BT|CA|CB|CF|CH|CM|CO|CR|CT|CV|CW|DA|DD|DE|DG|DH|DL|DN|DT|DY|E|EC|EH|EN|EX|"
+    "FK|FY|G|GL|GU|GY|HA|HD|HG|HP|HR|HS|HU|HX|IG|IM|IP|IV|JE|KA|KT|KW|KY|L|LA|LD|LE|LL|LN|LS|LU|M|ME|MK|ML|N|"
+    "NE|NG|NN|NP|NR|NW|OL|OX|PA|PE|PH|PL|PO|PR|RG|RH|RM|S|SA|SE|SG|SK|SL|SM|SN|SO|SP|SR|SS|ST|SW|SY|TA|TD|TF|TN|"
+    "TQ|TR|TS|TW|UB|W|WA|WC|WD|WF|WN|WR|WS|WV|YO|ZE"
+)
+_UK_POSTCODE = re.compile(rf"\b(?:{_UK_AREAS})\d[A-Z\d]?[ ]?\d[ABD-HJLNP-UW-Z]{{2}}\b")
+_US_STATES = (
+    "AL|AK|AZ|AR|CA|CO|CT|DE|DC|FL|GA|HI|ID|IL|IN|IA|KS|KY|LA|ME|MD|MA|MI|MN|MS|MO|MT|NE|"
+    "NV|NH|NJ|NM|NY|NC|ND|OH|OK|OR|PA|PR|RI|SC|SD|TN|TX|UT|VT|VA|WA|WV|WI|WY"
+)
+# Only the ZIP is redacted; the state before it, like a UK town, says too little to identify anyone.
+_US_ZIP = re.compile(rf"\b(?:{_US_STATES})[ ]+(\d{{5}}(?:-\d{{4}})?)\b")
+
+
+def _passes_luhn(digits: str) -> bool:
+    total = 0
+    for position, char in enumerate(reversed(digits)):
+        doubled = int(char) * (2 if position % 2 else 1)
+        total += doubled - 9 if doubled > 9 else doubled
+    return total % 10 == 0
+
+
+def _card_windows(text: str, groups: list[Span]) -> list[Span]:
+    """The longest stretch of whole digit groups that reads as a card (13-19 digits, not starting with 0,
+    passing Luhn), leftmost on a tie, then the same either side of it: "4111 1111 1111 1111 12 27"."""
+    best: tuple[int, int, int] | None = None
+    for i in range(len(groups)):
+        digits = ""
+        for j in range(i, len(groups)):
+            digits += text[groups[j][0] : groups[j][1]]
+            if len(digits) > 19:
+                break
+            longer = best is None or len(digits) > best[0]
+            if len(digits) >= 13 and digits[0] != "0" and longer and _passes_luhn(digits):
+                best = (len(digits), i, j)
+    if best is None:
+        return []
+    _, i, j = best
+    return [*_card_windows(text, groups[:i]), (groups[i][0], groups[j][1]), *_card_windows(text, groups[j + 1 :])]
+
+
+def _cards(text: str) -> list[Span]:
+    spans = []
+    for run in _CARD_RUN.finditer(text):
+        spans += _card_windows(text, [g.span() for g in _DIGITS.finditer(text, run.start(), run.end())])
+    return spans
+
+
+def _is_phone(run: str) -> bool:
+    digits = re.sub(r"\D", "", run)
+    shaped = run.startswith("+") or digits.startswith("0") or _NORTH_AMERICAN.fullmatch(run) is not None
+    # Dots split a phone number only when nothing else does: "555.010.2345", not the prices "0.99 1.49 2.99".
+    dotted_list = "." in run and re.search(r"[ ()-]", run) is not None
+    return 9 <= len(digits) <= 15 and shaped and not dotted_list
+
+
+def _phones(text: str) -> list[Span]:
+    return [run.span() for run in _PHONE_RUN.finditer(text) if _is_phone(run.group())]
+
+
+def _postcodes(text: str) -> list[Span]:
+    return [m.span() for m in _UK_POSTCODE.finditer(text)] + [m.span(1) for m in _US_ZIP.finditer(text)]
+
+
+def _matches(pattern: re.Pattern[str]) -> Callable[[str], list[Span]]:
+    return lambda text: [m.span() for m in pattern.finditer(text)]
+
+
+# In order of precedence: what an earlier kind claims is hidden from the later ones, so the digits of a card
+# are never read as a phone number.
+_FINDERS: tuple[tuple[str, Callable[[str], list[Span]]], ...] = (
+    ("email", _matches(_EMAIL)),
+    ("card", _cards),
+    ("address", _matches(_ADDRESS)),
+    ("postcode", _postcodes),
+    ("phone", _phones),
+)
+
+
+def _spans(text: str) -> list[tuple[int, int, str]]:
+    found: list[tuple[int, int, str]] = []
+    masked = text
+    for kind, finder in _FINDERS:
+        for start, end in finder(masked):
+            found.append((start, end, kind))
+            masked = masked[:start] + "\0" * (end - start) + masked[end:]
+    return sorted(found)
+
+
+def find_pii(text: str) -> list[tuple[str, str]]:
+    """The personal data in a text as (kind, matched text), in order of appearance.
+
+    Kinds: email, card (13-19 digits, spaced or dashed, passing Luhn), address (house number, one to four
+    capitalised words and a street suffix, with a flat or apartment before or after), postcode (UK, or a US
+    ZIP after a state code) and phone (9-15 digits in groups split by single spaces or dashes, or by dots alone,
+    starting with "+" or 0 or shaped like 555-010-2345).
+
+    >>> find_pii("Card 4111 1111 1111 1111, Flat 3, 12 High Street, Leeds LS1 4AP. Order 10452.")
+    [('card', '4111 1111 1111 1111'), ('address', 'Flat 3, 12 High Street'), ('postcode', 'LS1 4AP')]
+    """
+    return [(kind, text[start:end]) for start, end, kind in _spans(text)]
+
+
+def redact(text: str) -> str:
+    """The text with each piece of personal data replaced by its kind: [email], [card], [address], [postcode] or
+    [phone]. Prices, dates, times, order numbers and short numbers stay; so does a text without personal data.
+    Redacting twice changes nothing more.
+
+    >>> redact("Ring 07700 900123 or write to jo@example.com about order 10452 (£3.95) by 25/12/2026.")
+    'Ring [phone] or write to [email] about order 10452 (£3.95) by 25/12/2026.'
+    >>> redact("Card 4111 1111 1111 1112 was declined.")
+    'Card 4111 1111 1111 1112 was declined.'
+    """
+    parts, position = [], 0
+    for start, end, kind in _spans(text):
+        parts += [text[position:start], f"[{kind}]"]
+        position = end
+    return "".join(parts) + text[position:]
+
+
+def has_card_number(text: str) -> bool:
+    """Whether the text holds a card number (one that passes the Luhn check).
+
+    >>> has_card_number("4539-1488-0343-6467"), has_card_number("4111 1111 1111 1112")
+    (True, False)
+    """
+    return any(kind == "card" for _, _, kind in _spans(text))
+
+
+def redact_record(value: T) -> T:
+    """A copy of a JSON-like row with every string inside dicts, lists and tuples redacted; keys and
+    non-string values are kept as they are.
+
+    >>> redact_record({"email": "jo@example.com", "turns": [("user", "Call 0113 496 0123")], "order": 10452})
+    {'email': '[email]', 'turns': [('user', 'Call [phone]')], 'order': 10452}
+    """
+    redacted: object
+    if isinstance(value, str):
+        redacted = redact(value)
+    elif isinstance(value, dict):
+        redacted = {key: redact_record(item) for key, item in value.items()}
+    elif isinstance(value, list):
+        redacted = [redact_record(item) for item in value]
+    elif isinstance(value, tuple):
+        redacted = tuple(redact_record(item) for item in value)
+    else:
+        redacted = value
+    return cast(T, redacted)
+
+
+class RedactingFilter(logging.Filter):
+    """A logging filter that redacts each record's message (with its arguments filled in), so
+    nothing a shopper typed reaches a log file with their email, phone or card number in it."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        redacted = redact(message)
+        if redacted != message:
+            record.msg, record.args = redacted, None
+        return True
+
+
+def redact_logs(logger: logging.Logger | None = None) -> None:
+    """Install RedactingFilter on every handler of `logger` (the root logger by default)."""
+    for handler in (logger or logging.getLogger()).handlers:
+        if not any(isinstance(f, RedactingFilter) for f in handler.filters):
+            handler.addFilter(RedactingFilter())
