@@ -1,26 +1,102 @@
-"""Checking an answer against its sources: a sentence stating a number, amount, email or URL that
-its passages do not contain is dropped, and the Answer records what was dropped and why."""
+"""Checking an answer against its sources: a sentence is dropped, with the reason recorded, when it
+states a fact (number, amount, time, date, range, email, URL) or names something (DHL, PayPal,
+Sunday) that the passages it cites do not contain, or when too few of its words come from them.
+When nothing is left, `extract` quotes the best passage instead of letting the model guess."""
 
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from functools import cache, lru_cache
+from typing import TYPE_CHECKING, Any
 
 from chatbot.citations import marker_numbers, split_sentences, strip_markers
-from chatbot.metrics import numbers_in
+from chatbot.facts import facts_in, normalise, reported, supporting_facts
+from chatbot.names import unsupported_names
 from chatbot.values import Passage
 
-_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
-_URL = re.compile(r"\b(?:https?://|www\.)[^\s\])>]+", re.IGNORECASE)
-_WORD_NUMBERS = {
-    word: str(value)
-    for value, word in enumerate(
-        "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen "
-        "sixteen seventeen eighteen nineteen twenty".split()
-    )
-} | {"thirty": "30", "forty": "40", "fifty": "50", "sixty": "60", "ninety": "90", "hundred": "100"}
-_NUMBER_WORD = re.compile(r"\b(" + "|".join(_WORD_NUMBERS) + r")\b", re.IGNORECASE)
+if TYPE_CHECKING:
+    from chatbot.embedding import Embedder
+
+Similarity = Callable[[str, Sequence[str]], float]
+
+# --- Support: how many of the sentence's content words its passages contain. ------------------
+
+_STOPWORD_TEXT = (
+    "a about above after again all also am an and any are aren as at be because been before being below between both "
+    "but by can cannot could couldn d did didn do does doesn doing don down during each either else etc ever every "
+    "few for from further get gets got had hadn has hasn have haven having he her here hers herself him himself his "
+    "how however i if in into is isn it its itself just let ll m may me might more most must mustn my myself need "
+    "needn no nor not now of off on once only or other our ours ourselves out over own please pm re really s said "
+    "same say says shall shan she should shouldn so some such sure t than thank thanks that the their theirs them "
+    "themselves then there these they this those through to too under until up us ve very via was wasn way we "
+    "were weren what when where which while who whom why will with won would wouldn yes yet you your yours "
+    "yourself yourselves definitely absolutely certainly course simply happy glad help hi hello"
+    # Words about the conversation, not the shop: "The answer is: no." has nothing to support.
+    " answer answers question questions passage passages correct indeed policy policies"
+    # Chat in the shopper's question, which the passage need not share.
+    " want wants like need know tell ok okay cool tho u ur pls plz thx"
+)
+_STOPWORDS = frozenset(_STOPWORD_TEXT.split())
+_CONTENT = re.compile(r"\d+(?::\d{2}|(?:[.,]\d+)*)|[a-z]+")
+
+
+@cache
+def _stemmer() -> Any:
+    import Stemmer
+
+    return Stemmer.Stemmer("english")
+
+
+@lru_cache(maxsize=4096)
+def content_words(text: str) -> frozenset[str]:
+    """A text's stemmed words, without stopwords or citation markers; numbers in one spelling.
+
+    >>> sorted(content_words("Refunds are returned within thirty days [1]."))
+    ['30', 'day', 'refund', 'return', 'within']
+    """
+    words = [w for w in _CONTENT.findall(normalise(strip_markers(text)).lower()) if w not in _STOPWORDS]
+    return frozenset(_stemmer().stemWords(words))
+
+
+def support_score(sentence: str, passages: Sequence[str], allowed: Iterable[str] = ()) -> float:
+    """Share of the sentence's content words found in the passages (or `allowed`); 1.0 when it has none.
+
+    >>> passage = "Full-price items can be returned within 30 days of delivery for a full refund."
+    >>> support_score("You can return full-price items for a refund [1].", [passage])
+    1.0
+    >>> round(support_score("Gift cards never expire and can be used online.", [passage]), 2)
+    0.0
+    """
+    words = content_words(sentence)
+    if not words:
+        return 1.0
+    known = frozenset().union(*(content_words(t) for t in (*passages, *allowed)))
+    return len(words & known) / len(words)
+
+
+def embedding_similarity(embedder: Embedder, cache_size: int = 4096) -> Similarity:
+    """A `similarity` for `ground`: the best cosine between the sentence and the passages' sentences."""
+    vectors: dict[str, Any] = {}
+
+    def similarity(sentence: str, passages: Sequence[str]) -> float:
+        pieces = [s for text in passages for s in passage_sentences(text)]
+        if not pieces:
+            return 0.0
+        new = [t for t in dict.fromkeys([sentence, *pieces]) if t not in vectors]
+        if len(vectors) + len(new) > cache_size:
+            vectors.clear()
+            new = list(dict.fromkeys([sentence, *pieces]))
+        if new:
+            vectors.update(zip(new, embedder.embed(new)))
+        best = max(float(vectors[sentence] @ vectors[piece]) for piece in pieces)
+        return max(0.0, min(1.0, best))
+
+    return similarity
+
+
+# --- The check. ----------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -29,26 +105,35 @@ class Dropped:
     reason: str
 
 
-def facts_in(text: str) -> set[str]:
-    """The checkable facts of a text: numbers (words and "30-day" included), emails and URLs.
+_QUOTE_END = re.compile(r'.*?(?:[.!?]["”’](?:\s*\[[\d,\s]+\])*(?:\s+|$)|$)', re.DOTALL)
 
-    >>> sorted(facts_in("Thirty days, a 14-day window, £3.95 or help@shop.example."))
-    ['14', '3.95', '30', 'help@shop.example']
-    """
-    emails = {e.lower().rstrip(".") for e in _EMAIL.findall(text)}
-    urls = {u.lower().rstrip(".,;:") for u in _URL.findall(text)}
-    rest = _URL.sub(" ", _EMAIL.sub(" ", text))
-    rest = _NUMBER_WORD.sub(lambda m: _WORD_NUMBERS[m.group(1).lower()], rest)
-    return numbers_in(rest) | emails | urls
+
+def _open_quote(text: str) -> bool:
+    return text.count('"') % 2 == 1 or text.count("“") > text.count("”")
 
 
 def sentences(text: str) -> list[str]:
-    """The answer's sentences, each with the citation markers after it.
+    """The answer's sentences, each with the citation markers after it; a quotation stays whole.
 
     >>> sentences("Returns take 30 days [1]. Sale items 14 days [2].")
     ['Returns take 30 days [1].', 'Sale items 14 days [2].']
+    >>> sentences('It says: "Sale: 14 days. Gifts: 30 days." [1] Ask us.')
+    ['It says: "Sale: 14 days. Gifts: 30 days." [1]', 'Ask us.']
     """
-    return [s.strip() for s in split_sentences(text) if s.strip()]
+    # A sentence may also end inside a quotation: 'It says: "Sale: 14 days." [1] Ask us.'
+    pieces = [part for piece in split_sentences(text) for part in _QUOTE_END.findall(piece) if part]
+    found: list[str] = []
+    i = 0
+    while i < len(pieces):
+        end = i
+        if _open_quote(pieces[i]):  # join up to the piece that closes the quotation, if one does
+            for j in range(i + 1, len(pieces)):
+                if not _open_quote("".join(pieces[i : j + 1])):
+                    end = j
+                    break
+        found.append("".join(pieces[i : end + 1]).strip())
+        i = end + 1
+    return [s for s in found if s]
 
 
 def cited(sentence: str, count: int) -> list[int]:
@@ -62,20 +147,106 @@ def cited(sentence: str, count: int) -> list[int]:
     return chosen or list(range(count))
 
 
-def ground(text: str, sources: Sequence[Passage]) -> tuple[str, tuple[Dropped, ...]]:
-    """Keep the sentences whose facts all appear in the passages they cite; say why others went.
+def ground(
+    text: str,
+    sources: Sequence[Passage],
+    *,
+    allowed: Iterable[str] = (),
+    min_support: float = 0.0,
+    similarity: Similarity | None = None,
+    check_names: bool = True,
+) -> tuple[str, tuple[Dropped, ...]]:
+    """Keep the sentences that the passages they cite support; say why the others went.
+
+    A sentence goes when it states a fact or a name its passages lack, or when its support
+    score (`similarity`, else `support_score`) is below `min_support`. `allowed` holds what any
+    answer may state, whatever it cites: the store's name, the support contact.
 
     >>> p = Passage("r", "returns", "Returns", "Items can be returned within 30 days.", "r.md")
     >>> ground("You have 30 days [1]. Gifts get 7 days [1].", [p])
     ('You have 30 days [1].', (Dropped(sentence='Gifts get 7 days [1].', reason='not in its sources: 7'),))
+    >>> ground("Returns within thirty days via DHL [1].", [p], min_support=0.9)[1][0].reason
+    'names what its sources do not: DHL; weakly supported (0.80 < 0.90)'
     """
-    source_facts = [facts_in(f"{p.title} {p.text}") for p in sources]
+    allowed = tuple(allowed)
+    texts = [p.indexed_text for p in sources]
+    source_facts = [supporting_facts(t) for t in texts]
+    always = set().union(*(supporting_facts(a) for a in allowed))
     kept, dropped = [], []
     for sentence in sentences(text):
-        support = set().union(*(source_facts[i] for i in cited(sentence, len(sources))))
-        missing = facts_in(strip_markers(sentence)) - support
+        chosen = cited(sentence, len(sources))
+        plain = strip_markers(sentence)
+        reasons = []
+        missing = facts_in(plain) - always - set().union(*(source_facts[i] for i in chosen))
         if missing:
-            dropped.append(Dropped(sentence, "not in its sources: " + ", ".join(sorted(missing))))
+            reasons.append("not in its sources: " + ", ".join(reported(missing)))
+        names = unsupported_names(plain, [texts[i] for i in chosen], allowed) if check_names else []
+        names = [n for n in names if not any(n in fact for fact in missing)]  # "20 January" says it already
+        if names:
+            reasons.append("names what its sources do not: " + ", ".join(dict.fromkeys(names)))
+        if min_support > 0:
+            score = (
+                similarity(plain, [texts[i] for i in chosen]) if similarity and chosen
+                else support_score(plain, [texts[i] for i in chosen], allowed)
+            )
+            if score < min_support:
+                reasons.append(f"weakly supported ({score:.2f} < {min_support:.2f})")
+        if reasons:
+            dropped.append(Dropped(sentence, "; ".join(reasons)))
         else:
             kept.append(sentence)
     return " ".join(kept), tuple(dropped)
+
+
+# --- The fallback: quote the best passage. ---------------------------------------------------
+
+_ABBREVIATED = re.compile(r"\b(?:e\.g|i\.e|etc|approx|incl|no|vs|Mr|Mrs|Ms|Dr|St)\.$", re.IGNORECASE)
+
+
+def passage_sentences(text: str) -> list[str]:
+    """A passage's sentences, whole: lines and list items apart, "e.g." and "£3.95" not ends.
+
+    >>> passage_sentences("Tracked, e.g. Royal Mail. Costs £3.95!\\n- Rugs\\n- Beds")
+    ['Tracked, e.g. Royal Mail.', 'Costs £3.95!', 'Rugs', 'Beds']
+    """
+    found: list[str] = []
+    for line in text.splitlines():
+        line = re.sub(r"^\s*(?:[-*•]|\d+[.)])\s+", "", line).strip()
+        merged: list[str] = []
+        for piece in re.split(r"(?<=[.!?])\s+", line):
+            if merged and _ABBREVIATED.search(merged[-1]):
+                merged[-1] = f"{merged[-1]} {piece}"
+            else:
+                merged.append(piece)
+        found.extend(piece for piece in merged if piece)
+    return found
+
+
+def extract(
+    question: str,
+    passages: Sequence[Passage],
+    max_sentences: int = 2,
+    *,
+    intro: str = "Our policy says:",
+    min_overlap: int = 1,
+) -> str:
+    """Quote the sentences of the best passage (`passages[0]`) that share most content words with
+    the question, in passage order, cited as [1]; "" when none shares `min_overlap` of them.
+
+    A second sentence is quoted only if it shares at least half as many words as the first.
+
+    >>> p = Passage("r", "returns", "Returns", "We love returns. Full-price items can be "
+    ...             "returned within 30 days. Sale items within 14 days.", "r.md")
+    >>> extract("How long do I have to return full-price items?", [p], max_sentences=1)
+    'Our policy says: "Full-price items can be returned within 30 days." [1]'
+    """
+    if not passages:
+        return ""
+    wanted = content_words(question)
+    pieces = passage_sentences(passages[0].text)
+    overlap = [len(content_words(piece) & wanted) for piece in pieces]
+    best = sorted((i for i, n in enumerate(overlap) if n >= max(min_overlap, 1)), key=lambda i: (-overlap[i], i))
+    if not best:
+        return ""
+    best = [i for i in best[:max_sentences] if 2 * overlap[i] >= overlap[best[0]]]
+    return f'{intro} "{" ".join(pieces[i] for i in sorted(best))}" [1]'
