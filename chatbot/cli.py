@@ -156,11 +156,17 @@ def import_wixqa_command(
     holdout: Annotated[
         int, typer.Option("--holdout", min=0, help="Leave N questions' articles out of the KB; those become unanswerable.")
     ] = 0,
+    leave_out_every: Annotated[
+        int,
+        typer.Option(
+            "--leave-out-every", min=0, help="Leave every K-th article (by id) out; questions left with none are unanswerable."
+        ),
+    ] = 0,
 ) -> None:
     """Turn the public WixQA sample into a knowledge base and an eval set (see the README's Evals)."""
     from chatbot.wixqa import DEFAULT_SOURCE, import_wixqa
 
-    result = import_wixqa(source or DEFAULT_SOURCE, out, holdout)
+    result = import_wixqa(source or DEFAULT_SOURCE, out, holdout, leave_out_every)
     typer.echo(
         f"Wrote {result.articles} articles to {result.kb_dir}, {result.questions} questions "
         f"({result.held_out} unanswerable) to {result.questions_path}, settings to {result.settings_path}."

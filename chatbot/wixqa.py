@@ -24,12 +24,14 @@ class WixQAImport:
     settings_path: Path
 
 
-def import_wixqa(source: str | Path, out_dir: str | Path, holdout: int = 0) -> WixQAImport:
+def import_wixqa(source: str | Path, out_dir: str | Path, holdout: int = 0, leave_out_every: int = 0) -> WixQAImport:
     """Write `out_dir/kb/<article>.md` (front matter id and title), `questions.jsonl` and `settings.toml`.
 
-    With `holdout` N, the gold articles of N questions (ones whose articles answer no other
-    question) are left out of the knowledge base and those questions become unanswerable:
-    the bot should hand them to a person rather than answer from the other articles.
+    Two ways to make unanswerable questions, which the bot should hand to a person rather than
+    answer from the other articles. With `holdout` N, the gold articles of N questions (ones
+    whose articles answer no other question) are left out. With `leave_out_every` K, every K-th
+    article (sorted by id) is left out, and a question whose gold articles are all left out is
+    unanswerable; one that keeps some of them stays answerable from those.
     """
     source, out_dir = Path(source), Path(out_dir)
     rows = _read_rows(source)
@@ -39,6 +41,9 @@ def import_wixqa(source: str | Path, out_dir: str | Path, holdout: int = 0) -> W
             articles.setdefault(str(context["id"]), context)
     held_out_questions = _pick_holdout(rows, holdout)
     dropped = {a for i in held_out_questions for a in rows[i]["article_ids"]}
+    if leave_out_every > 0:
+        dropped |= set(sorted(articles)[leave_out_every - 1 :: leave_out_every])
+        held_out_questions |= {i for i, row in enumerate(rows) if set(map(str, row["article_ids"])) <= dropped}
 
     kb_dir = out_dir / "kb"
     kb_dir.mkdir(parents=True, exist_ok=True)
@@ -54,7 +59,7 @@ def import_wixqa(source: str | Path, out_dir: str | Path, holdout: int = 0) -> W
             answerable = i not in held_out_questions
             case = {
                 "question": row["question"],
-                "expected": list(row["article_ids"]) if answerable else [],
+                "expected": [a for a in map(str, row["article_ids"]) if a not in dropped] if answerable else [],
                 "answerable": answerable,
                 "reference": row.get("answer") or None,
                 "id": row.get("id"),

@@ -127,3 +127,19 @@ def test_import_wixqa_then_eval_writes_metrics_and_a_report(tmp_path: Path) -> N
     assert metrics["n"] == 3 and metrics["hit@1"] == 1.0
     assert "eval:" in result.stderr  # the progress bar
     assert report.exists() and report.with_suffix(".json").exists() and report.with_suffix(".svg").exists()
+
+
+def test_import_wixqa_leaves_every_kth_article_out(tmp_path: Path) -> None:
+    from chatbot.wixqa import import_wixqa
+
+    rows = [wixqa_row(n, f"question {n}?", f"Article {n}", f"Body {n}.") for n in range(1, 9)]
+    shared = dict(rows[7], id="q9", question="question 9?")  # cites a kept and a left-out article
+    shared["article_ids"] = [rows[2]["article_ids"][0], rows[3]["article_ids"][0]]
+    shared["contexts"] = rows[2]["contexts"] + rows[3]["contexts"]
+    source = tmp_path / "sample.jsonl"
+    source.write_text("\n".join(json.dumps(r) for r in [*rows, shared]) + "\n", encoding="utf-8")
+    result = import_wixqa(source, tmp_path / "out", leave_out_every=4)
+    assert (result.articles, result.held_out) == (6, 2)  # articles 4 and 8 (sorted ids) are left out
+    cases = [json.loads(line) for line in result.questions_path.read_text().splitlines()]
+    assert [c["answerable"] for c in cases] == [True, True, True, False, True, True, True, False, True]
+    assert cases[8]["expected"] == [rows[2]["article_ids"][0]]  # only its kept article is expected
