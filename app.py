@@ -138,6 +138,9 @@ def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     for noisy in ("faiss.loader", "httpx"):  # library chatter, not the app's
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    from chatbot.redaction import redact_logs
+
+    redact_logs()
 
     from chatbot.service import create_pipeline
 

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from chatbot.evaluation import CaseResult, trade_off_curve
+from chatbot.redaction import redact_record
 
 METRIC_NOTES = {
     "hit@1": "an expected document is the first passage",
@@ -34,7 +35,8 @@ def write_report(
         path = path.with_suffix(".md")
     path.parent.mkdir(parents=True, exist_ok=True)
     json_path, svg_path = path.with_suffix(".json"), path.with_suffix(".svg")
-    data = {"metrics": metrics, "settings": settings_used, "cases": [_case_json(r) for r in results]}
+    # Eval sets may come from real tickets: no emails, phones or card numbers in what is written.
+    data = {"metrics": metrics, "settings": settings_used, "cases": redact_record([_case_json(r) for r in results])}
     json_path.write_text(json.dumps(data, ensure_ascii=False, indent=2), encoding="utf-8")
     written = [path, json_path]
     plot = ""

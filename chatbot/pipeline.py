@@ -5,13 +5,14 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from chatbot.citations import cite_best_passage, map_citations, split_sentences
 from chatbot.condense import Condenser, make_condenser
 from chatbot.errors import ChatbotError, QuestionError
 from chatbot.generation import Generator, Message
-from chatbot.grounding import ground
+from chatbot.grounding import extract, ground
+from chatbot.guardrails import REASON_OFF_TOPIC, REASON_SENSITIVE, TopicGuard, Verdict, leaks_prompt, remove_instructions
 from chatbot.prompts import render_prompt
 from chatbot.retrieval import Retriever, merge_results
 from chatbot.settings import Settings
@@ -22,11 +23,17 @@ REASON_ANSWERED = "answered"
 REASON_EMPTY_ANSWER = "empty_answer"
 REASON_ASKED_FOR_HUMAN = "user_asked_for_human"
 REASON_UNSUPPORTED = "unsupported_answer"
+REASON_QUOTED = "quoted"  # nothing the model wrote was supported: the best passage is quoted instead
+# What each escalation tells the shopper (a prompt file in prompts/).
+DECLINE_PROMPTS = {REASON_ASKED_FOR_HUMAN: "handoff", REASON_OFF_TOPIC: "off_topic", REASON_SENSITIVE: "sensitive"}
 
 _WANTS_PERSON = re.compile(
-    r"\b(talk|speak|chat|connect me|put me through)\s+(to|with)\s+(a|an|some|your|real|live|\s)*"
-    r"(person|human|agent|someone|somebody|representative|advisor|adviser|staff|operator)\b"
-    r"|\b(real|live) (person|human|agent)\b",
+    r"\b(talk|speak|chat|connect me|put me through|transfer me|get me|pass me)\s+(to|with|through to)?\s*"
+    r"(a|an|some|your|real|live|actual|\s)*"
+    r"(person|human|agent|someone|somebody|representative|advisor|adviser|staff|operator|manager|supervisor)\b"
+    r"|\b(real|live|actual) (person|human|agent|human being)\b"
+    r"|\banyone\b[^.?!]{0,40}\b(speak|talk)\b"
+    r"|^\W*(agent|operator|human|manager|representative)( please| now)?\W*$",
     re.IGNORECASE,
 )
 
@@ -66,6 +73,8 @@ class Decision:
     confidence: float
     escalate: bool
     reason: str
+    question: str = ""  # what is searched and answered: the message without instructions to the bot
+    verdict: Verdict | None = None
 
 
 class Pipeline:
@@ -77,11 +86,13 @@ class Pipeline:
         generator: Generator | None,
         settings: Settings,
         condenser: Condenser | None = None,
+        guard: TopicGuard | None = None,
     ) -> None:
         self.retriever = retriever
         self.generator = generator
         self.settings = settings
         self.condense = condenser or make_condenser(settings, generator, self._render)
+        self.guard = guard
 
     def search(self, question: str, history: Sequence[Message] = (), k: int | None = None) -> list[Passage]:
         return self._retrieve(question, history, k)[0]
@@ -99,18 +110,32 @@ class Pipeline:
         return merge_results([self.retriever.search(query, k), alone], k), best_alone
 
     def decide(self, question: str, history: Sequence[Message] = (), k: int | None = None) -> Decision:
-        """Retrieve, then decide whether the evidence is good enough to answer (no generation)."""
-        question = clean_question(question, self.settings.max_question_chars)
-        if wants_person(question):
-            return Decision((), 1.0, True, REASON_ASKED_FOR_HUMAN)
-        passages, alone = self._retrieve(question, history, k)
+        """Retrieve, then decide whether to answer, decline or hand over (no generation).
+
+        Messages and passages are data: sentences in them that give the bot orders ("ignore your
+        instructions", "SYSTEM: ...") are removed before anything is searched, shown or checked.
+        """
+        message = clean_question(question, self.settings.max_question_chars)
+        if wants_person(message):
+            return Decision((), 1.0, True, REASON_ASKED_FOR_HUMAN, message)
+        question = remove_instructions(message)
+        if not question:
+            verdict = Verdict(REASON_SENSITIVE, "instructions")
+            return Decision((), 0.0, True, verdict.reason, message, verdict)
+        history = [{**m, "content": remove_instructions(m.get("content") or "")} for m in history]
+        found, alone = self._retrieve(question, history, k)
+        passages = tuple(replace(p, text=remove_instructions(p.text)) for p in found)
         # Fused rankings may put a passage with a lower cosine first: trust the best evidence.
         confidence = max(0.0, min(1.0, max((p.score for p in passages), default=0.0)))
         # In a conversation the previous turn lifts every score; an unrelated new question
         # ("what is the capital of France?") must still relate to the shop on its own.
-        if confidence < self.settings.min_score or alone < self.settings.follow_up_min_score:
-            return Decision(tuple(passages), confidence, True, REASON_NO_EVIDENCE)
-        return Decision(tuple(passages), confidence, False, REASON_ANSWERED)
+        weak = confidence < self.settings.min_score or alone < self.settings.follow_up_min_score
+        verdict = self.guard.verdict(message, question, confidence, weak) if self.guard else None
+        if verdict:
+            return Decision(passages, confidence, True, verdict.reason, question, verdict)
+        if weak:
+            return Decision(passages, confidence, True, REASON_NO_EVIDENCE, question)
+        return Decision(passages, confidence, False, REASON_ANSWERED, question)
 
     def answer(self, question: str, history: Sequence[Message] = ()) -> Answer:
         for item in self.stream(question, history):
@@ -124,12 +149,12 @@ class Pipeline:
         The final text may differ from the streamed pieces: citation markers are renumbered.
         """
         started = time.perf_counter()
-        question = clean_question(question, self.settings.max_question_chars)
         decision = self.decide(question, history)
+        question = decision.question
         timings = {"retrieval_ms": (time.perf_counter() - started) * 1000}
         confidence = decision.confidence
         if decision.escalate:
-            text = self.handoff_message() if decision.reason == REASON_ASKED_FOR_HUMAN else self._render("escalation")
+            text = self._render(DECLINE_PROMPTS.get(decision.reason, "escalation"))
             yield text
             timings["total_ms"] = (time.perf_counter() - started) * 1000
             yield Answer(text, (), confidence, True, decision.reason, timings)
@@ -160,14 +185,26 @@ class Pipeline:
             text = self._render("escalation")
             yield Answer(text, (), confidence, True, REASON_EMPTY_ANSWER, timings)
             return
+        if leaks_prompt(raw, self._render("system")):
+            text = self._render("sensitive")
+            yield Answer(text, (), confidence, True, REASON_SENSITIVE, timings, ((raw, "repeats the bot's instructions"),))
+            return
         text, sources = map_citations(raw, shown)
         if not sources:
             text, sources = cite_best_passage(text, shown)
-        kept, dropped = ground(text, sources)
+        kept, dropped = ground(
+            text,
+            sources,
+            allowed=(self.settings.store_name, self.settings.support_contact),
+            min_support=self.settings.min_support,
+        )
         notes = tuple((d.sentence, d.reason) for d in dropped)
         if not kept:
-            escalation = self._render("escalation")
-            yield Answer(escalation, (), confidence, True, REASON_UNSUPPORTED, timings, notes)
+            quote = extract(question, shown) if self.settings.quote_when_unsupported else ""
+            if quote:
+                yield Answer(quote, (shown[0],), confidence, False, REASON_QUOTED, timings, notes)
+            else:
+                yield Answer(self._render("escalation"), (), confidence, True, REASON_UNSUPPORTED, timings, notes)
             return
         if dropped:
             text, sources = map_citations(kept, sources)
@@ -180,7 +217,7 @@ class Pipeline:
 
     def _messages(self, question: str, history: Sequence[Message], shown: Sequence[Passage]) -> list[Message]:
         turns = [
-            {"role": m["role"], "content": m["content"]}
+            {"role": m["role"], "content": remove_instructions(m["content"])}
             for m in history
             if m.get("role") in ("user", "assistant") and m.get("content")
         ]

@@ -8,6 +8,7 @@ from functools import partial
 
 from chatbot.embedding import Embedder, SentenceTransformerEmbedder
 from chatbot.errors import IndexMissingError
+from chatbot.guardrails import TopicGuard
 from chatbot.index import BuildReport, build_index
 from chatbot.knowledge import Skipped, read_knowledge_base
 from chatbot.pipeline import Pipeline
@@ -67,4 +68,11 @@ def create_pipeline(settings: Settings, build_if_missing: bool = False, with_gen
         render = partial(render_prompt, settings.prompts_dir)
         reranker = make_reranker(settings.reranker, settings.device, generator, render)
         retriever = RerankingRetriever(retriever, reranker, settings.rerank_candidates, settings.rerank_weight)
-    return Pipeline(retriever, generator, settings)
+    return Pipeline(retriever, generator, settings, guard=make_guard(settings, embedder))
+
+
+def make_guard(settings: Settings, embedder: Embedder) -> TopicGuard | None:
+    """The off-topic and sensitive-request guard, unless `topics_file` is set to "" (off)."""
+    if not settings.topics_file:
+        return None
+    return TopicGuard(embedder, settings.topics_file, settings.topic_min_similarity, settings.topic_margin)

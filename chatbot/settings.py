@@ -66,6 +66,17 @@ class Settings:
     # 135M model copies earlier replies instead of reading the passages, so none by default.
     history_turns: int = 0
 
+    # Checking answers (grounding.py): a sentence whose content words are less than this share
+    # in its cited passages is dropped; when nothing is left, quote the best passage (or escalate).
+    min_support: float = 0.4
+    quote_when_unsupported: bool = True
+
+    # Guardrails (guardrails.py): examples and patterns of off-topic and sensitive requests
+    # ("" turns the topic guard off; instructions in messages and passages are always removed).
+    topics_file: str = str(REPO_ROOT / "chatbot" / "topics.toml")
+    topic_min_similarity: float = 0.45
+    topic_margin: float = 0.05
+
     # Input limits
     max_question_chars: int = 2000
 

@@ -98,5 +98,7 @@ def real_generator(real_settings: Settings):
 def real_pipeline(real_settings: Settings, real_embedder, real_index, real_generator):
     from chatbot.pipeline import Pipeline
     from chatbot.retrieval import HybridRetriever
+    from chatbot.service import make_guard
 
-    return Pipeline(HybridRetriever.from_settings(real_settings, real_embedder), real_generator, real_settings)
+    retriever = HybridRetriever.from_settings(real_settings, real_embedder)
+    return Pipeline(retriever, real_generator, real_settings, guard=make_guard(real_settings, real_embedder))
