@@ -9,7 +9,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from chatbot.errors import ChatbotError
+from chatbot.errors import ChatbotError, EvalSetError
 from chatbot.pipeline import clean_question
 from chatbot.settings import Settings, load_settings
 from chatbot.values import Answer
@@ -147,6 +147,34 @@ def eval_command(
         return
     for key, value in metrics.items():
         typer.echo(f"{key:>24}  {value}")
+
+
+@app.command()
+def calibrate(
+    questions: Annotated[Path, typer.Option("--questions", help="Labelled questions (the eval set format); follow-ups are skipped.")],
+    answer_rate: Annotated[
+        float, typer.Option("--answer-rate", min=0.0, max=1.0, help="Share of answerable questions to answer.")
+    ] = 0.9,
+    folds: Annotated[int, typer.Option("--folds", min=2, help="Cross-validation folds for the reported figures.")] = 5,
+    index: IndexDir = None,
+    settings_file: SettingsFile = None,
+) -> None:
+    """Fit the answer-or-escalate model on labelled questions and save it beside the index.
+
+    Prints cross-validated figures (each question scored by a model fitted without it) next to
+    the plain cosine threshold's; from then on the pipeline escalates below the chosen threshold.
+    """
+    from chatbot.evaluation import read_eval_cases
+    from chatbot.guardrails import remove_instructions
+    from chatbot.service import calibrate_abstention
+
+    settings = _settings(settings_file, index_dir=index)
+    cases = [c for c in read_eval_cases(questions) if not c.history]
+    if len({c.answerable for c in cases}) < 2:
+        raise EvalSetError(f"{questions} needs answerable and unanswerable questions to calibrate on.")
+    report = calibrate_abstention(settings, [remove_instructions(c.question) or c.question for c in cases],
+                                  [c.answerable for c in cases], answer_rate, folds)
+    _print_json(report)
 
 
 @app.command("import-wixqa")

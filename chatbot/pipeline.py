@@ -10,6 +10,7 @@ from dataclasses import dataclass, replace
 from chatbot.citations import cite_best_passage, map_citations, split_sentences
 from chatbot.condense import Condenser, make_condenser
 from chatbot.errors import ChatbotError, QuestionError
+from chatbot.evidence import Abstention
 from chatbot.generation import Generator, Message
 from chatbot.grounding import extract, ground
 from chatbot.guardrails import REASON_OFF_TOPIC, REASON_SENSITIVE, TopicGuard, Verdict, leaks_prompt, remove_instructions
@@ -87,12 +88,14 @@ class Pipeline:
         settings: Settings,
         condenser: Condenser | None = None,
         guard: TopicGuard | None = None,
+        abstention: Abstention | None = None,
     ) -> None:
         self.retriever = retriever
         self.generator = generator
         self.settings = settings
         self.condense = condenser or make_condenser(settings, generator, self._render)
         self.guard = guard
+        self.abstention = abstention
 
     def search(self, question: str, history: Sequence[Message] = (), k: int | None = None) -> list[Passage]:
         return self._retrieve(question, history, k)[0]
@@ -126,11 +129,15 @@ class Pipeline:
         found, alone = self._retrieve(question, history, k)
         passages = tuple(replace(p, text=remove_instructions(p.text)) for p in found)
         # Fused rankings may put a passage with a lower cosine first: trust the best evidence.
-        confidence = max(0.0, min(1.0, max((p.score for p in passages), default=0.0)))
+        cosine = max(0.0, min(1.0, max((p.score for p in passages), default=0.0)))
+        confidence, weak = cosine, cosine < self.settings.min_score
+        if self.abstention:  # calibrated on labelled questions: P(the passages answer it)
+            confidence = self.abstention.probability(question, passages)
+            weak = confidence < self.abstention.model.threshold
         # In a conversation the previous turn lifts every score; an unrelated new question
         # ("what is the capital of France?") must still relate to the shop on its own.
-        weak = confidence < self.settings.min_score or alone < self.settings.follow_up_min_score
-        verdict = self.guard.verdict(message, question, confidence, weak) if self.guard else None
+        weak = weak or alone < self.settings.follow_up_min_score
+        verdict = self.guard.verdict(message, question, cosine, weak) if self.guard else None
         if verdict:
             return Decision(passages, confidence, True, verdict.reason, question, verdict)
         if weak:

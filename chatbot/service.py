@@ -8,6 +8,7 @@ from functools import partial
 
 from chatbot.embedding import Embedder, SentenceTransformerEmbedder
 from chatbot.errors import IndexMissingError
+from chatbot.evidence import Abstention, AbstentionModel, EvidenceReader
 from chatbot.guardrails import TopicGuard
 from chatbot.index import BuildReport, build_index
 from chatbot.knowledge import Skipped, read_knowledge_base
@@ -39,7 +40,7 @@ def index_knowledge_base(settings: Settings, embedder: Embedder) -> IndexingResu
     return IndexingResult(report, kb.skipped)
 
 
-def open_retriever(settings: Settings, embedder: Embedder, build_if_missing: bool = False) -> Retriever:
+def open_retriever(settings: Settings, embedder: Embedder, build_if_missing: bool = False) -> HybridRetriever:
     """The retriever over the index; with `build_if_missing`, a first start builds it from the KB."""
     try:
         return HybridRetriever.from_settings(settings, embedder)
@@ -59,6 +60,7 @@ def create_pipeline(settings: Settings, build_if_missing: bool = False, with_gen
     """
     embedder = load_embedder(settings)
     retriever = open_retriever(settings, embedder, build_if_missing)
+    abstention = load_abstention(settings, retriever, embedder)
     generator = None
     if with_generator or settings.reranker == BUNDLED_RERANKER or settings.condense == "model":
         from chatbot.generation import TransformersGenerator
@@ -68,7 +70,13 @@ def create_pipeline(settings: Settings, build_if_missing: bool = False, with_gen
         render = partial(render_prompt, settings.prompts_dir)
         reranker = make_reranker(settings.reranker, settings.device, generator, render)
         retriever = RerankingRetriever(retriever, reranker, settings.rerank_candidates, settings.rerank_weight)
-    return Pipeline(retriever, generator, settings, guard=make_guard(settings, embedder))
+    return Pipeline(retriever, generator, settings, guard=make_guard(settings, embedder), abstention=abstention)
+
+
+def load_abstention(settings: Settings, retriever: HybridRetriever, embedder: Embedder) -> Abstention | None:
+    """The calibrated answer-or-escalate model saved beside the index by `calibrate`, if any."""
+    model = AbstentionModel.load(settings.index_dir, embedder.id)
+    return Abstention(EvidenceReader(retriever.index, embedder), model) if model else None
 
 
 def make_guard(settings: Settings, embedder: Embedder) -> TopicGuard | None:
@@ -76,3 +84,38 @@ def make_guard(settings: Settings, embedder: Embedder) -> TopicGuard | None:
     if not settings.topics_file:
         return None
     return TopicGuard(embedder, settings.topics_file, settings.topic_min_similarity, settings.topic_margin)
+
+
+def calibrate_abstention(
+    settings: Settings, questions: list[str], answerable: list[bool], answer_rate: float, folds: int
+) -> dict[str, object]:
+    """Fit the abstention model on labelled questions, save it beside the index, and report
+    cross-validated figures for it and for the plain cosine threshold at the same answer rate."""
+    from chatbot.evidence import choose_threshold, fit_abstention, out_of_fold
+    from chatbot.metrics import auroc
+
+    embedder = load_embedder(settings)
+    retriever = open_retriever(settings, embedder)
+    reader = EvidenceReader(retriever.index, embedder)
+    rows = [reader.features(q, retriever.search(q, settings.top_k)) for q in questions]
+    held_out = out_of_fold(rows, answerable, folds)
+    cosines = [row["cosine"] for row in rows]
+
+    def at_rate(scores: list[float]) -> dict[str, float | None]:
+        threshold = choose_threshold(scores, answerable, answer_rate)
+        answered = [s >= threshold for s in scores]
+        unanswerable = [not a for a in answerable]
+        return {
+            "auroc": auroc([-s for s in scores], unanswerable),
+            "threshold": round(threshold, 4),
+            "answer_rate": round(sum(x and a for x, a in zip(answered, answerable)) / sum(answerable), 4),
+            "abstain_recall": round(sum(not x and u for x, u in zip(answered, unanswerable)) / sum(unanswerable), 4),
+        }
+
+    model_figures, cosine_figures = at_rate(held_out), at_rate(cosines)
+    model = fit_abstention(rows, answerable, threshold=model_figures["threshold"], embedder=embedder.id)
+    model.save(settings.index_dir)
+    weights = dict(zip(model.features, (round(w, 3) for w in model.weights)))
+    return {"questions": len(rows), "unanswerable": answerable.count(False), "folds": folds,
+            "model_cross_validated": model_figures, "cosine_threshold": cosine_figures, "weights": weights,
+            "saved": str(settings.index_dir / "abstention.json")}

@@ -143,3 +143,29 @@ def test_import_wixqa_leaves_every_kth_article_out(tmp_path: Path) -> None:
     cases = [json.loads(line) for line in result.questions_path.read_text().splitlines()]
     assert [c["answerable"] for c in cases] == [True, True, True, False, True, True, True, False, True]
     assert cases[8]["expected"] == [rows[2]["article_ids"][0]]  # only its kept article is expected
+
+
+@pytest.mark.real
+def test_calibrate_reports_cross_validated_figures_and_saves_the_model(tmp_path: Path) -> None:
+    index = tmp_path / "index"
+    assert run_cli("build-index", "--index", str(index)).returncode == 0
+    rows = [json.loads(line) for line in (REPO_ROOT / "evals" / "demo_store.jsonl").read_text().splitlines()]
+    single = [r for r in rows if not r.get("history")]
+    chosen = [r for r in single if r["answerable"]][:20] + [r for r in single if not r["answerable"]][:10]
+    questions = tmp_path / "labelled.jsonl"
+    questions.write_text("\n".join(json.dumps(r) for r in chosen) + "\n", encoding="utf-8")
+    result = run_cli("calibrate", "--questions", str(questions), "--index", str(index), "--folds", "3")
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert (report["questions"], report["unanswerable"]) == (30, 10)
+    assert report["model_cross_validated"]["answer_rate"] >= 0.9
+    assert (index / "abstention.json").exists()
+    asked = run_cli("ask", "What is the capital of France?", "--index", str(index), "--json")
+    assert json.loads(asked.stdout)["escalate"] is True
+
+
+def test_calibrate_needs_both_kinds_of_question(tmp_path: Path) -> None:
+    questions = tmp_path / "labelled.jsonl"
+    questions.write_text('{"question": "refund?", "expected": ["returns"]}\n', encoding="utf-8")
+    result = run_cli("calibrate", "--questions", str(questions))
+    assert result.returncode == 1 and "needs answerable and unanswerable" in result.stderr
