@@ -163,7 +163,7 @@ def summarize(results: Sequence[CaseResult], retrieval_only: bool) -> dict[str, 
         with_reference = [r for r in answerable if r.case.reference]
         metrics |= {
             "unsupported_number_rate": _rate(
-                [bool(unsupported_numbers(r.answer or "", [p.text for p in r.sources])) for r in answered]
+                [bool(unsupported_numbers(r.answer or "", [p.indexed_text for p in r.sources])) for r in answered]
             ),
             "reference_token_f1": _mean([token_f1(r.answer or "", r.case.reference or "") for r in with_reference]),
             "reference_rouge_l": _mean([rouge_l(r.answer or "", r.case.reference or "") for r in with_reference]),
@@ -184,11 +184,19 @@ def summarize(results: Sequence[CaseResult], retrieval_only: bool) -> dict[str, 
 def trade_off_curve(results: Sequence[CaseResult]) -> list[tuple[float, float, float]]:
     """(threshold, answer_rate, abstain_recall) if the bot escalated below each confidence threshold."""
     judged = [r for r in results if r.judged]
-    thresholds = sorted({round(r.confidence, 3) for r in judged} | {0.0, 1.0})
+    return trade_off_points([r.confidence for r in judged], [r.case.answerable for r in judged])
+
+
+def trade_off_points(scores: Sequence[float], answerable: Sequence[bool]) -> list[tuple[float, float, float]]:
+    """(threshold, answer_rate, abstain_recall) for escalating below each score threshold.
+
+    >>> trade_off_points([0.9, 0.4, 0.2], [True, True, False])
+    [(0.0, 1.0, 0.0), (0.2, 1.0, 0.0), (0.4, 1.0, 1.0), (0.9, 0.5, 1.0), (1.0, 0.0, 1.0)]
+    """
     curve = []
-    for t in thresholds:
-        answered = [r.confidence >= t for r in judged if r.case.answerable]
-        abstained = [r.confidence < t for r in judged if not r.case.answerable]
+    for t in sorted({round(s, 3) for s in scores} | {0.0, 1.0}):
+        answered = [s >= t for s, a in zip(scores, answerable) if a]
+        abstained = [s < t for s, a in zip(scores, answerable) if not a]
         curve.append((t, _rate(answered) or 0.0, _rate(abstained) or 0.0))
     return curve
 

@@ -147,6 +147,10 @@ def cited(sentence: str, count: int) -> list[int]:
     return chosen or list(range(count))
 
 
+_ENUMERATOR = re.compile(r"^\s*(?:\d{1,2}[.)]|[-*•])\s+")
+_WORDS = re.compile(r"[^\W\d_]{2}")
+
+
 def ground(
     text: str,
     sources: Sequence[Passage],
@@ -167,6 +171,8 @@ def ground(
     ('You have 30 days [1].', (Dropped(sentence='Gifts get 7 days [1].', reason='not in its sources: 7'),))
     >>> ground("Returns within thirty days via DHL [1].", [p], min_support=0.9)[1][0].reason
     'names what its sources do not: DHL; weakly supported (0.80 < 0.90)'
+    >>> ground("1. You have 30 days [1]. 2. [1]", [p])
+    ('You have 30 days [1].', ())
     """
     allowed = tuple(allowed)
     texts = [p.indexed_text for p in sources]
@@ -174,8 +180,11 @@ def ground(
     always = set().union(*(supporting_facts(a) for a in allowed))
     kept, dropped = [], []
     for sentence in sentences(text):
+        sentence = _ENUMERATOR.sub("", sentence)  # a list's "1." or "-": layout, not a fact
         chosen = cited(sentence, len(sources))
         plain = strip_markers(sentence)
+        if not _WORDS.search(plain):
+            continue  # a stray "1." or "[1]" says nothing, and is not worth reporting either
         reasons = []
         missing = facts_in(plain) - always - set().union(*(source_facts[i] for i in chosen))
         if missing:

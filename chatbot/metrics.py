@@ -121,10 +121,13 @@ def numbers_in(text: str) -> set[str]:
 
 
 def unsupported_numbers(answer: str, sources: Sequence[str]) -> set[str]:
-    """Numbers the answer states that none of its sources contains.
+    """Numbers the answer states that none of its sources contains, numbers in words included
+    ("the other two" states 2), as the answer check reads them.
 
-    >>> sorted(unsupported_numbers("Returns within 30 days, or 14 for sale items.", ["30 days"]))
+    >>> sorted(unsupported_numbers("Returns within 30 days, or 14 for sale items.", ["thirty days"]))
     ['14']
     """
-    supported = set().union(*(numbers_in(s) for s in sources)) if sources else set()
-    return numbers_in(answer) - supported
+    from chatbot.facts import normalise  # facts.py builds on numbers_in above
+
+    supported = set().union(*(numbers_in(normalise(s)) for s in sources)) if sources else set()
+    return numbers_in(normalise(answer)) - supported
