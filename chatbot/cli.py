@@ -156,6 +156,7 @@ def calibrate(
         float, typer.Option("--answer-rate", min=0.0, max=1.0, help="Share of answerable questions to answer.")
     ] = 0.9,
     folds: Annotated[int, typer.Option("--folds", min=2, help="Cross-validation folds for the reported figures.")] = 5,
+    out: Annotated[Optional[Path], typer.Option("--out", help="Write a markdown report there, with the trade-off curves (.svg).")] = None,
     index: IndexDir = None,
     settings_file: SettingsFile = None,
 ) -> None:
@@ -172,9 +173,14 @@ def calibrate(
     cases = [c for c in read_eval_cases(questions) if not c.history]
     if len({c.answerable for c in cases}) < 2:
         raise EvalSetError(f"{questions} needs answerable and unanswerable questions to calibrate on.")
-    report = calibrate_abstention(settings, [remove_instructions(c.question) or c.question for c in cases],
-                                  [c.answerable for c in cases], answer_rate, folds)
-    _print_json(report)
+    figures, curves = calibrate_abstention(settings, [remove_instructions(c.question) or c.question for c in cases],
+                                           [c.answerable for c in cases], answer_rate, folds)
+    if out is not None:
+        from chatbot.eval_report import write_calibration_report
+
+        for path in write_calibration_report(out, figures, curves["model"], curves["cosine"]):
+            typer.echo(f"wrote {path}", err=True)
+    _print_json(figures)
 
 
 @app.command("import-wixqa")

@@ -71,8 +71,15 @@ def _misses(results: Sequence[CaseResult]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def trade_off_svg(curve: Sequence[tuple[float, float, float]], current: float | None, size: int = 360) -> str:
-    """Answer rate (x) against abstain recall (y) for every confidence threshold; the current one marked."""
+def trade_off_svg(
+    curve: Sequence[tuple[float, float, float]],
+    current: float | None,
+    size: int = 360,
+    baseline: Sequence[tuple[float, float, float]] = (),
+    labels: tuple[str, str] = ("", ""),
+) -> str:
+    """Answer rate (x) against abstain recall (y) for every confidence threshold; the current one
+    marked; a `baseline` curve in grey beside it when given, with the two `labels` as a legend."""
     pad = 48
     inner = size - 2 * pad
 
@@ -89,11 +96,17 @@ def trade_off_svg(curve: Sequence[tuple[float, float, float]], current: float | 
         f'<text x="{pad}" y="{pad - 8}">1.0</text><text x="{pad}" y="{size - pad + 14}">0</text>',
         f'<text x="{size - pad}" y="{size - pad + 14}" text-anchor="end">1.0</text>',
     ]
+    if baseline:
+        grey = " ".join(f"{x:.1f},{y:.1f}" for x, y in (xy(a, r) for _, a, r in baseline))
+        parts.insert(2, f'<polyline points="{grey}" fill="none" stroke="#aaa" stroke-width="2" stroke-dasharray="4 3"/>')
+    if any(labels):
+        parts.append(f'<text x="{pad + 6}" y="{pad + 16}" fill="#1f77b4">{escape(labels[0])}</text>')
+        parts.append(f'<text x="{pad + 6}" y="{pad + 30}" fill="#888">{escape(labels[1])}</text>')
     if current is not None and curve:
         t, a, r = min(curve, key=lambda point: abs(point[0] - current))
         x, y = xy(a, r)
         parts.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="4" fill="#d62728"/>')
-        parts.append(f'<text x="{x + 6:.1f}" y="{y - 6:.1f}">{escape(f"min_score {t:.2f}")}</text>')
+        parts.append(f'<text x="{x + 6:.1f}" y="{y - 6:.1f}">{escape(f"threshold {t:.2f}")}</text>')
     parts.append("</svg>")
     return "\n".join(parts) + "\n"
 
@@ -116,3 +129,41 @@ def _case_json(r: CaseResult) -> dict[str, Any]:
 
 def _fmt(value: Any) -> str:
     return "-" if value is None else f"{value:.3f}" if isinstance(value, float) else str(value)
+
+
+def write_calibration_report(
+    path: str | Path,
+    figures: dict[str, Any],
+    model_curve: Sequence[tuple[float, float, float]],
+    cosine_curve: Sequence[tuple[float, float, float]],
+) -> list[Path]:
+    """PATH.md with the figures and the trade-off at several answer rates, and PATH.svg with both curves."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    svg = path.with_suffix(".svg")
+    model, cosine = figures["model_cross_validated"], figures["cosine_threshold"]
+    svg.write_text(
+        trade_off_svg(model_curve, model["threshold"], baseline=cosine_curve, labels=("calibrated model (cross-validated)", "cosine threshold")),
+        encoding="utf-8",
+    )
+    rows = ["| answer rate at least | abstain recall, model | abstain recall, cosine |", "|---|---|---|"]
+    for rate in (0.8, 0.85, 0.9, 0.95):
+        best = [max((r for _, a, r in curve if a >= rate), default=0.0) for curve in (model_curve, cosine_curve)]
+        rows.append(f"| {rate:.2f} | {best[0]:.3f} | {best[1]:.3f} |")
+    lines = [
+        f"# Abstention calibration: {figures['questions']} questions ({figures['unanswerable']} unanswerable)",
+        "",
+        f"Each question scored by a model fitted without it ({figures['folds']}-fold cross-validation).",
+        "",
+        "| decision score | AUROC | threshold | answer rate | abstain recall |",
+        "|---|---|---|---|---|",
+        *(f"| {name} | {f['auroc']:.3f} | {f['threshold']:.3f} | {f['answer_rate']:.3f} | {f['abstain_recall']:.3f} |"
+          for name, f in (("calibrated model", model), ("cosine", cosine))),
+        "",
+        *rows,
+        "",
+        f"![trade-off]({svg.name})",
+        "",
+    ]
+    path.write_text("\n".join(lines), encoding="utf-8")
+    return [path, svg]

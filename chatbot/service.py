@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from functools import partial
+from typing import Any
 
 from chatbot.embedding import Embedder, SentenceTransformerEmbedder
 from chatbot.errors import IndexMissingError
@@ -88,9 +89,10 @@ def make_guard(settings: Settings, embedder: Embedder) -> TopicGuard | None:
 
 def calibrate_abstention(
     settings: Settings, questions: list[str], answerable: list[bool], answer_rate: float, folds: int
-) -> dict[str, object]:
+) -> tuple[dict[str, Any], dict[str, list[tuple[float, float, float]]]]:
     """Fit the abstention model on labelled questions, save it beside the index, and report
     cross-validated figures for it and for the plain cosine threshold at the same answer rate."""
+    from chatbot.evaluation import trade_off_points
     from chatbot.evidence import choose_threshold, fit_abstention, out_of_fold
     from chatbot.metrics import auroc
 
@@ -113,9 +115,11 @@ def calibrate_abstention(
         }
 
     model_figures, cosine_figures = at_rate(held_out), at_rate(cosines)
+    curves = {"model": trade_off_points(held_out, answerable), "cosine": trade_off_points(cosines, answerable)}
     model = fit_abstention(rows, answerable, threshold=model_figures["threshold"], embedder=embedder.id)
     model.save(settings.index_dir)
     weights = dict(zip(model.features, (round(w, 3) for w in model.weights)))
-    return {"questions": len(rows), "unanswerable": answerable.count(False), "folds": folds,
-            "model_cross_validated": model_figures, "cosine_threshold": cosine_figures, "weights": weights,
-            "saved": str(settings.index_dir / "abstention.json")}
+    figures = {"questions": len(rows), "unanswerable": answerable.count(False), "folds": folds,
+               "model_cross_validated": model_figures, "cosine_threshold": cosine_figures, "weights": weights,
+               "saved": str(settings.index_dir / "abstention.json")}
+    return figures, curves

@@ -154,12 +154,13 @@ def test_calibrate_reports_cross_validated_figures_and_saves_the_model(tmp_path:
     chosen = [r for r in single if r["answerable"]][:20] + [r for r in single if not r["answerable"]][:10]
     questions = tmp_path / "labelled.jsonl"
     questions.write_text("\n".join(json.dumps(r) for r in chosen) + "\n", encoding="utf-8")
-    result = run_cli("calibrate", "--questions", str(questions), "--index", str(index), "--folds", "3")
+    result = run_cli("calibrate", "--questions", str(questions), "--index", str(index), "--folds", "3", "--out", str(tmp_path / "cal.md"))
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout)
     assert (report["questions"], report["unanswerable"]) == (30, 10)
     assert report["model_cross_validated"]["answer_rate"] >= 0.9
-    assert (index / "abstention.json").exists()
+    assert (index / "abstention.json").exists() and (tmp_path / "cal.svg").exists()
+    assert "| calibrated model |" in (tmp_path / "cal.md").read_text()
     asked = run_cli("ask", "What is the capital of France?", "--index", str(index), "--json")
     assert json.loads(asked.stdout)["escalate"] is True
 
