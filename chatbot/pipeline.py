@@ -151,9 +151,11 @@ class Pipeline:
         raise AssertionError("stream() ended without an Answer")
 
     def stream(self, question: str, history: Sequence[Message] = ()) -> Iterator[str | Answer]:
-        """Yield pieces of the answer's text as they are written, then the final `Answer`.
+        """Yield the answer's sentences as they are written and checked, then the final `Answer`.
 
-        The final text may differ from the streamed pieces: citation markers are renumbered.
+        A sentence is shown once it is complete and its passages support it, so a shopper never
+        sees what the check then drops. The final text may still differ from the streamed
+        pieces: citation markers are renumbered, or a quote replaces an unsupported answer.
         """
         started = time.perf_counter()
         decision = self.decide(question, history)
@@ -171,7 +173,7 @@ class Pipeline:
             raise ChatbotError("This pipeline was built without a generator: it can search and decide, not answer.")
         passages = list(decision.passages)
         shown = passages[: self.settings.prompt_passages]
-        written = ""
+        written, checked = "", 0
         generation_started = time.perf_counter()
         stream = self.generator.stream(self._messages(question, history, shown), self.settings.max_new_tokens)
         try:
@@ -179,9 +181,13 @@ class Pipeline:
                 if not written:
                     timings["first_token_ms"] = (time.perf_counter() - started) * 1000
                 written += piece
-                yield piece
                 if drop_repeated_sentences(written) != written:
                     break  # small models loop; a repeated sentence adds nothing
+                *complete, _ = split_sentences(written[checked:]) or [""]
+                for sentence in complete:
+                    checked += len(sentence)
+                    if self._ground(sentence, shown)[0]:
+                        yield sentence
         finally:
             stream.close()
         timings["generation_ms"] = (time.perf_counter() - generation_started) * 1000
@@ -199,12 +205,7 @@ class Pipeline:
         text, sources = map_citations(raw, shown)
         if not sources:
             text, sources = cite_best_passage(text, shown)
-        kept, dropped = ground(
-            text,
-            sources,
-            allowed=(self.settings.store_name, self.settings.support_contact),
-            min_support=self.settings.min_support,
-        )
+        kept, dropped = self._ground(text, sources)
         notes = tuple((d.sentence, d.reason) for d in dropped)
         if not kept:
             quote = extract(question, shown) if self.settings.quote_when_unsupported else ""
@@ -218,6 +219,10 @@ class Pipeline:
             if not sources:
                 text, sources = cite_best_passage(kept, shown)
         yield Answer(text, sources, confidence, False, REASON_ANSWERED, timings, notes)
+
+    def _ground(self, text: str, sources: Sequence[Passage]) -> tuple[str, tuple]:
+        contact = (self.settings.store_name, self.settings.support_contact)
+        return ground(text, sources, allowed=contact, min_support=self.settings.min_support)
 
     def handoff_message(self) -> str:
         return self._render("handoff")
