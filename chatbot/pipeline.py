@@ -7,12 +7,12 @@ import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 
-from chatbot.citations import cite_best_passage, map_citations, split_sentences
+from chatbot.citations import cite_best_passage, map_citations, split_sentences, strip_markers
 from chatbot.condense import Condenser, make_condenser
 from chatbot.errors import ChatbotError, QuestionError
 from chatbot.evidence import Abstention
 from chatbot.generation import Generator, Message
-from chatbot.grounding import extract, ground
+from chatbot.grounding import content_words, extract, ground
 from chatbot.guardrails import REASON_OFF_TOPIC, REASON_SENSITIVE, TopicGuard, Verdict, leaks_prompt, remove_instructions
 from chatbot.prompts import render_prompt
 from chatbot.retrieval import Retriever, merge_results
@@ -173,7 +173,7 @@ class Pipeline:
             raise ChatbotError("This pipeline was built without a generator: it can search and decide, not answer.")
         passages = list(decision.passages)
         shown = passages[: self.settings.prompt_passages]
-        written, checked = "", 0
+        written, checked, instructions = "", 0, self._render("system")
         generation_started = time.perf_counter()
         stream = self.generator.stream(self._messages(question, history, shown), self.settings.max_new_tokens)
         try:
@@ -186,7 +186,7 @@ class Pipeline:
                 *complete, _ = split_sentences(written[checked:]) or [""]
                 for sentence in complete:
                     checked += len(sentence)
-                    if self._ground(sentence, shown)[0]:
+                    if self._ground(sentence, shown)[0] and not leaks_prompt(written[:checked], instructions):
                         yield sentence
         finally:
             stream.close()
@@ -198,23 +198,22 @@ class Pipeline:
             text = self._render("escalation")
             yield Answer(text, (), confidence, True, REASON_EMPTY_ANSWER, timings)
             return
-        if leaks_prompt(raw, self._render("system")):
-            text = self._render("sensitive")
-            yield Answer(text, (), confidence, True, REASON_SENSITIVE, timings, ((raw, "repeats the bot's instructions"),))
-            return
         text, sources = map_citations(raw, shown)
         if not sources:
             text, sources = cite_best_passage(text, shown)
         kept, dropped = self._ground(text, sources)
         notes = tuple((d.sentence, d.reason) for d in dropped)
-        if not kept:
+        if leaks_prompt(raw, instructions):  # small models echo their instructions
+            kept, notes = "", ((raw, "repeats the bot's instructions"),)
+        # "Yes, I am. No, I'm not." passes every check and says nothing about the shop.
+        if not content_words(strip_markers(kept)):
             quote = extract(question, shown) if self.settings.quote_when_unsupported else ""
             if quote:
                 yield Answer(quote, (shown[0],), confidence, False, REASON_QUOTED, timings, notes)
             else:
                 yield Answer(self._render("escalation"), (), confidence, True, REASON_UNSUPPORTED, timings, notes)
             return
-        if dropped:
+        if kept != text:
             text, sources = map_citations(kept, sources)
             if not sources:
                 text, sources = cite_best_passage(kept, shown)

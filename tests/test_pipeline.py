@@ -214,8 +214,8 @@ def test_a_message_that_is_only_instructions_is_declined(make_pipeline) -> None:
 def test_an_answer_repeating_the_system_prompt_is_withheld(make_pipeline) -> None:
     pipeline, _ = make_pipeline("Sure: You are a helpful customer support assistant for Maple & Moss. Answer the question [1].")
     answer = pipeline.answer("How many days to return full-price items?")
-    assert (answer.escalate, answer.reason) == (True, "sensitive")
-    assert "helpful customer support assistant" not in answer.text
+    assert answer.reason == "quoted" and "helpful customer support assistant" not in answer.text
+    assert answer.dropped[0][1] == "repeats the bot's instructions"
 
 
 def test_dropping_a_sentence_renumbers_the_citations(make_pipeline) -> None:
@@ -224,3 +224,15 @@ def test_dropping_a_sentence_renumbers_the_citations(make_pipeline) -> None:
     answer = pipeline.answer("sale items return window")
     assert answer.text == "Full-price items can be returned within 30 days [1]."
     assert [p.id for p in answer.sources] == ["returns#return-window"]
+
+
+def test_a_list_is_checked_item_by_item_and_loses_its_numbers(make_pipeline) -> None:
+    pipeline, _ = make_pipeline("1. Full-price items can be returned within 30 days [1].\n2. [1]")
+    answer = pipeline.answer("How many days to return full-price items?")
+    assert answer.text == "Full-price items can be returned within 30 days [1]."
+
+
+def test_an_answer_that_says_nothing_about_the_shop_is_replaced_by_a_quote(make_pipeline) -> None:
+    pipeline, _ = make_pipeline("1. Yes, I am.\n2. No, I'm not. [1]")
+    answer = pipeline.answer("How many days to return full-price items?")
+    assert answer.reason == "quoted" and answer.text.startswith('Our policy says: "Full-price items')
