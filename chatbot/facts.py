@@ -146,9 +146,19 @@ def facts_in(text: str) -> set[str]:
     return numbers_in(_TIME.sub(" ", rest)) | times | dates | ranges | emails | urls
 
 
+_CLOCK_TIME = re.compile(r"\b\d{1,2}(?::\d{2})?\s*(?:[ap]\.?m\b\.?)|\b\d{1,2}:\d{2}\b", re.IGNORECASE)
+
+
 def supporting_facts(text: str) -> set[str]:
-    """A source's facts, plus its numbers as written ("2pm" still supports a bare "2")."""
-    plain = _SPELLED.sub(_spell_out, _URL.sub(" ", _EMAIL.sub(" ", text)))
+    """A source's facts, plus its numbers as written, so "2 to 4 days" supports "2 days"; but
+    not the hour of a time: "order by 2pm" does not support "a 2-week journey".
+
+    >>> sorted(supporting_facts("Order by 2pm for delivery in 2 to 4 days."))
+    ['14:00', '2', '2-4', '4']
+    >>> "2" in supporting_facts("Order by 2pm.")
+    False
+    """
+    plain = _CLOCK_TIME.sub(" ", _SPELLED.sub(_spell_out, _URL.sub(" ", _EMAIL.sub(" ", text))))
     return facts_in(text) | numbers_in(plain)
 
 
