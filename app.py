@@ -13,7 +13,7 @@ from typing import Any
 import gradio as gr
 
 from chatbot.errors import ChatbotError
-from chatbot.pipeline import Pipeline
+from chatbot.pipeline import Pipeline, clean_question
 from chatbot.settings import Settings, load_settings
 from chatbot.values import Answer
 
@@ -77,18 +77,21 @@ def build_app(pipeline: Pipeline, settings: Settings) -> gr.Blocks:
 
     def respond(message: str, history: list[dict]) -> Iterator[list[dict]]:
         try:
-            stream = pipeline.stream(message, conversation(history))
-            first = next(stream)  # raises QuestionError for empty or oversized input
+            clean_question(message, settings.max_question_chars)  # empty or oversized: say so at once
         except ChatbotError as error:
             raise gr.Error(str(error)) from error
         history = [*history, {"role": "user", "content": message.strip()}]
+        yield history  # the shopper's message shows while the answer is written and checked
         partial = ""
-        for item in _chain(first, stream):
-            if isinstance(item, Answer):
-                yield [*history, *answer_messages(item)]
-                return
-            partial += item
-            yield [*history, {"role": "assistant", "content": partial}]
+        try:
+            for item in pipeline.stream(message, conversation(history[:-1])):
+                if isinstance(item, Answer):
+                    yield [*history, *answer_messages(item)]
+                    return
+                partial += item
+                yield [*history, {"role": "assistant", "content": partial}]
+        except ChatbotError as error:
+            raise gr.Error(str(error)) from error
 
     def take_message(message: str) -> tuple[str, str]:
         # Empty the box at once; the answer streams into the chat alone, so typing the next
@@ -122,11 +125,6 @@ def build_app(pipeline: Pipeline, settings: Settings) -> gr.Blocks:
         person.click(ask_for_person, [chat], [chat], api_visibility="private")
         chat.option_select(choose_option, [chat], [chat], api_visibility="private")
     return demo
-
-
-def _chain(first: str | Answer, rest: Iterator[str | Answer]) -> Iterator[str | Answer]:
-    yield first
-    yield from rest
 
 
 def main() -> None:

@@ -205,8 +205,8 @@ class Pipeline:
         notes = tuple((d.sentence, d.reason) for d in dropped)
         if leaks_prompt(raw, instructions):  # small models echo their instructions
             kept, notes = "", ((raw, "repeats the bot's instructions"),)
-        # "Yes, I am. No, I'm not." passes every check and says nothing about the shop.
-        if not content_words(strip_markers(kept)):
+        # "Yes, I am." or "The answer is: 2." passes every check and says nothing about the shop.
+        if not any(word.isalpha() for word in content_words(strip_markers(kept))):
             quote = extract(question, shown) if self.settings.quote_when_unsupported else ""
             if quote:
                 yield Answer(quote, (shown[0],), confidence, False, REASON_QUOTED, timings, notes)

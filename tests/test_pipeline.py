@@ -233,6 +233,7 @@ def test_a_list_is_checked_item_by_item_and_loses_its_numbers(make_pipeline) -> 
 
 
 def test_an_answer_that_says_nothing_about_the_shop_is_replaced_by_a_quote(make_pipeline) -> None:
-    pipeline, _ = make_pipeline("1. Yes, I am.\n2. No, I'm not. [1]")
-    answer = pipeline.answer("How many days to return full-price items?")
-    assert answer.reason == "quoted" and answer.text.startswith('Our policy says: "Full-price items')
+    for reply in ("1. Yes, I am.\n2. No, I'm not. [1]", "The answer to this question is: 30. [1]"):
+        pipeline, _ = make_pipeline(reply)
+        answer = pipeline.answer("How many days to return full-price items?")
+        assert answer.reason == "quoted" and answer.text.startswith('Our policy says: "Full-price items')
