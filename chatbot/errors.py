@@ -31,3 +31,7 @@ class SettingsError(ChatbotError):
 
 class EvalSetError(ChatbotError):
     """An eval set that cannot be read, or a row in it that is malformed."""
+
+
+class TicketFileError(ChatbotError):
+    """A ticket export that cannot be read at all (a broken row is recorded, not raised)."""
