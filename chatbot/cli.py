@@ -183,6 +183,37 @@ def calibrate(
     _print_json(figures)
 
 
+@app.command("answer-tickets")
+def answer_tickets_command(
+    tickets: Annotated[Path, typer.Argument(help="Helpdesk export: .csv or .jsonl, optionally .gz.")],
+    out: Annotated[Path, typer.Option("--out", help="Output: .jsonl, or .csv; one row per ticket.")],
+    resume: Annotated[bool, typer.Option("--resume", help="Finish an interrupted run: skip the tickets already in --out.")] = False,
+    limit: Annotated[Optional[int], typer.Option("--limit", min=1, help="Answer at most N tickets this run.")] = None,
+    id_column: Annotated[Optional[str], typer.Option("--id-column", help="The ticket id column (found by name otherwise).")] = None,
+    text_columns: Annotated[
+        Optional[str], typer.Option("--text-columns", help="Comma-separated columns to answer from (default: subject and body).")
+    ] = None,
+    index: IndexDir = None,
+    settings_file: SettingsFile = None,
+) -> None:
+    """Answer every ticket in an export with the chat's pipeline: cited answers and escalations."""
+    from tqdm import tqdm
+
+    from chatbot.batch import answer_tickets
+    from chatbot.service import create_pipeline
+    from chatbot.tickets import read_tickets
+
+    settings = _settings(settings_file, index_dir=index)
+    columns = [c.strip() for c in text_columns.split(",")] if text_columns else None
+    found = read_tickets(tickets, id_column, columns)  # fail fast, before loading the models
+    pipeline = create_pipeline(settings)
+    progress = lambda items: tqdm(items, desc="tickets", unit="ticket", file=sys.stderr)  # noqa: E731
+    summary = answer_tickets(pipeline, found, out, resume, limit, progress)
+    if summary.duplicates:
+        typer.echo(f"duplicate ticket ids (later ones got an error row): {', '.join(summary.duplicates)}", err=True)
+    _print_json(summary.as_dict())
+
+
 @app.command("import-wixqa")
 def import_wixqa_command(
     source: Annotated[Optional[Path], typer.Option("--source", help="The WixQA sample JSONL.")] = None,

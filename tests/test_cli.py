@@ -170,3 +170,34 @@ def test_calibrate_needs_both_kinds_of_question(tmp_path: Path) -> None:
     questions.write_text('{"question": "refund?", "expected": ["returns"]}\n', encoding="utf-8")
     result = run_cli("calibrate", "--questions", str(questions))
     assert result.returncode == 1 and "needs answerable and unanswerable" in result.stderr
+
+
+@pytest.mark.real
+def test_answer_tickets_survives_kill_9_and_resumes(tmp_path: Path) -> None:
+    import signal
+    import time
+
+    index = tmp_path / "index"
+    assert run_cli("build-index", "--index", str(index)).returncode == 0
+    questions = ["How many days do I have to return an item?", "Do you ship to Canada?", "How do I reset my password?",
+                 "Can I pay with Klarna?", "Do you price match?", "How long does a refund take?"]
+    export = tmp_path / "export.jsonl"
+    export.write_text("".join(json.dumps({"id": f"T{n}", "body": q}) + "\n" for n, q in enumerate(questions)))
+    out = tmp_path / "answers.jsonl"
+    command = [sys.executable, "-m", "chatbot", "answer-tickets", str(export), "--out", str(out), "--index", str(index)]
+    env = {**os.environ, "HF_HUB_OFFLINE": "1"}
+    run = subprocess.Popen(command, cwd=REPO_ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline and run.poll() is None:
+        if out.exists() and out.read_text().count("\n") >= 2:
+            break
+        time.sleep(0.2)
+    assert run.poll() is None, "the run ended before it could be killed"
+    run.send_signal(signal.SIGKILL)
+    run.wait()
+    assert run_cli("answer-tickets", str(export), "--out", str(out), "--index", str(index)).returncode == 1  # no overwrite
+    resumed = run_cli("answer-tickets", str(export), "--out", str(out), "--index", str(index), "--resume")
+    assert resumed.returncode == 0, resumed.stderr
+    ids = [json.loads(line)["id"] for line in out.read_text().splitlines()]
+    assert sorted(ids) == [f"T{n}" for n in range(6)]  # every ticket exactly once
+    assert json.loads(resumed.stdout)["skipped"] >= 2

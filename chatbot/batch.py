@@ -1,0 +1,186 @@
+"""Answering a ticket export through the same pipeline as the chat, one output row per ticket,
+each written and flushed as it is finished, so a crashed run resumes where it stopped."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import time
+from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+from chatbot.errors import ChatbotError, TicketFileError
+from chatbot.pipeline import Pipeline
+from chatbot.tickets import Ticket
+
+COLUMNS = ("id", "answer", "sources", "confidence", "escalate", "reason", "error")
+
+
+@dataclass
+class BatchSummary:
+    """What a run did: counts by outcome, the escalation reasons, and the pace."""
+
+    answered: int = 0
+    escalated: Counter[str] = field(default_factory=Counter)
+    errors: int = 0
+    skipped: int = 0  # finished by an earlier run (--resume)
+    duplicates: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def done(self) -> int:
+        return self.answered + sum(self.escalated.values()) + self.errors
+
+    @property
+    def tickets_per_minute(self) -> float:
+        return 60 * self.done / self.seconds if self.seconds else 0.0
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "answered": self.answered,
+            "escalated": dict(self.escalated),
+            "errors": self.errors,
+            "skipped": self.skipped,
+            "duplicate_ids": self.duplicates,
+            "tickets_per_minute": round(self.tickets_per_minute, 1),
+        }
+
+
+def answer_row(pipeline: Pipeline, ticket: Ticket, max_chars: int) -> dict[str, Any]:
+    """The output row for one ticket; a ticket the pipeline refuses gets an `error`, not an exception."""
+    if ticket.error:
+        return _error_row(ticket.id, ticket.error)
+    try:
+        answer = pipeline.answer(shorten(ticket.text, max_chars))
+    except ChatbotError as error:
+        return _error_row(ticket.id, str(error))
+    data = answer.as_dict()
+    return {"id": ticket.id, **{k: data[k] for k in ("answer", "sources", "confidence", "escalate", "reason")}, "error": ""}
+
+
+def shorten(text: str, max_chars: int) -> str:
+    """A long ticket (quoted history, signatures) cut to its first `max_chars`, at a line or word.
+
+    >>> shorten("Where is my order? It was due on Monday and", 30)
+    'Where is my order? It was due'
+    """
+    if len(text) <= max_chars:
+        return text
+    head = text[:max_chars]
+    cut = max(head.rfind("\n"), head.rfind(" "))
+    return head[: cut if cut > max_chars // 2 else max_chars].strip()
+
+
+def answer_tickets(
+    pipeline: Pipeline,
+    tickets: Sequence[Ticket],
+    out: str | Path,
+    resume: bool = False,
+    limit: int | None = None,
+    progress: Callable[[Iterable[Ticket]], Iterable[Ticket]] = lambda items: items,
+) -> BatchSummary:
+    """Answer `tickets` into `out` (.jsonl, or .csv), appending one flushed row per ticket.
+
+    An existing `out` is refused unless `resume`, which skips the tickets it already has (a
+    ticket id that occurs k times in the input is finished when it occurs k times in `out`).
+    A later occurrence of an id gets an error row, so every input row ends with one output row.
+    """
+    out = Path(out)
+    finished = _finished_ids(out) if resume else Counter()
+    if not resume and out.exists() and out.stat().st_size > 0:
+        raise TicketFileError(f"{out} already exists: add --resume to finish it, or choose another --out.")
+    summary = BatchSummary()
+    seen: dict[str, int] = {}
+    todo: list[tuple[Ticket, str]] = []
+    for ticket in tickets:
+        occurrence = seen.get(ticket.id, 0)
+        seen[ticket.id] = occurrence + 1
+        if occurrence == 1:
+            summary.duplicates.append(ticket.id)
+        if occurrence < finished.get(ticket.id, 0):
+            summary.skipped += 1
+            continue
+        todo.append((ticket, f"duplicate id: the first ticket with id {ticket.id} is answered" if occurrence else ""))
+    if limit is not None:
+        todo = todo[:limit]
+
+    started = time.perf_counter()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with _RowWriter(out) as writer:
+        duplicates = {ticket.line: why for ticket, why in todo if why}
+        for ticket in progress([ticket for ticket, _ in todo]):
+            if ticket.line in duplicates:
+                row = _error_row(ticket.id, duplicates[ticket.line])
+            else:
+                row = answer_row(pipeline, ticket, pipeline.settings.max_question_chars)
+            writer.write(row)
+            if row["error"]:
+                summary.errors += 1
+            elif row["escalate"]:
+                summary.escalated[row["reason"]] += 1
+            else:
+                summary.answered += 1
+    summary.seconds = time.perf_counter() - started
+    return summary
+
+
+def _error_row(ticket_id: str, error: str) -> dict[str, Any]:
+    return {"id": ticket_id, "answer": "", "sources": [], "confidence": 0.0, "escalate": True, "reason": "", "error": error}
+
+
+class _RowWriter:
+    """Appends rows to JSONL or CSV, flushed and synced one by one, so a kill loses at most the
+    row being written; `_finished_ids` drops such a half row before a resumed run appends."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.csv = path.name.lower().endswith(".csv")
+        self.handle: IO[str] | None = None
+
+    def __enter__(self) -> _RowWriter:
+        new = not self.path.exists() or self.path.stat().st_size == 0
+        self.handle = open(self.path, "a", encoding="utf-8", newline="")
+        if self.csv and new:
+            csv.writer(self.handle).writerow(COLUMNS)
+        return self
+
+    def write(self, row: dict[str, Any]) -> None:
+        assert self.handle is not None
+        if self.csv:
+            flat = {**row, "sources": json.dumps(row["sources"], ensure_ascii=False)}
+            csv.writer(self.handle).writerow([flat[c] for c in COLUMNS])
+        else:
+            self.handle.write(json.dumps(row, ensure_ascii=False) + "\n")
+        self.handle.flush()
+        os.fsync(self.handle.fileno())
+
+    def __exit__(self, *_: object) -> None:
+        if self.handle:
+            self.handle.close()
+
+
+def _finished_ids(path: Path) -> Counter[str]:
+    """How many rows each ticket id has in an earlier run's output; a half-written last row
+    (the run was killed while writing it) is cut off so that it is answered again."""
+    if not path.exists():
+        return Counter()
+    data = path.read_bytes()
+    complete = data[: data.rfind(b"\n") + 1]  # everything up to the last finished line
+    if len(complete) != len(data):
+        with open(path, "r+b") as handle:
+            handle.truncate(len(complete))
+    text = complete.decode("utf-8")
+    if path.name.lower().endswith(".csv"):
+        rows = list(csv.DictReader(text.splitlines()))
+        return Counter(row["id"] for row in rows if row.get("id") is not None)
+    ids = Counter()
+    for number, line in enumerate(text.splitlines(), 1):
+        try:
+            ids[json.loads(line)["id"]] += 1
+        except (ValueError, KeyError, TypeError) as error:
+            raise TicketFileError(f"{path}, line {number}: not a row this command wrote ({error}); cannot resume it.") from error
+    return ids

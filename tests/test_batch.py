@@ -1,0 +1,106 @@
+"""Batch answering of ticket exports with fake models: one row per ticket, errors kept, resume, no overwrite."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from chatbot.batch import answer_tickets
+from chatbot.errors import TicketFileError
+from chatbot.index import build_index
+from chatbot.knowledge import read_knowledge_base
+from chatbot.pipeline import Pipeline
+from chatbot.retrieval import HybridRetriever
+from chatbot.tickets import read_tickets
+from tests.fakes import ScriptedGenerator, ToyEmbedder
+
+EXPORT = (
+    "ticket_id,subject,description\n"
+    "1,Returns,How many days to return full-price items?\n"
+    "2,,\n"
+    "3,Refund,too,many\n"
+    "4,Sale,<p>How many days to return <b>sale</b> items?</p>\n"
+    "1,Again,How many days to return full-price items?\n"
+    "5,Capital,What is the capital of France?\n"
+)
+
+
+@pytest.fixture
+def pipeline(toy_settings, toy_embedder: ToyEmbedder):
+    build_index(read_knowledge_base(toy_settings.kb_dir).passages, toy_embedder, toy_settings.index_dir)
+
+    def make(*replies: str) -> Pipeline:
+        return Pipeline(HybridRetriever.from_settings(toy_settings, toy_embedder), ScriptedGenerator(*replies), toy_settings)
+
+    return make
+
+
+@pytest.fixture
+def export(tmp_path: Path) -> Path:
+    path = tmp_path / "export.csv"
+    path.write_text(EXPORT, encoding="utf-8")
+    return path
+
+
+def rows(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+
+
+def test_every_ticket_gets_one_row(pipeline, export: Path, tmp_path: Path) -> None:
+    out = tmp_path / "answers.jsonl"
+    summary = answer_tickets(pipeline("Within 30 days [1].", "Within 14 days [1]."), read_tickets(export), out)
+    written = rows(out)
+    assert [(r["id"], r["answer"], r["escalate"], r["reason"]) for r in written] == [
+        ("1", "Within 30 days [1].", False, "answered"),
+        ("2", "", True, ""),
+        ("line-4", "", True, ""),
+        ("4", "Within 14 days [1].", False, "answered"),
+        ("1", "", True, ""),
+        ("5", written[5]["answer"], True, "no_evidence"),
+    ]
+    assert [r["error"] for r in written][1:5] == [
+        "empty ticket: no subject or body", "expected 3 columns, found 4", "",
+        "duplicate id: the first ticket with id 1 is answered",
+    ]
+    assert written[0]["sources"][0]["id"] == "returns#return-window"
+    assert (summary.answered, dict(summary.escalated), summary.errors, summary.duplicates) == (2, {"no_evidence": 1}, 3, ["1"])
+
+
+def test_an_existing_output_is_not_overwritten(pipeline, export: Path, tmp_path: Path) -> None:
+    out = tmp_path / "answers.jsonl"
+    out.write_text('{"id": "1"}\n', encoding="utf-8")
+    with pytest.raises(TicketFileError, match="--resume"):
+        answer_tickets(pipeline(), read_tickets(export), out)
+    assert out.read_text() == '{"id": "1"}\n'
+
+
+def test_resume_finishes_what_a_crash_left(pipeline, export: Path, tmp_path: Path) -> None:
+    out = tmp_path / "answers.jsonl"
+    tickets = read_tickets(export)
+    answer_tickets(pipeline("Within 30 days [1]."), tickets, out, limit=2)
+    with open(out, "a", encoding="utf-8") as handle:
+        handle.write('{"id": "line-4", "answ')  # killed while writing the third row
+    summary = answer_tickets(pipeline("Within 14 days [1]."), tickets, out, resume=True)
+    assert [r["id"] for r in rows(out)] == ["1", "2", "line-4", "4", "1", "5"]
+    assert summary.skipped == 2 and summary.done == 4
+
+
+def test_csv_output_and_resume(pipeline, export: Path, tmp_path: Path) -> None:
+    out = tmp_path / "answers.csv"
+    answer_tickets(pipeline("Within 30 days [1]."), read_tickets(export), out, limit=1)
+    answer_tickets(pipeline("Within 14 days [1]."), read_tickets(export), out, resume=True)
+    import csv
+
+    table = list(csv.DictReader(out.read_text(encoding="utf-8").splitlines()))
+    assert [r["id"] for r in table] == ["1", "2", "line-4", "4", "1", "5"]
+    assert json.loads(table[3]["sources"])[0]["id"] == "returns#sale-items"
+
+
+def test_a_long_ticket_is_answered_from_its_start(pipeline, tmp_path: Path) -> None:
+    export = tmp_path / "long.jsonl"
+    export.write_text(json.dumps({"id": "9", "body": "How many days to return sale items? " + "blah " * 1000}) + "\n")
+    out = tmp_path / "answers.jsonl"
+    answer_tickets(pipeline("Within 14 days [1]."), read_tickets(export), out)
+    assert rows(out)[0]["error"] == "" and rows(out)[0]["reason"]  # answered or escalated, not refused as too long
