@@ -9,7 +9,7 @@ import os
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import IO, Any
 
@@ -50,16 +50,21 @@ class BatchSummary:
         }
 
 
-def answer_row(pipeline: Pipeline, ticket: Ticket, max_chars: int) -> dict[str, Any]:
-    """The output row for one ticket; a ticket the pipeline refuses gets an `error`, not an exception."""
-    if ticket.error:
-        return _error_row(ticket.id, ticket.error)
-    try:
-        answer = pipeline.answer(shorten(ticket.text, max_chars))
-    except ChatbotError as error:
-        return _error_row(ticket.id, str(error))
-    data = answer.as_dict()
-    return {"id": ticket.id, **{k: data[k] for k in ("answer", "sources", "confidence", "escalate", "reason")}, "error": ""}
+def answer_rows(pipeline: Pipeline, tickets: Sequence[Ticket], batch_size: int) -> list[dict[str, Any]]:
+    """The output rows for some tickets, answered together (`Pipeline.answer_batch`); a ticket
+    that cannot be read, or that the pipeline refuses, gets an `error` instead of an answer."""
+    max_chars = pipeline.settings.max_question_chars
+    readable = [t for t in tickets if not t.error]
+    answers = dict(zip((t.line for t in readable), pipeline.answer_batch([shorten(t.text, max_chars) for t in readable], batch_size)))
+    rows = []
+    for ticket in tickets:
+        answer = answers.get(ticket.line)
+        if ticket.error or isinstance(answer, ChatbotError) or answer is None:
+            rows.append(_error_row(ticket.id, ticket.error or str(answer)))
+            continue
+        data = answer.as_dict()
+        rows.append({"id": ticket.id, **{k: data[k] for k in ("answer", "sources", "confidence", "escalate", "reason")}, "error": ""})
+    return rows
 
 
 def shorten(text: str, max_chars: int) -> str:
@@ -82,10 +87,12 @@ def answer_tickets(
     resume: bool = False,
     limit: int | None = None,
     progress: Callable[[Iterable[Ticket]], Iterable[Ticket]] = lambda items: items,
+    batch_size: int = 16,
 ) -> BatchSummary:
     """Answer `tickets` into `out` (.jsonl, or .csv), appending one flushed row per ticket.
 
-    An existing `out` is refused unless `resume`, which skips the tickets it already has (a
+    Tickets are answered `batch_size` at a time (the decoder writes their replies together) and
+    each group's rows are written as soon as it is done. An existing `out` is refused unless `resume`, which skips the tickets it already has (a
     ticket id that occurs k times in the input is finished when it occurs k times in `out`).
     A later occurrence of an id gets an error row, so every input row ends with one output row.
     """
@@ -112,20 +119,25 @@ def answer_tickets(
     out.parent.mkdir(parents=True, exist_ok=True)
     with _RowWriter(out) as writer:
         duplicates = {ticket.line: why for ticket, why in todo if why}
+        group: list[Ticket] = []
         for ticket in progress([ticket for ticket, _ in todo]):
-            if ticket.line in duplicates:
-                row = _error_row(ticket.id, duplicates[ticket.line])
-            else:
-                row = answer_row(pipeline, ticket, pipeline.settings.max_question_chars)
-            writer.write(row)
-            if row["error"]:
-                summary.errors += 1
-            elif row["escalate"]:
-                summary.escalated[row["reason"]] += 1
-            else:
-                summary.answered += 1
+            group.append(replace(ticket, error=duplicates[ticket.line]) if ticket.line in duplicates else ticket)
+            if len(group) == batch_size or ticket is todo[-1][0]:
+                for row in answer_rows(pipeline, group, batch_size):
+                    writer.write(row)
+                    _count(summary, row)
+                group = []
     summary.seconds = time.perf_counter() - started
     return summary
+
+
+def _count(summary: BatchSummary, row: dict[str, Any]) -> None:
+    if row["error"]:
+        summary.errors += 1
+    elif row["escalate"]:
+        summary.escalated[row["reason"]] += 1
+    else:
+        summary.answered += 1
 
 
 def _error_row(ticket_id: str, error: str) -> dict[str, Any]:

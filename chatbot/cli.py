@@ -189,6 +189,7 @@ def answer_tickets_command(
     out: Annotated[Path, typer.Option("--out", help="Output: .jsonl, or .csv; one row per ticket.")],
     resume: Annotated[bool, typer.Option("--resume", help="Finish an interrupted run: skip the tickets already in --out.")] = False,
     limit: Annotated[Optional[int], typer.Option("--limit", min=1, help="Answer at most N tickets this run.")] = None,
+    batch_size: Annotated[int, typer.Option("--batch-size", min=1, help="Tickets the decoder answers together.")] = 16,
     id_column: Annotated[Optional[str], typer.Option("--id-column", help="The ticket id column (found by name otherwise).")] = None,
     text_columns: Annotated[
         Optional[str], typer.Option("--text-columns", help="Comma-separated columns to answer from (default: subject and body).")
@@ -208,7 +209,7 @@ def answer_tickets_command(
     found = read_tickets(tickets, id_column, columns)  # fail fast, before loading the models
     pipeline = create_pipeline(settings)
     progress = lambda items: tqdm(items, desc="tickets", unit="ticket", file=sys.stderr)  # noqa: E731
-    summary = answer_tickets(pipeline, found, out, resume, limit, progress)
+    summary = answer_tickets(pipeline, found, out, resume, limit, progress, batch_size)
     if summary.duplicates:
         typer.echo(f"duplicate ticket ids (later ones got an error row): {', '.join(summary.duplicates)}", err=True)
     _print_json(summary.as_dict())

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Protocol
 
@@ -76,6 +76,46 @@ class TransformersGenerator:
     @property
     def device(self) -> str:
         return str(self.model.device)
+
+    def generate_batch(
+        self, conversations: Sequence[Sequence[Message]], max_new_tokens: int, stop_when: Callable[[str], bool] | None = None
+    ) -> list[str]:
+        """Replies to several chats in one `generate` call: prompts padded on the left, so every
+        reply starts right after its own prompt. A reply for which `stop_when(text so far)` is
+        true stops there (checked every few tokens), so one looping reply does not hold the rest."""
+        import torch
+        from transformers import StoppingCriteria, StoppingCriteriaList
+
+        tokenizer = self.tokenizer
+        prompts = [tokenizer.apply_chat_template(list(c), add_generation_prompt=True, tokenize=False) for c in conversations]
+        side, tokenizer.padding_side = tokenizer.padding_side, "left"
+        try:
+            if tokenizer.pad_token is None:
+                tokenizer.pad_token = tokenizer.eos_token
+            inputs = tokenizer(prompts, return_tensors="pt", padding=True, add_special_tokens=False).to(self.model.device)
+        finally:
+            tokenizer.padding_side = side
+        sampling = {"do_sample": True, "temperature": self.temperature} if self.temperature > 0 else {"do_sample": False}
+        start = inputs["input_ids"].shape[1]
+
+        class StopEachReply(StoppingCriteria):
+            def __call__(self, input_ids, scores, **kwargs):  # noqa: ANN001, ANN204
+                done = torch.zeros(input_ids.shape[0], dtype=torch.bool, device=input_ids.device)
+                if stop_when is not None and (input_ids.shape[1] - start) % 4 == 0:
+                    for row, ids in enumerate(input_ids[:, start:]):
+                        done[row] = stop_when(tokenizer.decode(ids, skip_special_tokens=True))
+                return done
+
+        with torch.no_grad():
+            output = self.model.generate(
+                **inputs,
+                max_new_tokens=max_new_tokens,
+                pad_token_id=tokenizer.pad_token_id,
+                stopping_criteria=StoppingCriteriaList([StopEachReply()]),
+                **sampling,
+            )
+        written = output[:, start:]
+        return [tokenizer.decode(row, skip_special_tokens=True) for row in written]
 
     def stream(self, messages: Sequence[Message], max_new_tokens: int) -> Iterator[str]:
         from transformers import StoppingCriteria, StoppingCriteriaList, TextIteratorStreamer

@@ -161,12 +161,11 @@ class Pipeline:
         decision = self.decide(question, history)
         question = decision.question
         timings = {"retrieval_ms": (time.perf_counter() - started) * 1000}
-        confidence = decision.confidence
         if decision.escalate:
-            text = self._render(DECLINE_PROMPTS.get(decision.reason, "escalation"))
-            yield text
             timings["total_ms"] = (time.perf_counter() - started) * 1000
-            yield Answer(text, (), confidence, True, decision.reason, timings)
+            declined = self._decline(decision, timings)
+            yield declined.text
+            yield declined
             return
 
         if self.generator is None:
@@ -192,32 +191,75 @@ class Pipeline:
             stream.close()
         timings["generation_ms"] = (time.perf_counter() - generation_started) * 1000
         timings["total_ms"] = (time.perf_counter() - started) * 1000
+        yield self._finish(question, decision, written, timings)
 
+    def answer_batch(self, questions: Sequence[str], batch_size: int = 16) -> list[Answer | ChatbotError]:
+        """Answer many single questions, the decoder writing up to `batch_size` replies at once
+        (prompts of similar length together); the same decisions and checks as `answer`.
+        A question the pipeline refuses (empty, too long) gives its error in its place."""
+        results: list[Answer | ChatbotError] = []
+        pending: list[tuple[int, Decision, list[Message], float]] = []
+        for question in questions:
+            started = time.perf_counter()
+            try:
+                decision = self.decide(question)
+            except ChatbotError as error:
+                results.append(error)
+                continue
+            timings = {"retrieval_ms": (time.perf_counter() - started) * 1000}
+            if decision.escalate:
+                results.append(self._decline(decision, timings))
+                continue
+            results.append(Answer(""))  # written below
+            shown = list(decision.passages[: self.settings.prompt_passages])
+            pending.append((len(results) - 1, decision, self._messages(decision.question, (), shown), timings["retrieval_ms"]))
+        if pending and self.generator is None:
+            raise ChatbotError("This pipeline was built without a generator: it can search and decide, not answer.")
+        write_batch = getattr(self.generator, "generate_batch", None)
+        pending.sort(key=lambda item: sum(len(m["content"]) for m in item[2]))
+        for first in range(0, len(pending), batch_size):
+            group = pending[first : first + batch_size]
+            started = time.perf_counter()
+            conversations = [messages for _, _, messages, _ in group]
+            if write_batch:
+                replies = write_batch(conversations, self.settings.max_new_tokens, stop_when=repeats)
+            else:
+                replies = ["".join(self.generator.stream(c, self.settings.max_new_tokens)) for c in conversations]
+            each = (time.perf_counter() - started) * 1000 / len(group)
+            for (position, decision, _, retrieval_ms), reply in zip(group, replies):
+                timings = {"retrieval_ms": retrieval_ms, "generation_ms": each, "total_ms": retrieval_ms + each}
+                results[position] = self._finish(decision.question, decision, until_repeat(reply), timings)
+        return results
+
+    def _decline(self, decision: Decision, timings: dict[str, float]) -> Answer:
+        return Answer(self._render(DECLINE_PROMPTS.get(decision.reason, "escalation")), (), decision.confidence, True, decision.reason, timings)
+
+    def _finish(self, question: str, decision: Decision, written: str, timings: dict[str, float]) -> Answer:
+        """The checked Answer from what the model wrote: markers renumbered, unsupported
+        sentences dropped, and a quote (or an escalation) when nothing useful is left."""
+        confidence = decision.confidence
+        shown = list(decision.passages[: self.settings.prompt_passages])
         raw = tidy_answer(drop_repeated_sentences(written))
         if not raw:
-            text = self._render("escalation")
-            yield Answer(text, (), confidence, True, REASON_EMPTY_ANSWER, timings)
-            return
+            return Answer(self._render("escalation"), (), confidence, True, REASON_EMPTY_ANSWER, timings)
         text, sources = map_citations(raw, shown)
         if not sources:
             text, sources = cite_best_passage(text, shown)
         kept, dropped = self._ground(text, sources)
         notes = tuple((d.sentence, d.reason) for d in dropped)
-        if leaks_prompt(raw, instructions):  # small models echo their instructions
+        if leaks_prompt(raw, self._render("system")):  # small models echo their instructions
             kept, notes = "", ((raw, "repeats the bot's instructions"),)
         # "Yes, I am." or "The answer is: 2." passes every check and says nothing about the shop.
         if not any(word.isalpha() for word in content_words(strip_markers(kept))):
             quote = extract(question, shown) if self.settings.quote_when_unsupported else ""
             if quote:
-                yield Answer(quote, (shown[0],), confidence, False, REASON_QUOTED, timings, notes)
-            else:
-                yield Answer(self._render("escalation"), (), confidence, True, REASON_UNSUPPORTED, timings, notes)
-            return
+                return Answer(quote, (shown[0],), confidence, False, REASON_QUOTED, timings, notes)
+            return Answer(self._render("escalation"), (), confidence, True, REASON_UNSUPPORTED, timings, notes)
         if kept != text:
             text, sources = map_citations(kept, sources)
             if not sources:
                 text, sources = cite_best_passage(kept, shown)
-        yield Answer(text, sources, confidence, False, REASON_ANSWERED, timings, notes)
+        return Answer(text, sources, confidence, False, REASON_ANSWERED, timings, notes)
 
     def _ground(self, text: str, sources: Sequence[Passage]) -> tuple[str, tuple]:
         contact = (self.settings.store_name, self.settings.support_contact)
@@ -264,6 +306,25 @@ def drop_repeated_sentences(text: str) -> str:
         seen.add(key)
         kept.append(sentence)
     return "".join(kept)
+
+
+def repeats(text: str) -> bool:
+    """Whether the text has come to a repeated sentence (where generation can stop)."""
+    return drop_repeated_sentences(text) != text
+
+
+def until_repeat(text: str) -> str:
+    """The text up to its first repeated sentence, where streaming would have stopped.
+
+    >>> until_repeat("Yes, within 1 hour [1]. Call us. Yes, within 1 hour. And 14 days.")
+    'Yes, within 1 hour [1]. Call us. '
+    """
+    written = ""
+    for sentence in split_sentences(text):
+        if drop_repeated_sentences(written + sentence) != written + sentence:
+            return written
+        written += sentence
+    return written
 
 
 def tidy_answer(text: str) -> str:

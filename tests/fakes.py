@@ -42,3 +42,20 @@ class ScriptedGenerator:
         self.received.append([dict(m) for m in messages])
         reply = self.replies.pop(0) if self.replies else ""
         yield from re.findall(r"\S+\s*", reply)
+
+
+class BatchScriptedGenerator(ScriptedGenerator):
+    """Replies by question: the first reply whose key is in the prompt's question; records each batch's size."""
+
+    def __init__(self, replies: dict[str, str]) -> None:
+        super().__init__()
+        self.by_key = replies
+        self.batches: list[int] = []
+
+    def generate_batch(
+        self, conversations: Sequence[Sequence[dict[str, str]]], max_new_tokens: int, stop_when: object = None
+    ) -> list[str]:
+        self.batches.append(len(conversations))
+        self.received += [[dict(m) for m in c] for c in conversations]
+        questions = [c[-1]["content"].rpartition("Question:")[2] for c in conversations]
+        return [next((r for k, r in self.by_key.items() if k in q), "") for q in questions]

@@ -14,7 +14,7 @@ from chatbot.knowledge import read_knowledge_base
 from chatbot.pipeline import Pipeline
 from chatbot.retrieval import HybridRetriever
 from chatbot.tickets import read_tickets
-from tests.fakes import ScriptedGenerator, ToyEmbedder
+from tests.fakes import BatchScriptedGenerator, ToyEmbedder
 
 EXPORT = (
     "ticket_id,subject,description\n"
@@ -31,8 +31,10 @@ EXPORT = (
 def pipeline(toy_settings, toy_embedder: ToyEmbedder):
     build_index(read_knowledge_base(toy_settings.kb_dir).passages, toy_embedder, toy_settings.index_dir)
 
-    def make(*replies: str) -> Pipeline:
-        return Pipeline(HybridRetriever.from_settings(toy_settings, toy_embedder), ScriptedGenerator(*replies), toy_settings)
+    def make(**replies: str) -> Pipeline:
+        """Replies by a word of the question: make(full="Within 30 days [1].")."""
+        generator = BatchScriptedGenerator(replies)
+        return Pipeline(HybridRetriever.from_settings(toy_settings, toy_embedder), generator, toy_settings)
 
     return make
 
@@ -50,7 +52,7 @@ def rows(path: Path) -> list[dict]:
 
 def test_every_ticket_gets_one_row(pipeline, export: Path, tmp_path: Path) -> None:
     out = tmp_path / "answers.jsonl"
-    summary = answer_tickets(pipeline("Within 30 days [1].", "Within 14 days [1]."), read_tickets(export), out)
+    summary = answer_tickets(pipeline(full="Within 30 days [1].", sale="Within 14 days [1]."), read_tickets(export), out)
     written = rows(out)
     assert [(r["id"], r["answer"], r["escalate"], r["reason"]) for r in written] == [
         ("1", "Within 30 days [1].", False, "answered"),
@@ -79,18 +81,18 @@ def test_an_existing_output_is_not_overwritten(pipeline, export: Path, tmp_path:
 def test_resume_finishes_what_a_crash_left(pipeline, export: Path, tmp_path: Path) -> None:
     out = tmp_path / "answers.jsonl"
     tickets = read_tickets(export)
-    answer_tickets(pipeline("Within 30 days [1]."), tickets, out, limit=2)
+    answer_tickets(pipeline(full="Within 30 days [1]."), tickets, out, limit=2)
     with open(out, "a", encoding="utf-8") as handle:
         handle.write('{"id": "line-4", "answ')  # killed while writing the third row
-    summary = answer_tickets(pipeline("Within 14 days [1]."), tickets, out, resume=True)
+    summary = answer_tickets(pipeline(sale="Within 14 days [1]."), tickets, out, resume=True)
     assert [r["id"] for r in rows(out)] == ["1", "2", "line-4", "4", "1", "5"]
     assert summary.skipped == 2 and summary.done == 4
 
 
 def test_csv_output_and_resume(pipeline, export: Path, tmp_path: Path) -> None:
     out = tmp_path / "answers.csv"
-    answer_tickets(pipeline("Within 30 days [1]."), read_tickets(export), out, limit=1)
-    answer_tickets(pipeline("Within 14 days [1]."), read_tickets(export), out, resume=True)
+    answer_tickets(pipeline(full="Within 30 days [1]."), read_tickets(export), out, limit=1)
+    answer_tickets(pipeline(sale="Within 14 days [1]."), read_tickets(export), out, resume=True)
     import csv
 
     table = list(csv.DictReader(out.read_text(encoding="utf-8").splitlines()))
@@ -102,5 +104,13 @@ def test_a_long_ticket_is_answered_from_its_start(pipeline, tmp_path: Path) -> N
     export = tmp_path / "long.jsonl"
     export.write_text(json.dumps({"id": "9", "body": "How many days to return sale items? " + "blah " * 1000}) + "\n")
     out = tmp_path / "answers.jsonl"
-    answer_tickets(pipeline("Within 14 days [1]."), read_tickets(export), out)
+    answer_tickets(pipeline(sale="Within 14 days [1]."), read_tickets(export), out)
     assert rows(out)[0]["error"] == "" and rows(out)[0]["reason"]  # answered or escalated, not refused as too long
+
+
+def test_tickets_are_written_in_batches(pipeline, export: Path, tmp_path: Path) -> None:
+    make = pipeline(full="Within 30 days [1].", sale="Within 14 days [1].")
+    answer_tickets(make, read_tickets(export), tmp_path / "a.jsonl", batch_size=3)
+    # groups of 3 tickets: (1, 2, line-4) has one to write, (4, 1-again, 5) one; 5 escalates unwritten
+    assert make.generator.batches == [1, 1]
+    assert [r["id"] for r in rows(tmp_path / "a.jsonl")] == ["1", "2", "line-4", "4", "1", "5"]

@@ -237,3 +237,24 @@ def test_an_answer_that_says_nothing_about_the_shop_is_replaced_by_a_quote(make_
         pipeline, _ = make_pipeline(reply)
         answer = pipeline.answer("How many days to return full-price items?")
         assert answer.reason == "quoted" and answer.text.startswith('Our policy says: "Full-price items')
+
+
+def test_answer_batch_gives_the_same_answers_as_answer(toy_settings, toy_embedder) -> None:
+    from chatbot.errors import QuestionError
+    from chatbot.index import build_index as build
+    from tests.fakes import BatchScriptedGenerator
+
+    build(read_knowledge_base(toy_settings.kb_dir).passages, toy_embedder, toy_settings.index_dir)
+    replies = {"full-price": "Full-price: 30 days [1]. Gifts 7 days [1].", "sale": "Sale items: 14 days [1]."}
+    retriever = HybridRetriever.from_settings(toy_settings, toy_embedder)
+    batched = Pipeline(retriever, BatchScriptedGenerator(replies), toy_settings)
+    questions = ["How many days to return full-price items?", "", "What is the capital of France?", "How many days to return sale items?"]
+    results = batched.answer_batch(questions, batch_size=2)
+    one_by_one = Pipeline(retriever, BatchScriptedGenerator(replies), toy_settings)
+    assert isinstance(results[1], QuestionError)
+    for question, result in zip(questions, results):
+        if question:
+            single = one_by_one.answer_batch([question])[0]
+            assert (result.text, result.reason, result.dropped) == (single.text, single.reason, single.dropped)
+    assert results[0].text == "Full-price: 30 days [1]." and results[2].reason == "no_evidence"
+    assert batched.generator.batches == [2]
