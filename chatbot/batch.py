@@ -102,7 +102,7 @@ def answer_tickets(
         raise TicketFileError(f"{out} already exists: add --resume to finish it, or choose another --out.")
     summary = BatchSummary()
     seen: dict[str, int] = {}
-    todo: list[tuple[Ticket, str]] = []
+    todo: list[Ticket] = []
     for ticket in tickets:
         occurrence = seen.get(ticket.id, 0)
         seen[ticket.id] = occurrence + 1
@@ -111,18 +111,19 @@ def answer_tickets(
         if occurrence < finished.get(ticket.id, 0):
             summary.skipped += 1
             continue
-        todo.append((ticket, f"duplicate id: the first ticket with id {ticket.id} is answered" if occurrence else ""))
+        if occurrence:
+            ticket = replace(ticket, error=f"duplicate id: the first ticket with id {ticket.id} is answered")
+        todo.append(ticket)
     if limit is not None:
         todo = todo[:limit]
 
     started = time.perf_counter()
     out.parent.mkdir(parents=True, exist_ok=True)
     with _RowWriter(out) as writer:
-        duplicates = {ticket.line: why for ticket, why in todo if why}
         group: list[Ticket] = []
-        for ticket in progress([ticket for ticket, _ in todo]):
-            group.append(replace(ticket, error=duplicates[ticket.line]) if ticket.line in duplicates else ticket)
-            if len(group) == batch_size or ticket is todo[-1][0]:
+        for ticket in progress(todo):
+            group.append(ticket)
+            if len(group) == batch_size or ticket is todo[-1]:
                 for row in answer_rows(pipeline, group, batch_size):
                     writer.write(row)
                     _count(summary, row)

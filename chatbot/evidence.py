@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from chatbot.errors import IndexMismatchError
-from chatbot.grounding import content_words as terms
+from chatbot.grounding import content_words
 from chatbot.values import Passage
 
 if TYPE_CHECKING:
@@ -43,10 +43,9 @@ class EvidenceReader:
         self.embedder = embedder
         self.positions = index.documents.positions()
         self.numbers = {p.id: i for i, p in enumerate(index.passages)}
-        self.passage_terms = [set(terms(p.indexed_text)) for p in index.passages]
         self.document_terms: dict[str, set[str]] = {}
-        for passage, words in zip(index.passages, self.passage_terms):
-            self.document_terms.setdefault(passage.doc_id, set()).update(words)
+        for passage in index.passages:
+            self.document_terms.setdefault(passage.doc_id, set()).update(content_words(passage.indexed_text))
         self.frequency: dict[str, int] = {}
         for words in self.document_terms.values():
             for word in words:
@@ -71,7 +70,7 @@ class EvidenceReader:
         values["title"] = float(documents.titles[row] @ vector)
         values["document"] = float(documents.centroids[row] @ vector)
         if total:
-            in_passage = set(terms(best.indexed_text))
+            in_passage = content_words(best.indexed_text)  # as shown: instructions removed
             in_document = self.document_terms.get(best.doc_id, set())
             values["coverage"] = sum(w for word, w in weights.items() if word in in_passage) / total
             values["document_coverage"] = sum(w for word, w in weights.items() if word in in_document) / total
@@ -86,7 +85,7 @@ class EvidenceReader:
     def _word_weights(self, question: str) -> dict[str, float]:
         """IDF over documents, so "domain" in a domains knowledge base weighs less than "GoDaddy"."""
         count = len(self.document_terms) + 1
-        return {word: math.log(count / (self.frequency.get(word, 0) + 0.5)) for word in set(terms(question))}
+        return {word: math.log(count / (self.frequency.get(word, 0) + 0.5)) for word in set(content_words(question))}
 
 
 @dataclass(frozen=True)

@@ -134,8 +134,10 @@ class TopicGuard:
                 owners += [len(self.kinds) - 1] * len(examples)
         if not any(group == "in_domain" for group, _ in self.kinds) or len(self.kinds) < 2:
             raise SettingsError(f"{topics_file} needs in_domain examples and at least one other kind.")
+        import numpy as np
+
         self.vectors = embedder.embed(texts)
-        self.owners = owners
+        self.owners = np.array(owners)
 
     def matching_pattern(self, question: str) -> Verdict | None:
         for group, label, pattern in self.patterns:
@@ -148,10 +150,9 @@ class TopicGuard:
         import numpy as np
 
         cosines = self.vectors @ self.embedder.embed([question])[0]
-        owners = np.array(self.owners)
         result = {}
         for number, kind in enumerate(self.kinds):
-            nearest = np.sort(cosines[owners == number])[::-1][: self.neighbours]
+            nearest = np.sort(cosines[self.owners == number])[::-1][: self.neighbours]
             result[kind] = float(nearest.mean())
         return result
 

@@ -168,10 +168,8 @@ class Pipeline:
             yield declined
             return
 
-        if self.generator is None:
-            raise ChatbotError("This pipeline was built without a generator: it can search and decide, not answer.")
-        passages = list(decision.passages)
-        shown = passages[: self.settings.prompt_passages]
+        self._require_generator()
+        shown = self._shown(decision)
         written, checked, instructions = "", 0, self._render("system")
         generation_started = time.perf_counter()
         stream = self.generator.stream(self._messages(question, history, shown), self.settings.max_new_tokens)
@@ -180,7 +178,7 @@ class Pipeline:
                 if not written:
                     timings["first_token_ms"] = (time.perf_counter() - started) * 1000
                 written += piece
-                if drop_repeated_sentences(written) != written:
+                if repeats(written):
                     break  # small models loop; a repeated sentence adds nothing
                 *complete, _ = split_sentences(written[checked:]) or [""]
                 for sentence in complete:
@@ -211,10 +209,10 @@ class Pipeline:
                 results.append(self._decline(decision, timings))
                 continue
             results.append(Answer(""))  # written below
-            shown = list(decision.passages[: self.settings.prompt_passages])
-            pending.append((len(results) - 1, decision, self._messages(decision.question, (), shown), timings["retrieval_ms"]))
-        if pending and self.generator is None:
-            raise ChatbotError("This pipeline was built without a generator: it can search and decide, not answer.")
+            messages = self._messages(decision.question, (), self._shown(decision))
+            pending.append((len(results) - 1, decision, messages, timings["retrieval_ms"]))
+        if pending:
+            self._require_generator()
         write_batch = getattr(self.generator, "generate_batch", None)
         pending.sort(key=lambda item: sum(len(m["content"]) for m in item[2]))
         for first in range(0, len(pending), batch_size):
@@ -231,6 +229,14 @@ class Pipeline:
                 results[position] = self._finish(decision.question, decision, until_repeat(reply), timings)
         return results
 
+    def _require_generator(self) -> None:
+        if self.generator is None:
+            raise ChatbotError("This pipeline was built without a generator: it can search and decide, not answer.")
+
+    def _shown(self, decision: Decision) -> list[Passage]:
+        """The passages the decoder is shown (and its [n] markers refer to)."""
+        return list(decision.passages[: self.settings.prompt_passages])
+
     def _decline(self, decision: Decision, timings: dict[str, float]) -> Answer:
         return Answer(self._render(DECLINE_PROMPTS.get(decision.reason, "escalation")), (), decision.confidence, True, decision.reason, timings)
 
@@ -238,7 +244,7 @@ class Pipeline:
         """The checked Answer from what the model wrote: markers renumbered, unsupported
         sentences dropped, and a quote (or an escalation) when nothing useful is left."""
         confidence = decision.confidence
-        shown = list(decision.passages[: self.settings.prompt_passages])
+        shown = self._shown(decision)
         raw = tidy_answer(drop_repeated_sentences(written))
         if not raw:
             return Answer(self._render("escalation"), (), confidence, True, REASON_EMPTY_ANSWER, timings)
