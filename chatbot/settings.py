@@ -76,6 +76,8 @@ class Settings:
     topics_file: str = str(REPO_ROOT / "chatbot" / "topics.toml")
     topic_min_similarity: float = 0.45
     topic_margin: float = 0.05
+    # Labelled example tickets for answer-tickets' intent, sentiment and urgency ("" = no triage).
+    triage_file: str = str(REPO_ROOT / "chatbot" / "triage.toml")
 
     # Input limits
     max_question_chars: int = 2000
