@@ -8,16 +8,19 @@ import json
 import os
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, Protocol
 
 from chatbot.errors import ChatbotError, TicketFileError
 from chatbot.pipeline import Pipeline
+from chatbot.redaction import redact
 from chatbot.tickets import Ticket
+from chatbot.triage import TicketTriage
 
-COLUMNS = ("id", "answer", "sources", "confidence", "escalate", "reason", "error")
+COLUMNS = ("id", "answer", "sources", "confidence", "escalate", "reason", "intent", "sentiment", "urgency", "language", "error")
+TRIAGE_COLUMNS = ("intent", "sentiment", "urgency", "language")
 
 
 @dataclass
@@ -50,12 +53,18 @@ class BatchSummary:
         }
 
 
-def answer_rows(pipeline: Pipeline, tickets: Sequence[Ticket], batch_size: int) -> list[dict[str, Any]]:
-    """The output rows for some tickets, answered together (`Pipeline.answer_batch`); a ticket
-    that cannot be read, or that the pipeline refuses, gets an `error` instead of an answer."""
+def answer_rows(
+    pipeline: Pipeline, tickets: Sequence[Ticket], batch_size: int, triage: TicketTriage | None = None
+) -> list[dict[str, Any]]:
+    """The output rows for some tickets, answered together (`Pipeline.answer_batch`) and, with
+    `triage`, labelled; a ticket that cannot be read, or that the pipeline refuses, gets an
+    `error` instead of an answer."""
     max_chars = pipeline.settings.max_question_chars
     readable = [t for t in tickets if not t.error]
-    answers = dict(zip((t.line for t in readable), pipeline.answer_batch([shorten(t.text, max_chars) for t in readable], batch_size)))
+    texts = [shorten(t.text, max_chars) for t in readable]
+    lines = [t.line for t in readable]
+    answers = dict(zip(lines, pipeline.answer_batch(texts, batch_size)))
+    labels = dict(zip(lines, (t.as_dict() for t in triage.classify(texts)))) if triage else {}
     rows = []
     for ticket in tickets:
         answer = answers.get(ticket.line)
@@ -63,7 +72,10 @@ def answer_rows(pipeline: Pipeline, tickets: Sequence[Ticket], batch_size: int) 
             rows.append(_error_row(ticket.id, ticket.error or str(answer)))
             continue
         data = answer.as_dict()
-        rows.append({"id": ticket.id, **{k: data[k] for k in ("answer", "sources", "confidence", "escalate", "reason")}, "error": ""})
+        rows.append(
+            {"id": ticket.id, **{k: data[k] for k in ("answer", "sources", "confidence", "escalate", "reason")},
+             **labels.get(ticket.line, dict.fromkeys(TRIAGE_COLUMNS, "")), "error": ""}
+        )
     return rows
 
 
@@ -80,19 +92,57 @@ def shorten(text: str, max_chars: int) -> str:
     return head[: cut if cut > max_chars // 2 else max_chars].strip()
 
 
+class Answerer(Protocol):
+    """Turns tickets into output rows: the local pipeline (`LocalAnswerer`) or a Ray job."""
+
+    def answer(self, tickets: Sequence[Ticket]) -> Iterator[list[dict[str, Any]]]:
+        """The rows of `tickets`, one per ticket, yielded in groups as they are finished."""
+        ...
+
+
+@dataclass
+class LocalAnswerer:
+    """Answers with a pipeline in this process, `batch_size` replies at a time. Tickets are
+    taken `window` batches at a time and sorted by length inside it, so that each batch the
+    decoder writes has prompts of similar length (less padding); a kill loses at most a window."""
+
+    pipeline: Pipeline
+    triage: TicketTriage | None = None
+    batch_size: int = 16
+    window: int = 4
+
+    def answer(self, tickets: Sequence[Ticket]) -> Iterator[list[dict[str, Any]]]:
+        step = self.batch_size * self.window
+        for first in range(0, len(tickets), step):
+            yield answer_rows(self.pipeline, tickets[first : first + step], self.batch_size, self.triage)
+
+
+class ProgressBar(Protocol):
+    def update(self, n: int) -> object: ...
+
+    def close(self) -> None: ...
+
+
+class _NoProgress:
+    def update(self, n: int) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
 def answer_tickets(
-    pipeline: Pipeline,
+    answerer: Answerer,
     tickets: Sequence[Ticket],
     out: str | Path,
     resume: bool = False,
     limit: int | None = None,
-    progress: Callable[[Iterable[Ticket]], Iterable[Ticket]] = lambda items: items,
-    batch_size: int = 16,
+    progress: Callable[[int], ProgressBar] = lambda total: _NoProgress(),
 ) -> BatchSummary:
-    """Answer `tickets` into `out` (.jsonl, or .csv), appending one flushed row per ticket.
+    """Answer `tickets` into `out` (.jsonl, or .csv), appending one flushed row per ticket as
+    the `answerer` finishes them; `progress(total)` makes the bar that counts them.
 
-    Tickets are answered `batch_size` at a time (the decoder writes their replies together) and
-    each group's rows are written as soon as it is done. An existing `out` is refused unless `resume`, which skips the tickets it already has (a
+    An existing `out` is refused unless `resume`, which skips the tickets it already has (a
     ticket id that occurs k times in the input is finished when it occurs k times in `out`).
     A later occurrence of an id gets an error row, so every input row ends with one output row.
     """
@@ -119,15 +169,16 @@ def answer_tickets(
 
     started = time.perf_counter()
     out.parent.mkdir(parents=True, exist_ok=True)
-    with _RowWriter(out) as writer:
-        group: list[Ticket] = []
-        for ticket in progress(todo):
-            group.append(ticket)
-            if len(group) == batch_size or ticket is todo[-1]:
-                for row in answer_rows(pipeline, group, batch_size):
+    bar = progress(len(todo))
+    try:
+        with _RowWriter(out) as writer:
+            for rows in answerer.answer(todo):
+                for row in rows:
                     writer.write(row)
                     _count(summary, row)
-                group = []
+                bar.update(len(rows))
+    finally:
+        bar.close()
     summary.seconds = time.perf_counter() - started
     return summary
 
@@ -142,7 +193,9 @@ def _count(summary: BatchSummary, row: dict[str, Any]) -> None:
 
 
 def _error_row(ticket_id: str, error: str) -> dict[str, Any]:
-    return {"id": ticket_id, "answer": "", "sources": [], "confidence": 0.0, "escalate": True, "reason": "", "error": error}
+    # Redacted: a parse error may quote the ticket, and the output goes to other systems.
+    return {"id": ticket_id, "answer": "", "sources": [], "confidence": 0.0, "escalate": True, "reason": "",
+            **dict.fromkeys(TRIAGE_COLUMNS, ""), "error": redact(error)}
 
 
 class _RowWriter:

@@ -201,18 +201,57 @@ def answer_tickets_command(
     from tqdm import tqdm
 
     from chatbot.batch import answer_tickets
-    from chatbot.service import create_pipeline
+    from chatbot.batch_report import write_batch_report
+    from chatbot.service import create_ticket_answerer
     from chatbot.tickets import read_tickets
 
     settings = _settings(settings_file, index_dir=index)
     columns = [c.strip() for c in text_columns.split(",")] if text_columns else None
     found = read_tickets(tickets, id_column, columns)  # fail fast, before loading the models
-    pipeline = create_pipeline(settings)
-    progress = lambda items: tqdm(items, desc="tickets", unit="ticket", file=sys.stderr)  # noqa: E731
-    summary = answer_tickets(pipeline, found, out, resume, limit, progress, batch_size)
+    answerer = create_ticket_answerer(settings, batch_size)
+    progress = lambda total: tqdm(total=total, desc="tickets", unit="ticket", file=sys.stderr)  # noqa: E731
+    summary = answer_tickets(answerer, found, out, resume, limit, progress)
     if summary.duplicates:
         typer.echo(f"duplicate ticket ids (later ones got an error row): {', '.join(summary.duplicates)}", err=True)
-    _print_json(summary.as_dict())
+    report = write_batch_report(out, summary)
+    _print_json({**summary.as_dict(), "report": str(report[0])})
+
+
+@app.command("eval-triage")
+def eval_triage_command(
+    tickets: Annotated[Path, typer.Option("--tickets", help="Hand-labelled tickets (JSONL: text, intent, sentiment, urgency, language).")] = Path(
+        "evals/triage.jsonl"
+    ),
+    out: Annotated[Optional[Path], typer.Option("--out", help="Also write the scores with confusion counts (JSON).")] = None,
+    settings_file: SettingsFile = None,
+) -> None:
+    """Score answer-tickets' triage (intent, sentiment, urgency, language) against hand labels."""
+    from chatbot.service import load_embedder
+    from chatbot.triage import TRIAGE_FILE, TicketTriage, score_triage
+
+    settings = _settings(settings_file)
+    rows = _read_labelled(tickets, ("text", "intent", "sentiment", "urgency", "language"))
+    triage = TicketTriage(load_embedder(settings), settings.triage_file or TRIAGE_FILE)
+    scores = score_triage(triage.classify([r["text"] for r in rows]), rows)
+    if out:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps({"tickets": len(rows), **scores}, indent=2) + "\n", encoding="utf-8")
+    _print_json({"tickets": len(rows), **{f: {k: v[k] for k in ("accuracy", "macro_f1")} for f, v in scores.items()}})
+
+
+def _read_labelled(path: Path, fields: tuple[str, ...]) -> list[dict[str, str]]:
+    """The rows of a labelled JSONL file, each with every one of `fields`."""
+    try:
+        rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    except (OSError, ValueError) as error:
+        raise EvalSetError(f"Cannot read {path}: {error}") from error
+    for number, row in enumerate(rows, 1):
+        missing = [f for f in fields if not isinstance(row.get(f), str) or not row[f]]
+        if missing:
+            raise EvalSetError(f"{path}, line {number}: missing {', '.join(missing)}.")
+    if not rows:
+        raise EvalSetError(f"{path} has no rows.")
+    return rows
 
 
 @app.command("import-wixqa")

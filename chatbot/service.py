@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
+from chatbot.batch import LocalAnswerer
 from chatbot.embedding import Embedder, SentenceTransformerEmbedder
 from chatbot.errors import IndexMissingError
 from chatbot.evidence import Abstention, AbstentionModel, EvidenceReader
@@ -18,6 +19,7 @@ from chatbot.prompts import render_prompt
 from chatbot.rerank import BUNDLED_RERANKER, RerankingRetriever, make_reranker
 from chatbot.retrieval import HybridRetriever, Retriever
 from chatbot.settings import Settings
+from chatbot.triage import TicketTriage
 
 log = logging.getLogger(__name__)
 
@@ -53,13 +55,15 @@ def open_retriever(settings: Settings, embedder: Embedder, build_if_missing: boo
         return HybridRetriever.from_settings(settings, embedder)
 
 
-def create_pipeline(settings: Settings, build_if_missing: bool = False, with_generator: bool = True) -> Pipeline:
-    """Load the embedder, the index and the decoder named by `settings` (the slow part of start-up).
+def create_pipeline(
+    settings: Settings, build_if_missing: bool = False, with_generator: bool = True, embedder: Embedder | None = None
+) -> Pipeline:
+    """Load the embedder (unless given), the index and the decoder named by `settings` (the slow part of start-up).
 
     Without the generator the pipeline can still search and decide (`Pipeline.decide`), not write;
     the decoder is loaded all the same when the reranker or the condenser needs it.
     """
-    embedder = load_embedder(settings)
+    embedder = embedder or load_embedder(settings)
     retriever = open_retriever(settings, embedder, build_if_missing)
     abstention = load_abstention(settings, retriever, embedder)
     generator = None
@@ -72,6 +76,13 @@ def create_pipeline(settings: Settings, build_if_missing: bool = False, with_gen
         reranker = make_reranker(settings.reranker, settings.device, generator, render)
         retriever = RerankingRetriever(retriever, reranker, settings.rerank_candidates, settings.rerank_weight)
     return Pipeline(retriever, generator, settings, guard=make_guard(settings, embedder), abstention=abstention)
+
+
+def create_ticket_answerer(settings: Settings, batch_size: int = 16) -> LocalAnswerer:
+    """The pipeline and the ticket triage (unless `triage_file` is ""), sharing one embedder."""
+    embedder = load_embedder(settings)
+    triage = TicketTriage(embedder, settings.triage_file) if settings.triage_file else None
+    return LocalAnswerer(create_pipeline(settings, embedder=embedder), triage, batch_size)
 
 
 def load_abstention(settings: Settings, retriever: HybridRetriever, embedder: Embedder) -> Abstention | None:

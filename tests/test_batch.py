@@ -7,13 +7,15 @@ from pathlib import Path
 
 import pytest
 
-from chatbot.batch import answer_tickets
-from chatbot.errors import TicketFileError
+from chatbot.batch import LocalAnswerer, answer_tickets
+from chatbot.batch_report import write_batch_report
+from chatbot.errors import SettingsError, TicketFileError
 from chatbot.index import build_index
 from chatbot.knowledge import read_knowledge_base
 from chatbot.pipeline import Pipeline
 from chatbot.retrieval import HybridRetriever
 from chatbot.tickets import read_tickets
+from chatbot.triage import TicketTriage
 from tests.fakes import BatchScriptedGenerator, ToyEmbedder
 
 EXPORT = (
@@ -31,10 +33,11 @@ EXPORT = (
 def pipeline(toy_settings, toy_embedder: ToyEmbedder):
     build_index(read_knowledge_base(toy_settings.kb_dir).passages, toy_embedder, toy_settings.index_dir)
 
-    def make(**replies: str) -> Pipeline:
+    def make(batch_size: int = 16, window: int = 4, triage: TicketTriage | None = None, **replies: str) -> LocalAnswerer:
         """Replies by a word of the question: make(full="Within 30 days [1].")."""
         generator = BatchScriptedGenerator(replies)
-        return Pipeline(HybridRetriever.from_settings(toy_settings, toy_embedder), generator, toy_settings)
+        pipeline = Pipeline(HybridRetriever.from_settings(toy_settings, toy_embedder), generator, toy_settings)
+        return LocalAnswerer(pipeline, triage, batch_size, window)
 
     return make
 
@@ -109,8 +112,67 @@ def test_a_long_ticket_is_answered_from_its_start(pipeline, tmp_path: Path) -> N
 
 
 def test_tickets_are_written_in_batches(pipeline, export: Path, tmp_path: Path) -> None:
-    make = pipeline(full="Within 30 days [1].", sale="Within 14 days [1].")
-    answer_tickets(make, read_tickets(export), tmp_path / "a.jsonl", batch_size=3)
+    make = pipeline(batch_size=3, window=1, full="Within 30 days [1].", sale="Within 14 days [1].")
+    answer_tickets(make, read_tickets(export), tmp_path / "a.jsonl")
     # groups of 3 tickets: (1, 2, line-4) has one to write, (4, 1-again, 5) one; 5 escalates unwritten
-    assert make.generator.batches == [1, 1]
+    assert make.pipeline.generator.batches == [1, 1]
     assert [r["id"] for r in rows(tmp_path / "a.jsonl")] == ["1", "2", "line-4", "4", "1", "5"]
+
+
+def test_a_window_of_batches_is_answered_together(pipeline, export: Path, tmp_path: Path) -> None:
+    make = pipeline(batch_size=3, window=2, full="Within 30 days [1].", sale="Within 14 days [1].")
+    answer_tickets(make, read_tickets(export), tmp_path / "a.jsonl")
+    assert make.pipeline.generator.batches == [2]  # the two to write, from both groups of 3
+    assert [r["id"] for r in rows(tmp_path / "a.jsonl")] == ["1", "2", "line-4", "4", "1", "5"]
+
+
+TRIAGE_EXAMPLES = """
+[intent]
+return = ["how many days to return items", "return this"]
+other = ["capital of france", "what is the capital"]
+[sentiment]
+negative = ["awful terrible", "angry"]
+neutral = ["how many days", "the capital of france"]
+[urgency]
+high = ["urgent now", "asap"]
+low = ["how many days", "what is the capital"]
+"""
+
+
+def test_rows_carry_the_triage(pipeline, export: Path, tmp_path: Path, toy_embedder: ToyEmbedder) -> None:
+    examples = tmp_path / "triage.toml"
+    examples.write_text(TRIAGE_EXAMPLES, encoding="utf-8")
+    make = pipeline(triage=TicketTriage(toy_embedder, examples), full="Within 30 days [1].")
+    answer_tickets(make, read_tickets(export), tmp_path / "a.jsonl")
+    labels = [(r["id"], r["intent"], r["sentiment"], r["urgency"], r["language"]) for r in rows(tmp_path / "a.jsonl")]
+    assert labels == [
+        ("1", "return", "neutral", "low", "en"),
+        ("2", "", "", "", ""),  # empty: an error row, no triage
+        ("line-4", "", "", "", ""),
+        ("4", "return", "neutral", "low", "en"),
+        ("1", "", "", "", ""),
+        ("5", "other", "neutral", "low", "en"),
+    ]
+
+
+def test_the_report_counts_the_whole_output(pipeline, export: Path, tmp_path: Path, toy_embedder: ToyEmbedder) -> None:
+    examples = tmp_path / "triage.toml"
+    examples.write_text(TRIAGE_EXAMPLES, encoding="utf-8")
+    make = pipeline(triage=TicketTriage(toy_embedder, examples), full="Within 30 days [1].")
+    out = tmp_path / "answers.jsonl"
+    answer_tickets(make, read_tickets(export), out, limit=2)
+    summary = answer_tickets(make, read_tickets(export), out, resume=True)
+    md, svg = write_batch_report(out, summary)
+    assert md.name == "answers.report.md" and svg.name == "answers.report.svg"
+    report = md.read_text()
+    assert "6 tickets: 1 answered, 2 escalated, 3 errors." in report  # both runs' rows
+    assert "| no_evidence | 1 |" in report and "| return | 2 |" in report and "| other | 1 |" in report
+    chart = svg.read_text()
+    assert chart.count("<rect") == 4 and ">Escalation reasons<" in chart  # return, other; two reasons
+
+
+def test_triage_examples_need_two_labels_per_field(tmp_path: Path, toy_embedder: ToyEmbedder) -> None:
+    examples = tmp_path / "triage.toml"
+    examples.write_text('[intent]\nreturn = ["return this"]\n', encoding="utf-8")
+    with pytest.raises(SettingsError, match="intent, sentiment, urgency"):
+        TicketTriage(toy_embedder, examples)

@@ -184,7 +184,8 @@ def test_answer_tickets_survives_kill_9_and_resumes(tmp_path: Path) -> None:
     export = tmp_path / "export.jsonl"
     export.write_text("".join(json.dumps({"id": f"T{n}", "body": q}) + "\n" for n, q in enumerate(questions)))
     out = tmp_path / "answers.jsonl"
-    command = [sys.executable, "-m", "chatbot", "answer-tickets", str(export), "--out", str(out), "--index", str(index)]
+    command = [sys.executable, "-m", "chatbot", "answer-tickets", str(export), "--out", str(out), "--index", str(index),
+               "--batch-size", "1"]  # rows are written a few at a time, so the kill lands mid-run
     env = {**os.environ, "HF_HUB_OFFLINE": "1"}
     run = subprocess.Popen(command, cwd=REPO_ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 300
@@ -200,4 +201,8 @@ def test_answer_tickets_survives_kill_9_and_resumes(tmp_path: Path) -> None:
     assert resumed.returncode == 0, resumed.stderr
     ids = [json.loads(line)["id"] for line in out.read_text().splitlines()]
     assert sorted(ids) == [f"T{n}" for n in range(6)]  # every ticket exactly once
-    assert json.loads(resumed.stdout)["skipped"] >= 2
+    summary = json.loads(resumed.stdout)
+    assert summary["skipped"] >= 2
+    report = Path(summary["report"]).read_text()
+    assert report.startswith("# Ticket run: answers.jsonl") and "6 tickets:" in report  # earlier rows counted too
+    assert "## By intent" in report and (out.parent / "answers.report.svg").exists()
