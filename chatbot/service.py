@@ -78,11 +78,11 @@ def create_pipeline(
     return Pipeline(retriever, generator, settings, guard=make_guard(settings, embedder), abstention=abstention)
 
 
-def create_ticket_answerer(settings: Settings, batch_size: int = 16) -> LocalAnswerer:
+def create_ticket_answerer(settings: Settings, batch_size: int = 16, build_if_missing: bool = False) -> LocalAnswerer:
     """The pipeline and the ticket triage (unless `triage_file` is ""), sharing one embedder."""
     embedder = load_embedder(settings)
     triage = TicketTriage(embedder, settings.triage_file) if settings.triage_file else None
-    return LocalAnswerer(create_pipeline(settings, embedder=embedder), triage, batch_size)
+    return LocalAnswerer(create_pipeline(settings, build_if_missing, embedder=embedder), triage, batch_size)
 
 
 def load_abstention(settings: Settings, retriever: HybridRetriever, embedder: Embedder) -> Abstention | None:
