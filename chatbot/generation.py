@@ -78,11 +78,17 @@ class TransformersGenerator:
         return str(self.model.device)
 
     def generate_batch(
-        self, conversations: Sequence[Sequence[Message]], max_new_tokens: int, stop_when: Callable[[str], bool] | None = None
+        self,
+        conversations: Sequence[Sequence[Message]],
+        max_new_tokens: int,
+        stop_when: Callable[[str], bool] | None = None,
+        chunk: int = 16,
     ) -> list[str]:
-        """Replies to several chats in one `generate` call: prompts padded on the left, so every
-        reply starts right after its own prompt. A reply for which `stop_when(text so far)` is
-        true stops there (checked every few tokens), so one looping reply does not hold the rest."""
+        """Replies to several chats written together: prompts padded on the left, so every reply
+        starts right after its own prompt. The decoder runs `chunk` tokens at a time; between
+        chunks the replies that are finished (end of text, or `stop_when(text so far)`, which is
+        also checked every 4 tokens) leave the batch with their part of the key/value cache, so
+        the long replies no longer drag the short ones' rows through every step."""
         import torch
         from transformers import StoppingCriteria, StoppingCriteriaList
 
@@ -97,6 +103,11 @@ class TransformersGenerator:
             tokenizer.padding_side = side
         sampling = {"do_sample": True, "temperature": self.temperature} if self.temperature > 0 else {"do_sample": False}
         start = inputs["input_ids"].shape[1]
+        ends = self.model.generation_config.eos_token_id
+        ends = {ends} if isinstance(ends, int) else set(ends or [tokenizer.eos_token_id])
+
+        def finished(ids: torch.Tensor) -> bool:
+            return bool(ends & set(ids.tolist())) or (stop_when is not None and stop_when(tokenizer.decode(ids, skip_special_tokens=True)))
 
         class StopEachReply(StoppingCriteria):
             def __call__(self, input_ids, scores, **kwargs):  # noqa: ANN001, ANN204
@@ -106,16 +117,38 @@ class TransformersGenerator:
                         done[row] = stop_when(tokenizer.decode(ids, skip_special_tokens=True))
                 return done
 
+        replies = [""] * len(prompts)
+        rows = list(range(len(prompts)))  # which conversation each row of the batch is
+        ids, mask, cache = inputs["input_ids"], inputs["attention_mask"], None
         with torch.no_grad():
-            output = self.model.generate(
-                **inputs,
-                max_new_tokens=max_new_tokens,
-                pad_token_id=tokenizer.pad_token_id,
-                stopping_criteria=StoppingCriteriaList([StopEachReply()]),
-                **sampling,
-            )
-        written = output[:, start:]
-        return [tokenizer.decode(row, skip_special_tokens=True) for row in written]
+            while rows:
+                step = min(chunk, start + max_new_tokens - ids.shape[1])
+                output = self.model.generate(
+                    input_ids=ids,
+                    attention_mask=mask,
+                    cache=cache,
+                    max_new_tokens=step,
+                    pad_token_id=tokenizer.pad_token_id,
+                    stopping_criteria=StoppingCriteriaList([StopEachReply()]),
+                    return_dict_in_generate=True,
+                    **sampling,
+                )
+                sequences, cache = output.sequences, output.cache
+                written = sequences.shape[1] - ids.shape[1]
+                last_chunk = written < step or sequences.shape[1] - start >= max_new_tokens
+                keep = []
+                for position, row in enumerate(rows):
+                    replies[row] = tokenizer.decode(sequences[position, start:], skip_special_tokens=True)
+                    if not last_chunk and not finished(sequences[position, start:]):
+                        keep.append(position)
+                if len(keep) < len(rows):
+                    selected = torch.tensor(keep, dtype=torch.long, device=sequences.device)
+                    cache.batch_select_indices(selected)
+                    sequences, mask = sequences[selected], mask[selected]
+                rows = [rows[position] for position in keep]
+                mask = torch.cat([mask, mask.new_ones((mask.shape[0], written))], dim=1)
+                ids = sequences
+        return replies
 
     def stream(self, messages: Sequence[Message], max_new_tokens: int) -> Iterator[str]:
         from transformers import StoppingCriteria, StoppingCriteriaList, TextIteratorStreamer
