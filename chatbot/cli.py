@@ -9,7 +9,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from chatbot.errors import ChatbotError, EvalSetError
+from chatbot.errors import ChatbotError, EvalSetError, SettingsError
 from chatbot.pipeline import clean_question
 from chatbot.settings import Settings, load_settings
 from chatbot.values import Answer
@@ -190,6 +190,10 @@ def answer_tickets_command(
     resume: Annotated[bool, typer.Option("--resume", help="Finish an interrupted run: skip the tickets already in --out.")] = False,
     limit: Annotated[Optional[int], typer.Option("--limit", min=1, help="Answer at most N tickets this run.")] = None,
     batch_size: Annotated[int, typer.Option("--batch-size", min=1, help="Tickets the decoder answers together.")] = 16,
+    engine: Annotated[
+        str, typer.Option("--engine", help="local: this process; ray: a Ray Data job (pip install -r requirements-ray.txt).")
+    ] = "local",
+    actors: Annotated[int, typer.Option("--actors", min=1, help="With --engine ray: model copies working at once.")] = 1,
     id_column: Annotated[Optional[str], typer.Option("--id-column", help="The ticket id column (found by name otherwise).")] = None,
     text_columns: Annotated[
         Optional[str], typer.Option("--text-columns", help="Comma-separated columns to answer from (default: subject and body).")
@@ -200,7 +204,7 @@ def answer_tickets_command(
     """Answer every ticket in an export with the chat's pipeline: cited answers and escalations."""
     from tqdm import tqdm
 
-    from chatbot.batch import answer_tickets
+    from chatbot.batch import Answerer, answer_tickets
     from chatbot.batch_report import write_batch_report
     from chatbot.service import create_ticket_answerer
     from chatbot.tickets import read_tickets
@@ -208,7 +212,14 @@ def answer_tickets_command(
     settings = _settings(settings_file, index_dir=index)
     columns = [c.strip() for c in text_columns.split(",")] if text_columns else None
     found = read_tickets(tickets, id_column, columns)  # fail fast, before loading the models
-    answerer = create_ticket_answerer(settings, batch_size)
+    if engine == "ray":
+        from chatbot.ray_engine import RayAnswerer
+
+        answerer: Answerer = RayAnswerer(settings, batch_size, actors)
+    elif engine == "local":
+        answerer = create_ticket_answerer(settings, batch_size)
+    else:
+        raise SettingsError(f"--engine must be local or ray, not {engine!r}.")
     progress = lambda total: tqdm(total=total, desc="tickets", unit="ticket", file=sys.stderr)  # noqa: E731
     summary = answer_tickets(answerer, found, out, resume, limit, progress)
     if summary.duplicates:

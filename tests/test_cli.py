@@ -206,3 +206,11 @@ def test_answer_tickets_survives_kill_9_and_resumes(tmp_path: Path) -> None:
     report = Path(summary["report"]).read_text()
     assert report.startswith("# Ticket run: answers.jsonl") and "6 tickets:" in report  # earlier rows counted too
     assert "## By intent" in report and (out.parent / "answers.report.svg").exists()
+
+
+def test_answer_tickets_names_the_engines(tmp_path: Path) -> None:
+    export = tmp_path / "export.jsonl"
+    export.write_text('{"id": "1", "body": "Do you ship to Canada?"}\n')
+    result = run_cli("answer-tickets", str(export), "--out", str(tmp_path / "a.jsonl"), "--engine", "spark")
+    assert result.returncode == 1 and "--engine must be local or ray, not 'spark'" in result.stderr
+    assert not (tmp_path / "a.jsonl").exists()
