@@ -35,3 +35,7 @@ class EvalSetError(ChatbotError):
 
 class TicketFileError(ChatbotError):
     """A ticket export that cannot be read at all (a broken row is recorded, not raised)."""
+
+
+class OrderStoreError(ChatbotError):
+    """The orders database cannot be opened, read or written (see the `orders_url` setting)."""
