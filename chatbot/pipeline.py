@@ -12,6 +12,10 @@ from chatbot.condense import Condenser, make_condenser
 from chatbot.errors import ChatbotError, QuestionError
 from chatbot.evidence import Abstention
 from chatbot.generation import Generator, Message
+from chatbot.order_chat import (
+    DURATION, ORDER_FOUND, ORDER_LOCKED, OrderDesk, asks_for_a_time_limit, OrderLookup, OrderSession, has_policy_part, order_facts, order_passage,
+    shift_citations, without_order_details,
+)
 from chatbot.grounding import content_words, extract, ground
 from chatbot.guardrails import REASON_OFF_TOPIC, REASON_SENSITIVE, TopicGuard, Verdict, leaks_prompt, remove_instructions
 from chatbot.prompts import render_prompt
@@ -89,6 +93,7 @@ class Pipeline:
         condenser: Condenser | None = None,
         guard: TopicGuard | None = None,
         abstention: Abstention | None = None,
+        orders: OrderDesk | None = None,
     ) -> None:
         self.retriever = retriever
         self.generator = generator
@@ -96,6 +101,7 @@ class Pipeline:
         self.condense = condenser or make_condenser(settings, generator, self._render)
         self.guard = guard
         self.abstention = abstention
+        self.orders = orders
 
     def search(self, question: str, history: Sequence[Message] = (), k: int | None = None) -> list[Passage]:
         return self._retrieve(question, history, k)[0]
@@ -144,19 +150,60 @@ class Pipeline:
             return Decision(passages, confidence, True, REASON_NO_EVIDENCE, question)
         return Decision(passages, confidence, False, REASON_ANSWERED, question)
 
-    def answer(self, question: str, history: Sequence[Message] = ()) -> Answer:
-        for item in self.stream(question, history):
+    def answer(self, question: str, history: Sequence[Message] = (), session: OrderSession | None = None) -> Answer:
+        for item in self.stream(question, history, session):
             if isinstance(item, Answer):
                 return item
         raise AssertionError("stream() ended without an Answer")
 
-    def stream(self, question: str, history: Sequence[Message] = ()) -> Iterator[str | Answer]:
+    def stream(
+        self, question: str, history: Sequence[Message] = (), session: OrderSession | None = None
+    ) -> Iterator[str | Answer]:
         """Yield the answer's sentences as they are written and checked, then the final `Answer`.
 
         A sentence is shown once it is complete and its passages support it, so a shopper never
         sees what the check then drops. The final text may still differ from the streamed
         pieces: citation markers are renumbered, or a quote replaces an unsupported answer.
+        A question about one order goes to the order desk (with `session`, the chat's identity
+        checks so far; without, a new one).
         """
+        message = clean_question(question, self.settings.max_question_chars)
+        if self.orders is not None and not wants_person(message):
+            lookup = self.orders.lookup(remove_instructions(message) or message, history, session or OrderSession())
+            if lookup is not None:
+                answer = self._order_answer(lookup, message, history)
+                yield answer.text
+                yield answer
+                return
+        yield from self._policy_stream(question, history)
+
+    def _order_answer(self, lookup: OrderLookup, message: str, history: Sequence[Message]) -> Answer:
+        """The order desk's reply: the verified order's status from its record (checked against
+        it like any answer), with the policy's answer after it when the shopper also asks what
+        the policy allows; otherwise a request for the number or proof, or the refusal."""
+        if lookup.order is None:
+            return Answer(self._render(lookup.reason, number=lookup.number), (), 0.0, lookup.reason == ORDER_LOCKED, lookup.reason)
+        record = order_passage(lookup.order)
+        written = self._render("order_status", number=lookup.number, status=lookup.order.status, facts=order_facts(lookup.order))
+        text, dropped = self._ground(" ".join(written.split()), [record])
+        sources: tuple[Passage, ...] = (record,)
+        if has_policy_part(message):
+            # The policy's own words, quoted: "can I still return it?" needs the return window exactly.
+            policy_question = without_order_details(message)
+            decision = self.decide(policy_question, history)
+            passages = list(decision.passages)
+            if asks_for_a_time_limit(message):  # "can I still ...?": the passage that states the period
+                passages.sort(key=lambda p: DURATION.search(p.text) is None)
+            # A weak match is enough here ("can I still return?" is short): the quote must share the
+            # question's words, and the order already says what the shopper is talking about.
+            usable = decision.reason in (REASON_ANSWERED, REASON_NO_EVIDENCE)
+            quote = extract(policy_question, passages[:1]) if usable else ""
+            if quote:
+                text, sources = f"{text} {shift_citations(quote, 1)}", (record, passages[0])
+        notes = tuple((d.sentence, d.reason) for d in dropped)
+        return Answer(text, sources, 1.0, False, ORDER_FOUND, dropped=notes)
+
+    def _policy_stream(self, question: str, history: Sequence[Message]) -> Iterator[str | Answer]:
         started = time.perf_counter()
         decision = self.decide(question, history)
         question = decision.question

@@ -10,7 +10,7 @@ from typing import TypeVar, cast
 T = TypeVar("T")
 Span = tuple[int, int]
 
-_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 
 # Digit groups joined by single spaces or dashes, not glued to a word, a "+", a decimal point or another number.
 _CARD_RUN = re.compile(r"(?<![\w+])(?<!\d[ .,-])\d+(?:[ -]\d+)*")
@@ -41,7 +41,7 @@ _UK_AREAS = (
     "NE|NG|NN|NP|NR|NW|OL|OX|PA|PE|PH|PL|PO|PR|RG|RH|RM|S|SA|SE|SG|SK|SL|SM|SN|SO|SP|SR|SS|ST|SW|SY|TA|TD|TF|TN|"
     "TQ|TR|TS|TW|UB|W|WA|WC|WD|WF|WN|WR|WS|WV|YO|ZE"
 )
-_UK_POSTCODE = re.compile(rf"\b(?:{_UK_AREAS})\d[A-Z\d]?[ ]?\d[ABD-HJLNP-UW-Z]{{2}}\b")
+UK_POSTCODE = re.compile(rf"\b(?:{_UK_AREAS})\d[A-Z\d]?[ ]?\d[ABD-HJLNP-UW-Z]{{2}}\b")
 _US_STATES = (
     "AL|AK|AZ|AR|CA|CO|CT|DE|DC|FL|GA|HI|ID|IL|IN|IA|KS|KY|LA|ME|MD|MA|MI|MN|MS|MO|MT|NE|"
     "NV|NH|NJ|NM|NY|NC|ND|OH|OK|OR|PA|PR|RI|SC|SD|TN|TX|UT|VT|VA|WA|WV|WI|WY"
@@ -97,7 +97,7 @@ def _phones(text: str) -> list[Span]:
 
 
 def _postcodes(text: str) -> list[Span]:
-    return [m.span() for m in _UK_POSTCODE.finditer(text)] + [m.span(1) for m in _US_ZIP.finditer(text)]
+    return [m.span() for m in UK_POSTCODE.finditer(text)] + [m.span(1) for m in _US_ZIP.finditer(text)]
 
 
 def _matches(pattern: re.Pattern[str]) -> Callable[[str], list[Span]]:
@@ -107,7 +107,7 @@ def _matches(pattern: re.Pattern[str]) -> Callable[[str], list[Span]]:
 # In order of precedence: what an earlier kind claims is hidden from the later ones, so the digits of a card
 # are never read as a phone number.
 _FINDERS: tuple[tuple[str, Callable[[str], list[Span]]], ...] = (
-    ("email", _matches(_EMAIL)),
+    ("email", _matches(EMAIL)),
     ("card", _cards),
     ("address", _matches(_ADDRESS)),
     ("postcode", _postcodes),
@@ -186,13 +186,29 @@ def redact_record(value: T) -> T:
     return cast(T, redacted)
 
 
+# In logs only: order references and parcel tracking numbers (Royal Mail "AB123456789GB", a letter
+# and 15 digits, or 10 to 20 digits), which exports and answers keep.
+_ORDER_REFERENCE = re.compile(r"(?i:\border(?:\s+(?:no\.?|number))?|#)\s*[:#]?\s*[A-Z]{0,3}-?\d{2,8}\b")
+_TRACKING = re.compile(r"\b(?:[A-Z]{2}\d{9}GB|[A-Z]\d{15}|\d{10,20})\b")
+
+
+def redact_for_logs(text: str) -> str:
+    """`redact`, and order numbers and tracking numbers too.
+
+    >>> redact_for_logs("Order #10452 for jo@example.com, tracking YF834826251GB")
+    '[order] for [email], tracking [tracking]'
+    """
+    return _TRACKING.sub("[tracking]", _ORDER_REFERENCE.sub("[order]", redact(text)))
+
+
 class RedactingFilter(logging.Filter):
     """A logging filter that redacts each record's message (with its arguments filled in), so
-    nothing a shopper typed reaches a log file with their email, phone or card number in it."""
+    nothing a shopper typed reaches a log file with their email, phone, card, order or tracking
+    number in it."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
-        redacted = redact(message)
+        redacted = redact_for_logs(message)
         if redacted != message:
             record.msg, record.args = redacted, None
         return True
