@@ -13,6 +13,7 @@ from typing import Any
 import gradio as gr
 
 from chatbot.errors import ChatbotError
+from chatbot.order_chat import OrderSession
 from chatbot.pipeline import Pipeline, clean_question
 from chatbot.settings import Settings, load_settings
 from chatbot.values import Answer
@@ -75,7 +76,7 @@ def answer_messages(answer: Answer) -> list[dict]:
 def build_app(pipeline: Pipeline, settings: Settings) -> gr.Blocks:
     """The shopper chat. The pipeline does all the work; this only shows it."""
 
-    def respond(message: str, history: list[dict]) -> Iterator[list[dict]]:
+    def respond(message: str, history: list[dict], session: OrderSession) -> Iterator[list[dict]]:
         try:
             clean_question(message, settings.max_question_chars)  # empty or oversized: say so at once
         except ChatbotError as error:
@@ -84,7 +85,7 @@ def build_app(pipeline: Pipeline, settings: Settings) -> gr.Blocks:
         yield history  # the shopper's message shows while the answer is written and checked
         partial = ""
         try:
-            for item in pipeline.stream(message, conversation(history[:-1])):
+            for item in pipeline.stream(message, conversation(history[:-1]), session):
                 if isinstance(item, Answer):
                     yield [*history, *answer_messages(item)]
                     return
@@ -98,11 +99,11 @@ def build_app(pipeline: Pipeline, settings: Settings) -> gr.Blocks:
         # question is never overwritten by a streamed update.
         return "", message
 
-    def ask_for_person(history: list[dict]) -> Iterator[list[dict]]:
-        yield from respond(HUMAN_REQUEST, history)
+    def ask_for_person(history: list[dict], session: OrderSession) -> Iterator[list[dict]]:
+        yield from respond(HUMAN_REQUEST, history, session)
 
-    def choose_option(history: list[dict], selection: gr.SelectData) -> Iterator[list[dict]]:
-        yield from respond(str(selection.value), history)
+    def choose_option(history: list[dict], session: OrderSession, selection: gr.SelectData) -> Iterator[list[dict]]:
+        yield from respond(str(selection.value), history, session)
 
     with gr.Blocks(title=f"{settings.store_name} help") as demo:
         gr.Markdown(f"## {settings.store_name} customer help\nAnswers come from our store policies, with their sources.")
@@ -115,15 +116,18 @@ def build_app(pipeline: Pipeline, settings: Settings) -> gr.Blocks:
             gr.ClearButton([chat, box], value="New conversation", size="sm")
         gr.Examples(EXAMPLES, inputs=box, label="Try asking")
         question = gr.Textbox(visible=False)
+        # This browser session's order checks (orders it proved are its own, failed attempts); kept
+        # on the server, and not reset by "New conversation", so the attempt limit holds.
+        session = gr.State(OrderSession())
 
         box.submit(take_message, [box], [box, question], api_visibility="private").then(
-            respond, [question, chat], [chat], api_name="chat"
+            respond, [question, chat, session], [chat], api_name="chat"
         )
         send.click(take_message, [box], [box, question], api_visibility="private").then(
-            respond, [question, chat], [chat], api_visibility="private"
+            respond, [question, chat, session], [chat], api_visibility="private"
         )
-        person.click(ask_for_person, [chat], [chat], api_visibility="private")
-        chat.option_select(choose_option, [chat], [chat], api_visibility="private")
+        person.click(ask_for_person, [chat, session], [chat], api_visibility="private")
+        chat.option_select(choose_option, [chat, session], [chat], api_visibility="private")
     return demo
 
 
@@ -144,7 +148,7 @@ def main() -> None:
 
     settings = load_settings(args.settings, host=args.host, port=args.port)
     try:
-        pipeline = create_pipeline(settings, build_if_missing=True)
+        pipeline = create_pipeline(settings, build_if_missing=True, with_orders=True)
     except ChatbotError as error:
         raise SystemExit(f"Error: {error}") from error
     build_app(pipeline, settings).queue(default_concurrency_limit=1).launch(

@@ -88,7 +88,7 @@ def ask(
 
     settings = _settings(settings_file, index_dir=index)
     clean_question(question, settings.max_question_chars)  # fail fast, before loading the models
-    pipeline = create_pipeline(settings)
+    pipeline = create_pipeline(settings, with_orders=True)
     answer: Answer | None = None
     streamed = ""
     for item in pipeline.stream(question):
@@ -226,6 +226,24 @@ def answer_tickets_command(
         typer.echo(f"duplicate ticket ids (later ones got an error row): {', '.join(summary.duplicates)}", err=True)
     report = write_batch_report(out, summary)
     _print_json({**summary.as_dict(), "report": str(report[0])})
+
+
+@app.command("seed-orders")
+def seed_orders_command(
+    count: Annotated[int, typer.Option("--count", min=1, help="How many demo orders.")] = 300,
+    seed: Annotated[int, typer.Option("--seed", help="Random seed (the same seed gives the same orders).")] = 7,
+    settings_file: SettingsFile = None,
+) -> None:
+    """Fill an empty order store (the `orders_url` setting) with demo orders in every status."""
+    from chatbot.orders import open_order_store
+
+    settings = _settings(settings_file)
+    if not settings.orders_url:
+        raise SettingsError("orders_url is empty: set it to a database URL (e.g. sqlite:///data/orders.db).")
+    with open_order_store(settings.orders_url) as store:
+        written = store.seed_demo(count, seed)
+        counts = store.status_counts()
+    typer.echo(f"Seeded {written} demo orders into {settings.orders_url}: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
 
 
 @app.command("eval-triage")

@@ -14,6 +14,7 @@ from chatbot.evidence import Abstention, AbstentionModel, EvidenceReader
 from chatbot.guardrails import TopicGuard
 from chatbot.index import BuildReport, build_index
 from chatbot.knowledge import Skipped, read_knowledge_base
+from chatbot.order_chat import OrderDesk
 from chatbot.pipeline import Pipeline
 from chatbot.prompts import render_prompt
 from chatbot.rerank import BUNDLED_RERANKER, RerankingRetriever, make_reranker
@@ -56,12 +57,17 @@ def open_retriever(settings: Settings, embedder: Embedder, build_if_missing: boo
 
 
 def create_pipeline(
-    settings: Settings, build_if_missing: bool = False, with_generator: bool = True, embedder: Embedder | None = None
+    settings: Settings,
+    build_if_missing: bool = False,
+    with_generator: bool = True,
+    embedder: Embedder | None = None,
+    with_orders: bool = False,
 ) -> Pipeline:
     """Load the embedder (unless given), the index and the decoder named by `settings` (the slow part of start-up).
 
     Without the generator the pipeline can still search and decide (`Pipeline.decide`), not write;
-    the decoder is loaded all the same when the reranker or the condenser needs it.
+    the decoder is loaded all the same when the reranker or the condenser needs it. With
+    `with_orders` (the chat and `ask`) it also answers order questions from the order store.
     """
     embedder = embedder or load_embedder(settings)
     retriever = open_retriever(settings, embedder, build_if_missing)
@@ -75,7 +81,21 @@ def create_pipeline(
         render = partial(render_prompt, settings.prompts_dir)
         reranker = make_reranker(settings.reranker, settings.device, generator, render)
         retriever = RerankingRetriever(retriever, reranker, settings.rerank_candidates, settings.rerank_weight)
-    return Pipeline(retriever, generator, settings, guard=make_guard(settings, embedder), abstention=abstention)
+    orders = open_order_desk(settings) if with_orders else None
+    return Pipeline(retriever, generator, settings, guard=make_guard(settings, embedder), abstention=abstention, orders=orders)
+
+
+def open_order_desk(settings: Settings) -> OrderDesk | None:
+    """The order desk over `settings.orders_url` (None when it is ""); an empty store is first
+    filled with the demo orders, so a fresh install can answer "where is my order?"."""
+    if not settings.orders_url:
+        return None
+    from chatbot.orders import open_order_store
+
+    store = open_order_store(settings.orders_url)
+    if store.is_empty():
+        log.info("Seeded %d demo orders into an empty order store", store.seed_demo())
+    return OrderDesk(store, settings.max_order_attempts)
 
 
 def create_ticket_answerer(settings: Settings, batch_size: int = 16, build_if_missing: bool = False) -> LocalAnswerer:

@@ -79,6 +79,11 @@ class Settings:
     # Labelled example tickets for answer-tickets' intent, sentiment and urgency ("" = no triage).
     triage_file: str = str(REPO_ROOT / "chatbot" / "triage.toml")
 
+    # Orders (order_chat.py): the order store's SQLAlchemy URL ("" = no order lookups), seeded with
+    # demo orders when empty; a chat session may fail the identity check this many times.
+    orders_url: str = f"sqlite:///{REPO_ROOT / 'data' / 'orders.db'}"
+    max_order_attempts: int = 3
+
     # Input limits
     max_question_chars: int = 2000
 

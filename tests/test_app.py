@@ -74,3 +74,44 @@ def test_answer_is_streamed_in_several_updates(client) -> None:
     first_partial = texts(updates[1])
     assert first_partial[0] == "How do I return an item?" and first_partial[-1].strip()
     assert texts(final_history)[1].strip()
+
+
+@pytest.fixture(scope="module")
+def order_chat(real_pipeline, real_settings, tmp_path_factory: pytest.TempPathFactory):
+    """The chat with an order store (the demo orders in a temporary SQLite file), and the store."""
+    from gradio_client import Client
+
+    from app import build_app
+    from chatbot.order_chat import OrderDesk
+    from chatbot.orders import open_order_store
+    from chatbot.pipeline import Pipeline
+
+    path = tmp_path_factory.mktemp("orders") / "orders.db"
+    store = open_order_store(f"sqlite:///{path}")
+    store.seed_demo(count=120)
+    pipeline = Pipeline(real_pipeline.retriever, real_pipeline.generator, real_settings, orders=OrderDesk(store))
+    demo = build_app(pipeline, real_settings).queue()
+    demo.launch(server_name="127.0.0.1", server_port=None, prevent_thread_lock=True, quiet=True)
+    try:
+        yield Client(demo.local_url, verbose=False), path
+    finally:
+        demo.close()
+        store.close()
+
+
+def test_where_is_my_order_end_to_end(order_chat) -> None:
+    import sqlite3
+
+    client, path = order_chat
+    with sqlite3.connect(path) as db:
+        number, email, tracking = db.execute(
+            "SELECT o.number, c.email, s.tracking_number FROM orders o JOIN customers c ON c.id = o.customer_id "
+            "JOIN shipments s ON s.order_id = o.id WHERE o.status = 'shipped'"
+        ).fetchone()
+    history = client.predict(f"Where is my order {number}?", [], api_name="/chat")
+    assert "email address or the postcode" in texts(history)[-1] and tracking not in " ".join(texts(history))
+    # the same browser session answers the check in its next message
+    history = client.predict(email, history, api_name="/chat")
+    reply, sources = texts(history)[-2:]
+    assert tracking in reply and "[1]" in reply
+    assert history[-1]["metadata"]["title"].startswith("Sources") and sources.startswith(f"**[1] Order {number}**")

@@ -20,7 +20,8 @@ def run_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.Complet
         capture_output=True,
         text=True,
         timeout=600,
-        env={**os.environ, "HF_HUB_OFFLINE": "1", **(env or {})},
+        # No order store unless a test gives one: `ask` would otherwise create data/orders.db in the repo.
+        env={**os.environ, "HF_HUB_OFFLINE": "1", "CHATBOT_ORDERS_URL": "", **(env or {})},
     )
 
 
@@ -214,3 +215,25 @@ def test_answer_tickets_names_the_engines(tmp_path: Path) -> None:
     result = run_cli("answer-tickets", str(export), "--out", str(tmp_path / "a.jsonl"), "--engine", "spark")
     assert result.returncode == 1 and "--engine must be local or ray, not 'spark'" in result.stderr
     assert not (tmp_path / "a.jsonl").exists()
+
+
+@pytest.mark.real
+def test_seed_orders_then_ask_where_an_order_is(tmp_path: Path) -> None:
+    import sqlite3
+
+    database = tmp_path / "shop" / "orders.db"
+    env = {"CHATBOT_ORDERS_URL": f"sqlite:///{database}"}
+    seeded = run_cli("seed-orders", "--count", "120", env=env)
+    assert seeded.returncode == 0 and "Seeded 120 demo orders" in seeded.stdout and "lost 10" in seeded.stdout
+    assert run_cli("seed-orders", env=env).returncode == 1  # never over existing orders
+    with sqlite3.connect(database) as db:
+        number, email = db.execute(
+            "SELECT o.number, c.email FROM orders o JOIN customers c ON c.id = o.customer_id WHERE o.status = 'delivered'"
+        ).fetchone()
+    index = tmp_path / "index"
+    assert run_cli("build-index", "--index", str(index)).returncode == 0
+    result = run_cli("ask", f"where is my order {number}? {email}", "--index", str(index), "--json", env=env)
+    assert result.returncode == 0, result.stderr
+    answer = json.loads(result.stdout)
+    assert (answer["reason"], answer["sources"][0]["id"]) == ("order_found", f"order:{number}")
+    assert "was delivered on" in answer["answer"]
