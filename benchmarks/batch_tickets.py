@@ -1,6 +1,7 @@
-"""Tickets per minute: `answer-tickets` (batched generation) beside answering the same tickets one
-by one with the same loaded pipeline, as `ask` does for each. Tickets are the demo eval set's
-single questions, repeated to reach --tickets.
+"""Tickets per minute: `answer-tickets` (batched generation, triage included) beside answering the
+same tickets one by one with the same loaded pipeline, as `ask` does for each. Tickets are the
+160 helpdesk-style tickets of evals/triage.jsonl, then the demo eval set's single questions,
+to reach --tickets.
 
 Run: .venv/bin/python benchmarks/batch_tickets.py [--tickets 200] [--batch-size 16] [--out FILE.json]
 """
@@ -26,17 +27,25 @@ def main() -> None:
     parser.add_argument("--out", type=Path)
     args = parser.parse_args()
 
-    from chatbot.service import create_pipeline
+    from chatbot.batch import shorten
+    from chatbot.service import create_ticket_answerer
+    from chatbot.tickets import Ticket
 
-    rows = [json.loads(line) for line in (REPO_ROOT / "evals" / "demo_store.jsonl").read_text().splitlines()]
-    questions = list(islice(cycle([r["question"] for r in rows if not r.get("history")]), args.tickets))
-    pipeline = create_pipeline(load_settings(), build_if_missing=True)
+    def texts(name: str, field: str) -> list[str]:
+        rows = [json.loads(line) for line in (REPO_ROOT / "evals" / name).read_text(encoding="utf-8").splitlines()]
+        return [r[field] for r in rows if not r.get("history")]
+
+    questions = list(islice(cycle(texts("triage.jsonl", "text") + texts("demo_store.jsonl", "question")), args.tickets))
+    tickets = [Ticket(str(n), q, n) for n, q in enumerate(questions)]
+    settings = load_settings()
+    answerer = create_ticket_answerer(settings, args.batch_size, build_if_missing=True)
+    pipeline = answerer.pipeline
 
     started = time.perf_counter()
-    single = [pipeline.answer(q) for q in questions]
+    single = [pipeline.answer(shorten(q, settings.max_question_chars)) for q in questions]
     one_by_one = time.perf_counter() - started
     started = time.perf_counter()
-    batched = pipeline.answer_batch(questions, args.batch_size)
+    batched = {row["id"]: row for rows in answerer.answer(tickets) for row in rows}
     together = time.perf_counter() - started
 
     result = {
@@ -45,7 +54,8 @@ def main() -> None:
         "one_by_one_per_minute": round(60 * len(questions) / one_by_one, 1),
         "batched_per_minute": round(60 * len(questions) / together, 1),
         "speed_up": round(one_by_one / together, 2),
-        "same_answers": sum(a.text == b.text for a, b in zip(single, batched)),
+        "same_answers": sum(a.text == batched[str(n)]["answer"] for n, a in enumerate(single)),
+        "escalated": sum(a.escalate for a in single),
     }
     print(json.dumps(result, indent=2))
     if args.out:

@@ -49,10 +49,10 @@ def first(store: OrderStore, status: str) -> OrderRecord:
     return store.list_orders(status)[0]
 
 
-def other_customers(customers: dict[str, tuple[str, str]], number: str) -> list[str]:
-    """Every email, postcode and order number that does not belong to `number`'s customer."""
+def other_customers(customers: dict[str, tuple[str, str]], number: str) -> set[str]:
+    """Every email and postcode that does not belong to `number`'s customer."""
     mine = customers[number]
-    return [value for n, (email, postcode) in customers.items() if (email, postcode) != mine for value in (n, email, postcode)]
+    return {value for email, postcode in customers.values() if (email, postcode) != mine for value in (email, postcode)}
 
 
 @pytest.mark.parametrize("status", ORDER_STATUSES)
@@ -71,7 +71,8 @@ def test_each_status_gets_its_facts_cited_from_the_record(chat: Pipeline, shop, 
     }[status]
     value = next(line for line in facts.splitlines() if line.startswith(expected)).split(": ", 1)[1]
     assert value.split(" (")[0].lower() in answer.text.lower()  # the record's own words
-    assert not any(value in answer.text for value in other_customers(customers, order.number)[:60])
+    assert not any(value in answer.text for value in other_customers(customers, order.number))
+    assert customers[order.number][0] not in answer.text  # nor the shopper's own email back
 
 
 def test_a_wrong_email_and_an_unknown_order_get_the_same_reply(chat: Pipeline, shop) -> None:
