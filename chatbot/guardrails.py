@@ -4,13 +4,13 @@ requests the shop should not answer (off-topic, sensitive) are recognised and de
 from __future__ import annotations
 
 import re
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from chatbot.citations import split_sentences
 from chatbot.errors import SettingsError
+from chatbot.examples import read_examples
 from chatbot.redaction import has_card_number
 
 if TYPE_CHECKING:
@@ -110,16 +110,7 @@ class TopicGuard:
         margin: float = 0.05,
         neighbours: int = 2,
     ) -> None:
-        try:
-            data = tomllib.loads(Path(topics_file).read_text(encoding="utf-8"))
-            self.patterns = [
-                (group, label, re.compile(pattern, re.IGNORECASE))
-                for group, labels in data.pop("patterns", {}).items()
-                for label, patterns in labels.items()
-                for pattern in patterns
-            ]
-        except (OSError, tomllib.TOMLDecodeError, re.error) as error:
-            raise SettingsError(f"Cannot read the topic examples {topics_file}: {error}") from error
+        data, self.patterns = read_examples(topics_file, "topic examples")
         self.embedder = embedder
         self.min_similarity = min_similarity
         self.margin = margin

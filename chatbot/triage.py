@@ -3,8 +3,6 @@ example messages (chatbot/triage.toml, or a store's own file), and the ticket's 
 
 from __future__ import annotations
 
-import re
-import tomllib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,6 +10,7 @@ from typing import Any
 
 from chatbot.embedding import Embedder
 from chatbot.errors import SettingsError
+from chatbot.examples import read_examples
 
 TRIAGE_FILE = Path(__file__).with_name("triage.toml")
 FIELDS = ("intent", "sentiment", "urgency")
@@ -41,16 +40,7 @@ class TicketTriage:
     def __init__(self, embedder: Embedder, examples_file: str | Path = TRIAGE_FILE, max_chars: int = 1000) -> None:
         import numpy as np
 
-        try:
-            data = tomllib.loads(Path(examples_file).read_text(encoding="utf-8"))
-            self.patterns = [
-                (field, label, re.compile(pattern, re.IGNORECASE))
-                for field, labels in data.pop("patterns", {}).items()
-                for label, patterns in labels.items()
-                for pattern in patterns
-            ]
-        except (OSError, tomllib.TOMLDecodeError, re.error) as error:
-            raise SettingsError(f"Cannot read the triage examples {examples_file}: {error}") from error
+        data, self.patterns = read_examples(examples_file, "triage examples")
         missing = [f for f in FIELDS if len(data.get(f, {})) < 2]
         if missing:
             raise SettingsError(f"{examples_file} needs at least two labels with examples for: {', '.join(missing)}.")
