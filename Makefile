@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test index eval eval-wixqa
+.PHONY: install run test index eval eval-wixqa eval-abcd
 
 $(STAMP): requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -35,3 +35,11 @@ eval-wixqa: install
 	$(PY) -m chatbot import-wixqa --out $(WIXQA) $(IMPORT_ARGS)
 	$(PY) -m chatbot build-index --settings $(WIXQA)/settings.toml
 	$(PY) -m chatbot eval --settings $(WIXQA)/settings.toml --questions $(WIXQA)/questions.jsonl --out data/reports/wixqa.md $(ARGS)
+
+# ABCD's store guidelines (../shared/benchmarks/abcd), one procedure per subflow, against customer messages
+# written for them (evals/abcd_messages.jsonl): does the right procedure come up in the top 3?
+ABCD := data/abcd
+eval-abcd: install
+	$(PY) -m chatbot import-abcd --out $(ABCD)
+	$(PY) -m chatbot build-index --settings $(ABCD)/settings.toml
+	$(PY) -m chatbot eval --settings $(ABCD)/settings.toml --questions evals/abcd_messages.jsonl --retrieval-only --out data/reports/abcd.md $(ARGS)

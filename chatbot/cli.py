@@ -283,6 +283,18 @@ def _read_labelled(path: Path, fields: tuple[str, ...]) -> list[dict[str, str]]:
     return rows
 
 
+@app.command("import-abcd")
+def import_abcd_command(
+    source: Annotated[Optional[Path], typer.Option("--source", help="ABCD's guidelines.json.")] = None,
+    out: Annotated[Path, typer.Option("--out", help="Folder for kb/ and settings.toml.")] = Path("data/abcd"),
+) -> None:
+    """Turn the ABCD store guidelines into a knowledge base: one document per subflow, "Flow / Subflow"."""
+    from chatbot.abcd import DEFAULT_SOURCE, import_abcd
+
+    result = import_abcd(source or DEFAULT_SOURCE, out)
+    typer.echo(f"Wrote {result.documents} procedures to {result.kb_dir}, settings to {result.settings_path}.")
+
+
 @app.command("import-wixqa")
 def import_wixqa_command(
     source: Annotated[Optional[Path], typer.Option("--source", help="The WixQA sample JSONL.")] = None,
