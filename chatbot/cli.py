@@ -256,31 +256,16 @@ def eval_triage_command(
 ) -> None:
     """Score answer-tickets' triage (intent, sentiment, urgency, language) against hand labels."""
     from chatbot.service import load_embedder
-    from chatbot.triage import TRIAGE_FILE, TicketTriage, score_triage
+    from chatbot.triage import TRIAGE_FILE, TicketTriage, read_labelled_tickets, score_triage
 
     settings = _settings(settings_file)
-    rows = _read_labelled(tickets, ("text", "intent", "sentiment", "urgency", "language"))
+    rows = read_labelled_tickets(tickets)
     triage = TicketTriage(load_embedder(settings), settings.triage_file or TRIAGE_FILE)
     scores = score_triage(triage.classify([r["text"] for r in rows]), rows)
     if out:
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(json.dumps({"tickets": len(rows), **scores}, indent=2) + "\n", encoding="utf-8")
     _print_json({"tickets": len(rows), **{f: {k: v[k] for k in ("accuracy", "macro_f1")} for f, v in scores.items()}})
-
-
-def _read_labelled(path: Path, fields: tuple[str, ...]) -> list[dict[str, str]]:
-    """The rows of a labelled JSONL file, each with every one of `fields`."""
-    try:
-        rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
-    except (OSError, ValueError) as error:
-        raise EvalSetError(f"Cannot read {path}: {error}") from error
-    for number, row in enumerate(rows, 1):
-        missing = [f for f in fields if not isinstance(row.get(f), str) or not row[f]]
-        if missing:
-            raise EvalSetError(f"{path}, line {number}: missing {', '.join(missing)}.")
-    if not rows:
-        raise EvalSetError(f"{path} has no rows.")
-    return rows
 
 
 @app.command("import-abcd")

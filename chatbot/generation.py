@@ -106,8 +106,8 @@ class TransformersGenerator:
         ends = self.model.generation_config.eos_token_id
         ends = {ends} if isinstance(ends, int) else set(ends or [tokenizer.eos_token_id])
 
-        def finished(ids: torch.Tensor) -> bool:
-            return bool(ends & set(ids.tolist())) or (stop_when is not None and stop_when(tokenizer.decode(ids, skip_special_tokens=True)))
+        def finished(ids: torch.Tensor, text: str) -> bool:
+            return bool(ends & set(ids.tolist())) or (stop_when is not None and stop_when(text))
 
         class StopEachReply(StoppingCriteria):
             def __call__(self, input_ids, scores, **kwargs):  # noqa: ANN001, ANN204
@@ -139,7 +139,7 @@ class TransformersGenerator:
                 keep = []
                 for position, row in enumerate(rows):
                     replies[row] = tokenizer.decode(sequences[position, start:], skip_special_tokens=True)
-                    if not last_chunk and not finished(sequences[position, start:]):
+                    if not last_chunk and not finished(sequences[position, start:], replies[row]):
                         keep.append(position)
                 if len(keep) < len(rows):
                     selected = torch.tensor(keep, dtype=torch.long, device=sequences.device)

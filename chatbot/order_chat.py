@@ -7,23 +7,20 @@ can show an order without its number and the matching email or postcode."""
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from typing import TYPE_CHECKING
 
-from chatbot.redaction import EMAIL, UK_POSTCODE
+from chatbot.redaction import EMAIL, ORDER_REFERENCE, UK_POSTCODE
 from chatbot.values import Passage
 
 if TYPE_CHECKING:  # SQLAlchemy is imported only when a store is opened
     from chatbot.orders import OrderRecord, OrderStore
 
-# "order 10452", "order #A-88", "#10452", "order no. 10452", or a bare 5-digit number (the demo
-# store's numbers), not a price, a time or part of a longer number.
-_ORDER_NUMBER = re.compile(
-    r"(?:\border(?:\s+(?:no\.?|number|num|ref))?|#)\s*[:#]?\s*([A-Z]{0,3}-?\d{2,8})\b|(?<![\d£$€.,:/-])\b(\d{5})\b(?![.,:/]\d)",
-    re.IGNORECASE,
-)
+# An order reference ("order #A-88", "#10452", "order no. 10452"), or a bare 5-digit number (the
+# demo store's numbers), not a price, a time or part of a longer number.
+_ORDER_NUMBER = re.compile(rf"{ORDER_REFERENCE.pattern}|(?<![\d£$€.,:/-])\b(\d{{5}})\b(?![.,:/]\d)", re.IGNORECASE)
 # What a shopper says when asking where one of their orders is or how it stands (not how a policy
 # works: "how do I cancel my order?" is for the knowledge base).
 _MINE = r"\b(my|our)\s+(order|parcel|package|delivery|refund|return|stuff|things)\b"
@@ -134,7 +131,7 @@ class OrderDesk:
         answers_a_check = bool(identity_claims(message)) and any(about_an_order(t) for t in user_turns[-3:])
         if not (about_an_order(message) or answers_a_check):
             return None
-        numbers = order_numbers(message) or next((order_numbers(t) for t in reversed(user_turns) if order_numbers(t)), [])
+        numbers = _latest(order_numbers, message, user_turns)
         if not numbers:
             return OrderLookup(NEEDS_ORDER_NUMBER)
         number = numbers[0]
@@ -142,7 +139,7 @@ class OrderDesk:
             return OrderLookup(ORDER_FOUND, session.verified[number], number)
         if session.failed >= self.max_attempts:
             return OrderLookup(ORDER_LOCKED, number=number)
-        claims = identity_claims(message) or next((identity_claims(t) for t in reversed(user_turns) if identity_claims(t)), [])
+        claims = _latest(identity_claims, message, user_turns)
         if not claims:
             return OrderLookup(NEEDS_IDENTITY, number=number)
         order = next((o for o in (self.store.verify(number, claim) for claim in claims) if o is not None), None)
@@ -154,6 +151,11 @@ class OrderDesk:
             return OrderLookup(ORDER_LOCKED if session.failed >= self.max_attempts else ORDER_NOT_FOUND, number=number)
         session.verified[number] = order
         return OrderLookup(ORDER_FOUND, order, number)
+
+
+def _latest(find: Callable[[str], list[str]], message: str, earlier: Sequence[str]) -> list[str]:
+    """What `find` finds in the message, else in the latest earlier turn where it finds anything."""
+    return next((found for text in (message, *reversed(earlier)) if (found := find(text))), [])
 
 
 def order_passage(order: OrderRecord) -> Passage:

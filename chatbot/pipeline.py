@@ -374,7 +374,7 @@ def until_repeat(text: str) -> str:
     """
     written = ""
     for sentence in split_sentences(text):
-        if drop_repeated_sentences(written + sentence) != written + sentence:
+        if repeats(written + sentence):
             return written
         written += sentence
     return written

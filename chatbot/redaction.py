@@ -187,8 +187,9 @@ def redact_record(value: T) -> T:
 
 
 # In logs only: order references and parcel tracking numbers (Royal Mail "AB123456789GB", a letter
-# and 15 digits, or 10 to 20 digits), which exports and answers keep.
-_ORDER_REFERENCE = re.compile(r"(?i:\border(?:\s+(?:no\.?|number))?|#)\s*[:#]?\s*[A-Z]{0,3}-?\d{2,8}\b")
+# and 15 digits, or 10 to 20 digits), which exports and answers keep. The order desk finds a
+# shopper's order number with the same ORDER_REFERENCE (group 1 is the number).
+ORDER_REFERENCE = re.compile(r"(?:\border(?:\s+(?:no\.?|number|num|ref))?|#)\s*[:#]?\s*([A-Z]{0,3}-?\d{2,8})\b", re.IGNORECASE)
 _TRACKING = re.compile(r"\b(?:[A-Z]{2}\d{9}GB|[A-Z]\d{15}|\d{10,20})\b")
 
 
@@ -198,7 +199,7 @@ def redact_for_logs(text: str) -> str:
     >>> redact_for_logs("Order #10452 for jo@example.com, tracking YF834826251GB")
     '[order] for [email], tracking [tracking]'
     """
-    return _TRACKING.sub("[tracking]", _ORDER_REFERENCE.sub("[order]", redact(text)))
+    return _TRACKING.sub("[tracking]", ORDER_REFERENCE.sub("[order]", redact(text)))
 
 
 class RedactingFilter(logging.Filter):

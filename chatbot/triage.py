@@ -3,13 +3,14 @@ example messages (chatbot/triage.toml, or a store's own file), and the ticket's 
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from chatbot.embedding import Embedder
-from chatbot.errors import SettingsError
+from chatbot.errors import EvalSetError, SettingsError
 from chatbot.examples import read_examples
 
 TRIAGE_FILE = Path(__file__).with_name("triage.toml")
@@ -83,6 +84,22 @@ class LanguageGuesser:
     def guess(self, text: str) -> str:
         language, probability = self.identifier.classify(text)
         return language if probability >= self.min_probability else self.default
+
+
+def read_labelled_tickets(path: str | Path) -> list[dict[str, str]]:
+    """The hand-labelled tickets of a JSONL file (text, intent, sentiment, urgency, language)."""
+    path = Path(path)
+    try:
+        rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    except (OSError, ValueError) as error:
+        raise EvalSetError(f"Cannot read {path}: {error}") from error
+    for number, row in enumerate(rows, 1):
+        missing = [f for f in ("text", *FIELDS, "language") if not isinstance(row.get(f), str) or not row[f]]
+        if missing:
+            raise EvalSetError(f"{path}, line {number}: missing {', '.join(missing)}.")
+    if not rows:
+        raise EvalSetError(f"{path} has no rows.")
+    return rows
 
 
 def score_triage(predicted: Sequence[Triage], expected: Sequence[dict[str, str]]) -> dict[str, dict[str, Any]]:
