@@ -134,6 +134,8 @@ def _join_or_start(ray: ModuleType, actors: int) -> tuple[bool, int]:
         ray.init(address=os.environ["RAY_ADDRESS"], **quiet)
         return True, 1
     cores = os.cpu_count() or 1
+    # A local instance for one run: Ray would otherwise try to send usage statistics over the network.
+    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
     # More logical CPUs than cores when actors > cores, so that every actor of the pool can start.
     ray.init(num_cpus=max(cores, actors), object_store_memory=OBJECT_STORE_BYTES, include_dashboard=False, **quiet)
     return True, max(1, cores // actors)
