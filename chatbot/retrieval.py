@@ -24,7 +24,7 @@ class Retriever(Protocol):
 
 RRF_K = 60  # the constant from Cormack et al. (2009); it damps the weight of the very first ranks
 METHODS = ("dense", "lexical", "hybrid")
-FUSIONS = ("rrf", "weighted")
+FUSIONS = ("rrf", "weighted", "standardised")
 
 
 class HybridRetriever:
@@ -33,6 +33,9 @@ class HybridRetriever:
     A document scores its best passage's fused score, plus `title_weight` times the query's
     similarity to its title and `document_weight` times its similarity to the whole document
     (the mean of its passages), so the article *about* the question beats one that mentions it.
+    With fusion "standardised" each of those signals (best passage cosine, best BM25 score, title
+    and whole-document cosine) is first turned into z-scores over the candidate documents, so a
+    signal counts by how far it singles a document out, not by its raw scale.
     Each document contributes its best `passages_per_doc` passages, so one long article cannot
     fill the top k. Passages keep their cosine similarity as `score`, the one scale on which
     "is this close enough to answer?" thresholds are set.
@@ -59,8 +62,8 @@ class HybridRetriever:
         self.dense_weight = dense_weight
         self.candidates = candidates
         self.passages_per_doc = passages_per_doc
-        self.title_weight = title_weight if fusion == "weighted" else 0.0
-        self.document_weight = document_weight if fusion == "weighted" else 0.0
+        self.title_weight = title_weight if fusion != "rrf" else 0.0
+        self.document_weight = document_weight if fusion != "rrf" else 0.0
         self.doc_positions = index.documents.positions()
 
     @classmethod
@@ -96,7 +99,10 @@ class HybridRetriever:
         fused = fuse(cosines, keywords, self.method, self.fusion, self.dense_weight)
         ranked = sorted(fused, key=lambda i: -fused[i])
         kept = cap_per_document(ranked, self.index.passages, self.passages_per_doc, len(ranked))
-        doc_scores = self._document_scores(kept, fused, vector[0])
+        if self.fusion == "standardised":
+            doc_scores = self._standardised_document_scores(cosines, keywords, vector[0])
+        else:
+            doc_scores = self._document_scores(kept, fused, vector[0])
         order = sorted(kept, key=lambda i: (-doc_scores[self.index.passages[i].doc_id], -fused[i]))
         return [self.index.passages[i].with_score(cosines[i]) for i in order[:k]]
 
@@ -113,12 +119,51 @@ class HybridRetriever:
             scores = {doc: score + float(extra) for (doc, score), extra in zip(scores.items(), bonus)}
         return scores
 
+    def _standardised_document_scores(
+        self, cosines: dict[int, float], keywords: dict[int, float], vector: np.ndarray
+    ) -> dict[str, float]:
+        """Each candidate document's signals as z-scores over the candidates, weighted and summed."""
+        import numpy as np
+
+        best_cosine: dict[str, float] = {}
+        best_keyword: dict[str, float] = {}
+        for i, cosine in cosines.items():
+            doc = self.index.passages[i].doc_id
+            best_cosine[doc] = max(best_cosine.get(doc, -1.0), cosine)
+            best_keyword[doc] = max(best_keyword.get(doc, 0.0), keywords.get(i, 0.0))
+        docs = list(best_cosine)
+        rows = [self.doc_positions[doc] for doc in docs]
+        documents = self.index.documents
+        signals = np.vstack([
+            [best_cosine[doc] for doc in docs],
+            [best_keyword[doc] for doc in docs],
+            documents.titles[rows] @ vector,
+            documents.centroids[rows] @ vector,
+        ])
+        dense_weight = {"dense": 1.0, "lexical": 0.0}.get(self.method, self.dense_weight)
+        weights = np.array([dense_weight, 1 - dense_weight, self.title_weight, self.document_weight])
+        return dict(zip(docs, (weights @ standardise(signals)).tolist()))
+
+
+def standardise(signals: np.ndarray) -> np.ndarray:
+    """Each row as z-scores (mean 0, standard deviation 1); a row that does not vary becomes zeros.
+
+    >>> import numpy as np
+    >>> standardise(np.array([[1.0, 2.0, 3.0], [5.0, 5.0, 5.0]])).round(3).tolist()
+    [[-1.225, 0.0, 1.225], [0.0, 0.0, 0.0]]
+    """
+    import numpy as np
+
+    spread = signals.std(axis=1, keepdims=True)
+    return np.divide(signals - signals.mean(axis=1, keepdims=True), spread, out=np.zeros_like(signals), where=spread > 0)
+
 
 def fuse(cosines: dict[int, float], keywords: dict[int, float], method: str, fusion: str, dense_weight: float) -> dict[int, float]:
     """One score per candidate: its cosine, its BM25 score, or a blend of the two rankings.
 
     "weighted" blends the cosine with BM25 divided by the query's best BM25 score (so a
-    keyword match counts relative to the best one); "rrf" sums 1 / (60 + rank) over the lists.
+    keyword match counts relative to the best one), as does "standardised" (which standardises
+    at the document level instead); "rrf" sums 1 / (60 + rank) over the lists.
 
     >>> fused = fuse({0: 0.8, 1: 0.6}, {1: 9.0, 2: 3.0}, "hybrid", "weighted", 0.5)
     >>> {i: round(score, 3) for i, score in sorted(fused.items())}

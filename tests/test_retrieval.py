@@ -58,7 +58,7 @@ def test_build_saves_keywords_and_documents_beside_the_vectors(index_dir: Path, 
 
 def test_each_method_finds_the_gift_card_passage(index_dir: Path, toy_embedder: ToyEmbedder) -> None:
     for method in ("dense", "lexical", "hybrid"):
-        for fusion in ("weighted", "rrf"):
+        for fusion in ("weighted", "rrf", "standardised"):
             top = retriever(index_dir, toy_embedder, method=method, fusion=fusion).search("gift card valid months", 2)
             assert top[0].doc_id == "gifts", (method, fusion)
 
@@ -112,3 +112,33 @@ def test_rebuild_reuses_title_vectors(index_dir: Path, small_kb: Path, toy_embed
     toy_embedder.calls.clear()
     build_index(read_knowledge_base(small_kb).passages, toy_embedder, index_dir)
     assert toy_embedder.calls == []
+
+
+def procedures_index(tmp_path: Path, embedder: ToyEmbedder) -> Path:
+    """Two procedures with the same steps that differ only in their title, and a third one."""
+    kb = tmp_path / "procedures"
+    kb.mkdir()
+    steps = "Check the membership level, then print a return label."
+    for doc_id, title, body in (
+        ("size", "Return due to size", steps),
+        ("colour", "Return due to colour", steps),
+        ("status", "Refund status", "Tell the customer where their refund is."),
+    ):
+        (kb / f"{doc_id}.md").write_text(f"---\nid: {doc_id}\ntitle: {title}\n---\n{body}\n", encoding="utf-8")
+    build_index(read_knowledge_base(kb).passages, embedder, tmp_path / "procedures-index")
+    return tmp_path / "procedures-index"
+
+
+def test_standardised_fusion_weighs_signals_by_their_spread(tmp_path: Path, toy_embedder: ToyEmbedder) -> None:
+    folder = procedures_index(tmp_path, toy_embedder)
+    standardised = retriever(folder, toy_embedder, fusion="standardised")
+    top = standardised.search("these shoes are the wrong size, return them", 3)
+    assert [p.doc_id for p in top] == ["size", "colour", "status"]
+    # One title word ("status") against two words of the shared steps: the raw blend follows the
+    # title; standardised, the steps' passage, keyword and document signals outweigh it.
+    query = "status membership level"
+    assert [p.doc_id for p in retriever(folder, toy_embedder, fusion="weighted").search(query, 3)] == ["status", "colour", "size"]
+    assert [p.doc_id for p in standardised.search(query, 3)] == ["colour", "size", "status"]
+    # Scores stay the passages' cosines, whatever the fusion.
+    dense = {p.doc_id: p.score for p in retriever(folder, toy_embedder, method="dense").search(query, 3)}
+    assert {p.doc_id: p.score for p in standardised.search(query, 3)} == pytest.approx(dense)
