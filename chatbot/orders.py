@@ -1,7 +1,5 @@
 """The orders database (SQLAlchemy, SQLite by default): order lookup, the shopper identity check, demo data."""
 
-# Importing this module imports SQLAlchemy (about 0.3 s): the chat side imports it inside the function that
-# opens the store, so `python -m chatbot --help` stays instant.
 from __future__ import annotations
 
 import random
@@ -11,7 +9,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
-from pathlib import Path
 from typing import Any, Self
 
 from sqlalchemy import (
@@ -22,15 +19,14 @@ from sqlalchemy import (
     Numeric,
     Select,
     String,
-    create_engine,
-    event,
     func,
     select,
 )
-from sqlalchemy.engine import URL, Engine, make_url
-from sqlalchemy.exc import ArgumentError, SQLAlchemyError
+from sqlalchemy.engine import URL, Engine
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship, selectinload, sessionmaker
 
+from chatbot.database import database_message, open_engine
 from chatbot.errors import OrderStoreError
 
 ORDER_STATUSES = (
@@ -292,9 +288,7 @@ def _order_query() -> Select[Any]:
 
 
 def _db_message(url: URL, exc: BaseException) -> str:
-    detail = str(getattr(exc, "orig", None) or exc).splitlines()[0]
-    return (f"The orders database {url.render_as_string(hide_password=True)} cannot be used ({detail}). "
-            "Check the `orders_url` setting: the database must exist, be reachable and be writable.")
+    return database_message(url, exc, "orders_url", "orders")
 
 
 class OrderStore:
@@ -388,44 +382,18 @@ class OrderStore:
         return len(orders)
 
 
-def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")  # readers (the chat) never wait for a writer
-    cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.close()
-
-
 def open_order_store(url: str) -> OrderStore:
     """Connect to the orders database at `url` and create its tables if missing.
 
     SQLite by default: `sqlite:///data/orders.db` creates the `data` folder and uses WAL journal mode.
     Any SQLAlchemy URL works with its driver installed, e.g. `postgresql+psycopg://shop@db.example/orders`.
     """
-    try:
-        parsed = make_url(url)
-    except ArgumentError as exc:
-        raise OrderStoreError("The `orders_url` setting is not a database URL: expected e.g. "
-                              "sqlite:///data/orders.db or postgresql+psycopg://user@host/orders.") from exc
-    is_sqlite = parsed.get_backend_name() == "sqlite"
-    database = parsed.database or ""
-    if is_sqlite and database not in ("", ":memory:") and not database.startswith("file:"):
-        try:
-            Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise OrderStoreError(f"Cannot create the folder for the orders database {database} ({exc.strerror}). "
-                                  "Check the `orders_url` setting.") from exc
-    try:
-        engine = create_engine(parsed)
-    except (SQLAlchemyError, ImportError) as exc:
-        raise OrderStoreError(f"Cannot use the orders database {parsed.render_as_string(hide_password=True)} "
-                              f"({exc}). Check the `orders_url` setting and that its driver is installed.") from exc
-    if is_sqlite:
-        event.listen(engine, "connect", _sqlite_pragmas)
+    engine = open_engine(url, "orders_url", OrderStoreError, "orders")
     try:
         _Base.metadata.create_all(engine)
     except SQLAlchemyError as exc:
         engine.dispose()
-        raise OrderStoreError(_db_message(parsed, exc)) from exc
+        raise OrderStoreError(_db_message(engine.url, exc)) from exc
     return OrderStore(engine)
 
 
