@@ -246,6 +246,27 @@ def seed_orders_command(
     typer.echo(f"Seeded {written} demo orders into {settings.orders_url}: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
 
 
+@app.command("staff-account")
+def staff_account_command(
+    name: Annotated[str, typer.Argument(help="The staff member's sign-in name.")],
+    password_stdin: Annotated[bool, typer.Option("--password-stdin", help="Read the password from standard input.")] = False,
+) -> None:
+    """Print a `name:hash` line for the assist panel's `staff_accounts` setting (or the
+    CHATBOT_STAFF_ACCOUNTS variable; join several with commas). The password is asked for and
+    only its salted hash is printed."""
+    import getpass
+
+    from chatbot.staff import new_account
+
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = getpass.getpass(f"Password for {name}: ")
+        if getpass.getpass("Again: ") != password:
+            raise SettingsError("The passwords differ; nothing was printed.")
+    typer.echo(new_account(name, password))
+
+
 @app.command("eval-triage")
 def eval_triage_command(
     tickets: Annotated[Path, typer.Option("--tickets", help="Hand-labelled tickets (JSONL: text, intent, sentiment, urgency, language).")] = Path(

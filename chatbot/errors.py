@@ -39,3 +39,7 @@ class TicketFileError(ChatbotError):
 
 class OrderStoreError(ChatbotError):
     """The orders database cannot be opened, read or written (see the `orders_url` setting)."""
+
+
+class SupportLogError(ChatbotError):
+    """The support log (conversations, drafts, feedback) cannot be opened, read or written (see `support_log_url`)."""

@@ -39,7 +39,10 @@ class Settings:
     retrieval: str = "hybrid"
     # "weighted": a passage scores dense_weight * cosine + (1 - dense_weight) * BM25 / the query's
     # best BM25; a document scores its best passage plus title_weight * cosine with its title plus
-    # document_weight * cosine with the mean of its passages. "rrf": reciprocal-rank fusion only.
+    # document_weight * cosine with the mean of its passages. "standardised": the same four signals
+    # (best cosine, best BM25, title, whole document), each as z-scores over the candidate
+    # documents, weighted alike; it suits documents that share most of their text (ABCD's
+    # procedures). "rrf": reciprocal-rank fusion only.
     fusion: str = "weighted"
     dense_weight: float = 0.7
     title_weight: float = 0.2
@@ -83,6 +86,18 @@ class Settings:
     # demo orders when empty; a chat session may fail the identity check this many times.
     orders_url: str = f"sqlite:///{REPO_ROOT / 'data' / 'orders.db'}"
     max_order_attempts: int = 3
+
+    # The support log (support_log.py): shopper conversations, the staff queue of escalated ones,
+    # and the assist panel's drafts and feedback ("" = nothing is logged, no queue, no feedback).
+    support_log_url: str = f"sqlite:///{REPO_ROOT / 'data' / 'support.db'}"
+
+    # The assist panel (assist_panel.py): staff accounts as "name:hash" pairs joined by commas, made
+    # by `python -m chatbot staff-account NAME` ("" = the panel is not served). Best set through
+    # the CHATBOT_STAFF_ACCOUNTS variable, never committed.
+    staff_accounts: str = ""
+    assist_passages: int = 6  # passages shown beside the draft
+    regenerate_temperature: float = 0.7  # "Regenerate" samples another wording at this temperature
+    panel_index_dir: Path = REPO_ROOT / "data" / "indexes"  # indexes of folders loaded in the panel
 
     # Input limits
     max_question_chars: int = 2000

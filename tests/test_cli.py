@@ -13,10 +13,11 @@ import pytest
 from chatbot.settings import REPO_ROOT
 
 
-def run_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+def run_cli(*args: str, env: dict[str, str] | None = None, input_text: str | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "chatbot", *args],
         cwd=REPO_ROOT,
+        input=input_text,
         capture_output=True,
         text=True,
         timeout=600,
