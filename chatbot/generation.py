@@ -16,8 +16,9 @@ BUNDLED_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
 
 
 class Generator(Protocol):
-    def stream(self, messages: Sequence[Message], max_new_tokens: int) -> Iterator[str]:
-        """Yield the reply to a chat (role/content messages) piece by piece."""
+    def stream(self, messages: Sequence[Message], max_new_tokens: int, temperature: float | None = None) -> Iterator[str]:
+        """Yield the reply to a chat (role/content messages) piece by piece; `temperature`, when
+        given, overrides the generator's own (0: greedy)."""
         ...
 
 
@@ -150,7 +151,8 @@ class TransformersGenerator:
                 ids = sequences
         return replies
 
-    def stream(self, messages: Sequence[Message], max_new_tokens: int) -> Iterator[str]:
+    def stream(self, messages: Sequence[Message], max_new_tokens: int, temperature: float | None = None) -> Iterator[str]:
+        """The reply's text as it is written; `temperature` overrides the generator's own for this reply."""
         from transformers import StoppingCriteria, StoppingCriteriaList, TextIteratorStreamer
 
         inputs = self.tokenizer.apply_chat_template(
@@ -163,7 +165,8 @@ class TransformersGenerator:
             def __call__(self, input_ids, scores, **kwargs) -> bool:  # noqa: ANN001
                 return cancelled.is_set()
 
-        sampling = {"do_sample": True, "temperature": self.temperature} if self.temperature > 0 else {"do_sample": False}
+        temperature = self.temperature if temperature is None else temperature
+        sampling = {"do_sample": True, "temperature": temperature} if temperature > 0 else {"do_sample": False}
         errors: list[BaseException] = []
 
         def run() -> None:

@@ -8,6 +8,7 @@ import tempfile
 import time
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -28,6 +29,8 @@ VECTORS = "vectors.faiss"
 PASSAGES = "passages.jsonl"
 LEXICAL = "bm25"
 DOCUMENTS = "documents.npz"
+EMBED_BATCH = 64  # passages embedded between progress reports
+Progress = Callable[[int, int], None]
 
 
 def rebuild_hint(index_dir: Path) -> str:
@@ -79,11 +82,14 @@ class PassageIndex:
     manifest: dict[str, Any]
 
 
-def build_index(passages: list[Passage], embedder: Embedder, index_dir: str | Path) -> BuildReport:
+def build_index(
+    passages: list[Passage], embedder: Embedder, index_dir: str | Path, progress: Progress | None = None
+) -> BuildReport:
     """Embed `passages` and write the index to `index_dir`, replacing what was there.
 
     Passages whose text (with title and headings) is unchanged since the last build in the same
     folder, with the same embedder, keep their vectors instead of being embedded again.
+    `progress(done, total)` is told after each batch of passages embedded.
     """
     import numpy as np
 
@@ -98,8 +104,11 @@ def build_index(passages: list[Passage], embedder: Embedder, index_dir: str | Pa
     for i, h in enumerate(hashes):
         if h in previous:
             vectors[i] = previous[h]
-    if missing:
-        vectors[missing] = embedder.embed([passages[i].indexed_text for i in missing])
+    for first in range(0, len(missing), EMBED_BATCH):
+        batch = missing[first : first + EMBED_BATCH]
+        vectors[batch] = embedder.embed([passages[i].indexed_text for i in batch])
+        if progress:
+            progress(first + len(batch), len(missing))
 
     searchable = build_vector_index(vectors)
     keywords = LexicalIndex.build([p.indexed_text for p in passages])
@@ -162,6 +171,14 @@ def load_index(index_dir: str | Path, embedder_id: str, dimension: int | None = 
             f"manifest says {manifest.get('passage_count')}. {rebuild_hint(index_dir)}"
         )
     return PassageIndex(passages, vectors, keywords, documents, manifest)
+
+
+def read_manifest(index_dir: str | Path) -> dict[str, Any]:
+    """The manifest of the index in `index_dir` (how it was built, how many passages)."""
+    path = Path(index_dir) / MANIFEST
+    if not path.exists():
+        raise IndexMissingError(f"No index found in {index_dir}. {rebuild_hint(Path(index_dir))}")
+    return _read_manifest(path)
 
 
 def _read_manifest(path: Path) -> dict[str, Any]:

@@ -131,7 +131,7 @@ class OrderDesk:
         answers_a_check = bool(identity_claims(message)) and any(about_an_order(t) for t in user_turns[-3:])
         if not (about_an_order(message) or answers_a_check):
             return None
-        numbers = _latest(order_numbers, message, user_turns)
+        numbers = latest_found(order_numbers, message, user_turns)
         if not numbers:
             return OrderLookup(NEEDS_ORDER_NUMBER)
         number = numbers[0]
@@ -139,7 +139,7 @@ class OrderDesk:
             return OrderLookup(ORDER_FOUND, session.verified[number], number)
         if session.failed >= self.max_attempts:
             return OrderLookup(ORDER_LOCKED, number=number)
-        claims = _latest(identity_claims, message, user_turns)
+        claims = latest_found(identity_claims, message, user_turns)
         if not claims:
             return OrderLookup(NEEDS_IDENTITY, number=number)
         order = next((o for o in (self.store.verify(number, claim) for claim in claims) if o is not None), None)
@@ -153,7 +153,7 @@ class OrderDesk:
         return OrderLookup(ORDER_FOUND, order, number)
 
 
-def _latest(find: Callable[[str], list[str]], message: str, earlier: Sequence[str]) -> list[str]:
+def latest_found(find: Callable[[str], list[str]], message: str, earlier: Sequence[str]) -> list[str]:
     """What `find` finds in the message, else in the latest earlier turn where it finds anything."""
     return next((found for text in (message, *reversed(earlier)) if (found := find(text))), [])
 

@@ -6,6 +6,7 @@ import re
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
 from chatbot.citations import cite_best_passage, map_citations, split_sentences, strip_markers
 from chatbot.condense import Condenser, make_condenser
@@ -22,6 +23,9 @@ from chatbot.prompts import render_prompt
 from chatbot.retrieval import Retriever, merge_results
 from chatbot.settings import Settings
 from chatbot.values import Answer, Passage
+
+if TYPE_CHECKING:  # the order store's module imports SQLAlchemy
+    from chatbot.orders import OrderRecord
 
 REASON_NO_EVIDENCE = "no_evidence"
 REASON_ANSWERED = "answered"
@@ -103,6 +107,11 @@ class Pipeline:
         self.abstention = abstention
         self.orders = orders
 
+    def with_retriever(self, retriever: Retriever) -> Pipeline:
+        """The same pipeline over another knowledge base's retriever. The calibrated abstention
+        model belongs to the old index, so the plain `min_score` threshold decides instead."""
+        return Pipeline(retriever, self.generator, self.settings, self.condense, self.guard, None, self.orders)
+
     def search(self, question: str, history: Sequence[Message] = (), k: int | None = None) -> list[Passage]:
         return self._retrieve(question, history, k)[0]
 
@@ -118,14 +127,17 @@ class Pipeline:
         # finds a new topic ("and if it arrives broken?" after a delivery question).
         return merge_results([self.retriever.search(query, k), alone], k), best_alone
 
-    def decide(self, question: str, history: Sequence[Message] = (), k: int | None = None) -> Decision:
+    def decide(
+        self, question: str, history: Sequence[Message] = (), k: int | None = None, for_staff: bool = False
+    ) -> Decision:
         """Retrieve, then decide whether to answer, decline or hand over (no generation).
 
         Messages and passages are data: sentences in them that give the bot orders ("ignore your
         instructions", "SYSTEM: ...") are removed before anything is searched, shown or checked.
+        `for_staff`: a person is already reading it, so asking for one does not end the answer.
         """
         message = clean_question(question, self.settings.max_question_chars)
-        if wants_person(message):
+        if wants_person(message) and not for_staff:
             return Decision((), 1.0, True, REASON_ASKED_FOR_HUMAN, message)
         question = remove_instructions(message)
         if not question:
@@ -177,7 +189,26 @@ class Pipeline:
                 return
         yield from self._policy_stream(question, history)
 
-    def _order_answer(self, lookup: OrderLookup, message: str, history: Sequence[Message]) -> Answer:
+    def draft(
+        self,
+        message: str,
+        history: Sequence[Message] = (),
+        order: OrderRecord | None = None,
+        temperature: float | None = None,
+    ) -> Answer:
+        """A reply for support staff to edit, checked like any answer. Staff need no identity
+        check: with `order` (found by its number) the reply gives that order's status. A request
+        for a person is not honoured (staff are the person). `temperature` > 0 samples another
+        wording (the panel's "regenerate")."""
+        message = clean_question(message, self.settings.max_question_chars)
+        if order is not None:
+            return self._order_answer(OrderLookup(ORDER_FOUND, order, order.number), message, history, for_staff=True)
+        for item in self._policy_stream(message, history, temperature, for_staff=True):
+            if isinstance(item, Answer):
+                return item
+        raise AssertionError("_policy_stream() ended without an Answer")
+
+    def _order_answer(self, lookup: OrderLookup, message: str, history: Sequence[Message], for_staff: bool = False) -> Answer:
         """The order desk's reply: the verified order's status from its record (checked against
         it like any answer), with the policy's answer after it when the shopper also asks what
         the policy allows; otherwise a request for the number or proof, or the refusal."""
@@ -190,7 +221,7 @@ class Pipeline:
         if has_policy_part(message):
             # The policy's own words, quoted: "can I still return it?" needs the return window exactly.
             policy_question = without_order_details(message)
-            decision = self.decide(policy_question, history)
+            decision = self.decide(policy_question, history, for_staff=for_staff)
             passages = list(decision.passages)
             if asks_for_a_time_limit(message):  # "can I still ...?": the passage that states the period
                 passages.sort(key=lambda p: DURATION.search(p.text) is None)
@@ -203,9 +234,11 @@ class Pipeline:
         notes = tuple((d.sentence, d.reason) for d in dropped)
         return Answer(text, sources, 1.0, False, ORDER_FOUND, dropped=notes)
 
-    def _policy_stream(self, question: str, history: Sequence[Message]) -> Iterator[str | Answer]:
+    def _policy_stream(
+        self, question: str, history: Sequence[Message], temperature: float | None = None, for_staff: bool = False
+    ) -> Iterator[str | Answer]:
         started = time.perf_counter()
-        decision = self.decide(question, history)
+        decision = self.decide(question, history, for_staff=for_staff)
         question = decision.question
         timings = {"retrieval_ms": (time.perf_counter() - started) * 1000}
         if decision.escalate:
@@ -219,7 +252,8 @@ class Pipeline:
         shown = self._shown(decision)
         written, checked, instructions = "", 0, self._render("system")
         generation_started = time.perf_counter()
-        stream = self.generator.stream(self._messages(question, history, shown), self.settings.max_new_tokens)
+        sampling = {"temperature": temperature} if temperature is not None else {}
+        stream = self.generator.stream(self._messages(question, history, shown), self.settings.max_new_tokens, **sampling)
         try:
             for piece in stream:
                 if not written:

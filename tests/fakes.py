@@ -37,9 +37,13 @@ class ScriptedGenerator:
     def __init__(self, *replies: str) -> None:
         self.replies = list(replies)
         self.received: list[list[dict[str, str]]] = []
+        self.temperatures: list[float | None] = []
 
-    def stream(self, messages: Sequence[dict[str, str]], max_new_tokens: int) -> Iterator[str]:
+    def stream(
+        self, messages: Sequence[dict[str, str]], max_new_tokens: int, temperature: float | None = None
+    ) -> Iterator[str]:
         self.received.append([dict(m) for m in messages])
+        self.temperatures.append(temperature)
         reply = self.replies.pop(0) if self.replies else ""
         yield from re.findall(r"\S+\s*", reply)
 
