@@ -1,4 +1,5 @@
-"""The shopper chat in the browser (Gradio): streamed, cited answers and a way to reach a person.
+"""The web app: the shopper chat (Gradio) at /, streamed and cited, with a way to reach a person;
+and the staff's agent-assist panel at /assist/, behind a login (assist_panel.py).
 
 Run `python app.py [--host HOST] [--port PORT] [--settings FILE]`.
 """
@@ -8,15 +9,24 @@ from __future__ import annotations
 import argparse
 import logging
 from collections.abc import Iterator
-from typing import Any
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 import gradio as gr
 
-from chatbot.errors import ChatbotError
+from chatbot.errors import ChatbotError, SupportLogError
 from chatbot.order_chat import OrderSession
 from chatbot.pipeline import Pipeline, clean_question
 from chatbot.settings import Settings, load_settings
 from chatbot.values import Answer
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
+
+    from chatbot.staff import StaffAccounts
+    from chatbot.support_log import SupportLog
+
+log = logging.getLogger("app")
 
 EXAMPLES = [
     "How many days do I have to return an item?",
@@ -73,10 +83,29 @@ def answer_messages(answer: Answer) -> list[dict]:
     return messages
 
 
-def build_app(pipeline: Pipeline, settings: Settings) -> gr.Blocks:
-    """The shopper chat. The pipeline does all the work; this only shows it."""
+@dataclass
+class ChatSession:
+    """One browser session: its order checks (kept across "New conversation", so the attempt
+    limit holds) and the conversation being written to the support log."""
 
-    def respond(message: str, history: list[dict], session: OrderSession) -> Iterator[list[dict]]:
+    orders: OrderSession = field(default_factory=OrderSession)
+    conversation_id: str | None = None
+
+
+def build_app(pipeline: Pipeline, settings: Settings, support_log: SupportLog | None = None) -> gr.Blocks:
+    """The shopper chat. The pipeline does all the work; this only shows it. With `support_log`,
+    each question and answer is logged (redacted), and escalated conversations join the staff queue."""
+
+    def record(session: ChatSession, message: str, answer: Answer) -> None:
+        if support_log is None:
+            return
+        try:
+            session.conversation_id = session.conversation_id or support_log.new_conversation()
+            support_log.record_turn(session.conversation_id, message, answer)
+        except SupportLogError as error:  # the shopper still gets the answer; the operator sees why
+            log.error("Not logged: %s", error)
+
+    def respond(message: str, history: list[dict], session: ChatSession) -> Iterator[list[dict]]:
         try:
             clean_question(message, settings.max_question_chars)  # empty or oversized: say so at once
         except ChatbotError as error:
@@ -85,8 +114,9 @@ def build_app(pipeline: Pipeline, settings: Settings) -> gr.Blocks:
         yield history  # the shopper's message shows while the answer is written and checked
         partial = ""
         try:
-            for item in pipeline.stream(message, conversation(history[:-1]), session):
+            for item in pipeline.stream(message, conversation(history[:-1]), session.orders):
                 if isinstance(item, Answer):
+                    record(session, message.strip(), item)
                     yield [*history, *answer_messages(item)]
                     return
                 partial += item
@@ -99,11 +129,14 @@ def build_app(pipeline: Pipeline, settings: Settings) -> gr.Blocks:
         # question is never overwritten by a streamed update.
         return "", message
 
-    def ask_for_person(history: list[dict], session: OrderSession) -> Iterator[list[dict]]:
+    def ask_for_person(history: list[dict], session: ChatSession) -> Iterator[list[dict]]:
         yield from respond(HUMAN_REQUEST, history, session)
 
-    def choose_option(history: list[dict], session: OrderSession, selection: gr.SelectData) -> Iterator[list[dict]]:
+    def choose_option(history: list[dict], session: ChatSession, selection: gr.SelectData) -> Iterator[list[dict]]:
         yield from respond(str(selection.value), history, session)
+
+    def new_conversation(session: ChatSession) -> None:
+        session.conversation_id = None
 
     with gr.Blocks(title=f"{settings.store_name} help") as demo:
         gr.Markdown(f"## {settings.store_name} customer help\nAnswers come from our store policies, with their sources.")
@@ -113,12 +146,10 @@ def build_app(pipeline: Pipeline, settings: Settings) -> gr.Blocks:
             send = gr.Button("Send", variant="primary", scale=1)
         with gr.Row():
             person = gr.Button("Talk to a person", size="sm")
-            gr.ClearButton([chat, box], value="New conversation", size="sm")
+            clear = gr.ClearButton([chat, box], value="New conversation", size="sm")
         gr.Examples(EXAMPLES, inputs=box, label="Try asking")
         question = gr.Textbox(visible=False)
-        # This browser session's order checks (orders it proved are its own, failed attempts); kept
-        # on the server, and not reset by "New conversation", so the attempt limit holds.
-        session = gr.State(OrderSession())
+        session = gr.State(ChatSession())  # kept on the server, per browser session
 
         box.submit(take_message, [box], [box, question], api_visibility="private").then(
             respond, [question, chat, session], [chat], api_name="chat"
@@ -128,7 +159,23 @@ def build_app(pipeline: Pipeline, settings: Settings) -> gr.Blocks:
         )
         person.click(ask_for_person, [chat, session], [chat], api_visibility="private")
         chat.option_select(choose_option, [chat, session], [chat], api_visibility="private")
+        clear.click(new_conversation, [session], None, api_visibility="private")
     return demo
+
+
+def create_server(chat: gr.Blocks, panel: gr.Blocks | None = None, staff: StaffAccounts | None = None) -> FastAPI:
+    """One web server: the shopper chat at / and, given staff accounts, the assist panel at
+    /assist/, where every page and API call needs a staff login (the chat needs none and has no
+    route to the panel's functions)."""
+    from fastapi import FastAPI
+
+    server = FastAPI()
+    if panel is not None:
+        if not staff:
+            raise ChatbotError("The assist panel needs staff accounts: set `staff_accounts` (see `python -m chatbot staff-account`).")
+        panel.queue(default_concurrency_limit=1)
+        server = gr.mount_gradio_app(server, panel, "/assist", auth=staff, auth_message="Staff sign-in for the agent-assist panel.")
+    return gr.mount_gradio_app(server, chat.queue(default_concurrency_limit=1), "/")
 
 
 def main() -> None:
@@ -144,16 +191,34 @@ def main() -> None:
 
     redact_logs()
 
-    from chatbot.service import create_pipeline
+    import uvicorn
 
-    settings = load_settings(args.settings, host=args.host, port=args.port)
+    from chatbot.service import create_assist_desk, create_pipeline, load_embedder
+    from chatbot.staff import StaffAccounts
+    from chatbot.support_log import open_support_log
+
     try:
-        pipeline = create_pipeline(settings, build_if_missing=True, with_orders=True)
+        settings = load_settings(args.settings, host=args.host, port=args.port)
+        staff = StaffAccounts.from_setting(settings.staff_accounts)
+        embedder = load_embedder(settings)
+        pipeline = create_pipeline(settings, build_if_missing=True, embedder=embedder, with_orders=True)
+        support_log = open_support_log(settings.support_log_url) if settings.support_log_url else None
+        panel = None
+        if staff:
+            from assist_panel import build_panel
+
+            panel = build_panel(create_assist_desk(settings, pipeline, embedder, support_log), settings.store_name)
     except ChatbotError as error:
         raise SystemExit(f"Error: {error}") from error
-    build_app(pipeline, settings).queue(default_concurrency_limit=1).launch(
-        server_name=settings.host, server_port=settings.port
-    )
+    base = f"http://{settings.host}:{settings.port}"
+    log.info("Shopper chat: %s/", base)
+    if panel is not None:
+        log.info("Agent-assist panel: %s/assist/ (%d staff accounts)", base, len(staff))
+    else:
+        log.info("No staff accounts (`staff_accounts`): the agent-assist panel is off. "
+                 "Make one with `python -m chatbot staff-account NAME`.")
+    server = create_server(build_app(pipeline, settings, support_log), panel, staff)
+    uvicorn.run(server, host=settings.host, port=settings.port, log_level="warning")
 
 
 if __name__ == "__main__":

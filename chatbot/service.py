@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from pathlib import Path
 from functools import partial
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from chatbot.abcd import slug
+from chatbot.assist import AssistDesk, KnowledgeBaseInUse
 from chatbot.batch import LocalAnswerer
 from chatbot.embedding import Embedder, SentenceTransformerEmbedder
 from chatbot.errors import IndexMissingError
 from chatbot.evidence import Abstention, AbstentionModel, EvidenceReader
 from chatbot.guardrails import TopicGuard
-from chatbot.index import BuildReport, build_index
+from chatbot.index import BuildReport, Progress, build_index, read_manifest
 from chatbot.knowledge import Skipped, read_knowledge_base
 from chatbot.order_chat import OrderDesk
 from chatbot.pipeline import Pipeline
@@ -21,6 +25,9 @@ from chatbot.rerank import BUNDLED_RERANKER, RerankingRetriever, make_reranker
 from chatbot.retrieval import HybridRetriever, Retriever
 from chatbot.settings import Settings
 from chatbot.triage import TicketTriage
+
+if TYPE_CHECKING:  # SQLAlchemy is imported only when a database is opened
+    from chatbot.support_log import SupportLog
 
 log = logging.getLogger(__name__)
 
@@ -35,12 +42,12 @@ def load_embedder(settings: Settings) -> Embedder:
     return SentenceTransformerEmbedder(settings.embedder, device=settings.device)
 
 
-def index_knowledge_base(settings: Settings, embedder: Embedder) -> IndexingResult:
+def index_knowledge_base(settings: Settings, embedder: Embedder, progress: Progress | None = None) -> IndexingResult:
     """Read `settings.kb_dir` and (re)build the index in `settings.index_dir`."""
     kb = read_knowledge_base(settings.kb_dir, settings.passage_chars)
     for skipped in kb.skipped:
         log.warning("Skipped %s: %s", skipped.path, skipped.reason)
-    report = build_index(kb.passages, embedder, settings.index_dir)
+    report = build_index(kb.passages, embedder, settings.index_dir, progress)
     return IndexingResult(report, kb.skipped)
 
 
@@ -77,12 +84,18 @@ def create_pipeline(
         from chatbot.generation import TransformersGenerator
 
         generator = TransformersGenerator(settings.model, settings.gguf_file, settings.device, settings.temperature)
-    if settings.reranker:
-        render = partial(render_prompt, settings.prompts_dir)
-        reranker = make_reranker(settings.reranker, settings.device, generator, render)
-        retriever = RerankingRetriever(retriever, reranker, settings.rerank_candidates, settings.rerank_weight)
     orders = open_order_desk(settings) if with_orders else None
-    return Pipeline(retriever, generator, settings, guard=make_guard(settings, embedder), abstention=abstention, orders=orders)
+    return Pipeline(with_reranker(settings, retriever, generator), generator, settings,
+                    guard=make_guard(settings, embedder), abstention=abstention, orders=orders)
+
+
+def with_reranker(settings: Settings, retriever: Retriever, generator: Any) -> Retriever:
+    """The retriever, with the second-stage reranker named by `settings.reranker` if any."""
+    if not settings.reranker:
+        return retriever
+    render = partial(render_prompt, settings.prompts_dir)
+    reranker = make_reranker(settings.reranker, settings.device, generator, render)
+    return RerankingRetriever(retriever, reranker, settings.rerank_candidates, settings.rerank_weight)
 
 
 def open_order_desk(settings: Settings) -> OrderDesk | None:
@@ -96,6 +109,27 @@ def open_order_desk(settings: Settings) -> OrderDesk | None:
     if store.is_empty():
         log.info("Seeded %d demo orders into an empty order store", store.seed_demo())
     return OrderDesk(store, settings.max_order_attempts)
+
+
+def create_assist_desk(settings: Settings, pipeline: Pipeline, embedder: Embedder, log: SupportLog | None) -> AssistDesk:
+    """The staff panel's desk on the chat's pipeline and models: the same order store (staff see
+    orders without the shopper's check), the support log for the queue and feedback, and the
+    ticket triage. Other knowledge-base folders are indexed under `panel_index_dir`."""
+
+    def open_folder(folder: Path, progress: Progress | None) -> tuple[Pipeline, KnowledgeBaseInUse]:
+        key = hashlib.sha256(str(folder).encode("utf-8")).hexdigest()[:10]
+        folder_settings = replace(settings, kb_dir=folder, index_dir=settings.panel_index_dir / f"{slug(folder.name)}-{key}")
+        result = index_knowledge_base(folder_settings, embedder, progress)
+        retriever = HybridRetriever.from_settings(folder_settings, embedder)
+        skipped = tuple(f"{s.path}: {s.reason}" for s in result.skipped)
+        in_use = KnowledgeBaseInUse(folder, result.report.passages, result.report.embedded, skipped)
+        return pipeline.with_retriever(with_reranker(settings, retriever, pipeline.generator)), in_use
+
+    in_use = KnowledgeBaseInUse(Path(settings.kb_dir), int(read_manifest(settings.index_dir).get("passage_count", 0)))
+    triage = TicketTriage(embedder, settings.triage_file) if settings.triage_file else None
+    orders = pipeline.orders.store if pipeline.orders else None
+    return AssistDesk(pipeline, in_use, orders, log, triage, open_folder, settings.assist_passages,
+                      settings.regenerate_temperature)
 
 
 def create_ticket_answerer(settings: Settings, batch_size: int = 16, build_if_missing: bool = False) -> LocalAnswerer:
