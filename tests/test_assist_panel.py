@@ -134,3 +134,13 @@ def test_an_escalated_chat_reaches_the_staff_queue(site, staff_client) -> None:
     staff_client.predict(api_name="/queue")  # the panel's "Refresh": the dropdown now lists it
     message, transcript = staff_client.predict(waiting[0].id, api_name="/open_conversation")
     assert message == "I'd like to talk to a person, please." and "user_asked_for_human" in transcript
+
+
+def test_another_stores_folder_is_indexed_from_the_panel_and_searched(site, staff_client, tmp_path_factory) -> None:
+    # Last in this module: the panel answers from the new folder from now on.
+    folder = tmp_path_factory.mktemp("other_store")
+    (folder / "gift-cards.md").write_text("# Gift cards\n\nOur gift cards never expire and work in every branch.\n", encoding="utf-8")
+    loaded = staff_client.predict(str(folder), api_name="/load_knowledge_base")
+    assert loaded.startswith("Indexed 1 passages (1 embedded") and str(folder) in loaded
+    found = staff_client.predict("do gift cards expire?", api_name="/search")
+    assert "gift-cards.md" in found and "<mark>expire</mark>" in found
