@@ -33,7 +33,7 @@ def passages_html(passages: Sequence[Passage], query: str) -> str:
                          for text, hit in highlight(passage.text, query))
         where = " › ".join(html.escape(h) for h in dict.fromkeys((passage.title, *passage.headings)))
         items.append(
-            f'<div class="passage"><p><b>{rank}. {where}</b> <code>score {passage.score:.3f}</code> '
+            f'<div class="passage"><p><b>{rank}. {where}</b> <code>similarity {passage.score:.3f}</code> '
             f"<small>{html.escape(passage.source)}</small></p><p>{marked}</p></div>"
         )
     return "\n".join(items)

@@ -106,7 +106,7 @@ def test_a_pasted_message_with_an_order_number_gets_passages_a_cited_draft_and_t
     assert "[1]" in reply and "**[1] Order" in cited
     assert f"### Order {order.number}" in card and "Delivered" in card and "History" in card
     assert "Next: Answer" in action
-    assert passages.count('class="passage"') == 6 and "<mark>" in passages and "score 0." in passages
+    assert passages.count('class="passage"') == 6 and "<mark>" in passages and "similarity 0." in passages
     saved = staff_client.predict(reply + " Kind regards, Ana", api_name="/rate_good")  # sent after a change
     assert saved.startswith("Saved:") and "edited" in saved
     with sqlite3.connect(database) as db:
