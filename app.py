@@ -90,20 +90,56 @@ class ChatSession:
 
     orders: OrderSession = field(default_factory=OrderSession)
     conversation_id: str | None = None
+    answers: dict[int, int] = field(default_factory=dict)  # chat message index -> logged turn id
+    disliked: int | None = None  # the turn a comment box below the chat is asking about
 
 
-def build_app(pipeline: Pipeline, settings: Settings, support_log: SupportLog | None = None) -> gr.Blocks:
+def liked_turn(session: ChatSession, index: int | tuple[int, int] | list[int]) -> int | None:
+    """The logged answer a thumbs click was on (its reply or its sources box)."""
+    position = index if isinstance(index, int) else index[0]
+    return session.answers.get(position)
+
+
+def build_app(
+    pipeline: Pipeline, settings: Settings, support_log: SupportLog | None = None, index_version: str = ""
+) -> gr.Blocks:
     """The shopper chat. The pipeline does all the work; this only shows it. With `support_log`,
-    each question and answer is logged (redacted), and escalated conversations join the staff queue."""
+    each question and answer is logged (redacted) with the model and `index_version`, shoppers can
+    rate answers, and escalated conversations join the staff queue."""
 
-    def record(session: ChatSession, message: str, answer: Answer) -> None:
+    def record(session: ChatSession, message: str, answer: Answer, position: int) -> None:
         if support_log is None:
             return
         try:
             session.conversation_id = session.conversation_id or support_log.new_conversation()
-            support_log.record_turn(session.conversation_id, message, answer)
+            turn = support_log.record_turn(session.conversation_id, message, answer, settings.model, index_version)
         except SupportLogError as error:  # the shopper still gets the answer; the operator sees why
             log.error("Not logged: %s", error)
+            return
+        session.answers |= {position: turn, position + 1: turn}  # the reply and its sources box
+
+    def rate_answer(session: ChatSession, data: gr.LikeData) -> tuple[Any, Any]:
+        turn = liked_turn(session, data.index)
+        if support_log is None or turn is None or data.liked is None:
+            return gr.update(visible=False), gr.update()
+        down = data.liked is not True
+        comment = data.liked if isinstance(data.liked, str) and data.liked not in ("Like", "Dislike") else ""
+        try:
+            support_log.record_feedback(turn, "down" if down else "up", comment)
+        except ChatbotError as error:
+            raise gr.Error(str(error)) from error
+        session.disliked = turn if down else None
+        return gr.update(visible=down), gr.update(value="")
+
+    def send_comment(comment: str, session: ChatSession) -> tuple[Any, Any]:
+        if support_log is not None and session.disliked is not None and comment.strip():
+            try:
+                support_log.record_feedback(session.disliked, "down", comment)
+            except ChatbotError as error:
+                raise gr.Error(str(error)) from error
+            gr.Info("Thank you, your comment was saved.")
+        session.disliked = None
+        return gr.update(visible=False), gr.update(value="")
 
     def respond(message: str, history: list[dict], session: ChatSession) -> Iterator[list[dict]]:
         try:
@@ -116,7 +152,7 @@ def build_app(pipeline: Pipeline, settings: Settings, support_log: SupportLog | 
         try:
             for item in pipeline.stream(message, conversation(history[:-1]), session.orders):
                 if isinstance(item, Answer):
-                    record(session, message.strip(), item)
+                    record(session, message.strip(), item, len(history))
                     yield [*history, *answer_messages(item)]
                     return
                 partial += item
@@ -136,7 +172,7 @@ def build_app(pipeline: Pipeline, settings: Settings, support_log: SupportLog | 
         yield from respond(str(selection.value), history, session)
 
     def new_conversation(session: ChatSession) -> None:
-        session.conversation_id = None
+        session.conversation_id, session.answers, session.disliked = None, {}, None
 
     with gr.Blocks(title=f"{settings.store_name} help") as demo:
         gr.Markdown(f"## {settings.store_name} customer help\nAnswers come from our store policies, with their sources.")
@@ -147,6 +183,9 @@ def build_app(pipeline: Pipeline, settings: Settings, support_log: SupportLog | 
         with gr.Row():
             person = gr.Button("Talk to a person", size="sm")
             clear = gr.ClearButton([chat, box], value="New conversation", size="sm")
+        with gr.Row(visible=False) as comment_row:
+            comment = gr.Textbox(show_label=False, placeholder="What was wrong with this answer? (optional)", scale=5)
+            send_comment_button = gr.Button("Send comment", size="sm", scale=1)
         gr.Examples(EXAMPLES, inputs=box, label="Try asking")
         question = gr.Textbox(visible=False)
         session = gr.State(ChatSession())  # kept on the server, per browser session
@@ -160,6 +199,10 @@ def build_app(pipeline: Pipeline, settings: Settings, support_log: SupportLog | 
         person.click(ask_for_person, [chat, session], [chat], api_visibility="private")
         chat.option_select(choose_option, [chat, session], [chat], api_visibility="private")
         clear.click(new_conversation, [session], None, api_visibility="private")
+        if support_log is not None:
+            chat.like(rate_answer, [session], [comment_row, comment], api_visibility="private")
+            send_comment_button.click(send_comment, [comment, session], [comment_row, comment], api_visibility="private")
+            comment.submit(send_comment, [comment, session], [comment_row, comment], api_visibility="private")
     return demo
 
 
@@ -193,7 +236,7 @@ def main() -> None:
 
     import uvicorn
 
-    from chatbot.service import create_assist_desk, create_pipeline, load_embedder
+    from chatbot.service import create_assist_desk, create_pipeline, index_version, load_embedder
     from chatbot.staff import StaffAccounts
     from chatbot.support_log import open_support_log
 
@@ -203,11 +246,15 @@ def main() -> None:
         embedder = load_embedder(settings)
         pipeline = create_pipeline(settings, build_if_missing=True, embedder=embedder, with_orders=True)
         support_log = open_support_log(settings.support_log_url) if settings.support_log_url else None
+        if support_log is not None and settings.retention_days > 0:
+            log.info("Retention: deleted %d conversations older than %d days",
+                     support_log.delete_older_than(settings.retention_days), settings.retention_days)
         panel = None
         if staff:
             from assist_panel import build_panel
 
-            panel = build_panel(create_assist_desk(settings, pipeline, embedder, support_log), settings.store_name)
+            desk = create_assist_desk(settings, pipeline, embedder, support_log)
+            panel = build_panel(desk, settings.store_name, embedder, settings.retention_days)
     except ChatbotError as error:
         raise SystemExit(f"Error: {error}") from error
     base = f"http://{settings.host}:{settings.port}"
@@ -217,7 +264,7 @@ def main() -> None:
     else:
         log.info("No staff accounts (`staff_accounts`): the agent-assist panel is off. "
                  "Make one with `python -m chatbot staff-account NAME`.")
-    server = create_server(build_app(pipeline, settings, support_log), panel, staff)
+    server = create_server(build_app(pipeline, settings, support_log, index_version(settings.index_dir)), panel, staff)
     uvicorn.run(server, host=settings.host, port=settings.port, log_level="warning")
 
 

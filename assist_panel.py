@@ -15,7 +15,9 @@ from typing import Any
 import gradio as gr
 
 from chatbot.assist import AssistDesk, Draft, highlight
+from chatbot.embedding import Embedder
 from chatbot.errors import ChatbotError
+from dashboard import add_dashboard
 from chatbot.orders import OrderRecord
 from chatbot.support_log import QueuedConversation
 from chatbot.values import Answer, Passage
@@ -104,8 +106,9 @@ def _errors_shown(handler: Callable[..., Any]) -> Callable[..., Any]:
     return shown
 
 
-def build_panel(desk: AssistDesk, store_name: str) -> gr.Blocks:
-    """The staff panel; serve it only behind a login (app.py mounts it with the staff accounts)."""
+def build_panel(desk: AssistDesk, store_name: str, embedder: Embedder | None = None, retention_days: int = 0) -> gr.Blocks:
+    """The staff panel; serve it only behind a login (app.py mounts it with the staff accounts).
+    With the support log on it has the dashboard too (`embedder` groups unanswered questions)."""
 
     @_errors_shown
     def write_draft(message: str, linked: dict | None, request: gr.Request, regenerate: bool = False) -> tuple:
@@ -208,6 +211,9 @@ def build_panel(desk: AssistDesk, store_name: str) -> gr.Blocks:
                                 placeholder="/srv/shop/knowledge_base (Markdown, HTML, text, CSV or JSONL FAQ files)")
             load_button = gr.Button("Build its index and use it", variant="primary")
             loaded = gr.Markdown()
+        if desk.log is not None:
+            with gr.Tab("Dashboard") as dashboard_tab:
+                add_dashboard(dashboard_tab, desk.log, embedder, retention_days)
 
         outputs = [reply, cited, dropped, order, action, passages, drafted, saved]
         draft_button.click(write_draft, [message, linked], outputs, api_name="draft")

@@ -267,6 +267,67 @@ def staff_account_command(
     typer.echo(new_account(name, password))
 
 
+def _support_log(settings_file: Path | None):  # noqa: ANN202 (SupportLog; SQLAlchemy is imported lazily)
+    from chatbot.support_log import open_support_log
+
+    settings = _settings(settings_file)
+    if not settings.support_log_url:
+        raise SettingsError("support_log_url is empty: nothing is logged. Set it to a database URL (e.g. sqlite:///data/support.db).")
+    return open_support_log(settings.support_log_url)
+
+
+@app.command("export-log")
+def export_log_command(
+    out: Annotated[Path, typer.Option("--out", help="Output file: .csv or .jsonl.")],
+    what: Annotated[str, typer.Option("--what", help="conversations (one row per answer, with its feedback) or drafts.")] = "conversations",
+    since: Annotated[Optional[str], typer.Option("--since", help="First day, YYYY-MM-DD.")] = None,
+    until: Annotated[Optional[str], typer.Option("--until", help="Last day, YYYY-MM-DD.")] = None,
+    settings_file: SettingsFile = None,
+) -> None:
+    """Export the support log (already redacted) as CSV or JSONL."""
+    from chatbot.analytics import day_range, parse_day
+    from chatbot.log_export import DRAFT_COLUMNS, TURN_COLUMNS, draft_records, turn_record, write_records
+
+    if what not in ("conversations", "drafts"):
+        raise SettingsError(f"--what is conversations or drafts, not {what!r}.")
+    with _support_log(settings_file) as log:
+        if what == "drafts":
+            count = write_records(draft_records(log), out, DRAFT_COLUMNS)
+        else:
+            bounds = day_range(parse_day(since, "--since"), parse_day(until, "--until"))
+            count = write_records((turn_record(row) for row in log.turn_rows(*bounds)), out, TURN_COLUMNS)
+    typer.echo(f"Wrote {count} {what} rows to {out}.")
+
+
+@app.command("eval-cases")
+def eval_cases_command(
+    out: Annotated[Path, typer.Option("--out", help="Eval set to add to (JSONL).")] = Path("evals/from_feedback.jsonl"),
+    settings_file: SettingsFile = None,
+) -> None:
+    """Add eval cases made from agents' edited drafts and shoppers' thumbs-down answers to --out
+    (each once; thumbs-down cases are marked "review": true until a person checks them)."""
+    from chatbot.log_export import add_eval_cases, eval_cases
+
+    with _support_log(settings_file) as log:
+        cases = eval_cases(log)
+    added = add_eval_cases(cases, out)
+    typer.echo(f"Added {added} new eval cases to {out} ({len(cases) - added} were there already).")
+
+
+@app.command("prune-log")
+def prune_log_command(
+    days: Annotated[Optional[int], typer.Option("--days", min=1, help="Keep this many days (default: retention_days).")] = None,
+    settings_file: SettingsFile = None,
+) -> None:
+    """Delete conversations (and drafts) older than --days or the `retention_days` setting."""
+    keep = days or _settings(settings_file).retention_days
+    if keep <= 0:
+        raise SettingsError("Give --days N, or set retention_days: nothing is deleted by default.")
+    with _support_log(settings_file) as log:
+        deleted = log.delete_older_than(keep)
+    typer.echo(f"Deleted {deleted} conversations older than {keep} days.")
+
+
 @app.command("eval-triage")
 def eval_triage_command(
     tickets: Annotated[Path, typer.Option("--tickets", help="Hand-labelled tickets (JSONL: text, intent, sentiment, urgency, language).")] = Path(

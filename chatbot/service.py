@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -130,6 +131,12 @@ def create_assist_desk(settings: Settings, pipeline: Pipeline, embedder: Embedde
     orders = pipeline.orders.store if pipeline.orders else None
     return AssistDesk(pipeline, in_use, orders, log, triage, open_folder, settings.assist_passages,
                       settings.regenerate_temperature)
+
+
+def index_version(index_dir: Path) -> str:
+    """A short id of the index's content (its passages' hashes), logged with each answer."""
+    hashes = read_manifest(index_dir).get("content_hashes", {})
+    return hashlib.sha256(json.dumps(hashes, sort_keys=True).encode("utf-8")).hexdigest()[:12]
 
 
 def create_ticket_answerer(settings: Settings, batch_size: int = 16, build_if_missing: bool = False) -> LocalAnswerer:

@@ -90,6 +90,7 @@ class Settings:
     # The support log (support_log.py): shopper conversations, the staff queue of escalated ones,
     # and the assist panel's drafts and feedback ("" = nothing is logged, no queue, no feedback).
     support_log_url: str = f"sqlite:///{REPO_ROOT / 'data' / 'support.db'}"
+    retention_days: int = 0  # conversations last active longer ago are deleted at start (0 = keep)
 
     # The assist panel (assist_panel.py): staff accounts as "name:hash" pairs joined by commas, made
     # by `python -m chatbot staff-account NAME` ("" = the panel is not served). Best set through

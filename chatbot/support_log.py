@@ -8,11 +8,12 @@ import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any, Self
 
 from sqlalchemy import (
-    JSON, Boolean, Column, DateTime, Float, ForeignKey, Integer, MetaData, String, Table, Text, func, insert, select, update,
+    JSON, Boolean, Column, DateTime, Float, ForeignKey, Integer, MetaData, String, Table, Text, delete, func, insert, inspect,
+    select, text, update,
 )
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import SQLAlchemyError
@@ -50,6 +51,15 @@ turns = Table(
     Column("escalate", Boolean, nullable=False),
     Column("reason", String(40), nullable=False),
     Column("timings", JSON, nullable=False),
+    Column("model", String(200)),  # what wrote the answer and which index it searched (schema 2)
+    Column("index_version", String(40)),
+)
+feedback = Table(  # the shopper's thumbs on an answer (schema 2); a second click replaces the first
+    "feedback", metadata,
+    Column("turn_id", Integer, ForeignKey("turns.id", ondelete="CASCADE"), primary_key=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("rating", String(4), nullable=False),  # "up" or "down"
+    Column("comment", Text),
 )
 drafts = Table(
     "drafts", metadata,
@@ -72,8 +82,25 @@ def _create_first_tables(connection: Connection) -> None:
     metadata.create_all(connection, tables=[conversations, turns, drafts])
 
 
-# Applied in order at start, each once; a new version appends a step (e.g. an ALTER TABLE) here.
-MIGRATIONS: list[Callable[[Connection], None]] = [_create_first_tables]
+def _versions_and_feedback(connection: Connection) -> None:
+    _add_missing_columns(connection, turns, ("model", "index_version"))
+    metadata.create_all(connection, tables=[feedback])
+
+
+def _add_missing_columns(connection: Connection, table: Table, names: tuple[str, ...]) -> None:
+    """ALTER TABLE ADD COLUMN for each named column the table lacks (a table created by an
+    earlier step from the current definitions has them already)."""
+    present = {column["name"] for column in inspect(connection).get_columns(table.name)}
+    for name in names:
+        if name not in present:
+            column = table.c[name]
+            kind = column.type.compile(dialect=connection.dialect)
+            connection.execute(text(f'ALTER TABLE {table.name} ADD COLUMN "{name}" {kind}'))
+
+
+# Applied in order at start, each once; a new version appends a step here, never edits one.
+MIGRATIONS: list[Callable[[Connection], None]] = [_create_first_tables, _versions_and_feedback]
+FEEDBACK_RATINGS = ("up", "down")
 
 
 @dataclass(frozen=True)
@@ -147,9 +174,12 @@ class SupportLog:
             connection.execute(insert(conversations).values(id=conversation_id, started_at=now, updated_at=now))
         return conversation_id
 
-    def record_turn(self, conversation_id: str, question: str, answer: Answer) -> None:
-        """Store a question and its answer (redacted). An escalated answer puts the conversation
-        in the staff queue with its reason; a later escalation replaces the reason."""
+    def record_turn(
+        self, conversation_id: str, question: str, answer: Answer, model: str = "", index_version: str = ""
+    ) -> int:
+        """Store a question and its answer (redacted), with the model and index that made it, and
+        return the turn's id. An escalated answer puts the conversation in the staff queue with
+        its reason; a later escalation replaces the reason."""
         now = _now()
         row = answer.as_dict()
         changes: dict[str, Any] = {"updated_at": now}
@@ -159,11 +189,49 @@ class SupportLog:
             found = connection.execute(update(conversations).where(conversations.c.id == conversation_id).values(**changes))
             if not found.rowcount:
                 raise SupportLogError(f"No conversation {conversation_id!r} in the support log.")
-            connection.execute(insert(turns).values(
+            result = connection.execute(insert(turns).values(
                 conversation_id=conversation_id, created_at=now, question=redact(question), answer=redact(answer.text),
                 sources=row["sources"], confidence=row["confidence"], escalate=answer.escalate, reason=answer.reason,
-                timings=row["timings"],
+                timings=row["timings"], model=model or None, index_version=index_version or None,
             ))
+            return int(result.inserted_primary_key[0])
+
+    def record_feedback(self, turn_id: int, rating: str, comment: str = "") -> None:
+        """The shopper's thumbs up or down on an answer, with an optional comment (redacted).
+        A later rating of the same answer replaces the earlier one; a comment alone keeps the rating."""
+        if rating not in FEEDBACK_RATINGS:
+            raise ChatbotError(f"Feedback is {' or '.join(FEEDBACK_RATINGS)}; got {rating!r}.")
+        values = {"created_at": _now(), "rating": rating, "comment": redact(comment.strip()) or None}
+        with self._connect() as connection:
+            if connection.scalar(select(func.count()).select_from(turns).where(turns.c.id == turn_id)) == 0:
+                raise ChatbotError(f"No answer {turn_id} in the support log.")
+            updated = connection.execute(update(feedback).where(feedback.c.turn_id == turn_id).values(**values))
+            if not updated.rowcount:
+                connection.execute(insert(feedback).values(turn_id=turn_id, **values))
+
+    def turn_rows(self, since: datetime | None = None, until: datetime | None = None) -> list[dict[str, Any]]:
+        """Every turn in [since, until), oldest first, with its feedback: what the dashboard and
+        the exports read."""
+        query = (select(turns, feedback.c.rating.label("feedback"), feedback.c.comment.label("feedback_comment"))
+                 .select_from(turns.outerjoin(feedback, feedback.c.turn_id == turns.c.id)).order_by(turns.c.id))
+        if since is not None:
+            query = query.where(turns.c.created_at >= since)
+        if until is not None:
+            query = query.where(turns.c.created_at < until)
+        with self._connect() as connection:
+            return [dict(row._mapping) for row in connection.execute(query).all()]
+
+    def delete_older_than(self, days: int) -> int:
+        """Retention: delete conversations (with their turns and feedback) last active more than
+        `days` days ago, and drafts made before then. Returns how many conversations went."""
+        cutoff = _now() - timedelta(days=days)
+        with self._connect() as connection:
+            old = select(conversations.c.id).where(conversations.c.updated_at < cutoff)
+            old_turns = select(turns.c.id).where(turns.c.conversation_id.in_(old))
+            connection.execute(delete(feedback).where(feedback.c.turn_id.in_(old_turns)))
+            connection.execute(delete(turns).where(turns.c.conversation_id.in_(old)))
+            connection.execute(delete(drafts).where((drafts.c.created_at < cutoff) | drafts.c.conversation_id.in_(old)))
+            return connection.execute(delete(conversations).where(conversations.c.updated_at < cutoff)).rowcount
 
     def escalation_queue(self, limit: int = 50) -> list[QueuedConversation]:
         """Escalated conversations staff have not handled yet, the most recent first."""
@@ -221,6 +289,11 @@ class SupportLog:
             if row.conversation_id:
                 connection.execute(update(conversations).where(conversations.c.id == row.conversation_id).values(handled_at=_now()))
         return _draft(row)
+
+    def draft_sources(self, draft_id: int) -> list[dict[str, Any]]:
+        """The passages a draft cited ({"id", "doc_id", "title", "score"})."""
+        with self._connect() as connection:
+            return list(connection.scalar(select(drafts.c.sources).where(drafts.c.id == draft_id)) or [])
 
     def drafts(self, rating: str | None = None) -> list[DraftRecord]:
         """Drafts, oldest first; with `rating`, only those rated so (e.g. the edited ones, as eval cases)."""
