@@ -1,10 +1,10 @@
-# `make run` installs everything into .venv and starts the shopper chat; `make test` installs and runs the tests.
+# `make run` installs everything into .venv and starts the web app; `make test` installs and runs the tests.
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test index eval eval-wixqa eval-abcd
+.PHONY: install run test chromium index eval eval-wixqa eval-abcd
 
 $(STAMP): requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -21,8 +21,19 @@ run: install
 index: install
 	$(PY) -m chatbot build-index
 
-test: install
+test: install chromium
 	$(PY) -m pytest $(ARGS)
+
+# The browser tests drive Debian's chromium with Playwright (never `playwright install`). Installed
+# with apt-get when missing and allowed (root, or sudo without a password); otherwise they skip.
+chromium:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=; elif sudo -n true 2>/dev/null; then SUDO="sudo -n"; else SUDO=none; fi; \
+	  if [ "$$SUDO" != none ] && command -v apt-get >/dev/null 2>&1; then \
+	    $$SUDO apt-get install -y -q --no-install-recommends chromium >/dev/null 2>&1 \
+	    || { $$SUDO apt-get update -q >/dev/null 2>&1 && $$SUDO apt-get install -y -q --no-install-recommends chromium >/dev/null 2>&1; } \
+	    || echo "Could not install chromium with apt-get: the browser tests will be skipped."; \
+	  else echo "chromium is not installed and apt-get is not available to this user: the browser tests will be skipped."; fi; }
 
 # The demo store's labelled questions against the bundled knowledge base (ARGS=--retrieval-only to skip answers).
 eval: install

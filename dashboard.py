@@ -54,6 +54,10 @@ def report_frames(report: Report) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFr
     return days, outcomes, reasons, groups
 
 
+def _from_zero(counts: pd.Series) -> list[float]:
+    return [0, max(1, int(counts.max()) if len(counts) else 1)]
+
+
 def add_dashboard(tab: gr.Tab, log: SupportLog, embedder: Embedder | None, retention_days: int = 0) -> None:
     """The dashboard's components and events, inside `tab` of the staff panel. Conversations past
     `retention_days` are deleted whenever it is updated."""
@@ -67,7 +71,9 @@ def add_dashboard(tab: gr.Tab, log: SupportLog, embedder: Embedder | None, reten
         except ChatbotError as error:
             raise gr.Error(str(error)) from error
         days, outcomes, reasons, groups = report_frames(report)
-        return summary_markdown(report), days, outcomes, reasons, groups
+        # The y axis starts at 0 (one day or equal counts would otherwise collapse it).
+        return (summary_markdown(report), gr.BarPlot(days, y_lim=_from_zero(days["questions"])), outcomes,
+                gr.BarPlot(reasons, y_lim=_from_zero(reasons["count"])), groups)
 
     def export(kind: str, since_text: str, until_text: str) -> str:
         try:
@@ -89,7 +95,7 @@ def add_dashboard(tab: gr.Tab, log: SupportLog, embedder: Embedder | None, reten
         refresh = gr.Button("Update", variant="primary", scale=1)
     summary = gr.Markdown()
     with gr.Row():
-        volume = gr.LinePlot(x="day", y="questions", title="Questions per day", x_title="day", y_title="questions")
+        volume = gr.BarPlot(x="day", y="questions", title="Questions per day", x_title="day", y_title="questions")
         outcome = gr.BarPlot(x="day", y="count", color="outcome", title="Answered vs escalated", y_title="questions")
     with gr.Row():
         reasons = gr.BarPlot(x="reason", y="count", title="Escalations by reason", sort="-y")

@@ -102,3 +102,12 @@ def real_pipeline(real_settings: Settings, real_embedder, real_index, real_gener
 
     retriever = HybridRetriever.from_settings(real_settings, real_embedder)
     return Pipeline(retriever, real_generator, real_settings, guard=make_guard(real_settings, real_embedder))
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
+    """Keep each phase's report on the test item, so a fixture can tell that its test failed
+    (the browser tests save a screenshot then)."""
+    report = yield
+    setattr(item, f"report_{report.when}", report)
+    return report

@@ -4,102 +4,52 @@ feedback."""
 
 from __future__ import annotations
 
-import socket
 import sqlite3
-import threading
-import time
-from dataclasses import replace
 
 import httpx
 import pytest
 
+from tests.web import STAFF_NAME, STAFF_PASSWORD, running_site
+
 pytestmark = pytest.mark.real
-
-PASSWORD = "a long staff password"
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
 
 @pytest.fixture(scope="module")
 def site(real_pipeline, real_settings, real_embedder, tmp_path_factory: pytest.TempPathFactory):
-    """The web server as app.py runs it: the chat at /, the panel at /assist/ for one staff account."""
-    import uvicorn
-
-    from app import build_app, create_server
-    from assist_panel import build_panel
-    from chatbot.order_chat import OrderDesk
-    from chatbot.orders import open_order_store
-    from chatbot.pipeline import Pipeline
-    from chatbot.service import create_assist_desk
-    from chatbot.staff import StaffAccounts, new_account, parse_accounts
-    from chatbot.support_log import open_support_log
-
-    folder = tmp_path_factory.mktemp("panel")
-    settings = replace(real_settings, panel_index_dir=folder / "indexes")
-    store = open_order_store(f"sqlite:///{folder / 'orders.db'}")
-    store.seed_demo(count=120)
-    log = open_support_log(f"sqlite:///{folder / 'support.db'}")
-    pipeline = Pipeline(real_pipeline.retriever, real_pipeline.generator, settings, guard=real_pipeline.guard, orders=OrderDesk(store))
-    staff = StaffAccounts(parse_accounts(new_account("ana", PASSWORD, iterations=1000)))
-    panel = build_panel(create_assist_desk(settings, pipeline, real_embedder, log), settings.store_name)
-    app = create_server(build_app(pipeline, settings, log), panel, staff)
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=free_port(), log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    base = f"http://127.0.0.1:{server.config.port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{base}/config", timeout=2).status_code == 200:
-                break
-        except httpx.TransportError:
-            pass
-        time.sleep(0.2)
-    else:
-        pytest.fail("the web server did not start within 60 s")
-    try:
-        yield base, store, folder / "support.db", log
-    finally:
-        server.should_exit = True
-        thread.join(timeout=30)
-        store.close()
-        log.close()
+    with running_site(real_pipeline, real_settings, real_embedder, tmp_path_factory.mktemp("panel")) as running:
+        yield running
 
 
 @pytest.fixture(scope="module")
 def staff_client(site):
     from gradio_client import Client
 
-    return Client(f"{site[0]}/assist/", auth=("ana", PASSWORD), verbose=False)
+    return Client(f"{site.url}/assist/", auth=(STAFF_NAME, STAFF_PASSWORD), verbose=False)
 
 
 @pytest.mark.parametrize(
     ("method", "path"),
     [("GET", "/assist/config"), ("GET", "/assist/gradio_api/info"), ("POST", "/assist/gradio_api/call/draft"),
-     ("POST", "/assist/gradio_api/queue/join"), ("POST", "/assist/gradio_api/run/draft")],
+     ("POST", "/assist/gradio_api/queue/join"), ("POST", "/assist/gradio_api/run/draft"),
+     ("POST", "/assist/gradio_api/call/dashboard"), ("POST", "/assist/gradio_api/call/export_conversations_csv")],
 )
 def test_the_panel_refuses_requests_without_a_login(site, method: str, path: str) -> None:
-    response = httpx.request(method, site[0] + path, json={"data": ["Where is order 10001?", None], "fn_index": 0})
+    response = httpx.request(method, site.url + path, json={"data": ["Where is order 10001?", None], "fn_index": 0})
     assert response.status_code == 401, response.text
 
 
 def test_a_wrong_password_gets_no_session_and_the_chat_cannot_reach_the_panel(site) -> None:
-    base = site[0]
+    base = site.url
     refused = httpx.post(f"{base}/assist/login", data={"username": "ana", "password": "not the password"})
     assert refused.status_code >= 400 and not refused.cookies
     assert httpx.get(f"{base}/config").status_code == 200  # the shopper chat needs no login
     info = httpx.get(f"{base}/gradio_api/info").json()["named_endpoints"]
-    assert "/chat" in info and not {"/draft", "/rate_good", "/queue", "/load_knowledge_base"} & info.keys()
+    assert "/chat" in info and not {"/draft", "/rate_good", "/queue", "/load_knowledge_base", "/dashboard"} & info.keys()
     through_chat = httpx.post(f"{base}/gradio_api/call/draft", json={"data": ["Where is order 10001?", None]})
     assert through_chat.status_code != 200
 
 
 def test_a_pasted_message_with_an_order_number_gets_passages_a_cited_draft_and_the_order_card(site, staff_client) -> None:
-    _, store, database, _ = site
+    store, database = site.store, site.support_db
     order = store.list_orders("delivered")[0]
     reply, cited, dropped, card, action, passages, saved = staff_client.predict(
         f"Hi, order #{order.number} arrived last week. Can I still return it? Thanks, Jo", api_name="/draft")
@@ -115,7 +65,7 @@ def test_a_pasted_message_with_an_order_number_gets_passages_a_cited_draft_and_t
 
 
 def test_the_model_drafts_a_policy_reply_and_feedback_is_stored(site, staff_client) -> None:
-    database = site[2]
+    database = site.support_db
     reply, cited, *_ = staff_client.predict("How many days do I have to return an item? I want to speak to a person.",
                                              api_name="/draft")
     assert "30" in reply and "[1]" in reply and "**[1] " in cited and "return" in cited.lower()
@@ -127,7 +77,7 @@ def test_the_model_drafts_a_policy_reply_and_feedback_is_stored(site, staff_clie
 def test_an_escalated_chat_reaches_the_staff_queue(site, staff_client) -> None:
     from gradio_client import Client
 
-    base, _, _, log = site
+    base, log = site.url, site.log
     Client(f"{base}/", verbose=False).predict("I'd like to talk to a person, please.", [], api_name="/chat")
     waiting = [c for c in log.escalation_queue() if c.reason == "user_asked_for_human"]
     assert waiting
