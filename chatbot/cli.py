@@ -328,6 +328,25 @@ def prune_log_command(
     typer.echo(f"Deleted {deleted} conversations older than {keep} days.")
 
 
+@app.command("serve-openai")
+def serve_openai_command(
+    host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", help="Port.")] = 8000,
+    settings_file: SettingsFile = None,
+) -> None:
+    """Serve the configured transformers model as an OpenAI-compatible endpoint at
+    http://HOST:PORT/v1 (chat completions, streamed or whole), under the name in `model`."""
+    import uvicorn
+
+    from chatbot.generation import TransformersGenerator
+    from chatbot.openai_server import create_openai_app
+
+    settings = _settings(settings_file)
+    generator = TransformersGenerator(settings.model, settings.gguf_file, settings.device, settings.temperature)
+    typer.echo(f"Serving {settings.model} at http://{host}:{port}/v1", err=True)
+    uvicorn.run(create_openai_app(generator, settings.model), host=host, port=port, log_level="warning")
+
+
 @app.command("eval-triage")
 def eval_triage_command(
     tickets: Annotated[Path, typer.Option("--tickets", help="Hand-labelled tickets (JSONL: text, intent, sentiment, urgency, language).")] = Path(

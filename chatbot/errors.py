@@ -43,3 +43,7 @@ class OrderStoreError(ChatbotError):
 
 class SupportLogError(ChatbotError):
     """The support log (conversations, drafts, feedback) cannot be opened, read or written (see `support_log_url`)."""
+
+
+class GenerationError(ChatbotError):
+    """The model could not write an answer (e.g. its endpoint is down or timed out)."""

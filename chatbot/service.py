@@ -14,7 +14,7 @@ from chatbot.abcd import slug
 from chatbot.assist import AssistDesk, KnowledgeBaseInUse
 from chatbot.batch import LocalAnswerer
 from chatbot.embedding import Embedder, SentenceTransformerEmbedder
-from chatbot.errors import IndexMissingError
+from chatbot.errors import IndexMissingError, SettingsError
 from chatbot.evidence import Abstention, AbstentionModel, EvidenceReader
 from chatbot.guardrails import TopicGuard
 from chatbot.index import BuildReport, Progress, build_index, read_manifest
@@ -82,12 +82,28 @@ def create_pipeline(
     abstention = load_abstention(settings, retriever, embedder)
     generator = None
     if with_generator or settings.reranker == BUNDLED_RERANKER or settings.condense == "model":
-        from chatbot.generation import TransformersGenerator
-
-        generator = TransformersGenerator(settings.model, settings.gguf_file, settings.device, settings.temperature)
+        generator = make_generator(settings)
     orders = open_order_desk(settings) if with_orders else None
     return Pipeline(with_reranker(settings, retriever, generator), generator, settings,
                     guard=make_guard(settings, embedder), abstention=abstention, orders=orders)
+
+
+def make_generator(settings: Settings) -> Any:
+    """The decoder named by `settings.generator`: transformers in this process, or an
+    OpenAI-compatible endpoint."""
+    if settings.generator == "openai":
+        from chatbot.openai_backend import OpenAIGenerator
+
+        if settings.reranker == BUNDLED_RERANKER:
+            raise SettingsError("reranker = \"bundled\" scores passages with a local transformers model; "
+                                "with generator = \"openai\" use a cross-encoder reranker or none.")
+        return OpenAIGenerator(settings.openai_base_url, settings.model, settings.openai_api_key, settings.temperature,
+                               settings.openai_timeout, settings.openai_retries)
+    if settings.generator != "transformers":
+        raise SettingsError(f"generator must be \"transformers\" or \"openai\", not {settings.generator!r}.")
+    from chatbot.generation import TransformersGenerator
+
+    return TransformersGenerator(settings.model, settings.gguf_file, settings.device, settings.temperature)
 
 
 def with_reranker(settings: Settings, retriever: Retriever, generator: Any) -> Retriever:

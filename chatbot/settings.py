@@ -59,7 +59,14 @@ class Settings:
     # question, "model" asks the decoder to rewrite it, "off" searches the question alone.
     condense: str = "rules"
 
-    # Generation
+    # Generation: "transformers" runs `model` in this process; "openai" asks an OpenAI-compatible
+    # endpoint (`openai_base_url`, e.g. vLLM, TGI, llama.cpp server, `python -m chatbot
+    # serve-openai`, a hosted API) for `model`, with the key in CHATBOT_OPENAI_API_KEY.
+    generator: str = "transformers"
+    openai_base_url: str = ""
+    openai_api_key: str = ""
+    openai_timeout: float = 60.0  # seconds to connect, and to wait for each piece of the answer
+    openai_retries: int = 2  # tries again on a refused connection, a timeout, 429 or 5xx before any text
     model: str = BUNDLED_GENERATOR
     gguf_file: str = ""
     device: str = "auto"

@@ -35,8 +35,6 @@ def free_port() -> int:
 def running_site(pipeline: Any, settings: Any, embedder: Any, folder: Path) -> Iterator[Site]:
     """Serve the chat and the panel (one staff account) on a free port, with a seeded order store
     and a support log in `folder`; stopped on exit."""
-    import uvicorn
-
     from app import build_app, create_server
     from assist_panel import build_panel
     from chatbot.order_chat import OrderDesk
@@ -54,26 +52,37 @@ def running_site(pipeline: Any, settings: Any, embedder: Any, folder: Path) -> I
     staff = StaffAccounts(parse_accounts(new_account(STAFF_NAME, STAFF_PASSWORD, iterations=1000)))
     panel = build_panel(create_assist_desk(settings, pipeline, embedder, log), settings.store_name, embedder)
     app = create_server(build_app(pipeline, settings, log, "test-index"), panel, staff)
+    try:
+        with serving(app, "/config") as url:
+            yield Site(url, store, log, folder / "support.db")
+    finally:
+        store.close()
+        log.close()
+
+
+@contextmanager
+def serving(app: Any, ready_path: str) -> Iterator[str]:
+    """Run an ASGI app on a free local port until exit; yields its base URL once `ready_path` answers 200."""
+    import uvicorn
+
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=free_port(), log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     url = f"http://127.0.0.1:{server.config.port}"
     deadline = time.monotonic() + 60
-    while not _serving(url):
+    while not _answers(url + ready_path):
         if time.monotonic() > deadline:
             raise RuntimeError("the web server did not start within 60 s")
-        time.sleep(0.2)
+        time.sleep(0.1)
     try:
-        yield Site(url, store, log, folder / "support.db")
+        yield url
     finally:
         server.should_exit = True
         thread.join(timeout=30)
-        store.close()
-        log.close()
 
 
-def _serving(url: str) -> bool:
+def _answers(url: str) -> bool:
     try:
-        return httpx.get(f"{url}/config", timeout=2).status_code == 200
+        return httpx.get(url, timeout=2).status_code == 200
     except httpx.TransportError:
         return False
