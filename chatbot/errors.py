@@ -47,3 +47,7 @@ class SupportLogError(ChatbotError):
 
 class GenerationError(ChatbotError):
     """The model could not write an answer (e.g. its endpoint is down or timed out)."""
+
+
+class BusyError(ChatbotError):
+    """Too many shoppers are waiting for an answer: try again in a moment."""

@@ -70,12 +70,14 @@ def create_pipeline(
     with_generator: bool = True,
     embedder: Embedder | None = None,
     with_orders: bool = False,
+    concurrent: bool = False,
 ) -> Pipeline:
     """Load the embedder (unless given), the index and the decoder named by `settings` (the slow part of start-up).
 
     Without the generator the pipeline can still search and decide (`Pipeline.decide`), not write;
     the decoder is loaded all the same when the reranker or the condenser needs it. With
     `with_orders` (the chat and `ask`) it also answers order questions from the order store.
+    With `concurrent` (the web app) chats asked at the same time are written in one batch.
     """
     embedder = embedder or load_embedder(settings)
     retriever = open_retriever(settings, embedder, build_if_missing)
@@ -84,8 +86,12 @@ def create_pipeline(
     if with_generator or settings.reranker == BUNDLED_RERANKER or settings.condense == "model":
         generator = make_generator(settings)
     orders = open_order_desk(settings) if with_orders else None
-    return Pipeline(with_reranker(settings, retriever, generator), generator, settings,
-                    guard=make_guard(settings, embedder), abstention=abstention, orders=orders)
+    retriever = with_reranker(settings, retriever, generator)
+    if concurrent and hasattr(generator, "stream_batch"):
+        from chatbot.batching import BatchingGenerator
+
+        generator = BatchingGenerator(generator, settings.max_batch, settings.batch_window_ms, settings.max_waiting)
+    return Pipeline(retriever, generator, settings, guard=make_guard(settings, embedder), abstention=abstention, orders=orders)
 
 
 def make_generator(settings: Settings) -> Any:
@@ -103,7 +109,7 @@ def make_generator(settings: Settings) -> Any:
         raise SettingsError(f"generator must be \"transformers\" or \"openai\", not {settings.generator!r}.")
     from chatbot.generation import TransformersGenerator
 
-    return TransformersGenerator(settings.model, settings.gguf_file, settings.device, settings.temperature)
+    return TransformersGenerator(settings.model, settings.gguf_file, settings.device, settings.temperature, settings.dtype)
 
 
 def with_reranker(settings: Settings, retriever: Retriever, generator: Any) -> Retriever:

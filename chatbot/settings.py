@@ -70,8 +70,14 @@ class Settings:
     model: str = BUNDLED_GENERATOR
     gguf_file: str = ""
     device: str = "auto"
+    dtype: str = "auto"  # "auto" (bf16 on CUDA, fp32 on CPU), "float32" or "bfloat16"
     max_new_tokens: int = 96
     temperature: float = 0.0
+    # Many shoppers at once (batching.py, the web app): chats asking within `batch_window_ms` of
+    # each other are written together, up to `max_batch`; beyond `max_waiting` more, "busy".
+    max_batch: int = 8
+    batch_window_ms: float = 25.0
+    max_waiting: int = 32
     # Earlier turns shown to the decoder (retrieval always uses the conversation). The bundled
     # 135M model copies earlier replies instead of reading the passages, so none by default.
     history_turns: int = 0

@@ -75,3 +75,25 @@ def test_off_topic_question_after_a_shop_question_is_still_escalated(real_pipeli
     ]
     answer = real_pipeline.answer("What is the capital of France?", history)
     assert answer.escalate and answer.reason == "no_evidence"
+
+
+def test_concurrent_chats_batched_get_the_replies_they_would_get_alone(real_generator) -> None:
+    import threading
+
+    from chatbot.batching import BatchingGenerator
+
+    questions = ["How do I return an item?", "Do you ship to Canada?", "Say hello."]
+    conversations = [[{"role": "system", "content": "Answer briefly."}, {"role": "user", "content": q}] for q in questions]
+    alone = ["".join(real_generator.stream(c, 24)) for c in conversations]
+    batching = BatchingGenerator(real_generator, max_batch=8, window_ms=500)
+    together = [""] * len(conversations)
+
+    def ask(i: int) -> None:
+        together[i] = "".join(batching.stream(conversations[i], 24))
+
+    threads = [threading.Thread(target=ask, args=(i,)) for i in range(len(conversations))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(120)
+    assert batching.batch_sizes == [3] and together == alone

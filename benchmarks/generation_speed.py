@@ -1,0 +1,155 @@
+"""Generation speed on a realistic RAG prompt (6 demo-store passages, about 600 tokens): time to
+first token and decode tokens/s, one chat and a batch of chats, for this project's transformers
+generator (fp32 and bf16) and, in the same run, llama-cpp-python on the same GGUF file (an
+optional dev extra: `pip install llama-cpp-python`; its column is skipped, saying so, when absent).
+Every reply is made to run exactly --tokens tokens, so the rates compare like with like.
+
+Run: .venv/bin/python benchmarks/generation_speed.py [--tokens 64] [--batch 4] [--runs 3] [--out FILE.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import time
+from dataclasses import replace
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from chatbot.settings import load_settings  # noqa: E402
+
+QUESTIONS = ["How many days do I have to return an item?", "How much is standard delivery in the UK?",
+             "Can I cancel my order after it has shipped?", "How long does a refund take to reach my card?"]
+
+
+def rag_conversations(count: int) -> list[list[dict[str, str]]]:
+    """The pipeline's own prompt (system prompt, then 6 passages and the question) for `count` questions."""
+    from chatbot.knowledge import read_knowledge_base
+    from chatbot.prompts import render_prompt
+
+    settings = load_settings()
+    passages = read_knowledge_base(settings.kb_dir, settings.passage_chars).passages
+    by_doc = {p.doc_id: p for p in reversed(passages)}  # each document's first passage, cut to about 90 tokens
+    documents = ("returns", "shipping", "order-changes", "payments", "exchanges", "international-delivery")
+    shown = [replace(by_doc[d], text=by_doc[d].snippet(330)) for d in documents]
+
+    def render(name: str, **values: object) -> str:
+        return render_prompt(settings.prompts_dir, name, store_name=settings.store_name,
+                             support_contact=settings.support_contact, **values)
+
+    return [[{"role": "system", "content": render("system")},
+             {"role": "user", "content": render("answer", passages=shown, question=QUESTIONS[i % len(QUESTIONS)])}]
+            for i in range(count)]
+
+
+def time_transformers(generator, conversations, tokens: int, runs: int) -> dict[str, float]:  # noqa: ANN001
+    """Median time to first token and decode rate of `generate` over `conversations` at once."""
+    import torch
+    from transformers.generation.streamers import BaseStreamer
+
+    tokenizer, model = generator.tokenizer, generator.model
+    prompts = [tokenizer.apply_chat_template(c, add_generation_prompt=True, tokenize=False) for c in conversations]
+    tokenizer.padding_side = "left"
+    tokenizer.pad_token = tokenizer.pad_token or tokenizer.eos_token
+    inputs = tokenizer(prompts, return_tensors="pt", padding=True, add_special_tokens=False).to(model.device)
+
+    class FirstToken(BaseStreamer):
+        def __init__(self) -> None:
+            self.calls, self.first = 0, None
+
+        def put(self, value) -> None:  # noqa: ANN001
+            self.calls += 1
+            if self.calls == 2:  # the first call is the prompt
+                self.first = time.perf_counter()
+
+        def end(self) -> None:
+            pass
+
+    firsts, rates = [], []
+    for run in range(runs + 1):
+        streamer, started = FirstToken(), time.perf_counter()
+        with torch.no_grad():
+            model.generate(**inputs, max_new_tokens=tokens, min_new_tokens=tokens, do_sample=False, streamer=streamer,
+                           pad_token_id=tokenizer.pad_token_id)
+        ended = time.perf_counter()
+        if run:  # the first run warms up
+            firsts.append(streamer.first - started)
+            rates.append(len(prompts) * (tokens - 1) / (ended - streamer.first))
+    return {"prompt_tokens": int(inputs["attention_mask"].sum(1).max()), "ttft_s": round(statistics.median(firsts), 3),
+            "decode_tokens_per_s": round(statistics.median(rates), 1)}
+
+
+def time_llama_cpp(model_path: str, conversations, tokens: int, runs: int, tokenizer) -> dict[str, float] | None:  # noqa: ANN001
+    """The same prompts through llama-cpp-python (2 threads), one at a time (it has no batch API)."""
+    try:
+        from llama_cpp import Llama
+    except ImportError:
+        return None
+    llm = Llama(model_path=model_path, n_ctx=2048, n_threads=os.cpu_count() or 2, n_batch=512, verbose=False)
+    eos = llm.token_eos()
+    firsts, rates = [], []
+    for run in range(runs + 1):
+        for conversation in conversations:
+            prompt = tokenizer.apply_chat_template(conversation, add_generation_prompt=True, tokenize=False)
+            llm.reset()
+            started, first, count = time.perf_counter(), None, 0
+            for _ in llm.create_completion(prompt, max_tokens=tokens, temperature=0.0, stream=True, logit_bias={eos: -1e9}):
+                count += 1
+                first = first or time.perf_counter()
+            ended = time.perf_counter()
+            if run:
+                firsts.append(first - started)
+                rates.append((count - 1) / (ended - first))
+    return {"ttft_s": round(statistics.median(firsts), 3), "decode_tokens_per_s": round(statistics.median(rates), 1)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--tokens", type=int, default=64)
+    parser.add_argument("--batch", type=int, default=4)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--out", type=Path)
+    args = parser.parse_args()
+
+    import torch
+
+    from chatbot.generation import TransformersGenerator, resolve_model
+
+    settings = load_settings()
+    single, batch = rag_conversations(1), rag_conversations(args.batch)
+    rows: dict[str, dict] = {}
+    generator = TransformersGenerator(settings.model, settings.gguf_file, "cpu")
+    rows["transformers fp32"] = {"single": time_transformers(generator, single, args.tokens, args.runs),
+                                 "batch": time_transformers(generator, batch, args.tokens, args.runs)}
+    generator.model.to(torch.bfloat16)
+    rows["transformers bf16"] = {"single": time_transformers(generator, single, args.tokens, args.runs),
+                                 "batch": time_transformers(generator, batch, args.tokens, args.runs)}
+    folder, gguf = resolve_model(settings.model, settings.gguf_file)
+    llama = time_llama_cpp(str(Path(folder) / gguf), single, args.tokens, args.runs, generator.tokenizer) if gguf else None
+    if llama is None:
+        print("llama-cpp-python is not installed (or the model is not a GGUF file): its column is skipped. "
+              "pip install llama-cpp-python to compare.", file=sys.stderr)
+    else:
+        rows["llama.cpp (llama-cpp-python)"] = {"single": llama}
+
+    anchor = llama or rows["transformers fp32"]["single"]
+    print(f"prompt: {rows['transformers fp32']['single']['prompt_tokens']} tokens; {args.tokens} tokens written; "
+          f"{os.cpu_count()} CPU threads; ratios against {'llama.cpp' if llama else 'transformers fp32'} single")
+    print(f"{'generator':<30} {'TTFT s':>7} {'decode tok/s':>12} {'x decode':>8} {'batch':>5} {'batch tok/s':>11}")
+    for name, row in rows.items():
+        one, many = row["single"], row.get("batch")
+        row["decode_vs_anchor"] = round(one["decode_tokens_per_s"] / anchor["decode_tokens_per_s"], 2)
+        print(f"{name:<30} {one['ttft_s']:>7} {one['decode_tokens_per_s']:>12} {row['decode_vs_anchor']:>8} "
+              f"{args.batch if many else '-':>5} {many['decode_tokens_per_s'] if many else '-':>11}")
+    if args.out:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(json.dumps({"tokens": args.tokens, "batch": args.batch, "cpu_threads": os.cpu_count(),
+                                        "anchor": "llama.cpp" if llama else "transformers fp32", "rows": rows}, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()

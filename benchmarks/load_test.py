@@ -1,0 +1,155 @@
+"""Many shoppers at once: simulated shoppers chat with the running app (app.py, started here on
+127.0.0.1) through its HTTP API, 1, 4, 16 and 32 at a time. Reports p50/p95 time to the first
+streamed words, tokens per second per shopper and in total, and errors, as a table and JSON.
+
+Run: .venv/bin/python benchmarks/load_test.py [--users 1 4 16 32] [--questions 2] [--out FILE.json]
+     (--max-batch 1 runs the same app without batching, for comparison)
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import httpx
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+QUESTIONS = [
+    "How many days do I have to return an item?", "How much is delivery in the UK?", "Do you ship to Canada?",
+    "My payment was declined, what should I do?", "Can I cancel my order?", "How long do refunds take?",
+    "Can I return a sale item?", "Do you offer gift wrapping?", "How do I use a gift card?",
+    "What is your warranty on pans?", "Can I change my delivery address?", "Do you price match?",
+]
+
+
+def percentile(values: list[float], share: float) -> float | None:
+    from chatbot.analytics import percentile as nearest_rank
+
+    found = nearest_rank(values, share)
+    return None if found is None else round(found, 2)
+
+
+def shopper(url: str, questions: list[str], results: list[dict], count_tokens, deadline: float) -> None:  # noqa: ANN001
+    """Ask each question in turn; record time to the first words, the reply's tokens and times."""
+    from gradio_client import Client
+
+    try:
+        client = Client(url, verbose=False)
+    except Exception as error:  # noqa: BLE001 - counted as an error of this shopper
+        results.append({"error": f"connect: {error}"})
+        return
+    for question in questions:
+        if time.monotonic() > deadline:
+            results.append({"error": "time limit"})
+            continue
+        started, first = time.perf_counter(), None
+        try:
+            job = client.submit(question, [], api_name="/chat")
+            for update in job:
+                if first is None and len(update) > 1 and str(update[1].get("content") or "").strip():
+                    first = time.perf_counter()
+            final = job.result(timeout=max(1.0, deadline - time.monotonic()))
+            ended = time.perf_counter()
+            reply = str(final[1]["content"]) if len(final) > 1 else ""
+            results.append({"ttft_s": (first or ended) - started, "total_s": ended - started,
+                            "tokens": count_tokens(reply), "writing_s": ended - (first or ended)})
+        except Exception as error:  # noqa: BLE001 - counted, and the run goes on
+            results.append({"error": str(error)[:200]})
+
+
+def run_level(url: str, users: int, per_user: int, count_tokens, time_limit: float) -> dict:  # noqa: ANN001
+    results: list[dict] = []
+    deadline = time.monotonic() + time_limit
+    threads = [threading.Thread(target=shopper, args=(url, [QUESTIONS[(u * per_user + q) % len(QUESTIONS)]
+                                for q in range(per_user)], results, count_tokens, deadline)) for u in range(users)]
+    started = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    wall = time.perf_counter() - started
+    done = [r for r in results if "error" not in r]
+    tokens = sum(r["tokens"] for r in done)
+    per_user_rates = [r["tokens"] / r["total_s"] for r in done if r["total_s"] > 0]
+    return {
+        "users": users, "answers": len(done), "errors": len(results) - len(done),
+        "error_examples": sorted({r["error"] for r in results if "error" in r})[:3],
+        "ttft_p50_s": percentile([r["ttft_s"] for r in done], 0.5), "ttft_p95_s": percentile([r["ttft_s"] for r in done], 0.95),
+        "tokens_per_s_per_user": round(statistics.median(per_user_rates), 2) if per_user_rates else None,
+        "tokens_per_s_total": round(tokens / wall, 2), "wall_s": round(wall, 1),
+    }
+
+
+def start_app(port: int, max_batch: int) -> subprocess.Popen:
+    env = {**os.environ, "CHATBOT_SUPPORT_LOG_URL": "", "CHATBOT_ORDERS_URL": "", "CHATBOT_MAX_BATCH": str(max_batch),
+           "HF_HUB_OFFLINE": "1", "GRADIO_ANALYTICS_ENABLED": "False"}
+    app = subprocess.Popen([sys.executable, str(REPO / "app.py"), "--port", str(port)], cwd=REPO, env=env,
+                           stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline:
+        if app.poll() is not None:
+            raise SystemExit(f"app.py exited: {app.stderr.read()[-2000:]}")
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/config", timeout=2).status_code == 200:
+                return app
+        except httpx.TransportError:
+            pass
+        time.sleep(0.5)
+    app.kill()
+    raise SystemExit("app.py did not start within 300 s")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--users", type=int, nargs="+", default=[1, 4, 16, 32])
+    parser.add_argument("--questions", type=int, default=2, help="questions each shopper asks, one after another")
+    parser.add_argument("--time-limit", type=float, default=600.0, help="seconds per level")
+    parser.add_argument("--max-batch", type=int, default=8)
+    parser.add_argument("--port", type=int, default=7871)
+    parser.add_argument("--out", type=Path)
+    args = parser.parse_args()
+
+    from transformers import AutoTokenizer
+
+    from chatbot.generation import resolve_model
+    from chatbot.settings import load_settings
+
+    source, gguf = resolve_model(load_settings().model)
+    tokenizer = AutoTokenizer.from_pretrained(source, **({"gguf_file": gguf} if gguf else {}))
+
+    def count_tokens(text: str) -> int:
+        return len(tokenizer(text, add_special_tokens=False)["input_ids"])
+
+    app = start_app(args.port, args.max_batch)
+    try:
+        url = f"http://127.0.0.1:{args.port}/"
+        run_level(url, 1, 1, count_tokens, args.time_limit)  # warm-up, not reported
+        levels = [run_level(url, users, args.questions, count_tokens, args.time_limit) for users in args.users]
+    finally:
+        app.terminate()
+        app.wait(30)
+    single = next((level["tokens_per_s_total"] for level in levels if level["users"] == 1), None)
+    for level in levels:
+        level["total_vs_one_user"] = round(level["tokens_per_s_total"] / single, 2) if single else None
+    header = f"{'users':>5} {'answers':>7} {'errors':>6} {'ttft p50':>9} {'ttft p95':>9} {'tok/s/user':>10} {'tok/s total':>11} {'x 1 user':>8}"
+    print(header)
+    for level in levels:
+        print(f"{level['users']:>5} {level['answers']:>7} {level['errors']:>6} {level['ttft_p50_s']!s:>9} {level['ttft_p95_s']!s:>9} "
+              f"{level['tokens_per_s_per_user']!s:>10} {level['tokens_per_s_total']!s:>11} {level['total_vs_one_user']!s:>8}")
+    result = {"max_batch": args.max_batch, "questions_per_user": args.questions, "cpu_count": os.cpu_count(), "levels": levels}
+    if args.out:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()
