@@ -7,7 +7,7 @@ opens a database, so `python -m chatbot --help` stays instant.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import URL, Engine, make_url
@@ -44,6 +44,22 @@ def open_engine(url: str, setting: str, error: type[ChatbotError], what: str) ->
     if is_sqlite:
         event.listen(engine, "connect", _sqlite_pragmas)
     return engine
+
+
+class Database:
+    """A store over one engine; closing it (or leaving its `with` block) releases the connections."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+
+    def close(self) -> None:
+        self._engine.dispose()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
 
 
 def database_message(url: URL, exc: BaseException, setting: str, what: str) -> str:

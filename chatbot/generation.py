@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from chatbot.embedding import bundled_package_dir
 from chatbot.errors import ModelLoadError
@@ -16,79 +16,6 @@ BUNDLED_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
 
 
 class Generator(Protocol):
-    def stream_batch(
-        self,
-        conversations: Sequence[Sequence[Message]],
-        max_new_tokens: Sequence[int],
-        emit: Callable[[int, str], None],
-        stopped: Callable[[int], bool],
-        temperature: float | None = None,
-    ) -> None:
-        """Write replies to several chats in one generation, streaming each: `emit(row, text)` is
-        called with each new piece of row's reply as it is written. A row ends at its own
-        `max_new_tokens`, at the end of its text, or when `stopped(row)` says so (a shopper who
-        left); generation ends when every row has."""
-        import torch
-        from transformers import StoppingCriteria, StoppingCriteriaList
-        from transformers.generation.streamers import BaseStreamer
-
-        tokenizer = self.tokenizer
-        prompts = [tokenizer.apply_chat_template(list(c), add_generation_prompt=True, tokenize=False) for c in conversations]
-        side, tokenizer.padding_side = tokenizer.padding_side, "left"
-        try:
-            if tokenizer.pad_token is None:
-                tokenizer.pad_token = tokenizer.eos_token
-            inputs = tokenizer(prompts, return_tensors="pt", padding=True, add_special_tokens=False).to(self.model.device)
-        finally:
-            tokenizer.padding_side = side
-        ends = self.model.generation_config.eos_token_id
-        ends = {ends} if isinstance(ends, int) else set(ends or [tokenizer.eos_token_id])
-        tokens: list[list[int]] = [[] for _ in prompts]
-        shown = [""] * len(prompts)
-        done = [False] * len(prompts)
-
-        class PerRowStreamer(BaseStreamer):
-            prompt_seen = False
-
-            def put(self, value: torch.Tensor) -> None:
-                if not self.prompt_seen:  # generate() first passes the prompts
-                    self.prompt_seen = True
-                    return
-                for row, token in enumerate(value.reshape(-1).tolist()):
-                    if done[row]:
-                        continue
-                    if token in ends:
-                        done[row] = True
-                        continue
-                    tokens[row].append(token)
-                    text = tokenizer.decode(tokens[row], skip_special_tokens=True)
-                    if not text.endswith("\ufffd") and len(text) > len(shown[row]):  # not half a character
-                        emit(row, text[len(shown[row]):])
-                        shown[row] = text
-                    if len(tokens[row]) >= max_new_tokens[row]:
-                        done[row] = True
-
-            def end(self) -> None:
-                pass
-
-        class StopFinishedRows(StoppingCriteria):
-            def __call__(self, input_ids, scores, **kwargs):  # noqa: ANN001, ANN204
-                for row in range(len(done)):
-                    done[row] = done[row] or stopped(row)
-                return torch.tensor(done, dtype=torch.bool, device=input_ids.device)
-
-        temperature = self.temperature if temperature is None else temperature
-        sampling = {"do_sample": True, "temperature": temperature} if temperature > 0 else {"do_sample": False}
-        with torch.no_grad():
-            self.model.generate(
-                **inputs,
-                max_new_tokens=max(max_new_tokens),
-                streamer=PerRowStreamer(),
-                stopping_criteria=StoppingCriteriaList([StopFinishedRows()]),
-                pad_token_id=tokenizer.pad_token_id,
-                **sampling,
-            )
-
     def stream(self, messages: Sequence[Message], max_new_tokens: int, temperature: float | None = None) -> Iterator[str]:
         """Yield the reply to a chat (role/content messages) piece by piece; `temperature`, when
         given, overrides the generator's own (0: greedy)."""
@@ -158,6 +85,26 @@ class TransformersGenerator:
     def device(self) -> str:
         return str(self.model.device)
 
+    def _left_padded(self, conversations: Sequence[Sequence[Message]]) -> Any:
+        """The chats' prompts as one batch, padded on the left so every reply starts right after its prompt."""
+        tokenizer = self.tokenizer
+        prompts = [tokenizer.apply_chat_template(list(c), add_generation_prompt=True, tokenize=False) for c in conversations]
+        side, tokenizer.padding_side = tokenizer.padding_side, "left"
+        try:
+            if tokenizer.pad_token is None:
+                tokenizer.pad_token = tokenizer.eos_token
+            return tokenizer(prompts, return_tensors="pt", padding=True, add_special_tokens=False).to(self.model.device)
+        finally:
+            tokenizer.padding_side = side
+
+    def _end_tokens(self) -> set[int]:
+        ends = self.model.generation_config.eos_token_id
+        return {ends} if isinstance(ends, int) else set(ends or [self.tokenizer.eos_token_id])
+
+    def _sampling(self, temperature: float | None) -> dict[str, Any]:
+        temperature = self.temperature if temperature is None else temperature
+        return {"do_sample": True, "temperature": temperature} if temperature > 0 else {"do_sample": False}
+
     def generate_batch(
         self,
         conversations: Sequence[Sequence[Message]],
@@ -174,18 +121,9 @@ class TransformersGenerator:
         from transformers import StoppingCriteria, StoppingCriteriaList
 
         tokenizer = self.tokenizer
-        prompts = [tokenizer.apply_chat_template(list(c), add_generation_prompt=True, tokenize=False) for c in conversations]
-        side, tokenizer.padding_side = tokenizer.padding_side, "left"
-        try:
-            if tokenizer.pad_token is None:
-                tokenizer.pad_token = tokenizer.eos_token
-            inputs = tokenizer(prompts, return_tensors="pt", padding=True, add_special_tokens=False).to(self.model.device)
-        finally:
-            tokenizer.padding_side = side
-        sampling = {"do_sample": True, "temperature": self.temperature} if self.temperature > 0 else {"do_sample": False}
+        inputs, ends = self._left_padded(conversations), self._end_tokens()
+        sampling = self._sampling(None)
         start = inputs["input_ids"].shape[1]
-        ends = self.model.generation_config.eos_token_id
-        ends = {ends} if isinstance(ends, int) else set(ends or [tokenizer.eos_token_id])
 
         def finished(ids: torch.Tensor, text: str) -> bool:
             return bool(ends & set(ids.tolist())) or (stop_when is not None and stop_when(text))
@@ -198,8 +136,8 @@ class TransformersGenerator:
                         done[row] = stop_when(tokenizer.decode(ids, skip_special_tokens=True))
                 return done
 
-        replies = [""] * len(prompts)
-        rows = list(range(len(prompts)))  # which conversation each row of the batch is
+        replies = [""] * len(conversations)
+        rows = list(range(len(conversations)))  # which conversation each row of the batch is
         ids, mask, cache = inputs["input_ids"], inputs["attention_mask"], None
         with torch.no_grad():
             while rows:
@@ -248,19 +186,10 @@ class TransformersGenerator:
         from transformers.generation.streamers import BaseStreamer
 
         tokenizer = self.tokenizer
-        prompts = [tokenizer.apply_chat_template(list(c), add_generation_prompt=True, tokenize=False) for c in conversations]
-        side, tokenizer.padding_side = tokenizer.padding_side, "left"
-        try:
-            if tokenizer.pad_token is None:
-                tokenizer.pad_token = tokenizer.eos_token
-            inputs = tokenizer(prompts, return_tensors="pt", padding=True, add_special_tokens=False).to(self.model.device)
-        finally:
-            tokenizer.padding_side = side
-        ends = self.model.generation_config.eos_token_id
-        ends = {ends} if isinstance(ends, int) else set(ends or [tokenizer.eos_token_id])
-        tokens: list[list[int]] = [[] for _ in prompts]
-        shown = [""] * len(prompts)
-        done = [False] * len(prompts)
+        inputs, ends = self._left_padded(conversations), self._end_tokens()
+        tokens: list[list[int]] = [[] for _ in conversations]
+        shown = [""] * len(conversations)
+        done = [False] * len(conversations)
 
         class PerRowStreamer(BaseStreamer):
             prompt_seen = False
@@ -292,8 +221,6 @@ class TransformersGenerator:
                     done[row] = done[row] or stopped(row)
                 return torch.tensor(done, dtype=torch.bool, device=input_ids.device)
 
-        temperature = self.temperature if temperature is None else temperature
-        sampling = {"do_sample": True, "temperature": temperature} if temperature > 0 else {"do_sample": False}
         with torch.no_grad():
             self.model.generate(
                 **inputs,
@@ -301,7 +228,7 @@ class TransformersGenerator:
                 streamer=PerRowStreamer(),
                 stopping_criteria=StoppingCriteriaList([StopFinishedRows()]),
                 pad_token_id=tokenizer.pad_token_id,
-                **sampling,
+                **self._sampling(temperature),
             )
 
     def stream(self, messages: Sequence[Message], max_new_tokens: int, temperature: float | None = None) -> Iterator[str]:
@@ -318,8 +245,7 @@ class TransformersGenerator:
             def __call__(self, input_ids, scores, **kwargs) -> bool:  # noqa: ANN001
                 return cancelled.is_set()
 
-        temperature = self.temperature if temperature is None else temperature
-        sampling = {"do_sample": True, "temperature": temperature} if temperature > 0 else {"do_sample": False}
+        sampling = self._sampling(temperature)
         errors: list[BaseException] = []
 
         def run() -> None:

@@ -9,7 +9,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
-from typing import Any, Self
+from typing import Any
 
 from sqlalchemy import (
     CheckConstraint,
@@ -26,7 +26,7 @@ from sqlalchemy.engine import URL, Engine
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship, selectinload, sessionmaker
 
-from chatbot.database import database_message, open_engine
+from chatbot.database import Database, database_message, open_engine
 from chatbot.errors import OrderStoreError
 
 ORDER_STATUSES = (
@@ -291,21 +291,12 @@ def _db_message(url: URL, exc: BaseException) -> str:
     return database_message(url, exc, "orders_url", "orders")
 
 
-class OrderStore:
+class OrderStore(Database):
     """Orders in a SQL database, read into frozen OrderRecords. Open one with `open_order_store`."""
 
     def __init__(self, engine: Engine) -> None:
-        self._engine = engine
+        super().__init__(engine)
         self._sessions = sessionmaker(engine)
-
-    def close(self) -> None:
-        self._engine.dispose()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        self.close()
 
     @contextmanager
     def _session(self) -> Iterator[Session]:

@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from typing import Any, Self
+from typing import Any
 
 from sqlalchemy import (
     JSON, Boolean, Column, DateTime, Float, ForeignKey, Integer, MetaData, String, Table, Text, delete, func, insert, inspect,
@@ -18,7 +18,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import SQLAlchemyError
 
-from chatbot.database import database_message, open_engine
+from chatbot.database import Database, database_message, open_engine
 from chatbot.errors import ChatbotError, SupportLogError
 from chatbot.redaction import redact
 from chatbot.values import Answer
@@ -140,20 +140,8 @@ class DraftRecord:
     conversation_id: str | None
 
 
-class SupportLog:
+class SupportLog(Database):
     """Conversations, the escalation queue and drafts. Open one with `open_support_log`."""
-
-    def __init__(self, engine: Engine) -> None:
-        self._engine = engine
-
-    def close(self) -> None:
-        self._engine.dispose()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        self.close()
 
     @contextmanager
     def _connect(self) -> Iterator[Connection]:
