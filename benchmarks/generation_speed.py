@@ -1,6 +1,6 @@
 """Generation speed on a realistic RAG prompt (6 demo-store passages, about 600 tokens): time to
 first token and decode tokens/s, one chat and a batch of chats, for this project's transformers
-generator (fp32 and bf16) and, in the same run, llama-cpp-python on the same GGUF file (an
+generator (fp32, bf16, and int8 linear layers) and, in the same run, llama-cpp-python on the same GGUF file (an
 optional dev extra: `pip install llama-cpp-python`; its column is skipped, saying so, when absent).
 Every reply is made to run exactly --tokens tokens, so the rates compare like with like.
 
@@ -122,12 +122,15 @@ def main() -> None:
     settings = load_settings()
     single, batch = rag_conversations(1), rag_conversations(args.batch)
     rows: dict[str, dict] = {}
-    generator = TransformersGenerator(settings.model, settings.gguf_file, "cpu")
+    generator = TransformersGenerator(settings.model, settings.gguf_file, "cpu", quantize="")
     rows["transformers fp32"] = {"single": time_transformers(generator, single, args.tokens, args.runs),
                                  "batch": time_transformers(generator, batch, args.tokens, args.runs)}
     generator.model.to(torch.bfloat16)
     rows["transformers bf16"] = {"single": time_transformers(generator, single, args.tokens, args.runs),
                                  "batch": time_transformers(generator, batch, args.tokens, args.runs)}
+    generator = TransformersGenerator(settings.model, settings.gguf_file, "cpu", quantize="int8")
+    rows["transformers int8 (quantize)"] = {"single": time_transformers(generator, single, args.tokens, args.runs),
+                                            "batch": time_transformers(generator, batch, args.tokens, args.runs)}
     folder, gguf = resolve_model(settings.model, settings.gguf_file)
     llama = time_llama_cpp(str(Path(folder) / gguf), single, args.tokens, args.runs, generator.tokenizer) if gguf else None
     if llama is None:

@@ -342,7 +342,7 @@ def serve_openai_command(
     from chatbot.openai_server import create_openai_app
 
     settings = _settings(settings_file)
-    generator = TransformersGenerator(settings.model, settings.gguf_file, settings.device, settings.temperature, settings.dtype)
+    generator = TransformersGenerator(settings.model, settings.gguf_file, settings.device, settings.temperature, settings.dtype, settings.quantize)
     typer.echo(f"Serving {settings.model} at http://{host}:{port}/v1", err=True)
     uvicorn.run(create_openai_app(generator, settings.model), host=host, port=port, log_level="warning")
 

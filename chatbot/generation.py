@@ -56,7 +56,7 @@ class TransformersGenerator:
     PyTorch's SDPA attention), else CPU in fp32 unless `dtype` says otherwise."""
 
     def __init__(self, model: str = BUNDLED_GENERATOR, gguf_file: str = "", device: str = "auto",
-                 temperature: float = 0.0, dtype: str = "auto") -> None:
+                 temperature: float = 0.0, dtype: str = "auto", quantize: str = "") -> None:
         import torch
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
@@ -66,6 +66,8 @@ class TransformersGenerator:
         use_cuda = device == "cuda" or (device == "auto" and torch.cuda.is_available())
         if dtype not in DTYPES:
             raise ModelLoadError(f"dtype must be one of {', '.join(DTYPES)}, not {dtype!r}.")
+        if quantize not in ("", "int8"):
+            raise ModelLoadError(f"quantize must be \"\" or \"int8\", not {quantize!r}.")
         weights = getattr(torch, dtype) if dtype != "auto" else torch.bfloat16 if use_cuda else torch.float32
         options: dict = {"gguf_file": gguf} if gguf else {}
         try:
@@ -78,8 +80,27 @@ class TransformersGenerator:
         except (OSError, ValueError) as error:
             raise ModelLoadError(f"Cannot load model {model!r} ({source}): {error}") from error
         self.model.eval()
+        if quantize == "int8":
+            self._quantize(use_cuda)
         if self.tokenizer.chat_template is None:
             raise ModelLoadError(f"Model {model!r} has no chat template; use an instruction-tuned model.")
+
+    def _quantize(self, use_cuda: bool) -> None:
+        """The linear layers' weights in int8, activations quantized on the fly (PyTorch's dynamic
+        quantization, fbgemm/oneDNN int8 kernels): on this project's 2-core CPU, decoding about
+        2.5x and whole answers about 3.8x faster than fp32 (README, Speed). Activations are scaled
+        per call, so a reply written in a batch can differ a little from the same reply alone."""
+        import torch
+
+        if use_cuda or self.model.dtype != torch.float32:
+            raise ModelLoadError("quantize = \"int8\" is for a CPU model in float32 (dtype \"auto\" or \"float32\").")
+        import warnings
+
+        from torch.ao.quantization import quantize_dynamic
+
+        with warnings.catch_warnings():  # the deprecation notice points at torchao, not a dependency here
+            warnings.simplefilter("ignore")
+            self.model = quantize_dynamic(self.model, {torch.nn.Linear}, dtype=torch.qint8)
 
     @property
     def device(self) -> str:

@@ -264,7 +264,8 @@ class Pipeline:
                 *complete, _ = split_sentences(written[checked:]) or [""]
                 for sentence in complete:
                     checked += len(sentence)
-                    if self._ground(sentence, shown)[0] and not leaks_prompt(written[:checked], instructions):
+                    if (self._ground(sentence, shown)[0] and not leaks_prompt(written[:checked], instructions)
+                            and not echoes_question(sentence, question)):
                         yield sentence
         finally:
             stream.close()
@@ -332,8 +333,12 @@ class Pipeline:
         text, sources = map_citations(raw, shown)
         if not sources:
             text, sources = cite_best_passage(text, shown)
+        echoes = [sentence for sentence in split_sentences(text) if echoes_question(sentence, question)]
+        if echoes:  # the decoder read the prompt back: "Question: how many days ...?"
+            text = "".join(sentence for sentence in split_sentences(text) if sentence not in echoes).strip()
         kept, dropped = self._ground(text, sources)
-        notes = tuple((d.sentence, d.reason) for d in dropped)
+        notes = tuple((sentence.strip(), "repeats the question") for sentence in echoes)
+        notes += tuple((d.sentence, d.reason) for d in dropped)
         if leaks_prompt(raw, self._render("system")):  # small models echo their instructions
             kept, notes = "", ((raw, "repeats the bot's instructions"),)
         # "Yes, I am." or "The answer is: 2." passes every check and says nothing about the shop.
@@ -393,6 +398,22 @@ def drop_repeated_sentences(text: str) -> str:
         seen.add(key)
         kept.append(sentence)
     return "".join(kept)
+
+
+def echoes_question(sentence: str, question: str) -> bool:
+    """Whether a sentence of the answer only reads the prompt back: a "Question:" or "Passages:"
+    line, or a question made of the shopper's own words.
+
+    >>> echoes_question("Question: How many days do I have? [1]", "how many days do i have?")
+    True
+    >>> echoes_question("You have 30 days [1].", "How many days do I have?")
+    False
+    """
+    text = strip_markers(sentence).strip()
+    if re.match(r"(question|passages?)\s*:", text, re.IGNORECASE):
+        return True
+    words = content_words(text)
+    return text.endswith("?") and bool(words) and words <= content_words(question)
 
 
 def repeats(text: str) -> bool:

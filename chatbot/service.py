@@ -109,7 +109,7 @@ def make_generator(settings: Settings) -> Any:
         raise SettingsError(f"generator must be \"transformers\" or \"openai\", not {settings.generator!r}.")
     from chatbot.generation import TransformersGenerator
 
-    return TransformersGenerator(settings.model, settings.gguf_file, settings.device, settings.temperature, settings.dtype)
+    return TransformersGenerator(settings.model, settings.gguf_file, settings.device, settings.temperature, settings.dtype, settings.quantize)
 
 
 def with_reranker(settings: Settings, retriever: Retriever, generator: Any) -> Retriever:

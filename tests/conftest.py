@@ -91,7 +91,8 @@ def real_index(real_settings: Settings, real_embedder):
 def real_generator(real_settings: Settings):
     from chatbot.generation import TransformersGenerator
 
-    return TransformersGenerator(real_settings.model, real_settings.gguf_file, real_settings.device)
+    return TransformersGenerator(real_settings.model, real_settings.gguf_file, real_settings.device,
+                                 real_settings.temperature, real_settings.dtype, real_settings.quantize)
 
 
 @pytest.fixture(scope="session")

@@ -258,3 +258,15 @@ def test_answer_batch_gives_the_same_answers_as_answer(toy_settings, toy_embedde
             assert (result.text, result.reason, result.dropped) == (single.text, single.reason, single.dropped)
     assert results[0].text == "Full-price: 30 days [1]." and results[2].reason == "no_evidence"
     assert batched.generator.batches == [2]
+
+
+def test_a_reply_that_reads_the_question_back_is_not_shown(make_pipeline) -> None:
+    pipeline, _ = make_pipeline(
+        "Question: How many days do I have to return a full-price item? [1] "
+        "Full-price items can be returned within 30 days of delivery [1]."
+    )
+    streamed = list(pipeline.stream("How many days do I have to return a full-price item?"))
+    answer = streamed[-1]
+    assert answer.text == "Full-price items can be returned within 30 days of delivery [1]."
+    assert ("Question: How many days do I have to return a full-price item? [1]", "repeats the question") in answer.dropped
+    assert not any("Question:" in piece for piece in streamed[:-1])

@@ -97,3 +97,25 @@ def test_concurrent_chats_batched_get_the_replies_they_would_get_alone(real_gene
     for thread in threads:
         thread.join(120)
     assert batching.batch_sizes == [3] and together == alone
+
+
+def test_the_int8_generator_runs_quantized_linear_layers(real_settings) -> None:
+    from torch.ao.nn.quantized.dynamic import Linear as DynamicInt8Linear
+
+    from chatbot.generation import TransformersGenerator
+
+    generator = TransformersGenerator(real_settings.model, real_settings.gguf_file, "cpu", quantize="int8")
+    layers = [m for m in generator.model.modules() if isinstance(m, DynamicInt8Linear)]
+    assert len(layers) == 30 * 7 + 1  # every attention and MLP projection, and the output layer
+    messages = [{"role": "user", "content": "Passage: Items can be returned within 30 days.\nQuestion: How many days?"}]
+    assert "".join(generator.stream(messages, 16)).strip()
+
+
+def test_unknown_speed_options_are_refused_before_loading() -> None:
+    from chatbot.errors import ModelLoadError
+    from chatbot.generation import TransformersGenerator
+
+    with pytest.raises(ModelLoadError, match="quantize must be"):
+        TransformersGenerator(quantize="int4")
+    with pytest.raises(ModelLoadError, match="dtype must be one of"):
+        TransformersGenerator(dtype="float8")
