@@ -102,7 +102,7 @@ def test_a_thumbs_down_with_a_comment_is_stored(page, site) -> None:
     comment = page.get_by_placeholder("What was wrong with this answer? (optional)")
     comment.fill("I asked about Canada, not the UK")
     page.get_by_role("button", name="Send comment").click()
-    row = until(lambda: next((r for r in site.log.turn_rows() if r["feedback"] == "down"), None))
+    row = until(lambda: next((r for r in site.log.turn_rows() if r["feedback"] == "down" and r["feedback_comment"]), None))
     assert row["question"] == "Do you ship to Canada?" and row["feedback_comment"] == "I asked about Canada, not the UK"
     comment.wait_for(state="hidden", timeout=30_000)  # the comment box closes once sent
 
