@@ -142,9 +142,7 @@ def build_panel(desk: AssistDesk, store_name: str, embedder: Embedder | None = N
     def open_conversation(conversation_id: str | None) -> tuple[str, dict | None, str]:
         if not conversation_id:
             raise gr.Error("Pick a conversation from the queue first.")
-        question, history = desk.conversation(conversation_id)
-        found = next((c for c in desk.queue() if c.id == conversation_id), None)
-        reason = found.reason if found else "handled"
+        question, history, reason = desk.conversation(conversation_id)
         return question, {"id": conversation_id, "history": history}, transcript_markdown(question, history, reason)
 
     def unlink() -> tuple[None, str]:

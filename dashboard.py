@@ -12,10 +12,10 @@ from typing import Any
 import gradio as gr
 import pandas as pd
 
-from chatbot.analytics import Report, build_report, day_range, parse_day
+from chatbot.analytics import Report, build_report, parse_day
 from chatbot.embedding import Embedder
 from chatbot.errors import ChatbotError
-from chatbot.log_export import DRAFT_COLUMNS, TURN_COLUMNS, draft_records, eval_cases, turn_record, write_records
+from chatbot.log_export import export as export_log
 from chatbot.support_log import SupportLog
 
 EXPORTS = ("conversations.csv", "conversations.jsonl", "drafts.csv", "eval_cases.jsonl")
@@ -79,12 +79,7 @@ def add_dashboard(tab: gr.Tab, log: SupportLog, embedder: Embedder | None, reten
         try:
             since, until = parse_day(since_text, "from"), parse_day(until_text, "to")
             path = Path(tempfile.mkdtemp(prefix="support-export-")) / f"{date.today():%Y-%m-%d}-{kind}"
-            if kind.startswith("conversations"):
-                write_records((turn_record(r) for r in log.turn_rows(*day_range(since, until))), path, TURN_COLUMNS)
-            elif kind.startswith("drafts"):
-                write_records(draft_records(log), path, DRAFT_COLUMNS)
-            else:
-                write_records(eval_cases(log), path, ())
+            export_log(log, kind.partition(".")[0], path, since, until)
         except ChatbotError as error:
             raise gr.Error(str(error)) from error
         return str(path)

@@ -32,9 +32,9 @@ class RecordingGenerator:
         self.generator = generator
         self.written = ""
 
-    def stream(self, messages, max_new_tokens):  # noqa: ANN001, ANN201
+    def stream(self, messages, max_new_tokens, temperature=None):  # noqa: ANN001, ANN201
         self.written = ""
-        for piece in self.generator.stream(messages, max_new_tokens):
+        for piece in self.generator.stream(messages, max_new_tokens, temperature):
             self.written += piece
             yield piece
 

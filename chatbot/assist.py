@@ -17,6 +17,7 @@ from chatbot.errors import ChatbotError, QuestionError
 from chatbot.generation import Message
 from chatbot.grounding import content_words
 from chatbot.guardrails import REASON_OFF_TOPIC, REASON_SENSITIVE
+from chatbot.index import Progress
 from chatbot.order_chat import about_an_order, latest_found, order_numbers
 from chatbot.pipeline import Pipeline
 from chatbot.triage import Triage, TicketTriage
@@ -72,7 +73,7 @@ class KnowledgeBaseInUse:
 
 # Builds (or reuses) the index of a knowledge-base folder: (folder, progress(done, total)) ->
 # the pipeline over it and what was indexed. The service layer supplies it.
-OpenKnowledgeBase = Callable[[Path, Callable[[int, int], None] | None], tuple[Pipeline, KnowledgeBaseInUse]]
+OpenKnowledgeBase = Callable[[Path, Progress | None], tuple[Pipeline, KnowledgeBaseInUse]]
 
 
 def latest_message(thread: str) -> str:
@@ -197,17 +198,18 @@ class AssistDesk:
         """Escalated shopper conversations waiting for a person (empty when the log is off)."""
         return self.log.escalation_queue(limit) if self.log else []
 
-    def conversation(self, conversation_id: str) -> tuple[str, list[Message]]:
-        """A queued conversation as (its last question, the turns before it as chat messages)."""
+    def conversation(self, conversation_id: str) -> tuple[str, list[Message], str]:
+        """A queued conversation as (its last question, the turns before it as chat messages, and
+        why it was escalated, or "handled" once staff have answered it)."""
         found = self.log.conversation(conversation_id) if self.log else None
         if found is None or not found.turns:
             raise ChatbotError(f"Conversation {conversation_id!r} is not in the support log.")
         history: list[Message] = []
         for turn in found.turns[:-1]:
             history += [{"role": "user", "content": turn.question}, {"role": "assistant", "content": turn.answer}]
-        return found.turns[-1].question, history
+        return found.turns[-1].question, history, "handled" if found.handled else found.reason
 
-    def use_knowledge_base(self, folder: str | Path, progress: Callable[[int, int], None] | None = None) -> KnowledgeBaseInUse:
+    def use_knowledge_base(self, folder: str | Path, progress: Progress | None = None) -> KnowledgeBaseInUse:
         """Index another store's knowledge-base folder (unchanged passages are not embedded
         again) and answer from it from now on."""
         if self._open_knowledge_base is None:

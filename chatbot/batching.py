@@ -56,9 +56,9 @@ class BatchingGenerator:
         self.window = window_ms / 1000
         self._waiting: queue.Queue[_Request] = queue.Queue(maxsize=max_waiting)
         self._held: deque[_Request] = deque()  # taken from the queue but left for the next batch
+        self.batch_sizes: list[int] = []  # how many requests each batch held (for tests and benchmarks)
         self._worker = threading.Thread(target=self._run, name="batching-generator", daemon=True)
         self._worker.start()
-        self.batch_sizes: list[int] = []  # how many requests each batch held (for tests and benchmarks)
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.decoder, name)

@@ -285,17 +285,13 @@ def export_log_command(
     settings_file: SettingsFile = None,
 ) -> None:
     """Export the support log (already redacted) as CSV or JSONL."""
-    from chatbot.analytics import day_range, parse_day
-    from chatbot.log_export import DRAFT_COLUMNS, TURN_COLUMNS, draft_records, turn_record, write_records
+    from chatbot.analytics import parse_day
+    from chatbot.log_export import export
 
     if what not in ("conversations", "drafts"):
         raise SettingsError(f"--what is conversations or drafts, not {what!r}.")
     with _support_log(settings_file) as log:
-        if what == "drafts":
-            count = write_records(draft_records(log), out, DRAFT_COLUMNS)
-        else:
-            bounds = day_range(parse_day(since, "--since"), parse_day(until, "--until"))
-            count = write_records((turn_record(row) for row in log.turn_rows(*bounds)), out, TURN_COLUMNS)
+        count = export(log, what, out, parse_day(since, "--since"), parse_day(until, "--until"))
     typer.echo(f"Wrote {count} {what} rows to {out}.")
 
 
@@ -338,11 +334,11 @@ def serve_openai_command(
     http://HOST:PORT/v1 (chat completions, streamed or whole), under the name in `model`."""
     import uvicorn
 
-    from chatbot.generation import TransformersGenerator
     from chatbot.openai_server import create_openai_app
+    from chatbot.service import load_transformers
 
     settings = _settings(settings_file)
-    generator = TransformersGenerator(settings.model, settings.gguf_file, settings.device, settings.temperature, settings.dtype, settings.quantize)
+    generator = load_transformers(settings)
     typer.echo(f"Serving {settings.model} at http://{host}:{port}/v1", err=True)
     uvicorn.run(create_openai_app(generator, settings.model), host=host, port=port, log_level="warning")
 

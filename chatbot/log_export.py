@@ -6,10 +6,11 @@ from __future__ import annotations
 import csv
 import json
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from chatbot.analytics import day_range
 from chatbot.errors import ChatbotError
 
 if TYPE_CHECKING:
@@ -58,6 +59,19 @@ def write_records(records: Iterable[dict[str, Any]], path: str | Path, columns: 
     return len(records)
 
 
+def export(log: SupportLog, what: str, path: str | Path, since: date | None = None, until: date | None = None) -> int:
+    """Write `what` to `path` (CSV or JSONL by its name) and return how many rows: "conversations"
+    (one row per answer from `since` to `until`, both days included, with its feedback), "drafts"
+    or "eval_cases" (all of them)."""
+    if what == "conversations":
+        return write_records((turn_record(row) for row in log.turn_rows(*day_range(since, until))), path, TURN_COLUMNS)
+    if what == "drafts":
+        return write_records(draft_records(log), path, DRAFT_COLUMNS)
+    if what == "eval_cases":
+        return write_records(eval_cases(log), path, ())
+    raise ChatbotError(f"Export conversations, drafts or eval_cases, not {what!r}.")
+
+
 def eval_cases(log: SupportLog) -> list[dict[str, Any]]:
     """Eval cases (the evals/*.jsonl format) from what people said was wrong:
 
@@ -70,12 +84,12 @@ def eval_cases(log: SupportLog) -> list[dict[str, Any]]:
     """
     cases = []
     for draft in log.drafts("edited"):
-        cited = _cited(log, draft.id)
+        cited = _cited(draft.sources)
         cases.append({"question": draft.message, "expected": cited, "answerable": bool(cited), "reference": draft.final_text,
                       "from": f"draft:{draft.id}"})
     for row in log.turn_rows():
         if row.get("feedback") == "down":
-            cited = list(dict.fromkeys(s["doc_id"] for s in row["sources"] or []))
+            cited = _cited(row["sources"] or ())
             cases.append({"question": row["question"], "expected": cited, "answerable": bool(cited), "review": True,
                           "bot_answer": row["answer"], "comment": row.get("feedback_comment") or "", "from": f"turn:{row['id']}"})
     return cases
@@ -100,8 +114,9 @@ def add_eval_cases(cases: list[dict[str, Any]], path: str | Path) -> int:
     return len(new)
 
 
-def _cited(log: SupportLog, draft_id: int) -> list[str]:
-    return list(dict.fromkeys(source["doc_id"] for source in log.draft_sources(draft_id)))
+def _cited(sources: Iterable[dict[str, Any]]) -> list[str]:
+    """The cited documents' ids, each once, in citation order."""
+    return list(dict.fromkeys(source["doc_id"] for source in sources))
 
 
 def _iso(moment: datetime | None) -> str | None:

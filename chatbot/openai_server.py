@@ -43,7 +43,7 @@ def create_openai_app(generator: Generator, model_id: str) -> FastAPI:
         if request.model and request.model != model_id:
             raise HTTPException(404, f"This server serves {model_id!r}, not {request.model!r}.")
         messages = [m.model_dump() for m in request.messages]
-        pieces = generator.stream(messages, request.max_tokens, **_sampling(request))
+        pieces = generator.stream(messages, request.max_tokens, request.temperature)
         completion_id, created = f"chatcmpl-{uuid.uuid4().hex[:24]}", int(time.time())
         if not request.stream:
             text = "".join(pieces)
@@ -66,6 +66,3 @@ def create_openai_app(generator: Generator, model_id: str) -> FastAPI:
 
     return app
 
-
-def _sampling(request: ChatRequest) -> dict[str, float]:
-    return {} if request.temperature is None else {"temperature": request.temperature}

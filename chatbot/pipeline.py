@@ -252,8 +252,7 @@ class Pipeline:
         shown = self._shown(decision)
         written, checked, instructions = "", 0, self._render("system")
         generation_started = time.perf_counter()
-        sampling = {"temperature": temperature} if temperature is not None else {}
-        stream = self.generator.stream(self._messages(question, history, shown), self.settings.max_new_tokens, **sampling)
+        stream = self.generator.stream(self._messages(question, history, shown), self.settings.max_new_tokens, temperature)
         try:
             for piece in stream:
                 if not written:
@@ -333,9 +332,10 @@ class Pipeline:
         text, sources = map_citations(raw, shown)
         if not sources:
             text, sources = cite_best_passage(text, shown)
-        echoes = [sentence for sentence in split_sentences(text) if echoes_question(sentence, question)]
+        sentences = split_sentences(text)
+        echoes = [sentence for sentence in sentences if echoes_question(sentence, question)]
         if echoes:  # the decoder read the prompt back: "Question: how many days ...?"
-            text = "".join(sentence for sentence in split_sentences(text) if sentence not in echoes).strip()
+            text = "".join(sentence for sentence in sentences if sentence not in echoes).strip()
         kept, dropped = self._ground(text, sources)
         notes = tuple((sentence.strip(), "repeats the question") for sentence in echoes)
         notes += tuple((d.sentence, d.reason) for d in dropped)

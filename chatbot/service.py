@@ -107,6 +107,11 @@ def make_generator(settings: Settings) -> Any:
                                settings.openai_timeout, settings.openai_retries)
     if settings.generator != "transformers":
         raise SettingsError(f"generator must be \"transformers\" or \"openai\", not {settings.generator!r}.")
+    return load_transformers(settings)
+
+
+def load_transformers(settings: Settings) -> Any:
+    """The transformers decoder for `model`, with the device, dtype and quantization settings."""
     from chatbot.generation import TransformersGenerator
 
     return TransformersGenerator(settings.model, settings.gguf_file, settings.device, settings.temperature, settings.dtype, settings.quantize)

@@ -121,6 +121,7 @@ class QueuedConversation:
     reason: str
     updated_at: datetime
     turns: tuple[Turn, ...]
+    handled: bool = False  # staff have answered it since its last escalation
 
     @property
     def last_question(self) -> str:
@@ -138,6 +139,7 @@ class DraftRecord:
     rating: str | None
     final_text: str | None
     conversation_id: str | None
+    sources: tuple[dict[str, Any], ...] = ()  # the passages the draft cited ({"id", "doc_id", "title", "score"})
 
 
 class SupportLog(Database):
@@ -236,17 +238,14 @@ class SupportLog(Database):
             row = connection.execute(select(conversations).where(conversations.c.id == conversation_id)).first()
             if row is None:
                 return None
-            return QueuedConversation(row.id, row.escalated_reason or "", row.updated_at, self._turns(connection, row.id))
+            return QueuedConversation(row.id, row.escalated_reason or "", row.updated_at, self._turns(connection, row.id),
+                                      row.handled_at is not None)
 
     def _turns(self, connection: Connection, conversation_id: str) -> tuple[Turn, ...]:
         rows = connection.execute(
             select(turns).where(turns.c.conversation_id == conversation_id).order_by(turns.c.id)
         ).all()
         return tuple(Turn(r.question, r.answer, r.reason, r.escalate, r.sources, r.created_at) for r in rows)
-
-    def mark_handled(self, conversation_id: str) -> None:
-        with self._connect() as connection:
-            connection.execute(update(conversations).where(conversations.c.id == conversation_id).values(handled_at=_now()))
 
     def record_draft(
         self, agent: str, message: str, answer: Answer, next_action: str, conversation_id: str | None = None
@@ -278,11 +277,6 @@ class SupportLog(Database):
                 connection.execute(update(conversations).where(conversations.c.id == row.conversation_id).values(handled_at=_now()))
         return _draft(row)
 
-    def draft_sources(self, draft_id: int) -> list[dict[str, Any]]:
-        """The passages a draft cited ({"id", "doc_id", "title", "score"})."""
-        with self._connect() as connection:
-            return list(connection.scalar(select(drafts.c.sources).where(drafts.c.id == draft_id)) or [])
-
     def drafts(self, rating: str | None = None) -> list[DraftRecord]:
         """Drafts, oldest first; with `rating`, only those rated so (e.g. the edited ones, as eval cases)."""
         query = select(drafts).order_by(drafts.c.id)
@@ -294,7 +288,7 @@ class SupportLog(Database):
 
 def _draft(row: Any) -> DraftRecord:
     return DraftRecord(row.id, row.agent, row.message, row.draft, row.reason, row.next_action, row.rating,
-                       row.final_text, row.conversation_id)
+                       row.final_text, row.conversation_id, tuple(row.sources or ()))
 
 
 def migrate(engine: Engine) -> int:

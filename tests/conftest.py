@@ -89,10 +89,9 @@ def real_index(real_settings: Settings, real_embedder):
 
 @pytest.fixture(scope="session")
 def real_generator(real_settings: Settings):
-    from chatbot.generation import TransformersGenerator
+    from chatbot.service import load_transformers
 
-    return TransformersGenerator(real_settings.model, real_settings.gguf_file, real_settings.device,
-                                 real_settings.temperature, real_settings.dtype, real_settings.quantize)
+    return load_transformers(real_settings)
 
 
 @pytest.fixture(scope="session")

@@ -147,12 +147,13 @@ def test_a_queued_chat_is_answered_with_its_history_then_leaves_the_queue(make_d
     support_log.record_turn(conversation, "How much is UK delivery?", Answer("It costs £3.95 [1].", (), 0.7, False, "answered"))
     support_log.record_turn(conversation, "and to Jersey?", Answer("Let me get a person.", (), 0.1, True, "no_evidence"))
     assert [c.id for c in desk.queue()] == [conversation]
-    question, history = desk.conversation(conversation)
-    assert question == "and to Jersey?"
+    question, history, reason = desk.conversation(conversation)
+    assert (question, reason) == ("and to Jersey?", "no_evidence")
     assert history == [{"role": "user", "content": "How much is UK delivery?"}, {"role": "assistant", "content": "It costs £3.95 [1]."}]
     draft = desk.draft(question, "ben", history, conversation)
     desk.rate(draft.id, "edited", "We don't deliver to Jersey yet, sorry.")
     assert desk.queue() == [] and support_log.drafts("edited")[0].final_text == "We don't deliver to Jersey yet, sorry."
+    assert desk.conversation(conversation)[2] == "handled"
 
 
 def test_feedback_needs_a_draft_and_a_log(make_desk, toy_settings) -> None:
