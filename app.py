@@ -94,6 +94,18 @@ class ChatSession:
     disliked: int | None = None  # the turn a comment box below the chat is asking about
 
 
+def thumbs(liked: bool | str | None) -> str | None:
+    """The rating a chat's like event carries: Gradio sends True (Like), False (Dislike), a
+    custom option's text, or "" when a thumb is clicked off (no rating: nothing is stored).
+
+    >>> thumbs(True), thumbs(False), thumbs(""), thumbs(None)
+    ('up', 'down', None, None)
+    """
+    if liked is None or liked == "":
+        return None
+    return "up" if liked is True else "down"
+
+
 def liked_turn(session: ChatSession, index: int | tuple[int, int] | list[int]) -> int | None:
     """The logged answer a thumbs click was on (its reply or its sources box)."""
     position = index if isinstance(index, int) else index[0]
@@ -119,17 +131,16 @@ def build_app(
         session.answers |= {position: turn, position + 1: turn}  # the reply and its sources box
 
     def rate_answer(session: ChatSession, data: gr.LikeData) -> tuple[Any, Any]:
-        turn = liked_turn(session, data.index)
-        if support_log is None or turn is None or data.liked is None:
+        turn, rating = liked_turn(session, data.index), thumbs(data.liked)
+        if support_log is None or turn is None or rating is None:
             return gr.update(visible=False), gr.update()
-        down = data.liked is not True
-        comment = data.liked if isinstance(data.liked, str) and data.liked not in ("Like", "Dislike") else ""
+        comment = data.liked if isinstance(data.liked, str) else ""  # a custom option's text
         try:
-            support_log.record_feedback(turn, "down" if down else "up", comment)
+            support_log.record_feedback(turn, rating, comment)
         except ChatbotError as error:
             raise gr.Error(str(error)) from error
-        session.disliked = turn if down else None
-        return gr.update(visible=down), gr.update(value="")
+        session.disliked = turn if rating == "down" else None
+        return gr.update(visible=rating == "down"), gr.update(value="")
 
     def send_comment(comment: str, session: ChatSession) -> tuple[Any, Any]:
         if support_log is not None and session.disliked is not None and comment.strip():

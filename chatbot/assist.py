@@ -214,8 +214,11 @@ class AssistDesk:
         again) and answer from it from now on."""
         if self._open_knowledge_base is None:
             raise ChatbotError("This panel cannot load other knowledge bases.")
-        folder = Path(str(folder).strip()).expanduser()
-        if not str(folder).strip() or not folder.is_dir():
+        text = str(folder).strip()
+        if not text:  # Path("") would be the server's working folder
+            raise ChatbotError("Give the path of a knowledge-base folder on the server.")
+        folder = Path(text).expanduser()
+        if not folder.is_dir():
             raise ChatbotError(f"No folder {folder}: give the path of a knowledge-base folder on the server.")
         self.pipeline, self.knowledge_base = self._open_knowledge_base(folder.resolve(), progress)
         return self.knowledge_base

@@ -179,3 +179,5 @@ def test_another_stores_folder_is_indexed_with_progress_and_used(make_desk, tmp_
     assert desk.use_knowledge_base(folder).embedded == 0  # loaded again: nothing re-embedded
     with pytest.raises(ChatbotError, match="No folder"):
         desk.use_knowledge_base(tmp_path / "missing")
+    with pytest.raises(ChatbotError, match="Give the path"):
+        desk.use_knowledge_base("  ")
