@@ -113,7 +113,7 @@ def main() -> None:
     parser.add_argument("--users", type=int, nargs="+", default=[1, 4, 16, 32])
     parser.add_argument("--questions", type=int, default=2, help="questions each shopper asks, one after another")
     parser.add_argument("--time-limit", type=float, default=600.0, help="seconds per level")
-    parser.add_argument("--max-batch", type=int, default=8)
+    parser.add_argument("--max-batch", type=int, default=16)
     parser.add_argument("--port", type=int, default=7871)
     parser.add_argument("--out", type=Path)
     args = parser.parse_args()

@@ -5,11 +5,14 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from chatbot.embedding import bundled_package_dir
 from chatbot.errors import ModelLoadError
 from chatbot.settings import BUNDLED_GENERATOR
+
+if TYPE_CHECKING:
+    from chatbot.running_batch import RunningBatch
 
 Message = dict[str, str]
 BUNDLED_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
@@ -106,18 +109,6 @@ class TransformersGenerator:
     def device(self) -> str:
         return str(self.model.device)
 
-    def _left_padded(self, conversations: Sequence[Sequence[Message]]) -> Any:
-        """The chats' prompts as one batch, padded on the left so every reply starts right after its prompt."""
-        tokenizer = self.tokenizer
-        prompts = [tokenizer.apply_chat_template(list(c), add_generation_prompt=True, tokenize=False) for c in conversations]
-        side, tokenizer.padding_side = tokenizer.padding_side, "left"
-        try:
-            if tokenizer.pad_token is None:
-                tokenizer.pad_token = tokenizer.eos_token
-            return tokenizer(prompts, return_tensors="pt", padding=True, add_special_tokens=False).to(self.model.device)
-        finally:
-            tokenizer.padding_side = side
-
     def _end_tokens(self) -> set[int]:
         ends = self.model.generation_config.eos_token_id
         return {ends} if isinstance(ends, int) else set(ends or [self.tokenizer.eos_token_id])
@@ -131,126 +122,20 @@ class TransformersGenerator:
         conversations: Sequence[Sequence[Message]],
         max_new_tokens: int,
         stop_when: Callable[[str], bool] | None = None,
-        chunk: int = 16,
+        rows: int = 16,
     ) -> list[str]:
-        """Replies to several chats written together: prompts padded on the left, so every reply
-        starts right after its own prompt. The decoder runs `chunk` tokens at a time; between
-        chunks the replies that are finished (end of text, or `stop_when(text so far)`, which is
-        also checked every 4 tokens) leave the batch with their part of the key/value cache, so
-        the long replies no longer drag the short ones' rows through every step."""
-        import torch
-        from transformers import StoppingCriteria, StoppingCriteriaList
+        """Replies to many chats (ticket runs), up to `rows` written at once in one running batch:
+        as a reply ends (end of text, or `stop_when(text so far)`, checked every 4 tokens), the next
+        chat takes its place. Each reply is the one the chat would get alone."""
+        from chatbot.running_batch import write_replies
 
-        tokenizer = self.tokenizer
-        inputs, ends = self._left_padded(conversations), self._end_tokens()
-        sampling = self._sampling(None)
-        start = inputs["input_ids"].shape[1]
+        return write_replies(self.open_batch(), conversations, max_new_tokens, rows, stop_when)
 
-        def finished(ids: torch.Tensor, text: str) -> bool:
-            return bool(ends & set(ids.tolist())) or (stop_when is not None and stop_when(text))
+    def open_batch(self) -> RunningBatch:
+        """An empty batch that chats join and leave at every token (the web app's concurrent chats)."""
+        from chatbot.running_batch import RunningBatch
 
-        class StopEachReply(StoppingCriteria):
-            def __call__(self, input_ids, scores, **kwargs):  # noqa: ANN001, ANN204
-                done = torch.zeros(input_ids.shape[0], dtype=torch.bool, device=input_ids.device)
-                if stop_when is not None and (input_ids.shape[1] - start) % 4 == 0:
-                    for row, ids in enumerate(input_ids[:, start:]):
-                        done[row] = stop_when(tokenizer.decode(ids, skip_special_tokens=True))
-                return done
-
-        replies = [""] * len(conversations)
-        rows = list(range(len(conversations)))  # which conversation each row of the batch is
-        ids, mask, cache = inputs["input_ids"], inputs["attention_mask"], None
-        with torch.no_grad():
-            while rows:
-                step = min(chunk, start + max_new_tokens - ids.shape[1])
-                output = self.model.generate(
-                    input_ids=ids,
-                    attention_mask=mask,
-                    cache=cache,
-                    max_new_tokens=step,
-                    pad_token_id=tokenizer.pad_token_id,
-                    stopping_criteria=StoppingCriteriaList([StopEachReply()]),
-                    return_dict_in_generate=True,
-                    **sampling,
-                )
-                sequences, cache = output.sequences, output.cache
-                written = sequences.shape[1] - ids.shape[1]
-                last_chunk = written < step or sequences.shape[1] - start >= max_new_tokens
-                keep = []
-                for position, row in enumerate(rows):
-                    replies[row] = tokenizer.decode(sequences[position, start:], skip_special_tokens=True)
-                    if not last_chunk and not finished(sequences[position, start:], replies[row]):
-                        keep.append(position)
-                if len(keep) < len(rows):
-                    selected = torch.tensor(keep, dtype=torch.long, device=sequences.device)
-                    cache.batch_select_indices(selected)
-                    sequences, mask = sequences[selected], mask[selected]
-                rows = [rows[position] for position in keep]
-                mask = torch.cat([mask, mask.new_ones((mask.shape[0], written))], dim=1)
-                ids = sequences
-        return replies
-
-    def stream_batch(
-        self,
-        conversations: Sequence[Sequence[Message]],
-        max_new_tokens: Sequence[int],
-        emit: Callable[[int, str], None],
-        stopped: Callable[[int], bool],
-        temperature: float | None = None,
-    ) -> None:
-        """Write replies to several chats in one generation, streaming each: `emit(row, text)` is
-        called with each new piece of row's reply as it is written. A row ends at its own
-        `max_new_tokens`, at the end of its text, or when `stopped(row)` says so (a shopper who
-        left); generation ends when every row has."""
-        import torch
-        from transformers import StoppingCriteria, StoppingCriteriaList
-        from transformers.generation.streamers import BaseStreamer
-
-        tokenizer = self.tokenizer
-        inputs, ends = self._left_padded(conversations), self._end_tokens()
-        tokens: list[list[int]] = [[] for _ in conversations]
-        shown = [""] * len(conversations)
-        done = [False] * len(conversations)
-
-        class PerRowStreamer(BaseStreamer):
-            prompt_seen = False
-
-            def put(self, value: torch.Tensor) -> None:
-                if not self.prompt_seen:  # generate() first passes the prompts
-                    self.prompt_seen = True
-                    return
-                for row, token in enumerate(value.reshape(-1).tolist()):
-                    if done[row]:
-                        continue
-                    if token in ends:
-                        done[row] = True
-                        continue
-                    tokens[row].append(token)
-                    text = tokenizer.decode(tokens[row], skip_special_tokens=True)
-                    if not text.endswith("\ufffd") and len(text) > len(shown[row]):  # not half a character
-                        emit(row, text[len(shown[row]):])
-                        shown[row] = text
-                    if len(tokens[row]) >= max_new_tokens[row]:
-                        done[row] = True
-
-            def end(self) -> None:
-                pass
-
-        class StopFinishedRows(StoppingCriteria):
-            def __call__(self, input_ids, scores, **kwargs):  # noqa: ANN001, ANN204
-                for row in range(len(done)):
-                    done[row] = done[row] or stopped(row)
-                return torch.tensor(done, dtype=torch.bool, device=input_ids.device)
-
-        with torch.no_grad():
-            self.model.generate(
-                **inputs,
-                max_new_tokens=max(max_new_tokens),
-                streamer=PerRowStreamer(),
-                stopping_criteria=StoppingCriteriaList([StopFinishedRows()]),
-                pad_token_id=tokenizer.pad_token_id,
-                **self._sampling(temperature),
-            )
+        return RunningBatch(self.model, self.tokenizer, self._end_tokens(), self.temperature)
 
     def stream(self, messages: Sequence[Message], max_new_tokens: int, temperature: float | None = None) -> Iterator[str]:
         """The reply's text as it is written; `temperature` overrides the generator's own for this reply."""

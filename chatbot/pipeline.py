@@ -274,7 +274,7 @@ class Pipeline:
 
     def answer_batch(self, questions: Sequence[str], batch_size: int = 16) -> list[Answer | ChatbotError]:
         """Answer many single questions, the decoder writing up to `batch_size` replies at once
-        (prompts of similar length together); the same decisions and checks as `answer`.
+        (a finished reply's place taken by the next); the same decisions and checks as `answer`.
         A question the pipeline refuses (empty, too long) gives its error in its place."""
         results: list[Answer | ChatbotError] = []
         pending: list[tuple[int, Decision, list[Message], float]] = []
@@ -295,19 +295,17 @@ class Pipeline:
         if pending:
             self._require_generator()
         write_batch = getattr(self.generator, "generate_batch", None)
-        pending.sort(key=lambda item: sum(len(m["content"]) for m in item[2]))
-        for first in range(0, len(pending), batch_size):
-            group = pending[first : first + batch_size]
-            started = time.perf_counter()
-            conversations = [messages for _, _, messages, _ in group]
-            if write_batch:
-                replies = write_batch(conversations, self.settings.max_new_tokens, stop_when=repeats)
-            else:
-                replies = ["".join(self.generator.stream(c, self.settings.max_new_tokens)) for c in conversations]
-            each = (time.perf_counter() - started) * 1000 / len(group)
-            for (position, decision, _, retrieval_ms), reply in zip(group, replies):
-                timings = {"retrieval_ms": retrieval_ms, "generation_ms": each, "total_ms": retrieval_ms + each}
-                results[position] = self._finish(decision.question, decision, until_repeat(reply), timings)
+        pending.sort(key=lambda item: sum(len(m["content"]) for m in item[2]))  # similar lengths read together
+        conversations = [messages for _, _, messages, _ in pending]
+        started = time.perf_counter()
+        if write_batch:
+            replies = write_batch(conversations, self.settings.max_new_tokens, stop_when=repeats, rows=batch_size)
+        else:
+            replies = ["".join(self.generator.stream(c, self.settings.max_new_tokens)) for c in conversations]
+        each = (time.perf_counter() - started) * 1000 / max(len(pending), 1)
+        for (position, decision, _, retrieval_ms), reply in zip(pending, replies):
+            timings = {"retrieval_ms": retrieval_ms, "generation_ms": each, "total_ms": retrieval_ms + each}
+            results[position] = self._finish(decision.question, decision, until_repeat(reply), timings)
         return results
 
     def _require_generator(self) -> None:

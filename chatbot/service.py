@@ -87,7 +87,7 @@ def create_pipeline(
         generator = make_generator(settings)
     orders = open_order_desk(settings) if with_orders else None
     retriever = with_reranker(settings, retriever, generator)
-    if concurrent and hasattr(generator, "stream_batch"):
+    if concurrent and hasattr(generator, "open_batch"):
         from chatbot.batching import BatchingGenerator
 
         generator = BatchingGenerator(generator, settings.max_batch, settings.batch_window_ms, settings.max_waiting)

@@ -76,9 +76,10 @@ class Settings:
     quantize: str = ""
     max_new_tokens: int = 96
     temperature: float = 0.0
-    # Many shoppers at once (batching.py, the web app): chats asking within `batch_window_ms` of
-    # each other are written together, up to `max_batch`; beyond `max_waiting` more, "busy".
-    max_batch: int = 8
+    # Many shoppers at once (batching.py, the web app): chats being written share one batch of up
+    # to `max_batch` rows, joining and leaving it at every token; an empty batch waits
+    # `batch_window_ms` after the first chat for others. Beyond `max_waiting` waiting, "busy".
+    max_batch: int = 16
     batch_window_ms: float = 25.0
     max_waiting: int = 32
     # Earlier turns shown to the decoder (retrieval always uses the conversation). The bundled

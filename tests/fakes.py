@@ -49,17 +49,20 @@ class ScriptedGenerator:
 
 
 class BatchScriptedGenerator(ScriptedGenerator):
-    """Replies by question: the first reply whose key is in the prompt's question; records each batch's size."""
+    """Replies by question: the first reply whose key is in the prompt's question; records how many
+    chats each call brought and how many it could write at once."""
 
     def __init__(self, replies: dict[str, str]) -> None:
         super().__init__()
         self.by_key = replies
         self.batches: list[int] = []
+        self.rows_at_once: list[int] = []
 
     def generate_batch(
-        self, conversations: Sequence[Sequence[dict[str, str]]], max_new_tokens: int, stop_when: object = None
+        self, conversations: Sequence[Sequence[dict[str, str]]], max_new_tokens: int, stop_when: object = None, rows: int = 16
     ) -> list[str]:
         self.batches.append(len(conversations))
+        self.rows_at_once.append(rows)
         self.received += [[dict(m) for m in c] for c in conversations]
         questions = [c[-1]["content"].rpartition("Question:")[2] for c in conversations]
         return [next((r for k, r in self.by_key.items() if k in q), "") for q in questions]

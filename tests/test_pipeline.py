@@ -257,7 +257,7 @@ def test_answer_batch_gives_the_same_answers_as_answer(toy_settings, toy_embedde
             single = one_by_one.answer_batch([question])[0]
             assert (result.text, result.reason, result.dropped) == (single.text, single.reason, single.dropped)
     assert results[0].text == "Full-price: 30 days [1]." and results[2].reason == "no_evidence"
-    assert batched.generator.batches == [2]
+    assert batched.generator.batches == [2] and batched.generator.rows_at_once == [2]
 
 
 def test_a_reply_that_reads_the_question_back_is_not_shown(make_pipeline) -> None:

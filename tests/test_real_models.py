@@ -82,21 +82,26 @@ def test_concurrent_chats_batched_get_the_replies_they_would_get_alone(real_gene
 
     from chatbot.batching import BatchingGenerator
 
-    questions = ["How do I return an item?", "Do you ship to Canada?", "Say hello."]
+    questions = ["How do I return an item?", "Do you ship to Canada?", "Say hello.", "What is your phone number?"]
     conversations = [[{"role": "system", "content": "Answer briefly."}, {"role": "user", "content": q}] for q in questions]
     alone = ["".join(real_generator.stream(c, 24)) for c in conversations]
     batching = BatchingGenerator(real_generator, max_batch=8, window_ms=500)
     together = [""] * len(conversations)
+    first_words = threading.Event()
 
     def ask(i: int) -> None:
-        together[i] = "".join(batching.stream(conversations[i], 24))
+        for piece in batching.stream(conversations[i], 24):
+            together[i] += piece
+            first_words.set()
 
     threads = [threading.Thread(target=ask, args=(i,)) for i in range(len(conversations))]
-    for thread in threads:
+    for thread in threads[:3]:
         thread.start()
+    assert first_words.wait(120)
+    threads[3].start()  # joins the batch while the first three are being written
     for thread in threads:
         thread.join(120)
-    assert batching.batch_sizes == [3] and together == alone
+    assert batching.batch_sizes == [3, 1] and together == alone
 
 
 def test_the_int8_generator_runs_quantized_linear_layers(real_settings) -> None:
