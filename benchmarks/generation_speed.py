@@ -1,6 +1,7 @@
 """Generation speed on a realistic RAG prompt (6 demo-store passages, about 600 tokens): time to
 first token and decode tokens/s, one chat and a batch of chats, for this project's transformers
-generator (fp32, bf16, and int8 linear layers) and, in the same run, llama-cpp-python on the same GGUF file (an
+generator's own decoding loop (fp32; fp32 with prompts read in bf16, the default on CPUs with AMX tiles;
+bf16; int8 linear layers) and, in the same run, llama-cpp-python on the same GGUF file (an
 optional dev extra: `pip install llama-cpp-python`; its column is skipped, saying so, when absent).
 Every reply is made to run exactly --tokens tokens, so the rates compare like with like.
 
@@ -47,40 +48,26 @@ def rag_conversations(count: int) -> list[list[dict[str, str]]]:
 
 
 def time_transformers(generator, conversations, tokens: int, runs: int) -> dict[str, float]:  # noqa: ANN001
-    """Median time to first token and decode rate of `generate` over `conversations` at once."""
-    import torch
-    from transformers.generation.streamers import BaseStreamer
-
-    tokenizer, model = generator.tokenizer, generator.model
-    prompts = [tokenizer.apply_chat_template(c, add_generation_prompt=True, tokenize=False) for c in conversations]
-    tokenizer.padding_side = "left"
-    tokenizer.pad_token = tokenizer.pad_token or tokenizer.eos_token
-    inputs = tokenizer(prompts, return_tensors="pt", padding=True, add_special_tokens=False).to(model.device)
-
-    class FirstToken(BaseStreamer):
-        def __init__(self) -> None:
-            self.calls, self.first = 0, None
-
-        def put(self, value) -> None:  # noqa: ANN001
-            self.calls += 1
-            if self.calls == 2:  # the first call is the prompt
-                self.first = time.perf_counter()
-
-        def end(self) -> None:
-            pass
+    """Median time to first token and decode rate of the generator's own decoding loop (the
+    running batch that streams, batches and serves concurrent chats) over `conversations` at once."""
+    from chatbot.running_batch import RunningBatch
 
     firsts, rates = [], []
     for run in range(runs + 1):
-        streamer, started = FirstToken(), time.perf_counter()
-        with torch.no_grad():
-            model.generate(**inputs, max_new_tokens=tokens, min_new_tokens=tokens, do_sample=False, streamer=streamer,
-                           pad_token_id=tokenizer.pad_token_id)
+        # No end-of-text tokens: every reply runs exactly `tokens` tokens.
+        batch = RunningBatch(generator.model, generator.tokenizer, set(), 0.0, generator.reader)
+        started = time.perf_counter()
+        batch.add(conversations, [None] * len(conversations))
+        first = time.perf_counter()
+        for _ in range(tokens - 1):
+            batch.step()
         ended = time.perf_counter()
         if run:  # the first run warms up
-            firsts.append(streamer.first - started)
-            rates.append(len(prompts) * (tokens - 1) / (ended - streamer.first))
-    return {"prompt_tokens": int(inputs["attention_mask"].sum(1).max()), "ttft_s": round(statistics.median(firsts), 3),
-            "decode_tokens_per_s": round(statistics.median(rates), 1)}
+            firsts.append(first - started)
+            rates.append(len(conversations) * (tokens - 1) / (ended - first))
+    prompt = generator.tokenizer.apply_chat_template(conversations[0], add_generation_prompt=True, tokenize=True)
+    return {"prompt_tokens": len(prompt["input_ids"] if isinstance(prompt, dict) else prompt),
+            "ttft_s": round(statistics.median(firsts), 3), "decode_tokens_per_s": round(statistics.median(rates), 1)}
 
 
 def time_llama_cpp(model_path: str, conversations, tokens: int, runs: int, tokenizer) -> dict[str, float] | None:  # noqa: ANN001
@@ -115,22 +102,24 @@ def main() -> None:
     parser.add_argument("--out", type=Path)
     args = parser.parse_args()
 
-    import torch
-
     from chatbot.generation import TransformersGenerator, resolve_model
 
     settings = load_settings()
     single, batch = rag_conversations(1), rag_conversations(args.batch)
     rows: dict[str, dict] = {}
-    generator = TransformersGenerator(settings.model, settings.gguf_file, "cpu", quantize="")
-    rows["transformers fp32"] = {"single": time_transformers(generator, single, args.tokens, args.runs),
-                                 "batch": time_transformers(generator, batch, args.tokens, args.runs)}
-    generator.model.to(torch.bfloat16)
-    rows["transformers bf16"] = {"single": time_transformers(generator, single, args.tokens, args.runs),
-                                 "batch": time_transformers(generator, batch, args.tokens, args.runs)}
-    generator = TransformersGenerator(settings.model, settings.gguf_file, "cpu", quantize="int8")
-    rows["transformers int8 (quantize)"] = {"single": time_transformers(generator, single, args.tokens, args.runs),
-                                            "batch": time_transformers(generator, batch, args.tokens, args.runs)}
+    variants = {  # name: (dtype, quantize, prefill_dtype)
+        "transformers fp32": ("float32", "", "float32"),
+        "transformers fp32, prompts bf16": ("float32", "", "bfloat16"),
+        "transformers bf16": ("bfloat16", "", "bfloat16"),
+        "transformers int8, prompts bf16": ("float32", "int8", "bfloat16"),
+    }
+    generator = None
+    for name, (dtype, quantize, prefill) in variants.items():
+        del generator
+        generator = TransformersGenerator(settings.model, settings.gguf_file, "cpu", dtype=dtype, quantize=quantize,
+                                          prefill_dtype=prefill)
+        rows[name] = {"single": time_transformers(generator, single, args.tokens, args.runs),
+                      "batch": time_transformers(generator, batch, args.tokens, args.runs)}
     folder, gguf = resolve_model(settings.model, settings.gguf_file)
     llama = time_llama_cpp(str(Path(folder) / gguf), single, args.tokens, args.runs, generator.tokenizer) if gguf else None
     if llama is None:
@@ -142,11 +131,11 @@ def main() -> None:
     anchor = llama or rows["transformers fp32"]["single"]
     print(f"prompt: {rows['transformers fp32']['single']['prompt_tokens']} tokens; {args.tokens} tokens written; "
           f"{os.cpu_count()} CPU threads; ratios against {'llama.cpp' if llama else 'transformers fp32'} single")
-    print(f"{'generator':<30} {'TTFT s':>7} {'decode tok/s':>12} {'x decode':>8} {'batch':>5} {'batch tok/s':>11}")
+    print(f"{'generator':<32} {'TTFT s':>7} {'decode tok/s':>12} {'x decode':>8} {'batch':>5} {'batch tok/s':>11}")
     for name, row in rows.items():
         one, many = row["single"], row.get("batch")
         row["decode_vs_anchor"] = round(one["decode_tokens_per_s"] / anchor["decode_tokens_per_s"], 2)
-        print(f"{name:<30} {one['ttft_s']:>7} {one['decode_tokens_per_s']:>12} {row['decode_vs_anchor']:>8} "
+        print(f"{name:<32} {one['ttft_s']:>7} {one['decode_tokens_per_s']:>12} {row['decode_vs_anchor']:>8} "
               f"{args.batch if many else '-':>5} {many['decode_tokens_per_s'] if many else '-':>11}")
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import threading
+import copy
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from chatbot.embedding import bundled_package_dir
 from chatbot.errors import ModelLoadError
@@ -49,17 +49,43 @@ def resolve_model(model: str, gguf_file: str = "") -> tuple[str, str | None]:
     return model, gguf_file or None
 
 
-# "auto": bf16 on CUDA, fp32 on CPU. bf16 on a CPU with AVX512-BF16 reads prompts about 1.6x
-# faster (benchmarks/generation_speed.py) but changes the wording of some answers.
+# dtype "auto": bf16 on CUDA, fp32 on CPU. prefill_dtype "auto": on a CPU with AMX tiles, prompts
+# are read by a bf16 copy of an fp32 model (its matrix units read a 600-token prompt about 3x
+# faster), while replies are still written in fp32, which is faster there for a token at a time
+# and gives a reply written among others the same tokens as alone (benchmarks/generation_speed.py).
 DTYPES = ("auto", "float32", "bfloat16")
+
+
+def cpu_has_bf16_matrix_units() -> bool:
+    """Whether this CPU has AMX tiles, which PyTorch's oneDNN kernels use for bf16 matrix products."""
+    import torch
+
+    check = getattr(torch.cpu, "_is_amx_tile_supported", None)
+    return bool(check and check())
+
+
+def reading_dtype(prefill_dtype: str, weights: str, use_cuda: bool) -> str:
+    """The dtype prompts are read in, for the `prefill_dtype` setting and the weights' dtype.
+
+    >>> reading_dtype("auto", "bfloat16", use_cuda=True)
+    'bfloat16'
+    >>> reading_dtype("float32", "float32", use_cuda=False)
+    'float32'
+    """
+    if prefill_dtype != "auto":
+        return prefill_dtype
+    if use_cuda or weights != "float32":
+        return weights
+    return "bfloat16" if cpu_has_bf16_matrix_units() else "float32"
 
 
 class TransformersGenerator:
     """A causal LM through transformers: CUDA in bf16 when present (accelerate places it, with
-    PyTorch's SDPA attention), else CPU in fp32 unless `dtype` says otherwise."""
+    PyTorch's SDPA attention), else CPU in fp32 unless `dtype` says otherwise; on a CPU with AMX
+    tiles prompts are read by a bf16 copy unless `prefill_dtype` says otherwise."""
 
     def __init__(self, model: str = BUNDLED_GENERATOR, gguf_file: str = "", device: str = "auto",
-                 temperature: float = 0.0, dtype: str = "auto", quantize: str = "") -> None:
+                 temperature: float = 0.0, dtype: str = "auto", quantize: str = "", prefill_dtype: str = "auto") -> None:
         import torch
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
@@ -67,8 +93,9 @@ class TransformersGenerator:
         self.temperature = temperature
         source, gguf = resolve_model(model, gguf_file)
         use_cuda = device == "cuda" or (device == "auto" and torch.cuda.is_available())
-        if dtype not in DTYPES:
-            raise ModelLoadError(f"dtype must be one of {', '.join(DTYPES)}, not {dtype!r}.")
+        for name, value in (("dtype", dtype), ("prefill_dtype", prefill_dtype)):
+            if value not in DTYPES:
+                raise ModelLoadError(f"{name} must be one of {', '.join(DTYPES)}, not {value!r}.")
         if quantize not in ("", "int8"):
             raise ModelLoadError(f"quantize must be \"\" or \"int8\", not {quantize!r}.")
         weights = getattr(torch, dtype) if dtype != "auto" else torch.bfloat16 if use_cuda else torch.float32
@@ -83,6 +110,9 @@ class TransformersGenerator:
         except (OSError, ValueError) as error:
             raise ModelLoadError(f"Cannot load model {model!r} ({source}): {error}") from error
         self.model.eval()
+        reading = getattr(torch, reading_dtype(prefill_dtype, str(self.model.dtype).removeprefix("torch."), use_cuda))
+        # A second copy of the weights for reading prompts, when they are read in another dtype.
+        self.reader = self.model if reading == self.model.dtype else copy.deepcopy(self.model).to(reading)
         if quantize == "int8":
             self._quantize(use_cuda)
         if self.tokenizer.chat_template is None:
@@ -113,10 +143,6 @@ class TransformersGenerator:
         ends = self.model.generation_config.eos_token_id
         return {ends} if isinstance(ends, int) else set(ends or [self.tokenizer.eos_token_id])
 
-    def _sampling(self, temperature: float | None) -> dict[str, Any]:
-        temperature = self.temperature if temperature is None else temperature
-        return {"do_sample": True, "temperature": temperature} if temperature > 0 else {"do_sample": False}
-
     def generate_batch(
         self,
         conversations: Sequence[Sequence[Message]],
@@ -135,48 +161,18 @@ class TransformersGenerator:
         """An empty batch that chats join and leave at every token (the web app's concurrent chats)."""
         from chatbot.running_batch import RunningBatch
 
-        return RunningBatch(self.model, self.tokenizer, self._end_tokens(), self.temperature)
+        return RunningBatch(self.model, self.tokenizer, self._end_tokens(), self.temperature, self.reader)
 
     def stream(self, messages: Sequence[Message], max_new_tokens: int, temperature: float | None = None) -> Iterator[str]:
-        """The reply's text as it is written; `temperature` overrides the generator's own for this reply."""
-        from transformers import StoppingCriteria, StoppingCriteriaList, TextIteratorStreamer
-
-        inputs = self.tokenizer.apply_chat_template(
-            list(messages), add_generation_prompt=True, return_tensors="pt", return_dict=True
-        ).to(self.model.device)
-        streamer = TextIteratorStreamer(self.tokenizer, skip_prompt=True, skip_special_tokens=True, timeout=300)
-        cancelled = threading.Event()
-
-        class StopWhenCancelled(StoppingCriteria):
-            def __call__(self, input_ids, scores, **kwargs) -> bool:  # noqa: ANN001
-                return cancelled.is_set()
-
-        sampling = self._sampling(temperature)
-        errors: list[BaseException] = []
-
-        def run() -> None:
-            try:
-                self.model.generate(
-                    **inputs,
-                    max_new_tokens=max_new_tokens,
-                    streamer=streamer,
-                    stopping_criteria=StoppingCriteriaList([StopWhenCancelled()]),
-                    pad_token_id=self.tokenizer.pad_token_id or self.tokenizer.eos_token_id,
-                    **sampling,
-                )
-            except BaseException as error:  # re-raised in the consumer's thread below
-                errors.append(error)
-                streamer.end()
-
-        worker = threading.Thread(target=run, name="generate", daemon=True)
-        worker.start()
-        try:
-            for piece in streamer:
-                if piece:
-                    yield piece
-        finally:
-            # The consumer may stop early (a closed browser tab): let generate() finish quickly.
-            cancelled.set()
-            worker.join()
-        if errors:
-            raise errors[0]
+        """The reply's text as it is written; `temperature` overrides the generator's own for this
+        reply. A batch of one row: the same decoding loop as batched and concurrent replies."""
+        batch = self.open_batch()
+        (piece,) = batch.add([messages], [temperature])
+        written = 0
+        while piece is not None:
+            if piece:
+                yield piece
+            written += 1
+            if written >= max_new_tokens:
+                return
+            (piece,) = batch.step()

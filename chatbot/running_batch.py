@@ -24,18 +24,91 @@ class DecodingBatch(Protocol):
     def keep(self, rows: Sequence[int]) -> None: ...
 
 
+def growing_layer_class() -> type:
+    """A transformers cache layer (a DynamicLayer) whose keys and values are views of buffers with
+    room to grow: a step writes its token into the room instead of copying the whole cache with
+    torch.cat, which took about an eighth of a decoding step on 2 cores. When the batch changes
+    (rows join or leave) `keys` becomes another tensor, and the next step moves it into a new buffer."""
+    import torch
+    from transformers.cache_utils import DynamicLayer
+
+    class GrowingLayer(DynamicLayer):
+        room = 128  # spare positions allocated at a time
+
+        def update(self, key_states: Any, value_states: Any, *args: Any, **kwargs: Any) -> tuple[Any, Any]:
+            if not self.is_initialized:
+                self.lazy_initialization(key_states, value_states)
+            length, new = self.get_seq_length(), key_states.shape[-2]
+            buffers = getattr(self, "_buffers", None)
+            if not self._is_prefix_of(buffers, length + new):
+                shape = list(key_states.shape)
+                shape[-2] = length + new + self.room
+                buffers = (key_states.new_empty(shape), value_states.new_empty(shape))
+                if length:
+                    buffers[0][..., :length, :] = self.keys
+                    buffers[1][..., :length, :] = self.values
+                self._buffers = buffers
+            buffers[0][..., length:length + new, :] = key_states
+            buffers[1][..., length:length + new, :] = value_states
+            self.keys, self.values = buffers[0][..., :length + new, :], buffers[1][..., :length + new, :]
+            return self.keys, self.values
+
+        def stack(self, layers: list[Any], width: int) -> None:
+            """Hold the rows of `layers` (this one among them) one after another, each padded on
+            the left with zeros to `width` positions (masked out, but never garbage)."""
+            first = layers[0].keys
+            shape = [sum(layer.keys.shape[0] for layer in layers), *first.shape[1:]]
+            shape[-2] = width + self.room
+            buffers = (first.new_zeros(shape), first.new_zeros(shape))
+            row = 0
+            for layer in layers:
+                rows, length = layer.keys.shape[0], layer.keys.shape[-2]
+                buffers[0][row:row + rows, ..., width - length:width, :] = layer.keys
+                buffers[1][row:row + rows, ..., width - length:width, :] = layer.values
+                row += rows
+            self._buffers = buffers
+            self.keys, self.values = buffers[0][..., :width, :], buffers[1][..., :width, :]
+
+        def _is_prefix_of(self, buffers: tuple[Any, Any] | None, length: int) -> bool:
+            """Whether keys and values are still the start of `buffers`, with room for `length` positions."""
+            if buffers is None or buffers[0].shape[-2] < length or self.keys.numel() == 0:
+                return False
+            return all(
+                held.data_ptr() == buffer.data_ptr() and held.shape[:2] == buffer.shape[:2]
+                for held, buffer in ((self.keys, buffers[0]), (self.values, buffers[1]))
+            )
+
+    return GrowingLayer
+
+
+_GROWING_LAYER: type | None = None
+
+
+def new_cache() -> Any:
+    """An empty key/value cache of growing layers (see growing_layer_class)."""
+    global _GROWING_LAYER
+    from transformers import DynamicCache
+
+    _GROWING_LAYER = _GROWING_LAYER or growing_layer_class()
+    cache = DynamicCache()
+    cache.layer_class_to_replicate = _GROWING_LAYER
+    return cache
+
+
 class RunningBatch:
     """Rows of replies written together, one token per `step` for every row.
 
-    Prompts are read with left padding, so every row's next token sits in the last column; a new
-    group's cache is padded on the left to the running batch's length (or the other way round)
-    and the padding is masked out. Keys are stored with their rotary positions already applied,
-    and each row's positions count its own tokens only, so a reply written here is the reply
-    written alone, token for token, in greedy decoding.
+    Every row's next token sits in the last column: a new row's cache is padded on the left to
+    the running batch's length (or the other way round) and the padding is masked out. Keys are
+    stored with their rotary positions already applied, and each row's positions count its own
+    tokens only, so a reply written here is the reply written alone, token for token, in greedy
+    decoding (tested in fp32; in bf16 a matrix product's rounding can depend on the row count).
     """
 
-    def __init__(self, model: Any, tokenizer: Any, end_tokens: set[int], default_temperature: float) -> None:
-        self.model = model
+    def __init__(self, model: Any, tokenizer: Any, end_tokens: set[int], default_temperature: float,
+                 reader: Any = None) -> None:
+        self.model = model  # writes the replies, a token per step
+        self.reader = reader or model  # reads the prompts (bf16 on CPUs with AMX: TransformersGenerator)
         self.tokenizer = tokenizer
         self.end_tokens = end_tokens
         self.default_temperature = default_temperature
@@ -57,43 +130,35 @@ class RunningBatch:
         """Whether rows can join while others are being written: only for caches made of plain
         growing key/value layers (sliding-window and other layers keep state this class does not
         pad or merge; their batches are filled only when empty)."""
-        from transformers.cache_utils import DynamicLayer
-
-        return self.cache is None or all(type(layer) is DynamicLayer for layer in self.cache.layers)
+        return self.cache is None or all(type(layer) is _GROWING_LAYER for layer in self.cache.layers)
 
     def add(self, conversations: Sequence[Sequence[Message]], temperatures: Sequence[float | None]) -> list[str | None]:
         """Read the chats' prompts and append them as rows; the first piece of each new row's
-        reply, or None for a reply that ended at once. Nothing changes if reading fails."""
-        import torch
-        from transformers import DynamicCache
+        reply, or None for a reply that ended at once. Nothing changes if reading fails.
 
-        prompts = [self.tokenizer.apply_chat_template(list(c), add_generation_prompt=True, tokenize=False) for c in conversations]
-        side, self.tokenizer.padding_side = self.tokenizer.padding_side, "left"
-        try:
-            if self.tokenizer.pad_token is None:
-                self.tokenizer.pad_token = self.tokenizer.eos_token
-            inputs = self.tokenizer(prompts, return_tensors="pt", padding=True, add_special_tokens=False).to(self.model.device)
-        finally:
-            self.tokenizer.padding_side = side
-        mask = inputs["attention_mask"]
-        cache = DynamicCache()
-        with torch.no_grad():
-            logits = self.model(
-                input_ids=inputs["input_ids"],
-                attention_mask=mask,
-                position_ids=(mask.cumsum(-1) - 1).clamp(min=0),
-                cache=cache,
-                use_cache=True,
-                logits_to_keep=1,
-            ).logits[:, -1]
+        Each prompt is read on its own, by the reader model: at a few hundred tokens a prompt
+        fills the matrix units alone, and a prompt read alone gives the same cache whoever else
+        is being written. Its cache is then stored in the writer's dtype."""
+        import torch
+
         temps = [self.default_temperature if t is None else t for t in temperatures]
-        first = self._choose(logits, temps)
-        self._merge(cache, mask, first)
-        self.temperatures += temps
+        read = []
+        for conversation, temperature in zip(conversations, temps):
+            prompt = self.tokenizer.apply_chat_template(list(conversation), add_generation_prompt=True, tokenize=False)
+            ids = self.tokenizer(prompt, return_tensors="pt", add_special_tokens=False)["input_ids"].to(self.model.device)
+            cache = new_cache()
+            with torch.no_grad():
+                logits = self.reader(input_ids=ids, cache=cache, use_cache=True, logits_to_keep=1).logits[:, -1]
+            dtype = self.model.dtype
+            for layer in cache.layers:
+                layer.keys, layer.values = layer.keys.to(dtype), layer.values.to(dtype)
+            read.append((cache, torch.ones_like(ids), self._choose(logits.to(dtype), [temperature])))
         start = len(self.tokens)
+        self._merge(read)
+        self.temperatures += temps
         self.tokens += [[] for _ in conversations]
         self.shown += ["" for _ in conversations]
-        return [self._piece(start + row, token) for row, token in enumerate(first.tolist())]
+        return [self._piece(start + row, int(first)) for row, (_, _, first) in enumerate(read)]
 
     def step(self) -> list[str | None]:
         """One more token for every row: each row's new piece of text ("" while a character is
@@ -156,26 +221,19 @@ class RunningBatch:
             chosen[rows] = torch.multinomial(filtered_probabilities(scaled, config.top_k, config.top_p), 1)[:, 0]
         return chosen
 
-    def _merge(self, cache: Any, mask: Any, first: Any) -> None:
-        """Append a freshly read group's cache, mask and first tokens to the batch's."""
+    def _merge(self, read: list[tuple[Any, Any, Any]]) -> None:
+        """Append freshly read rows (each a cache, mask and first token) to the batch: every
+        layer's keys and values are copied once, left-padded to the longest row, into a buffer
+        with room to grow."""
         import torch
 
-        if self.cache is None:
-            self.cache, self.mask, self.next_tokens = cache, mask, first
-            return
-        width = max(self.mask.shape[1], mask.shape[1])
-
-        def padded(tensor: Any, columns: int) -> Any:  # zeros on the left of the sequence dimension
-            shape = list(tensor.shape)
-            shape[-2 if tensor.dim() == 4 else -1] = columns
-            return torch.cat([tensor.new_zeros(shape), tensor], dim=-2 if tensor.dim() == 4 else -1)
-
-        old, new = width - self.mask.shape[1], width - mask.shape[1]
-        for running, joining in zip(self.cache.layers, cache.layers):
-            running.keys = torch.cat([padded(running.keys, old), padded(joining.keys, new)])
-            running.values = torch.cat([padded(running.values, old), padded(joining.values, new)])
-        self.mask = torch.cat([padded(self.mask, old), padded(mask, new)])
-        self.next_tokens = torch.cat([self.next_tokens, first])
+        groups = ([(self.cache, self.mask, self.next_tokens)] if self.cache is not None else []) + read
+        width = max(mask.shape[1] for _, mask, _ in groups)
+        for index, layer in enumerate(groups[0][0].layers):
+            layer.stack([cache.layers[index] for cache, _, _ in groups], width)
+        self.cache = groups[0][0]
+        self.mask = torch.cat([torch.nn.functional.pad(mask, (width - mask.shape[1], 0)) for _, mask, _ in groups])
+        self.next_tokens = torch.cat([first for _, _, first in groups])
 
 
 def filtered_probabilities(scaled_logits: Any, top_k: int | None, top_p: float | None) -> Any:

@@ -114,7 +114,8 @@ def load_transformers(settings: Settings) -> Any:
     """The transformers decoder for `model`, with the device, dtype and quantization settings."""
     from chatbot.generation import TransformersGenerator
 
-    return TransformersGenerator(settings.model, settings.gguf_file, settings.device, settings.temperature, settings.dtype, settings.quantize)
+    return TransformersGenerator(settings.model, settings.gguf_file, settings.device, settings.temperature,
+                                 settings.dtype, settings.quantize, settings.prefill_dtype)
 
 
 def with_reranker(settings: Settings, retriever: Retriever, generator: Any) -> Retriever:

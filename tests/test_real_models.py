@@ -77,6 +77,39 @@ def test_off_topic_question_after_a_shop_question_is_still_escalated(real_pipeli
     assert answer.escalate and answer.reason == "no_evidence"
 
 
+def test_the_decoding_loop_writes_what_transformers_generate_writes(real_generator) -> None:
+    """Greedy fp32 from prompt to reply: the running batch's own loop (growing cache, its own
+    positions) against transformers' generate() on the same model."""
+    import torch
+
+    from chatbot.running_batch import RunningBatch
+
+    model, tokenizer = real_generator.model, real_generator.tokenizer
+    for question in ["How do I return an item?", "Write one sentence about parcels."]:
+        messages = [{"role": "system", "content": "Answer briefly."}, {"role": "user", "content": question}]
+        ids = tokenizer.apply_chat_template(messages, add_generation_prompt=True, return_tensors="pt", return_dict=True)
+        with torch.no_grad():
+            expected = model.generate(**ids, max_new_tokens=40, do_sample=False, pad_token_id=tokenizer.eos_token_id)
+        reference = tokenizer.decode(expected[0, ids["input_ids"].shape[1]:], skip_special_tokens=True)
+        batch = RunningBatch(model, tokenizer, real_generator._end_tokens(), 0.0)  # prompts read in fp32 too
+        pieces = batch.add([messages], [None])
+        for _ in range(39):
+            if pieces[0] is None:
+                break
+            pieces = batch.step()
+        assert tokenizer.decode(batch.tokens[0], skip_special_tokens=True) == reference
+
+
+def test_prompts_are_read_in_bf16_where_the_cpu_has_matrix_units(real_generator) -> None:
+    import torch
+
+    from chatbot.generation import cpu_has_bf16_matrix_units
+
+    assert real_generator.model.dtype == torch.float32  # replies are written in fp32 on CPU
+    expected = torch.bfloat16 if cpu_has_bf16_matrix_units() else torch.float32
+    assert real_generator.reader.dtype == expected
+
+
 def test_concurrent_chats_batched_get_the_replies_they_would_get_alone(real_generator) -> None:
     import threading
 
@@ -124,3 +157,5 @@ def test_unknown_speed_options_are_refused_before_loading() -> None:
         TransformersGenerator(quantize="int4")
     with pytest.raises(ModelLoadError, match="dtype must be one of"):
         TransformersGenerator(dtype="float8")
+    with pytest.raises(ModelLoadError, match="prefill_dtype must be one of"):
+        TransformersGenerator(prefill_dtype="half")
