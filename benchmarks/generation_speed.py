@@ -65,8 +65,8 @@ def time_transformers(generator, conversations, tokens: int, runs: int) -> dict[
         if run:  # the first run warms up
             firsts.append(first - started)
             rates.append(len(conversations) * (tokens - 1) / (ended - first))
-    prompt = generator.tokenizer.apply_chat_template(conversations[0], add_generation_prompt=True, tokenize=True)
-    return {"prompt_tokens": len(prompt["input_ids"] if isinstance(prompt, dict) else prompt),
+    prompt = generator.tokenizer.apply_chat_template(conversations[0], add_generation_prompt=True, return_dict=True)
+    return {"prompt_tokens": len(prompt["input_ids"]),
             "ttft_s": round(statistics.median(firsts), 3), "decode_tokens_per_s": round(statistics.median(rates), 1)}
 
 

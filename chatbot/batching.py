@@ -135,5 +135,5 @@ class BatchingGenerator:
                 ended.add(first + offset)
         if ended:
             staying = [row for row in range(len(rows)) if row not in ended]
-            batch.keep(staying)
-            rows[:] = [rows[row] for row in staying]
+            order = batch.keep(staying)
+            rows[:] = [rows[row] for row in order]

@@ -40,9 +40,11 @@ class FakeBatch:
         time.sleep(0.01)
         return next_words(self.words)
 
-    def keep(self, rows: Sequence[int]) -> None:
+    def keep(self, rows: Sequence[int]) -> list[int]:
         self.decoder.dropped += [" ".join(w) for r, w in enumerate(self.words) if r not in rows]
-        self.words = [self.words[r] for r in rows]
+        order = sorted(rows, reverse=True)  # a new order, as the real batch may give
+        self.words = [self.words[r] for r in order]
+        return order
 
 
 def next_words(rows: list[list[str]]) -> list[str | None]:

@@ -1,5 +1,6 @@
 """The running batch's key/value cache layer: appending writes into spare room, and whatever the
-batch does to its rows (leave, join, cut padding), the keys read back are the ones written."""
+batch does to its rows (leave, join, cut padding), the keys read back are the ones written,
+and the rows that stay are not copied."""
 
 from __future__ import annotations
 
@@ -36,24 +37,55 @@ def test_growing_past_the_room_keeps_every_position() -> None:
     assert layer.keys[0, 0, :, 0].tolist() == [float(i) for i in range(room + 10)]
 
 
-def test_after_a_row_leaves_the_next_token_lands_after_the_kept_rows_keys() -> None:
+def rows_of(layer) -> list[list[float]]:
+    return layer.keys[:, 0, :, 0].tolist()
+
+
+def test_keys_selected_from_outside_are_taken_back_into_room() -> None:
     cache, layer = filled_layer(rows=3, steps=4)
     cache.batch_select_indices(torch.tensor([0, 2]))
     keys, _ = cache.update(token(2, 9.0), token(2, -9.0), 0)
     assert keys.shape[0] == 2 and keys[:, 1, :, 2].tolist() == [[0, 1, 2, 3, 9]] * 2
 
 
+def test_a_leaving_row_is_replaced_by_the_last_and_the_order_is_told() -> None:
+    cache = new_cache()
+    cache.update(torch.tensor([10.0, 20.0, 30.0, 40.0]).view(4, 1, 1, 1).expand(4, 2, 1, 3).clone(), token(4, 0), 0)
+    layer = cache.layers[0]
+    assert layer.drop([0, 2]) == [3, 1]
+    assert rows_of(layer) == [[40.0], [20.0]]
+    keys, _ = cache.update(token(2, 5.0), token(2, 5.0), 0)
+    assert keys[:, 0, :, 0].tolist() == [[40.0, 5.0], [20.0, 5.0]]
+
+
 def test_after_padding_columns_are_cut_the_next_token_follows_the_rest() -> None:
     cache, layer = filled_layer(rows=1, steps=4)
-    layer.keys, layer.values = layer.keys[..., 2:, :], layer.values[..., 2:, :]  # as RunningBatch.keep does
+    layer.cut(2)
     keys, values = cache.update(token(1, 7.0), token(1, -7.0), 0)
     assert keys[0, 0, :, 0].tolist() == [2, 3, 7] and values[0, 0, :, 0].tolist() == [-2, -3, -7]
 
 
-def test_stacked_rows_are_left_padded_with_zeros_and_keep_growing() -> None:
+def test_joining_rows_are_left_padded_with_zeros_and_keep_growing() -> None:
     long_cache, long_layer = filled_layer(rows=1, steps=4)
     _, short_layer = filled_layer(rows=2, steps=2)
-    long_layer.stack([long_layer, short_layer], width=4)
-    assert long_layer.keys[:, 0, :, 0].tolist() == [[0, 1, 2, 3], [0, 0, 0, 1], [0, 0, 0, 1]]
+    long_layer.join([short_layer])
+    assert rows_of(long_layer) == [[0, 1, 2, 3], [0, 0, 0, 1], [0, 0, 0, 1]]
     keys, _ = long_cache.update(token(3, 8.0), token(3, -8.0), 0)
     assert keys[:, 0, :, 0].tolist() == [[0, 1, 2, 3, 8], [0, 0, 0, 1, 8], [0, 0, 0, 1, 8]]
+
+
+def test_a_longer_joining_row_widens_the_batch_to_the_left() -> None:
+    short_cache, short_layer = filled_layer(rows=1, steps=2)
+    _, long_layer = filled_layer(rows=1, steps=5)
+    short_layer.join([long_layer])
+    assert rows_of(short_layer) == [[0, 0, 0, 0, 1], [0, 1, 2, 3, 4]]
+
+
+def test_a_row_joining_after_others_left_reuses_their_room() -> None:
+    cache, layer = filled_layer(rows=4, steps=3)
+    buffer = layer._buffers[0]
+    layer.drop([1, 2])
+    _, newcomer = filled_layer(rows=1, steps=2)
+    layer.join([newcomer])
+    assert layer._buffers[0] is buffer  # written into a spare row: nothing else copied
+    assert rows_of(layer) == [[0, 1, 2], [0, 1, 2], [0, 0, 1]]
