@@ -3,7 +3,7 @@ same tickets one by one with the same loaded pipeline, as `ask` does for each. T
 160 helpdesk-style tickets of evals/triage.jsonl, then the demo eval set's single questions,
 to reach --tickets.
 
-Run: .venv/bin/python benchmarks/batch_tickets.py [--tickets 200] [--batch-size 16] [--out FILE.json]
+Run: .venv/bin/python benchmarks/batch_tickets.py [--tickets 200] [--batch-size 32] [--out FILE.json]
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from chatbot.settings import REPO_ROOT, load_settings  # noqa: E402
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tickets", type=int, default=200)
-    parser.add_argument("--batch-size", type=int, default=16)
+    parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--out", type=Path)
     args = parser.parse_args()
 

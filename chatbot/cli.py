@@ -189,7 +189,7 @@ def answer_tickets_command(
     out: Annotated[Path, typer.Option("--out", help="Output: .jsonl, or .csv; one row per ticket.")],
     resume: Annotated[bool, typer.Option("--resume", help="Finish an interrupted run: skip the tickets already in --out.")] = False,
     limit: Annotated[Optional[int], typer.Option("--limit", min=1, help="Answer at most N tickets this run.")] = None,
-    batch_size: Annotated[int, typer.Option("--batch-size", min=1, help="Tickets the decoder answers together.")] = 16,
+    batch_size: Annotated[int, typer.Option("--batch-size", min=1, help="Tickets the decoder answers together.")] = 32,
     engine: Annotated[
         str, typer.Option("--engine", help="local: this process; ray: a Ray Data job (pip install -r requirements-ray.txt).")
     ] = "local",
