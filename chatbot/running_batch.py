@@ -42,8 +42,7 @@ def growing_layer_class() -> type:
                 self.lazy_initialization(key_states, value_states)
             new = key_states.shape[-2]
             if self.keys.numel() == 0:  # the first positions: a prompt being read
-                empty = key_states[:, :, :0]
-                self._place(empty, empty, key_states.shape[0], before=0, after=new)
+                self._place(key_states[:, :, :0], value_states[:, :, :0], key_states.shape[0], before=0, after=new)
             elif not self._holds_view():  # keys set from outside (a batch selection, say)
                 self._place(self.keys, self.values, self.keys.shape[0], before=self.keys.shape[-2], after=new)
             elif self._end + new > self._buffers[0].shape[-2]:
@@ -101,8 +100,11 @@ def growing_layer_class() -> type:
             """Copy keys and values into new zeroed buffers of `capacity` rows, right-aligned so
             that `before` positions end where the next one goes, with `after` + room beyond."""
             rows, length = keys.shape[0], keys.shape[-2]
-            shape = [capacity, *keys.shape[1:-2], before + after + self.room, keys.shape[-1]]
-            self._buffers = (keys.new_zeros(shape), values.new_zeros(shape))
+
+            def room_for(held: Any) -> Any:  # keys and values may differ in their last dimension
+                return held.new_zeros((capacity, *held.shape[1:-2], before + after + self.room, held.shape[-1]))
+
+            self._buffers = (room_for(keys), room_for(values))
             self._buffers[0][:rows, :, before - length:before] = keys
             self._buffers[1][:rows, :, before - length:before] = values
             self._rows, self._start, self._end = rows, before - length, before
@@ -178,14 +180,13 @@ class RunningBatch:
         import torch
 
         temps = [self.default_temperature if t is None else t for t in temperatures]
-        read = []
+        read, dtype = [], self.model.dtype
         for conversation, temperature in zip(conversations, temps):
             prompt = self.tokenizer.apply_chat_template(list(conversation), add_generation_prompt=True, tokenize=False)
             ids = self.tokenizer(prompt, return_tensors="pt", add_special_tokens=False)["input_ids"].to(self.model.device)
             cache = new_cache()
             with torch.no_grad():
                 logits = self.reader(input_ids=ids, cache=cache, use_cache=True, logits_to_keep=1).logits[:, -1]
-            dtype = self.model.dtype
             for layer in cache.layers:
                 layer.keys, layer.values = layer.keys.to(dtype), layer.values.to(dtype)
             read.append((cache, torch.ones_like(ids), self._choose(logits.to(dtype), [temperature])))

@@ -89,3 +89,11 @@ def test_a_row_joining_after_others_left_reuses_their_room() -> None:
     layer.join([newcomer])
     assert layer._buffers[0] is buffer  # written into a spare row: nothing else copied
     assert rows_of(layer) == [[0, 1, 2], [0, 1, 2], [0, 0, 1]]
+
+
+def test_values_may_be_narrower_than_keys() -> None:
+    cache = new_cache()
+    cache.update(torch.ones(1, 2, 3, 4), torch.ones(1, 2, 3, 2), 0)
+    keys, values = cache.update(torch.zeros(1, 2, 1, 4), torch.zeros(1, 2, 1, 2), 0)
+    assert keys.shape == (1, 2, 4, 4) and values.shape == (1, 2, 4, 2)
+    assert values[0, 0, :, 0].tolist() == [1, 1, 1, 0]
