@@ -183,6 +183,42 @@ def calibrate(
     _print_json(figures)
 
 
+@app.command("tune-embedder")
+def tune_embedder_command(
+    questions: Annotated[Path, typer.Option("--questions", help="Labelled customer messages (the eval set format).")],
+    out: Annotated[Path, typer.Option("--out", help="A new folder for the tuned embedder.")],
+    epochs: Annotated[int, typer.Option("--epochs", min=1, help="Passes over the messages.")] = 3,
+    learning_rate: Annotated[float, typer.Option("--learning-rate", min=0.0, help="AdamW step size.")] = 2e-5,
+    seed: Annotated[int, typer.Option("--seed", help="Same seed, same messages: same weights.")] = 0,
+    kb: Annotated[Optional[Path], typer.Option("--kb", help="Knowledge base folder.")] = None,
+    settings_file: SettingsFile = None,
+) -> None:
+    """Tune the settings' embedder on the store's own labelled messages, each pulled towards the
+    document it should bring up; then set `embedder` to --out and rebuild the index."""
+    from tqdm import tqdm
+
+    from chatbot.evaluation import read_eval_cases
+    from chatbot.knowledge import read_knowledge_base
+    from chatbot.tuning import tune_embedder
+
+    settings = _settings(settings_file, kb_dir=kb)
+    passages = read_knowledge_base(settings.kb_dir, settings.passage_chars).passages
+    with tqdm(desc="tuning", unit="batch", file=sys.stderr) as bar:
+        def progress(done: int, total: int) -> None:
+            bar.total = total
+            bar.update(done - bar.n)
+
+        report = tune_embedder(settings.embedder, read_eval_cases(questions), passages, out, epochs, learning_rate,
+                               seed=seed, progress=progress)
+    for message in report.unmatched:
+        typer.echo(f"skipped (its expected document is not in {settings.kb_dir}): {message[:80]}", err=True)
+    typer.echo(
+        f"Tuned {settings.embedder} on {report.pairs} messages for {report.documents} documents "
+        f"({report.epochs} epochs, {report.seconds:.0f}s) into {out}. "
+        f'Set embedder = "{out}" (or CHATBOT_EMBEDDER) and run build-index.'
+    )
+
+
 @app.command("answer-tickets")
 def answer_tickets_command(
     tickets: Annotated[Path, typer.Argument(help="Helpdesk export: .csv or .jsonl, optionally .gz.")],

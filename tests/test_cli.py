@@ -102,6 +102,15 @@ def test_eval_with_a_broken_eval_set_names_the_line(tmp_path: Path) -> None:
     assert f"{broken}, line 2" in result.stderr
 
 
+def test_tune_embedder_on_messages_naming_no_document_of_the_kb_is_a_clear_error(small_kb: Path, tmp_path: Path) -> None:
+    labelled = tmp_path / "labelled.jsonl"
+    labelled.write_text('{"question": "my 2fa code never arrives", "expected": ["Account Access / Reset 2FA"]}\n', encoding="utf-8")
+    result = run_cli("tune-embedder", "--questions", str(labelled), "--out", str(tmp_path / "tuned"), "--kb", str(small_kb))
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert "Only 0 labelled message(s) name a document" in result.stderr
+    assert not (tmp_path / "tuned").exists()
+
+
 @pytest.mark.real
 def test_import_wixqa_then_eval_writes_metrics_and_a_report(tmp_path: Path) -> None:
     rows = [
