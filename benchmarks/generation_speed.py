@@ -1,7 +1,8 @@
 """Generation speed on a realistic RAG prompt (6 demo-store passages, about 600 tokens): time to
 first token and decode tokens/s, one chat and a batch of chats, for this project's transformers
-generator's own decoding loop (fp32; fp32 with prompts read in bf16, the default on CPUs with AMX tiles;
-bf16; int8 linear layers) and, in the same run, llama-cpp-python on the same GGUF file (an
+generator's own decoding loop (fp32; fp32 with prompts read in bf16 on CPUs with AMX tiles;
+bf16; int8 linear layers; and the default, the lean step of chatbot/fast_decode.py writing
+replies with prompts read in bf16) and, in the same run, llama-cpp-python on the same GGUF file (an
 optional dev extra: `pip install llama-cpp-python`; its column is skipped, saying so, when absent).
 Every reply is made to run exactly --tokens tokens, so the rates compare like with like.
 
@@ -55,7 +56,7 @@ def time_transformers(generator, conversations, tokens: int, runs: int) -> dict[
     firsts, rates = [], []
     for run in range(runs + 1):
         # No end-of-text tokens: every reply runs exactly `tokens` tokens.
-        batch = RunningBatch(generator.model, generator.tokenizer, set(), 0.0, generator.reader)
+        batch = RunningBatch(generator.model, generator.tokenizer, set(), 0.0, generator.reader, generator.writer)
         started = time.perf_counter()
         batch.add(conversations, [None] * len(conversations))
         first = time.perf_counter()
@@ -107,17 +108,18 @@ def main() -> None:
     settings = load_settings()
     single, batch = rag_conversations(1), rag_conversations(args.batch)
     rows: dict[str, dict] = {}
-    variants = {  # name: (dtype, quantize, prefill_dtype)
-        "transformers fp32": ("float32", "", "float32"),
-        "transformers fp32, prompts bf16": ("float32", "", "bfloat16"),
-        "transformers bf16": ("bfloat16", "", "bfloat16"),
-        "transformers int8, prompts bf16": ("float32", "int8", "bfloat16"),
+    variants = {  # name: (dtype, quantize, prefill_dtype, decode_step)
+        "transformers fp32": ("float32", "", "float32", "transformers"),
+        "transformers fp32, prompts bf16": ("float32", "", "bfloat16", "transformers"),
+        "transformers bf16": ("bfloat16", "", "bfloat16", "transformers"),
+        "transformers int8, prompts bf16": ("float32", "int8", "bfloat16", "transformers"),
+        "lean step, prompts bf16 (default)": ("float32", "", "bfloat16", "auto"),
     }
     generator = None
-    for name, (dtype, quantize, prefill) in variants.items():
+    for name, (dtype, quantize, prefill, step) in variants.items():
         del generator
         generator = TransformersGenerator(settings.model, settings.gguf_file, "cpu", dtype=dtype, quantize=quantize,
-                                          prefill_dtype=prefill)
+                                          prefill_dtype=prefill, decode_step=step)
         rows[name] = {"single": time_transformers(generator, single, args.tokens, args.runs),
                       "batch": time_transformers(generator, batch, args.tokens, args.runs)}
     folder, gguf = resolve_model(settings.model, settings.gguf_file)
@@ -131,11 +133,11 @@ def main() -> None:
     anchor = llama or rows["transformers fp32"]["single"]
     print(f"prompt: {rows['transformers fp32']['single']['prompt_tokens']} tokens; {args.tokens} tokens written; "
           f"{os.cpu_count()} CPU threads; ratios against {'llama.cpp' if llama else 'transformers fp32'} single")
-    print(f"{'generator':<32} {'TTFT s':>7} {'decode tok/s':>12} {'x decode':>8} {'batch':>5} {'batch tok/s':>11}")
+    print(f"{'generator':<34} {'TTFT s':>7} {'decode tok/s':>12} {'x decode':>8} {'batch':>5} {'batch tok/s':>11}")
     for name, row in rows.items():
         one, many = row["single"], row.get("batch")
         row["decode_vs_anchor"] = round(one["decode_tokens_per_s"] / anchor["decode_tokens_per_s"], 2)
-        print(f"{name:<32} {one['ttft_s']:>7} {one['decode_tokens_per_s']:>12} {row['decode_vs_anchor']:>8} "
+        print(f"{name:<34} {one['ttft_s']:>7} {one['decode_tokens_per_s']:>12} {row['decode_vs_anchor']:>8} "
               f"{args.batch if many else '-':>5} {many['decode_tokens_per_s'] if many else '-':>11}")
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)

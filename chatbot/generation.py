@@ -54,6 +54,7 @@ def resolve_model(model: str, gguf_file: str = "") -> tuple[str, str | None]:
 # faster), while replies are still written in fp32, which is faster there for a token at a time
 # and gives a reply written among others the same tokens as alone (benchmarks/generation_speed.py).
 DTYPES = ("auto", "float32", "bfloat16")
+DECODE_STEPS = ("auto", "transformers")
 
 
 def cpu_has_bf16_matrix_units() -> bool:
@@ -82,10 +83,13 @@ def reading_dtype(prefill_dtype: str, weights: str, use_cuda: bool) -> str:
 class TransformersGenerator:
     """A causal LM through transformers: CUDA in bf16 when present (accelerate places it, with
     PyTorch's SDPA attention), else CPU in fp32 unless `dtype` says otherwise; on a CPU with AMX
-    tiles prompts are read by a bf16 copy unless `prefill_dtype` says otherwise."""
+    tiles prompts are read by a bf16 copy unless `prefill_dtype` says otherwise, and a Llama-style
+    model's replies are written by the lean step of fast_decode.py unless `decode_step` says
+    "transformers"."""
 
     def __init__(self, model: str = BUNDLED_GENERATOR, gguf_file: str = "", device: str = "auto",
-                 temperature: float = 0.0, dtype: str = "auto", quantize: str = "", prefill_dtype: str = "auto") -> None:
+                 temperature: float = 0.0, dtype: str = "auto", quantize: str = "", prefill_dtype: str = "auto",
+                 decode_step: str = "auto") -> None:
         import torch
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
@@ -98,6 +102,8 @@ class TransformersGenerator:
                 raise ModelLoadError(f"{name} must be one of {', '.join(DTYPES)}, not {value!r}.")
         if quantize not in ("", "int8"):
             raise ModelLoadError(f"quantize must be \"\" or \"int8\", not {quantize!r}.")
+        if decode_step not in DECODE_STEPS:
+            raise ModelLoadError(f"decode_step must be one of {', '.join(DECODE_STEPS)}, not {decode_step!r}.")
         weights = getattr(torch, dtype) if dtype != "auto" else torch.bfloat16 if use_cuda else torch.float32
         options: dict = {"gguf_file": gguf} if gguf else {}
         try:
@@ -113,8 +119,13 @@ class TransformersGenerator:
         reading = getattr(torch, reading_dtype(prefill_dtype, str(self.model.dtype).removeprefix("torch."), use_cuda))
         # A second copy of the weights for reading prompts, when they are read in another dtype.
         self.reader = self.model if reading == self.model.dtype else copy.deepcopy(self.model).to(reading)
+        self.writer = None  # the lean decoding step (fast_decode.py), where it serves this model
         if quantize == "int8":
             self._quantize(use_cuda)
+        elif decode_step == "auto":
+            from chatbot.fast_decode import FastDecoder, supports
+
+            self.writer = None if supports(self.model) else FastDecoder(self.model)
         if self.tokenizer.chat_template is None:
             raise ModelLoadError(f"Model {model!r} has no chat template; use an instruction-tuned model.")
 
@@ -161,7 +172,7 @@ class TransformersGenerator:
         """An empty batch that chats join and leave at every token (the web app's concurrent chats)."""
         from chatbot.running_batch import RunningBatch
 
-        return RunningBatch(self.model, self.tokenizer, self._end_tokens(), self.temperature, self.reader)
+        return RunningBatch(self.model, self.tokenizer, self._end_tokens(), self.temperature, self.reader, self.writer)
 
     def stream(self, messages: Sequence[Message], max_new_tokens: int, temperature: float | None = None) -> Iterator[str]:
         """The reply's text as it is written; `temperature` overrides the generator's own for this

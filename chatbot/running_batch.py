@@ -144,9 +144,10 @@ class RunningBatch:
     """
 
     def __init__(self, model: Any, tokenizer: Any, end_tokens: set[int], default_temperature: float,
-                 reader: Any = None) -> None:
+                 reader: Any = None, writer: Any = None) -> None:
         self.model = model  # writes the replies, a token per step
         self.reader = reader or model  # reads the prompts (bf16 on CPUs with AMX: TransformersGenerator)
+        self.writer = writer  # a FastDecoder (fast_decode.py) writing for `model`, with its cache in bf16
         self.tokenizer = tokenizer
         self.end_tokens = end_tokens
         self.default_temperature = default_temperature
@@ -180,7 +181,7 @@ class RunningBatch:
         import torch
 
         temps = [self.default_temperature if t is None else t for t in temperatures]
-        read, dtype = [], self.model.dtype
+        read, dtype = [], self.writer.kv_dtype if self.writer else self.model.dtype
         for conversation, temperature in zip(conversations, temps):
             prompt = self.tokenizer.apply_chat_template(list(conversation), add_generation_prompt=True, tokenize=False)
             ids = self.tokenizer(prompt, return_tensors="pt", add_special_tokens=False)["input_ids"].to(self.model.device)
@@ -189,7 +190,7 @@ class RunningBatch:
                 logits = self.reader(input_ids=ids, cache=cache, use_cache=True, logits_to_keep=1).logits[:, -1]
             for layer in cache.layers:
                 layer.keys, layer.values = layer.keys.to(dtype), layer.values.to(dtype)
-            read.append((cache, torch.ones_like(ids), self._choose(logits.to(dtype), [temperature])))
+            read.append((cache, torch.ones_like(ids), self._choose(logits.float(), [temperature])))
         start = len(self.tokens)
         self._merge(read)
         self.temperatures += temps
@@ -203,6 +204,10 @@ class RunningBatch:
         import torch
 
         self.mask = torch.cat([self.mask, self.mask.new_ones((self.rows, 1))], dim=1)
+        if self.writer is not None:
+            logits = self.writer.step(self.next_tokens, self.mask.sum(-1) - 1, self.cache, self.mask)
+            self.next_tokens = self._choose(logits, self.temperatures)
+            return [self._piece(row, token) for row, token in enumerate(self.next_tokens.tolist())]
         with torch.no_grad():
             logits = self.model(
                 input_ids=self.next_tokens[:, None],

@@ -77,6 +77,10 @@ class Settings:
     # "int8": int8 linear layers on CPU, answers about 3.8x faster on a demo eval sample, but a
     # reply then depends a little on the other chats in its batch (see README); "" (default): off.
     quantize: str = ""
+    # How replies are written a token at a time: "auto" is the lean step of fast_decode.py (int4
+    # or int8 weights, bf16 activations and cache; about 2.5x faster) for a Llama-style fp32
+    # model on CPU, else the model's own forward; "transformers": always the model's own forward.
+    decode_step: str = "auto"
     max_new_tokens: int = 96
     temperature: float = 0.0
     # Many shoppers at once (batching.py, the web app): chats being written share one batch of up

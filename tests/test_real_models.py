@@ -105,15 +105,68 @@ def test_prompts_are_read_in_bf16_where_the_cpu_has_matrix_units(real_generator)
 
     from chatbot.generation import cpu_has_bf16_matrix_units
 
-    assert real_generator.model.dtype == torch.float32  # replies are written in fp32 on CPU
+    assert real_generator.model.dtype == torch.float32  # the weights the lean step is made from
     expected = torch.bfloat16 if cpu_has_bf16_matrix_units() else torch.float32
     assert real_generator.reader.dtype == expected
 
 
-def test_concurrent_chats_batched_get_the_replies_they_would_get_alone(real_generator) -> None:
+def next_step_logits(generator, conversations, writer):  # noqa: ANN001, ANN201
+    """Each chat's logits for its second reply token: prompts read as the generator reads them,
+    the step taken by `writer` (a FastDecoder) or, with None, by the transformers model."""
+    import torch
+
+    from chatbot.running_batch import RunningBatch
+
+    batch = RunningBatch(generator.model, generator.tokenizer, set(), 0.0, generator.reader, writer)
+    batch.add(conversations, [None] * len(conversations))
+    batch.mask = torch.cat([batch.mask, batch.mask.new_ones((batch.rows, 1))], dim=1)
+    if writer is not None:
+        return writer.step(batch.next_tokens, batch.mask.sum(-1) - 1, batch.cache, batch.mask)
+    with torch.no_grad():
+        return generator.model(input_ids=batch.next_tokens[:, None], attention_mask=batch.mask,
+                               position_ids=batch.mask.sum(-1, keepdim=True) - 1, cache=batch.cache).logits[:, -1]
+
+
+CHATS = [[{"role": "system", "content": "Answer briefly."}, {"role": "user", "content": question}]
+         for question in ["How do I return an item?", "Do you ship to Canada?", "Say hello to a customer in one sentence."]]
+
+
+def test_the_bundled_model_is_written_by_the_lean_step_in_int4_with_its_own_logits(real_generator) -> None:
+    """The Q4_1 GGUF's layers come back to int4 exactly; a step from the same prompt gives the
+    logits the transformers model gives, and the tokens they rank first agree (bar near-ties)."""
+    import torch
+
+    writer = real_generator.writer
+    assert writer is not None and writer.lm_head.bits == 8  # the Q8_0 embedding: int8 rows
+    assert {linear.bits for layer in writer.layers for linear in (layer[1], layer[2], layer[4], layer[5])} == {4}
+    fast, reference = next_step_logits(real_generator, CHATS, writer), next_step_logits(real_generator, CHATS, None)
+    assert (torch.nn.functional.cosine_similarity(fast, reference, dim=-1) > 0.9999).all()
+    assert (fast.max(-1).values - reference.max(-1).values).abs().max() < 0.2
+    top_two = reference.topk(2, dim=-1).values
+    clear = top_two[:, 0] - top_two[:, 1] > 0.2
+    assert clear.sum() >= 2 and (fast.argmax(-1) == reference.argmax(-1))[clear].all()
+
+
+def test_a_row_written_by_the_lean_step_among_others_gets_the_logits_it_gets_alone(real_generator) -> None:
+    """Not bit for bit: attention over a padded row sums in another order, and in bf16 that can
+    turn a near-tie (README: Speed)."""
+    import torch
+
+    together = next_step_logits(real_generator, CHATS, real_generator.writer)
+    for row, chat in enumerate(CHATS):
+        alone = next_step_logits(real_generator, [chat], real_generator.writer)[0]
+        assert torch.nn.functional.cosine_similarity(together[row], alone, dim=0) > 0.99999
+        assert (together[row] - alone).abs().max() < 0.3  # bf16 logits are 0.125 apart near 20
+        assert abs(together[row].max() - alone.max()) < 0.05  # the likeliest are scored again in fp32
+
+
+def test_concurrent_chats_batched_get_the_replies_they_would_get_alone(real_generator, monkeypatch) -> None:
+    """With the model's own fp32 forward writing (decode_step = "transformers"), token for token."""
     import threading
 
     from chatbot.batching import BatchingGenerator
+
+    monkeypatch.setattr(real_generator, "writer", None)
 
     questions = ["How do I return an item?", "Do you ship to Canada?", "Say hello.", "What is your phone number?"]
     conversations = [[{"role": "system", "content": "Answer briefly."}, {"role": "user", "content": q}] for q in questions]
@@ -159,3 +212,5 @@ def test_unknown_speed_options_are_refused_before_loading() -> None:
         TransformersGenerator(dtype="float8")
     with pytest.raises(ModelLoadError, match="prefill_dtype must be one of"):
         TransformersGenerator(prefill_dtype="half")
+    with pytest.raises(ModelLoadError, match="decode_step must be one of"):
+        TransformersGenerator(decode_step="llama.cpp")

@@ -1,0 +1,194 @@
+"""A lean decoding step for Llama-architecture decoders on CPU (SmolLM2, Llama, Mistral-style
+models without biases): the transformers model's own weights in a compact form, q/k/v and
+gate/up fused into one matrix product each, and one short loop over the layers instead of the
+model's forward.
+
+Writing a token on this project's 2-core CPU is bound by reading the weights: fp32 reads 540 MB
+per token. Each linear layer is held in int4 with a scale and offset per 32 weights when that
+is exact, which it is for weights that were 4-bit already (the bundled Q4_1 GGUF, dequantized
+to fp32 by transformers, comes back to the same codes), else in int8 with a scale per output
+row. Activations and the key/value cache are bf16. PyTorch's weight-only kernels compute each
+row from that row alone, so a reply written in a batch is the reply written alone.
+
+Prompts are still read by the transformers model (bf16 on CPUs with AMX), into the running
+batch's cache (running_batch.py)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+
+KV_DTYPE = torch.bfloat16
+GROUP = 32  # weights sharing an int4 scale and offset, as in GGUF's Q4 blocks
+RESCORED = 64  # the likeliest tokens by the compact output layer, scored again in fp32
+
+
+def quantize_rows(weight: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """int8 weights and one bf16 scale per output row (symmetric: the row's largest magnitude is 127).
+
+    >>> q, scale = quantize_rows(torch.tensor([[0.5, -1.0], [2.0, 0.0]]))
+    >>> q.tolist(), [round(s, 4) for s in scale.float().tolist()]
+    ([[64, -127], [127, 0]], [0.0079, 0.0157])
+    """
+    weight = weight.detach().float()
+    scale = (weight.abs().amax(dim=1) / 127).clamp(min=1e-12)
+    quantized = torch.round(weight / scale[:, None]).clamp(-127, 127).to(torch.int8)
+    return quantized.contiguous(), scale.to(torch.bfloat16)
+
+
+def quantize_groups(weight: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor] | None:
+    """4-bit codes (0-15, int32, rows x inputs), and per group of 32 inputs a scale and the
+    lowest weight (groups x rows each, fp32), when every weight sits on its group's 16 levels
+    (up to float rounding); else None.
+
+    >>> codes, scale, low = quantize_groups((torch.arange(32.0) % 16).repeat(2, 1) * 0.5 - 3)
+    >>> codes[0, :4].tolist(), scale.tolist(), low.tolist()
+    ([0, 1, 2, 3], [[0.5, 0.5]], [[-3.0, -3.0]])
+    >>> quantize_groups(torch.arange(32.0).repeat(2, 1)) is None  # 32 levels
+    True
+    """
+    weight = weight.detach().float()
+    rows, inputs = weight.shape
+    if inputs % GROUP:
+        return None
+    groups = weight.view(rows, inputs // GROUP, GROUP)
+    low, high = groups.amin(-1), groups.amax(-1)
+    scale = ((high - low) / 15).clamp(min=1e-12)
+    levels = (groups - low[..., None]) / scale[..., None]
+    codes = torch.round(levels).clamp(0, 15)
+    if (levels - codes).abs().max() > 1e-3:
+        return None
+    return codes.to(torch.int32).view(rows, inputs), scale.T.contiguous(), low.T.contiguous()
+
+
+class Int8Linear:
+    """y = x W^T with W in int8 rows and bf16 scales; x and y in bf16, shaped (rows, features)."""
+
+    bits = 8
+
+    def __init__(self, weight: torch.Tensor) -> None:
+        self.weight, self.scale = quantize_rows(weight)
+
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        return torch._weight_int8pack_mm(x, self.weight, self.scale)
+
+
+class Int4Linear:
+    """y = x W^T with W in packed int4 codes, a bf16 scale and offset per 32 inputs of a row."""
+
+    bits = 4
+
+    def __init__(self, codes: torch.Tensor, scale: torch.Tensor, low: torch.Tensor) -> None:
+        self.packed = torch._convert_weight_to_int4pack_for_cpu(codes, 1)
+        # The kernel computes (code - 8) * scale + offset.
+        self.scales_and_offsets = torch.stack([scale, low + 8 * scale], dim=-1).to(torch.bfloat16).contiguous()
+
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        return torch._weight_int4pack_mm_for_cpu(x, self.packed, GROUP, self.scales_and_offsets)
+
+
+def compact_linear(*weights: torch.Tensor) -> Int4Linear | Int8Linear:
+    """The weights (stacked by rows) in int4 where that is exact, else int8 rows."""
+    weight = torch.cat([w.detach() for w in weights], dim=0)
+    groups = quantize_groups(weight) if hasattr(torch, "_weight_int4pack_mm_for_cpu") else None
+    return Int4Linear(*groups) if groups is not None else Int8Linear(weight)
+
+
+def supports(model: Any) -> str:
+    """Why this step cannot write for `model` ("" when it can): a Llama-style decoder on CPU in
+    fp32, without biases, with plain rotary positions and full attention."""
+    config = getattr(model, "config", None)
+    if config is None or getattr(config, "model_type", "") not in ("llama", "mistral", "qwen3"):
+        return f"not a Llama-style decoder ({getattr(config, 'model_type', type(model).__name__)})"
+    if str(getattr(model, "device", "")) != "cpu" or getattr(model, "dtype", None) != torch.float32:
+        return "only for a CPU model in float32"
+    if not hasattr(torch, "_weight_int8pack_mm"):
+        return "this PyTorch has no int8 weight-only kernel"
+    if getattr(config, "hidden_act", "") != "silu" or getattr(config, "attention_bias", False) or getattr(config, "mlp_bias", False):
+        return "the decoder has biases or another activation"
+    if getattr(config, "sliding_window", None) or getattr(config, "model_type", "") == "qwen3":
+        return "the decoder has sliding-window attention or normalised queries"
+    rope = getattr(config, "rope_parameters", None) or {}
+    if rope.get("rope_type", "default") != "default":
+        return f"rotary scaling {rope.get('rope_type')!r} is not supported"
+    return ""
+
+
+class FastDecoder:
+    """One decoding step for every row of a running batch: each row's next token in, logits out."""
+
+    kv_dtype = KV_DTYPE
+
+    def __init__(self, model: Any) -> None:
+        reason = supports(model)
+        if reason:
+            raise ValueError(f"FastDecoder: {reason}.")
+        config, inner = model.config, model.model
+        self.heads, self.kv_heads = config.num_attention_heads, config.num_key_value_heads
+        self.head_dim = getattr(config, "head_dim", None) or config.hidden_size // self.heads
+        self.eps = config.rms_norm_eps
+        self.embed = inner.embed_tokens.weight.detach()
+        self.layers = []
+        for layer in inner.layers:
+            attention, mlp = layer.self_attn, layer.mlp
+            self.layers.append((
+                layer.input_layernorm.weight.detach(),
+                compact_linear(attention.q_proj.weight, attention.k_proj.weight, attention.v_proj.weight),
+                compact_linear(attention.o_proj.weight),
+                layer.post_attention_layernorm.weight.detach(),
+                compact_linear(mlp.gate_proj.weight, mlp.up_proj.weight),
+                compact_linear(mlp.down_proj.weight),
+            ))
+        self.norm = inner.norm.weight.detach()
+        self.output = model.lm_head.weight.detach()
+        self.lm_head = compact_linear(self.output)
+        self.inv_freq = inner.rotary_emb.inv_freq.detach().float()
+        half = self.head_dim // 2
+        self.sign = torch.cat((-torch.ones(half), torch.ones(half)))
+        self.attention_scaling = float(getattr(inner.rotary_emb, "attention_scaling", 1.0))
+
+    def _rms_norm(self, hidden: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
+        return torch.nn.functional.rms_norm(hidden, (hidden.shape[-1],), weight, self.eps).to(KV_DTYPE)
+
+    @staticmethod
+    def _rotate(x: torch.Tensor, cos: torch.Tensor, signed_sin: torch.Tensor) -> torch.Tensor:
+        """Rotary positions as transformers applies them, x cos + (-x2, x1) sin, with the sign
+        folded into `signed_sin`."""
+        return torch.addcmul(x * cos, x.roll(x.shape[-1] // 2, dims=-1), signed_sin)
+
+    @torch.no_grad()
+    def step(self, tokens: torch.Tensor, positions: torch.Tensor, cache: Any, mask: torch.Tensor) -> torch.Tensor:
+        """Logits (rows x vocabulary, fp32) for `tokens` (one per row) at `positions`, appending
+        their keys and values to `cache`'s layers; `mask` (rows x cache columns, this token's
+        column included) is 1 where a real token is."""
+        rows = tokens.shape[0]
+        q_width, kv_width = self.heads * self.head_dim, self.kv_heads * self.head_dim
+        hidden = self.embed[tokens]
+        angles = positions.float()[:, None] * self.inv_freq[None, :]
+        angles = torch.cat((angles, angles), dim=-1)[:, None, :]
+        cos = (angles.cos() * self.attention_scaling).to(KV_DTYPE)
+        sin = (angles.sin() * self.attention_scaling * self.sign).to(KV_DTYPE)
+        # Padding columns get -inf before the softmax; a batch without padding needs no mask.
+        attend = None if bool(mask.all()) else torch.zeros(mask.shape, dtype=KV_DTYPE).masked_fill(
+            mask == 0, float("-inf"))[:, None, None, :]
+        groups, heads = self.heads // self.kv_heads, self.heads + self.kv_heads
+        for index, (norm_in, qkv, out, norm_mid, gate_up, down) in enumerate(self.layers):
+            mixed = qkv(self._rms_norm(hidden, norm_in))
+            rotated = self._rotate(mixed[:, :q_width + kv_width].view(rows, heads, self.head_dim), cos, sin)
+            # The heads sharing a key/value head are its queries: (rows, kv heads, group, dim).
+            query = rotated[:, :self.heads].view(rows, self.kv_heads, groups, self.head_dim)
+            key = rotated[:, self.heads:, None, :]
+            value = mixed[:, q_width + kv_width:].view(rows, self.kv_heads, 1, self.head_dim)
+            keys, values = cache.layers[index].update(key, value)
+            attended = torch.nn.functional.scaled_dot_product_attention(query, keys, values, attn_mask=attend)
+            hidden = hidden + out(attended.reshape(rows, q_width))
+            gate, up = gate_up(self._rms_norm(hidden, norm_mid)).chunk(2, dim=-1)
+            hidden = hidden + down(torch.nn.functional.silu(gate) * up)
+        final = torch.nn.functional.rms_norm(hidden, (hidden.shape[-1],), self.norm, self.eps)
+        logits = self.lm_head(final.to(KV_DTYPE)).float()
+        # bf16 logits are 0.125 apart near 30, where near-ties are common: the likeliest tokens
+        # are scored again from the fp32 output weights, so the choice is the fp32 model's.
+        likeliest = logits.topk(RESCORED, dim=-1).indices
+        exact = torch.einsum("rkd,rd->rk", self.output[likeliest], final)
+        return logits.scatter_(-1, likeliest, exact)

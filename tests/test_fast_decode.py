@@ -1,0 +1,96 @@
+"""The lean decoding step (fast_decode.py) on a small random Llama built here (no download): it
+computes the logits the transformers model computes, in int4 when the weights are on a 4-bit
+grid and int8 otherwise, and each row of a padded batch gets what it gets alone."""
+
+from __future__ import annotations
+
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from chatbot.fast_decode import GROUP, FastDecoder, supports  # noqa: E402
+from chatbot.running_batch import RunningBatch  # noqa: E402
+
+VOCAB = 320
+
+
+def tiny_llama(on_grid: bool, **config: object):
+    """A 2-layer Llama with random weights; `on_grid`: every weight moved onto its group's 16
+    levels, as weights dequantized from a Q4 GGUF are."""
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    torch.manual_seed(0)
+    options = dict(vocab_size=VOCAB, hidden_size=64, intermediate_size=128, num_hidden_layers=2, num_attention_heads=4,
+                   num_key_value_heads=2, max_position_embeddings=256, tie_word_embeddings=True)
+    model = LlamaForCausalLM(LlamaConfig(**{**options, **config})).eval()
+    if on_grid:
+        with torch.no_grad():
+            for parameter in model.parameters():
+                if parameter.dim() == 2:
+                    rows, inputs = parameter.shape
+                    groups = parameter.view(rows, inputs // GROUP, GROUP)
+                    low, high = groups.amin(-1, keepdim=True), groups.amax(-1, keepdim=True)
+                    step = (high - low) / 15
+                    parameter.copy_((torch.round((groups - low) / step) * step + low).view(rows, inputs))
+    return model
+
+
+class DigitTokenizer:
+    """Just enough of a tokenizer for RunningBatch: a message's content is its token ids."""
+
+    def apply_chat_template(self, conversation, add_generation_prompt: bool, tokenize: bool) -> str:  # noqa: ANN001
+        return " ".join(message["content"] for message in conversation)
+
+    def __call__(self, prompt: str, return_tensors: str, add_special_tokens: bool) -> dict:
+        return {"input_ids": torch.tensor([[int(token) for token in prompt.split()]])}
+
+    def decode(self, tokens: list[int], skip_special_tokens: bool) -> str:
+        return "".join(chr(65 + token % 26) for token in tokens)
+
+
+def prompt(length: int, seed: int) -> list[dict[str, str]]:
+    generator = torch.Generator().manual_seed(seed)
+    return [{"role": "user", "content": " ".join(str(t) for t in torch.randint(0, VOCAB, (length,), generator=generator).tolist())}]
+
+
+def next_logits(model, writer, conversations) -> list:  # noqa: ANN001
+    """Each chat's logits for its second reply token, its prompt read by `model`, the step by `writer`."""
+    batch = RunningBatch(model, DigitTokenizer(), set(), 0.0, writer=writer)
+    batch.add(conversations, [None] * len(conversations))
+    batch.mask = torch.cat([batch.mask, batch.mask.new_ones((batch.rows, 1))], dim=1)
+    if writer is None:
+        with torch.no_grad():
+            return list(model(input_ids=batch.next_tokens[:, None], attention_mask=batch.mask,
+                              position_ids=batch.mask.sum(-1, keepdim=True) - 1, cache=batch.cache).logits[:, -1])
+    return list(writer.step(batch.next_tokens, batch.mask.sum(-1) - 1, batch.cache, batch.mask))
+
+
+@pytest.mark.parametrize("on_grid, bits", [(True, 4), (False, 8)])
+def test_a_step_gives_the_logits_the_transformers_model_gives(on_grid: bool, bits: int) -> None:
+    model = tiny_llama(on_grid)
+    writer = FastDecoder(model)
+    assert {linear.bits for layer in writer.layers for linear in layer[1::3] + layer[2::3]} == {bits}
+    chats = [prompt(19, seed=1)]
+    (fast,), (reference,) = next_logits(model, writer, chats), next_logits(model, None, chats)
+    assert fast.argmax() == reference.argmax()
+    assert torch.nn.functional.cosine_similarity(fast, reference, dim=0) > (0.9999 if on_grid else 0.999)
+
+
+def test_each_row_of_a_padded_batch_gets_the_logits_it_gets_alone() -> None:
+    model = tiny_llama(on_grid=True)
+    writer = FastDecoder(model)
+    chats = [prompt(7, seed=2), prompt(19, seed=3), prompt(12, seed=4)]
+    together = next_logits(model, writer, chats)
+    for chat, logits in zip(chats, together):
+        (alone,) = next_logits(model, writer, [chat])
+        torch.testing.assert_close(logits, alone, atol=1e-2, rtol=0)
+        assert logits.argmax() == alone.argmax()
+
+
+def test_models_the_step_cannot_write_for_are_named_with_the_reason() -> None:
+    assert supports(tiny_llama(False)) == ""
+    assert "biases" in supports(tiny_llama(False, attention_bias=True))
+    assert "float32" in supports(tiny_llama(False).to(torch.bfloat16))
+    assert "rotary scaling" in supports(tiny_llama(False, rope_parameters={"rope_type": "linear", "factor": 2.0, "rope_theta": 10000.0}))
+    with pytest.raises(ValueError, match="biases"):
+        FastDecoder(tiny_llama(False, mlp_bias=True))
