@@ -37,10 +37,10 @@ def quantize_rows(weight: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     return quantized.contiguous(), scale.to(torch.bfloat16)
 
 
-def quantize_groups(weight: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor] | None:
+def quantize_groups(weight: torch.Tensor, exact: bool = True) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor] | None:
     """4-bit codes (0-15, int32, rows x inputs), and per group of 32 inputs a scale and the
     lowest weight (groups x rows each, fp32), when every weight sits on its group's 16 levels
-    (up to float rounding); else None.
+    (up to float rounding) or `exact` is False; else None.
 
     >>> codes, scale, low = quantize_groups((torch.arange(32.0) % 16).repeat(2, 1) * 0.5 - 3)
     >>> codes[0, :4].tolist(), scale.tolist(), low.tolist()
@@ -57,7 +57,7 @@ def quantize_groups(weight: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, t
     scale = ((high - low) / 15).clamp(min=1e-12)
     levels = (groups - low[..., None]) / scale[..., None]
     codes = torch.round(levels).clamp(0, 15)
-    if (levels - codes).abs().max() > 1e-3:
+    if exact and (levels - codes).abs().max() > 1e-3:
         return None
     return codes.to(torch.int32).view(rows, inputs), scale.T.contiguous(), low.T.contiguous()
 
@@ -88,10 +88,10 @@ class Int4Linear:
         return torch._weight_int4pack_mm_for_cpu(x, self.packed, GROUP, self.scales_and_offsets)
 
 
-def compact_linear(*weights: torch.Tensor) -> Int4Linear | Int8Linear:
-    """The weights (stacked by rows) in int4 where that is exact, else int8 rows."""
+def compact_linear(*weights: torch.Tensor, exact: bool = True) -> Int4Linear | Int8Linear:
+    """The weights (stacked by rows) in int4 where that is exact (or `exact` is False), else int8 rows."""
     weight = torch.cat([w.detach() for w in weights], dim=0)
-    groups = quantize_groups(weight) if hasattr(torch, "_weight_int4pack_mm_for_cpu") else None
+    groups = quantize_groups(weight, exact) if hasattr(torch, "_weight_int4pack_mm_for_cpu") else None
     return Int4Linear(*groups) if groups is not None else Int8Linear(weight)
 
 
@@ -141,8 +141,10 @@ class FastDecoder:
                 compact_linear(mlp.down_proj.weight),
             ))
         self.norm = inner.norm.weight.detach()
+        # The output layer only ranks the vocabulary here (the likeliest are scored again from
+        # `output`), so it is held in int4 even where that is not exact.
         self.output = model.lm_head.weight.detach()
-        self.lm_head = compact_linear(self.output)
+        self.lm_head = compact_linear(self.output, exact=False)
         self.inv_freq = inner.rotary_emb.inv_freq.detach().float()
         half = self.head_dim // 2
         self.sign = torch.cat((-torch.ones(half), torch.ones(half)))
@@ -187,8 +189,9 @@ class FastDecoder:
             hidden = hidden + down(torch.nn.functional.silu(gate) * up)
         final = torch.nn.functional.rms_norm(hidden, (hidden.shape[-1],), self.norm, self.eps)
         logits = self.lm_head(final.to(KV_DTYPE)).float()
-        # bf16 logits are 0.125 apart near 30, where near-ties are common: the likeliest tokens
-        # are scored again from the fp32 output weights, so the choice is the fp32 model's.
+        # The compact output layer's logits are approximate, and in bf16 0.125 apart near 30,
+        # where near-ties are common: the likeliest tokens are scored again from the fp32 output
+        # weights, so the choice among them is the fp32 model's.
         likeliest = logits.topk(RESCORED, dim=-1).indices
         exact = torch.einsum("rkd,rd->rk", self.output[likeliest], final)
         return logits.scatter_(-1, likeliest, exact)

@@ -1,6 +1,6 @@
 """The lean decoding step (fast_decode.py) on a small random Llama built here (no download): it
-computes the logits the transformers model computes, in int4 when the weights are on a 4-bit
-grid and int8 otherwise, and each row of a padded batch gets what it gets alone."""
+computes the logits the transformers model computes, its layers in int4 when the weights are on
+a 4-bit grid and int8 otherwise, and each row of a padded batch gets what it gets alone."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from chatbot.fast_decode import GROUP, FastDecoder, supports  # noqa: E402
+from chatbot.fast_decode import GROUP, RESCORED, FastDecoder, supports  # noqa: E402
 from chatbot.running_batch import RunningBatch  # noqa: E402
 
 VOCAB = 320
@@ -73,7 +73,10 @@ def test_a_step_gives_the_logits_the_transformers_model_gives(on_grid: bool, bit
     chats = [prompt(19, seed=1)]
     (fast,), (reference,) = next_logits(model, writer, chats), next_logits(model, None, chats)
     assert fast.argmax() == reference.argmax()
-    assert torch.nn.functional.cosine_similarity(fast, reference, dim=0) > (0.9999 if on_grid else 0.999)
+    # The output layer ranks in int4; the likeliest tokens are scored again in fp32.
+    assert torch.nn.functional.cosine_similarity(fast, reference, dim=0) > 0.99
+    likeliest = fast.topk(RESCORED).indices
+    assert (fast[likeliest] - reference[likeliest]).abs().max() < (0.01 if on_grid else 0.05)
 
 
 def test_each_row_of_a_padded_batch_gets_the_logits_it_gets_alone() -> None:
