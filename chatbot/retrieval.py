@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Protocol
 from chatbot.embedding import Embedder
 from chatbot.errors import SettingsError
 from chatbot.settings import Settings
-from chatbot.index import PassageIndex, load_index
+from chatbot.index import PassageIndex, load_index, one_search_thread
 from chatbot.values import Passage
 
 if TYPE_CHECKING:
@@ -89,7 +89,8 @@ class HybridRetriever:
         n = min(max(self.candidates, k), len(self.index.passages))
         cosines: dict[int, float] = {}
         if self.method != "lexical":
-            scores, ids = self.index.vectors.search(vector, n)
+            with one_search_thread():
+                scores, ids = self.index.vectors.search(vector, n)
             cosines = {int(i): float(s) for s, i in zip(scores[0], ids[0]) if i >= 0}
         keywords = dict(self.index.lexical.search(query, n)) if self.method != "dense" else {}
         missing = [i for i in keywords if i not in cosines]

@@ -142,3 +142,14 @@ def test_standardised_fusion_weighs_signals_by_their_spread(tmp_path: Path, toy_
     # Scores stay the passages' cosines, whatever the fusion.
     dense = {p.doc_id: p.score for p in retriever(folder, toy_embedder, method="dense").search(query, 3)}
     assert {p.doc_id: p.score for p in standardised.search(query, 3)} == pytest.approx(dense)
+
+
+def test_loading_and_searching_leave_the_decoder_its_threads(index_dir: Path, toy_embedder: ToyEmbedder) -> None:
+    """faiss and torch share one OpenMP runtime: faiss is held to one thread only while it searches."""
+    torch = pytest.importorskip("torch")
+    import faiss
+
+    threads = torch.get_num_threads()
+    retriever = HybridRetriever(load_index(index_dir, toy_embedder.id), toy_embedder)
+    assert retriever.search("gift card", 3)
+    assert torch.get_num_threads() == threads and faiss.omp_get_max_threads() == threads
