@@ -7,8 +7,11 @@ Writing a token on this project's 2-core CPU is bound by reading the weights: fp
 per token. Each linear layer is held in int4 with a scale and offset per 32 weights when that
 is exact, which it is for weights that were 4-bit already (the bundled Q4_1 GGUF, dequantized
 to fp32 by transformers, comes back to the same codes), else in int8 with a scale per output
-row. Activations and the key/value cache are bf16. PyTorch's weight-only kernels compute each
-row from that row alone, so a reply written in a batch is the reply written alone.
+row. Activations and the key/value cache are bf16. The output layer only ranks the vocabulary
+(in int4); the 64 likeliest tokens are scored again from the fp32 weights. PyTorch's weight-only
+kernels compute each row from that row alone, but attention over a row padded to the batch's
+length sums in another order, and in bf16 that can turn a near-tie: a reply written in a batch
+is close to, not always the same as, the reply written alone (README: Speed).
 
 Prompts are still read by the transformers model (bf16 on CPUs with AMX), into the running
 batch's cache (running_batch.py)."""

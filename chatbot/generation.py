@@ -51,8 +51,9 @@ def resolve_model(model: str, gguf_file: str = "") -> tuple[str, str | None]:
 
 # dtype "auto": bf16 on CUDA, fp32 on CPU. prefill_dtype "auto": on a CPU with AMX tiles, prompts
 # are read by a bf16 copy of an fp32 model (its matrix units read a 600-token prompt about 3x
-# faster), while replies are still written in fp32, which is faster there for a token at a time
-# and gives a reply written among others the same tokens as alone (benchmarks/generation_speed.py).
+# faster). decode_step "auto": a Llama-style fp32 model on CPU writes its replies with the lean
+# step of fast_decode.py (about 3x faster a token); "transformers": the model's own fp32 forward,
+# whose replies written among others are the same tokens as alone (benchmarks/generation_speed.py).
 DTYPES = ("auto", "float32", "bfloat16")
 DECODE_STEPS = ("auto", "transformers")
 
@@ -163,7 +164,8 @@ class TransformersGenerator:
     ) -> list[str]:
         """Replies to many chats (ticket runs), up to `rows` written at once in one running batch:
         as a reply ends (end of text, or `stop_when(text so far)`, checked every 4 tokens), the next
-        chat takes its place. Each reply is the one the chat would get alone."""
+        chat takes its place. With the model's own forward writing (decode_step "transformers"),
+        each reply is the one the chat would get alone; the lean step can turn a near-tie."""
         from chatbot.running_batch import write_replies
 
         return write_replies(self.open_batch(), conversations, max_new_tokens, rows, stop_when)

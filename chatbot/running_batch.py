@@ -139,8 +139,10 @@ class RunningBatch:
     Every row's next token sits in the last column: a new row's cache is padded on the left to
     the running batch's length (or the other way round) and the padding is masked out. Keys are
     stored with their rotary positions already applied, and each row's positions count its own
-    tokens only, so a reply written here is the reply written alone, token for token, in greedy
-    decoding (tested in fp32; in bf16 a matrix product's rounding can depend on the row count).
+    tokens only, so with the model's fp32 forward writing, a reply written here is the reply
+    written alone, token for token, in greedy decoding (tested). A `writer` (the lean bf16 step
+    of fast_decode.py) takes the steps instead of the model's forward and keeps the cache in
+    bf16; its rows are close to, not always the same as, rows written alone.
     """
 
     def __init__(self, model: Any, tokenizer: Any, end_tokens: set[int], default_temperature: float,
