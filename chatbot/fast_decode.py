@@ -102,7 +102,7 @@ def supports(model: Any) -> str:
     """Why this step cannot write for `model` ("" when it can): a Llama-style decoder on CPU in
     fp32, without biases, with plain rotary positions and full attention."""
     config = getattr(model, "config", None)
-    if config is None or getattr(config, "model_type", "") not in ("llama", "mistral", "qwen3"):
+    if config is None or getattr(config, "model_type", "") not in ("llama", "mistral"):
         return f"not a Llama-style decoder ({getattr(config, 'model_type', type(model).__name__)})"
     if str(getattr(model, "device", "")) != "cpu" or getattr(model, "dtype", None) != torch.float32:
         return "only for a CPU model in float32"
@@ -110,8 +110,8 @@ def supports(model: Any) -> str:
         return "this PyTorch has no int8 weight-only kernel"
     if getattr(config, "hidden_act", "") != "silu" or getattr(config, "attention_bias", False) or getattr(config, "mlp_bias", False):
         return "the decoder has biases or another activation"
-    if getattr(config, "sliding_window", None) or getattr(config, "model_type", "") == "qwen3":
-        return "the decoder has sliding-window attention or normalised queries"
+    if getattr(config, "sliding_window", None):
+        return "the decoder has sliding-window attention"
     rope = getattr(config, "rope_parameters", None) or {}
     if rope.get("rope_type", "default") != "default":
         return f"rotary scaling {rope.get('rope_type')!r} is not supported"
