@@ -190,11 +190,17 @@ class FastDecoder:
             hidden = hidden + out(attended.reshape(rows, q_width))
             gate, up = gate_up(self._rms_norm(hidden, norm_mid)).chunk(2, dim=-1)
             hidden = hidden + down(torch.nn.functional.silu(gate) * up)
-        final = torch.nn.functional.rms_norm(hidden, (hidden.shape[-1],), self.norm, self.eps)
+        return self.logits(torch.nn.functional.rms_norm(hidden, (hidden.shape[-1],), self.norm, self.eps))
+
+    @torch.no_grad()
+    def logits(self, final: torch.Tensor) -> torch.Tensor:
+        """Logits (rows x vocabulary, fp32) from the last layer's normalised output (rows x hidden).
+
+        The compact output layer's logits are approximate, and in bf16 0.125 apart near 30, where
+        near-ties are common: the likeliest tokens are scored again from the fp32 output weights,
+        so the choice among them is the fp32 model's."""
+        final = final.float()
         logits = self.lm_head(final.to(KV_DTYPE)).float()
-        # The compact output layer's logits are approximate, and in bf16 0.125 apart near 30,
-        # where near-ties are common: the likeliest tokens are scored again from the fp32 output
-        # weights, so the choice among them is the fp32 model's.
-        likeliest = logits.topk(RESCORED, dim=-1).indices
+        likeliest = logits.topk(min(RESCORED, logits.shape[-1]), dim=-1).indices
         exact = torch.einsum("rkd,rd->rk", self.output[likeliest], final)
         return logits.scatter_(-1, likeliest, exact)

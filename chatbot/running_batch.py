@@ -189,7 +189,10 @@ class RunningBatch:
             ids = self.tokenizer(prompt, return_tensors="pt", add_special_tokens=False)["input_ids"].to(self.model.device)
             cache = new_cache()
             with torch.no_grad():
-                logits = self.reader(input_ids=ids, cache=cache, use_cache=True, logits_to_keep=1).logits[:, -1]
+                if self.writer is not None and hasattr(self.reader, "model"):  # the first token scored like the rest
+                    logits = self.writer.logits(self.reader.model(input_ids=ids, cache=cache, use_cache=True).last_hidden_state[:, -1])
+                else:
+                    logits = self.reader(input_ids=ids, cache=cache, use_cache=True, logits_to_keep=1).logits[:, -1]
             for layer in cache.layers:
                 layer.keys, layer.values = layer.keys.to(dtype), layer.values.to(dtype)
             read.append((cache, torch.ones_like(ids), self._choose(logits.float(), [temperature])))
