@@ -52,7 +52,7 @@ def resolve_model(model: str, gguf_file: str = "") -> tuple[str, str | None]:
 # dtype "auto": bf16 on CUDA, fp32 on CPU. prefill_dtype "auto": on a CPU with AMX tiles, prompts
 # are read by a bf16 copy of an fp32 model (its matrix units read a 600-token prompt about 3x
 # faster). decode_step "auto": a Llama-style fp32 model on CPU writes its replies with the lean
-# step of fast_decode.py (about 3x faster a token); "transformers": the model's own fp32 forward,
+# step of fast_decode.py (about 2.8x faster a token); "transformers": the model's own fp32 forward,
 # whose replies written among others are the same tokens as alone (benchmarks/generation_speed.py).
 DTYPES = ("auto", "float32", "bfloat16")
 DECODE_STEPS = ("auto", "transformers")

@@ -206,23 +206,26 @@ class RunningBatch:
     def step(self) -> list[str | None]:
         """One more token for every row: each row's new piece of text ("" while a character is
         incomplete), or None where the reply has ended."""
+        self.next_tokens = self._choose(self.next_logits(), self.temperatures)
+        return [self._piece(row, token) for row, token in enumerate(self.next_tokens.tolist())]
+
+    def next_logits(self) -> Any:
+        """Read every row's latest token into the cache and give each row's logits for the token
+        after it (rows x vocabulary), from the writer's step or else the model's forward."""
         import torch
 
         self.mask = torch.cat([self.mask, self.mask.new_ones((self.rows, 1))], dim=1)
+        positions = self.mask.sum(-1) - 1
         if self.writer is not None:
-            logits = self.writer.step(self.next_tokens, self.mask.sum(-1) - 1, self.cache, self.mask)
-            self.next_tokens = self._choose(logits, self.temperatures)
-            return [self._piece(row, token) for row, token in enumerate(self.next_tokens.tolist())]
+            return self.writer.step(self.next_tokens, positions, self.cache, self.mask)
         with torch.no_grad():
-            logits = self.model(
+            return self.model(
                 input_ids=self.next_tokens[:, None],
                 attention_mask=self.mask,
-                position_ids=self.mask.sum(-1, keepdim=True) - 1,
+                position_ids=positions[:, None],
                 cache=self.cache,
                 use_cache=True,
             ).logits[:, -1]
-        self.next_tokens = self._choose(logits, self.temperatures)
-        return [self._piece(row, token) for row, token in enumerate(self.next_tokens.tolist())]
 
     def keep(self, rows: Sequence[int]) -> list[int]:
         """Keep only `rows`; the others leave with their part of the cache, and columns that are

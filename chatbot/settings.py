@@ -78,7 +78,7 @@ class Settings:
     # reply then depends a little on the other chats in its batch (see README); "" (default): off.
     quantize: str = ""
     # How replies are written a token at a time: "auto" is the lean step of fast_decode.py (int4
-    # or int8 weights, bf16 activations and cache; about 2.5x faster) for a Llama-style fp32
+    # or int8 weights, bf16 activations and cache; about 2.8x faster a token) for a Llama-style fp32
     # model on CPU, else the model's own forward; "transformers": always the model's own forward.
     decode_step: str = "auto"
     max_new_tokens: int = 96

@@ -57,12 +57,7 @@ def next_logits(model, writer, conversations) -> list:  # noqa: ANN001
     """Each chat's logits for its second reply token, its prompt read by `model`, the step by `writer`."""
     batch = RunningBatch(model, DigitTokenizer(), set(), 0.0, writer=writer)
     batch.add(conversations, [None] * len(conversations))
-    batch.mask = torch.cat([batch.mask, batch.mask.new_ones((batch.rows, 1))], dim=1)
-    if writer is None:
-        with torch.no_grad():
-            return list(model(input_ids=batch.next_tokens[:, None], attention_mask=batch.mask,
-                              position_ids=batch.mask.sum(-1, keepdim=True) - 1, cache=batch.cache).logits[:, -1])
-    return list(writer.step(batch.next_tokens, batch.mask.sum(-1) - 1, batch.cache, batch.mask))
+    return list(batch.next_logits())
 
 
 @pytest.mark.parametrize("on_grid, bits", [(True, 4), (False, 8)])

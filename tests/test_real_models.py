@@ -113,18 +113,11 @@ def test_prompts_are_read_in_bf16_where_the_cpu_has_matrix_units(real_generator)
 def next_step_logits(generator, conversations, writer):  # noqa: ANN001, ANN201
     """Each chat's logits for its second reply token: prompts read as the generator reads them,
     the step taken by `writer` (a FastDecoder) or, with None, by the transformers model."""
-    import torch
-
     from chatbot.running_batch import RunningBatch
 
     batch = RunningBatch(generator.model, generator.tokenizer, set(), 0.0, generator.reader, writer)
     batch.add(conversations, [None] * len(conversations))
-    batch.mask = torch.cat([batch.mask, batch.mask.new_ones((batch.rows, 1))], dim=1)
-    if writer is not None:
-        return writer.step(batch.next_tokens, batch.mask.sum(-1) - 1, batch.cache, batch.mask)
-    with torch.no_grad():
-        return generator.model(input_ids=batch.next_tokens[:, None], attention_mask=batch.mask,
-                               position_ids=batch.mask.sum(-1, keepdim=True) - 1, cache=batch.cache).logits[:, -1]
+    return batch.next_logits()
 
 
 CHATS = [[{"role": "system", "content": "Answer briefly."}, {"role": "user", "content": question}]
