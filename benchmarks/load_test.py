@@ -38,15 +38,27 @@ def percentile(values: list[float], share: float) -> float | None:
     return None if found is None else round(found, 2)
 
 
-def shopper(url: str, questions: list[str], results: list[dict], count_tokens, deadline: float) -> None:  # noqa: ANN001
-    """Ask each question in turn; record time to the first words, the reply's tokens and times."""
+def shopper(url: str, questions: list[str], results: list[dict], count_tokens, start: threading.Barrier,  # noqa: ANN001
+            time_limit: float) -> None:
+    """Connect, wait for every shopper of the level to be connected, then ask each question in
+    turn; record time to the first words, the reply's tokens and times.
+
+    Connecting is not timed: a gradio_client takes ~0.2 s of CPU to set up, which on this
+    2-core machine would be taken from the app while the others are already asking."""
     from gradio_client import Client
 
     try:
         client = Client(url, verbose=False)
     except Exception as error:  # noqa: BLE001 - counted as an error of this shopper
         results.append({"error": f"connect: {error}"})
+        start.abort()
         return
+    try:
+        start.wait(timeout=120)
+    except threading.BrokenBarrierError:
+        results.append({"error": "another shopper could not connect"})
+        return
+    deadline = time.monotonic() + time_limit
     for question in questions:
         if time.monotonic() > deadline:
             results.append({"error": "time limit"})
@@ -68,15 +80,20 @@ def shopper(url: str, questions: list[str], results: list[dict], count_tokens, d
 
 def run_level(url: str, users: int, per_user: int, count_tokens, time_limit: float) -> dict:  # noqa: ANN001
     results: list[dict] = []
-    deadline = time.monotonic() + time_limit
+    timing = {}
+    start = threading.Barrier(users + 1, action=lambda: timing.setdefault("started", time.perf_counter()))
     threads = [threading.Thread(target=shopper, args=(url, [QUESTIONS[(u * per_user + q) % len(QUESTIONS)]
-                                for q in range(per_user)], results, count_tokens, deadline)) for u in range(users)]
-    started = time.perf_counter()
+                                for q in range(per_user)], results, count_tokens, start, time_limit)) for u in range(users)]
+    launched = time.perf_counter()
     for thread in threads:
         thread.start()
+    try:
+        start.wait(timeout=180)
+    except threading.BrokenBarrierError:
+        pass
     for thread in threads:
         thread.join()
-    wall = time.perf_counter() - started
+    wall = time.perf_counter() - timing.get("started", launched)
     done = [r for r in results if "error" not in r]
     tokens = sum(r["tokens"] for r in done)
     per_user_rates = [r["tokens"] / r["total_s"] for r in done if r["total_s"] > 0]
