@@ -251,6 +251,8 @@ def main() -> None:
 
     import uvicorn
 
+    from chatbot.embedding import OneThreadEmbedder
+    from chatbot.openmp import release_pool
     from chatbot.service import create_assist_desk, create_pipeline, index_version, load_embedder
     from chatbot.staff import StaffAccounts
     from chatbot.support_log import open_support_log
@@ -258,7 +260,7 @@ def main() -> None:
     try:
         settings = load_settings(args.settings, host=args.host, port=args.port)
         staff = StaffAccounts.from_setting(settings.staff_accounts)
-        embedder = load_embedder(settings)
+        embedder = OneThreadEmbedder(load_embedder(settings))  # replies are written on the batch thread
         pipeline = create_pipeline(settings, build_if_missing=True, embedder=embedder, with_orders=True, concurrent=True)
         support_log = open_support_log(settings.support_log_url) if settings.support_log_url else None
         if support_log is not None and settings.retention_days > 0:
@@ -281,6 +283,7 @@ def main() -> None:
                  "Make one with `python -m chatbot staff-account NAME`.")
     chat = build_app(pipeline, settings, support_log, index_version(settings.index_dir))
     server = create_server(chat, panel, staff, chats_at_once=settings.max_batch + settings.max_waiting)
+    release_pool()  # loading is done; the batch thread's workers are then the only ones (openmp.py)
     uvicorn.run(server, host=settings.host, port=settings.port, log_level="warning")
 
 

@@ -71,3 +71,20 @@ class SentenceTransformerEmbedder:
                 show_progress_bar=False,
             )
         return np.ascontiguousarray(vectors, dtype=np.float32).reshape(len(texts), self.dimension)
+
+
+class OneThreadEmbedder:
+    """An embedder for a process whose replies are written on another thread (the web app): it
+    embeds on the calling thread alone, leaving the cores' OpenMP workers to the writer (see
+    openmp.py). A question or a sentence to check is a few dozen tokens; one thread is enough."""
+
+    def __init__(self, embedder: Embedder) -> None:
+        self.embedder = embedder
+        self.id = embedder.id
+        self.dimension = embedder.dimension
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        from chatbot.openmp import one_thread
+
+        with one_thread():
+            return self.embedder.embed(texts)

@@ -8,8 +8,7 @@ import tempfile
 import time
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -132,25 +131,6 @@ def build_index(
     }
     _write_atomically(index_dir, searchable, keywords, documents, passages, manifest)
     return BuildReport(len(passages), len(missing), len(passages) - len(missing), seconds)
-
-
-@contextmanager
-def one_search_thread() -> Iterator[None]:
-    """faiss on one thread for a search, then the calling thread's OpenMP thread count back.
-
-    One question is searched at a time, so faiss's OpenMP threads buy nothing, and left on they
-    spin after each search and take the cores from the decoder (5 tickets: 206 s against 10 s).
-    faiss and torch share one OpenMP runtime, so setting faiss to one thread for good also left
-    torch one thread on the thread that loaded the index: the command line and ticket runs
-    decoded on one of the two cores."""
-    import faiss
-
-    threads = faiss.omp_get_max_threads()
-    faiss.omp_set_num_threads(1)
-    try:
-        yield
-    finally:
-        faiss.omp_set_num_threads(threads)
 
 
 def load_index(index_dir: str | Path, embedder_id: str, dimension: int | None = None) -> PassageIndex:

@@ -145,7 +145,7 @@ def test_standardised_fusion_weighs_signals_by_their_spread(tmp_path: Path, toy_
 
 
 def test_loading_and_searching_leave_the_decoder_its_threads(index_dir: Path, toy_embedder: ToyEmbedder) -> None:
-    """faiss and torch share one OpenMP runtime: faiss is held to one thread only while it searches."""
+    """faiss runs on one OpenMP thread only while it searches; torch and faiss keep their thread counts."""
     torch = pytest.importorskip("torch")
     import faiss
 
