@@ -126,7 +126,7 @@ class TransformersGenerator:
         elif decode_step == "auto":
             from chatbot.fast_decode import FastDecoder, supports
 
-            self.writer = None if supports(self.model) else FastDecoder(self.model)
+            self.writer = None if supports(self.model) else FastDecoder(self.model, self.reader)
         if self.tokenizer.chat_template is None:
             raise ModelLoadError(f"Model {model!r} has no chat template; use an instruction-tuned model.")
 

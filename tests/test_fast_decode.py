@@ -8,7 +8,7 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from chatbot.fast_decode import GROUP, RESCORED, FastDecoder, supports  # noqa: E402
+from chatbot.fast_decode import DENSE_ROWS, GROUP, RESCORED, FastDecoder, supports  # noqa: E402
 from chatbot.running_batch import RunningBatch  # noqa: E402
 
 VOCAB = 320
@@ -83,6 +83,34 @@ def test_each_row_of_a_padded_batch_gets_the_logits_it_gets_alone() -> None:
         (alone,) = next_logits(model, writer, [chat])
         torch.testing.assert_close(logits, alone, atol=1e-2, rtol=0)
         assert logits.argmax() == alone.argmax()
+
+
+def test_many_rows_are_written_with_the_bf16_readers_weights_which_still_read_as_before() -> None:
+    import copy
+
+    model = tiny_llama(on_grid=True)
+    reader = copy.deepcopy(model).to(torch.bfloat16)
+    ids = torch.tensor([[int(t) for t in prompt(11, seed=5)[0]["content"].split()]])
+    with torch.no_grad():
+        read_before = reader(input_ids=ids).logits
+    writer = FastDecoder(model, reader)
+    assert {linear.bits for layer in writer.dense_layers for linear in layer[1::3] + layer[2::3]} == {16}
+    # The reader's q/k/v and gate/up are now slices of the fused matrices: the same weights.
+    with torch.no_grad():
+        torch.testing.assert_close(reader(input_ids=ids).logits, read_before, atol=0, rtol=0)
+    fused = writer.dense_layers[0][1].weight
+    assert reader.model.layers[0].self_attn.k_proj.weight.untyped_storage().data_ptr() == fused.untyped_storage().data_ptr()
+
+    chats = [prompt(7 + row, seed=20 + row) for row in range(DENSE_ROWS)]
+    fast, reference = next_logits(model, writer, chats), next_logits(model, None, chats)
+    for row_fast, row_reference in zip(fast, reference):
+        assert row_fast.argmax() == row_reference.argmax()
+        assert torch.nn.functional.cosine_similarity(row_fast, row_reference, dim=0) > 0.99
+    # One row fewer: the int4 layers, whose logits differ from the bf16 ones.
+    fewer = next_logits(model, writer, chats[:-1])
+    compact = next_logits(model, FastDecoder(model), chats[:-1])
+    torch.testing.assert_close(torch.stack(fewer), torch.stack(compact), atol=0, rtol=0)
+    assert not torch.equal(torch.stack(fast[:-1]), torch.stack(fewer))
 
 
 def test_models_the_step_cannot_write_for_are_named_with_the_reason() -> None:
