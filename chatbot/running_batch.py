@@ -177,9 +177,10 @@ class RunningBatch:
         """Read the chats' prompts and append them as rows; the first piece of each new row's
         reply, or None for a reply that ended at once. Nothing changes if reading fails.
 
-        Each prompt is read on its own, by the reader model: at a few hundred tokens a prompt
-        fills the matrix units alone, and a prompt read alone gives the same cache whoever else
-        is being written. Its cache is then stored in the writer's dtype."""
+        Each prompt is read on its own, by the writer's `read` where it has one, else by the
+        reader model: at a few hundred tokens a prompt fills the matrix units alone, and a prompt
+        read alone gives the same cache whoever else is being written. Its cache is then stored
+        in the writer's dtype."""
         import torch
 
         temps = [self.default_temperature if t is None else t for t in temperatures]
@@ -189,7 +190,9 @@ class RunningBatch:
             ids = self.tokenizer(prompt, return_tensors="pt", add_special_tokens=False)["input_ids"].to(self.model.device)
             cache = new_cache()
             with torch.no_grad():
-                if self.writer is not None and hasattr(self.reader, "model"):  # the first token scored like the rest
+                if self.writer is not None and self.writer.reads_prompts:
+                    logits = self.writer.read(ids, cache)
+                elif self.writer is not None and hasattr(self.reader, "model"):  # the first token scored like the rest
                     logits = self.writer.logits(self.reader.model(input_ids=ids, cache=cache, use_cache=True).last_hidden_state[:, -1])
                 else:
                     logits = self.reader(input_ids=ids, cache=cache, use_cache=True, logits_to_keep=1).logits[:, -1]

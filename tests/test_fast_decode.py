@@ -8,7 +8,7 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from chatbot.fast_decode import DENSE_ROWS, GROUP, RESCORED, FastDecoder, supports  # noqa: E402
+from chatbot.fast_decode import DENSE_ROWS, GROUP, RESCORED, DenseLinear, FastDecoder, supports  # noqa: E402
 from chatbot.running_batch import RunningBatch  # noqa: E402
 
 VOCAB = 320
@@ -85,7 +85,7 @@ def test_each_row_of_a_padded_batch_gets_the_logits_it_gets_alone() -> None:
         assert logits.argmax() == alone.argmax()
 
 
-def test_many_rows_are_written_with_the_bf16_readers_weights_which_still_read_as_before() -> None:
+def test_many_rows_are_written_with_the_bf16_readers_weights_which_still_read_as_before(monkeypatch: pytest.MonkeyPatch) -> None:
     import copy
 
     model = tiny_llama(on_grid=True)
@@ -106,11 +106,39 @@ def test_many_rows_are_written_with_the_bf16_readers_weights_which_still_read_as
     for row_fast, row_reference in zip(fast, reference):
         assert row_fast.argmax() == row_reference.argmax()
         assert torch.nn.functional.cosine_similarity(row_fast, row_reference, dim=0) > 0.99
-    # One row fewer: the int4 layers, whose logits differ from the bf16 ones.
-    fewer = next_logits(model, writer, chats[:-1])
-    compact = next_logits(model, FastDecoder(model), chats[:-1])
-    torch.testing.assert_close(torch.stack(fewer), torch.stack(compact), atol=0, rtol=0)
-    assert not torch.equal(torch.stack(fast[:-1]), torch.stack(fewer))
+    # The bf16 layers serve steps of DENSE_ROWS rows or more only (prompts are read by them too).
+    calls = []
+    monkeypatch.setattr(DenseLinear, "__call__", lambda linear, x: calls.append(x.shape[0]) or x @ linear.weight.T)
+    for rows in (DENSE_ROWS - 1, DENSE_ROWS):
+        batch = RunningBatch(model, DigitTokenizer(), set(), 0.0, writer=writer)
+        batch.add(chats[:rows], [None] * rows)
+        calls.clear()
+        batch.next_logits()
+        assert set(calls) == (set() if rows < DENSE_ROWS else {rows})
+
+
+def test_a_prompt_read_by_the_lean_layers_gives_the_models_cache_and_logits() -> None:
+    import copy
+
+    from transformers import DynamicCache
+
+    from chatbot.running_batch import new_cache
+
+    model = tiny_llama(on_grid=True)
+    writer = FastDecoder(model, copy.deepcopy(model).to(torch.bfloat16))
+    assert writer.reads_prompts and not FastDecoder(model).reads_prompts
+    ids = torch.tensor([[int(t) for t in prompt(23, seed=6)[0]["content"].split()]])
+    cache, reference_cache = new_cache(), DynamicCache()
+    logits = writer.read(ids, cache)
+    with torch.no_grad():
+        reference = model(input_ids=ids, cache=reference_cache, use_cache=True).logits[:, -1]
+    assert logits.shape == reference.shape and logits.argmax() == reference.argmax()
+    assert torch.nn.functional.cosine_similarity(logits, reference).item() > 0.999
+    assert len(cache.layers) == len(reference_cache.layers)
+    for layer, expected in zip(cache.layers, reference_cache.layers):
+        assert layer.keys.dtype == torch.bfloat16 and layer.keys.shape == expected.keys.shape
+        torch.testing.assert_close(layer.keys.float(), expected.keys, atol=0.05, rtol=0.02)
+        torch.testing.assert_close(layer.values.float(), expected.values, atol=0.05, rtol=0.02)
 
 
 def test_models_the_step_cannot_write_for_are_named_with_the_reason() -> None:
