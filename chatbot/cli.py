@@ -367,14 +367,19 @@ def serve_openai_command(
     settings_file: SettingsFile = None,
 ) -> None:
     """Serve the configured transformers model as an OpenAI-compatible endpoint at
-    http://HOST:PORT/v1 (chat completions, streamed or whole), under the name in `model`."""
+    http://HOST:PORT/v1 (chat completions, streamed or whole), under the name in `model`;
+    requests at the same time share one running batch, and beyond `max_waiting` get a 429."""
     import uvicorn
 
+    from chatbot.batching import BatchingGenerator
     from chatbot.openai_server import create_openai_app
+    from chatbot.openmp import release_pool
     from chatbot.service import load_transformers
 
     settings = _settings(settings_file)
-    generator = load_transformers(settings)
+    # Requests at the same time are written in one batch, on its own thread (openmp.py).
+    generator = BatchingGenerator(load_transformers(settings), settings.max_batch, settings.batch_window_ms, settings.max_waiting)
+    release_pool()
     typer.echo(f"Serving {settings.model} at http://{host}:{port}/v1", err=True)
     uvicorn.run(create_openai_app(generator, settings.model), host=host, port=port, log_level="warning")
 

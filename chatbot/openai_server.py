@@ -4,6 +4,7 @@ processes, and for testing the OpenAI backend against a real endpoint."""
 
 from __future__ import annotations
 
+import itertools
 import json
 import time
 import uuid
@@ -14,6 +15,7 @@ from fastapi import FastAPI, HTTPException
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 
+from chatbot.errors import BusyError
 from chatbot.generation import Generator
 
 
@@ -44,6 +46,11 @@ def create_openai_app(generator: Generator, model_id: str) -> FastAPI:
             raise HTTPException(404, f"This server serves {model_id!r}, not {request.model!r}.")
         messages = [m.model_dump() for m in request.messages]
         pieces = generator.stream(messages, request.max_tokens, request.temperature)
+        try:  # the first piece before answering: a full batch is a 429, which clients retry
+            first = next(pieces, None)
+        except BusyError as error:
+            raise HTTPException(429, str(error)) from error
+        pieces = itertools.chain(() if first is None else (first,), pieces)
         completion_id, created = f"chatcmpl-{uuid.uuid4().hex[:24]}", int(time.time())
         if not request.stream:
             text = "".join(pieces)

@@ -77,6 +77,31 @@ def flaky_app(failures: int, status: int = 503, delay: float = 0.0) -> tuple[Fas
     return app, calls
 
 
+def test_our_server_answers_429_when_its_batch_is_full_and_the_client_tries_again() -> None:
+    import httpx
+
+    from chatbot.errors import BusyError
+
+    class FullAtFirst(ScriptedGenerator):
+        """Full for the first `full` requests, as BatchingGenerator is beyond max_waiting."""
+
+        def __init__(self, full: int, *replies: str) -> None:
+            super().__init__(*replies)
+            self.full = full
+
+        def stream(self, messages, max_new_tokens, temperature=None):  # noqa: ANN001, ANN201
+            if self.full:
+                self.full -= 1
+                raise BusyError("Many shoppers are asking right now; please try again in a moment.")
+            yield from super().stream(messages, max_new_tokens, temperature)
+
+    with serving(create_openai_app(FullAtFirst(2, "Later, then."), "shop-model"), "/v1/models") as url:
+        refused = httpx.post(f"{url}/v1/chat/completions", json={"messages": MESSAGES})
+        assert refused.status_code == 429 and "try again" in refused.text
+        # Full once more: the client's first try is refused, its second answered.
+        assert "".join(OpenAIGenerator(f"{url}/v1", "shop-model", retries=1, backoff=0.01).stream(MESSAGES, 8)) == "Later, then."
+
+
 def test_a_busy_endpoint_is_tried_again_with_backoff() -> None:
     app, calls = flaky_app(failures=2)
     with serving(app, "/v1/models") as url:
@@ -106,7 +131,10 @@ def test_nothing_listening_is_a_clear_error() -> None:
 
 @pytest.mark.real
 def test_the_bundled_model_served_as_an_endpoint_writes_what_it_writes_in_process(real_generator) -> None:
-    with serving(create_openai_app(real_generator, "bundled"), "/v1/models") as url:
+    from chatbot.batching import BatchingGenerator
+
+    # As serve-openai serves it: through a running batch on its own thread.
+    with serving(create_openai_app(BatchingGenerator(real_generator), "bundled"), "/v1/models") as url:
         remote = "".join(OpenAIGenerator(f"{url}/v1", "bundled").stream(MESSAGES, 24))
     assert remote.strip() and remote == "".join(real_generator.stream(MESSAGES, 24))
 
