@@ -17,7 +17,8 @@ Those kernels work row by row: a step for 32 rows took 9x one row's time. When p
 by a bf16 copy of the model (CPUs with AMX), a step for `DENSE_ROWS` rows or more multiplies by
 that copy's bf16 weights instead (ticket runs write 32 at once), where the matrix units make
 many rows cost little more than one; the copy's q/k/v and gate/up weights become row slices of
-the fused matrices, so nothing is held twice. bf16 rounds weights that int4 holds exactly, as reading the prompt already does.
+the fused matrices, so nothing is held twice. bf16 rounds weights that int4 holds exactly, as
+reading the prompt in bf16 already did.
 
 Prompts are read into the running batch's cache (running_batch.py) by the same bf16 weights in a
 short loop of the same kind (`read`), where they are there; else by the transformers model."""
@@ -254,8 +255,8 @@ class FastDecoder:
         positions applied, in bf16) and give the logits for the token after it (1 x vocabulary,
         fp32), as the step scores them. The same layers as the transformers reader in fewer
         operations: q/k/v and gate/up fused, fused norms, the residual stream in fp32 as in the
-        step, causal attention without a mask (scratch, a 220-token prompt: the reader's forward
-        took 107 ms)."""
+        step, causal attention without a mask (scratch, a 244-token chat prompt: 89.5 ms against
+        117 for the reader's forward)."""
         tokens = ids.shape[1]
         q_width, kv_width = self.heads * self.head_dim, self.kv_heads * self.head_dim
         hidden = self.embed[ids[0]]

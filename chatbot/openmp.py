@@ -4,7 +4,7 @@ libgomp keeps its idle worker threads spinning, ready for the next parallel oper
 the process holds no more OpenMP threads than cores; beyond that they sleep after about 100 spins
 and every operation waits for them to wake. Each thread that has run a parallel operation keeps a
 pool of workers of its own. In the web app the models are loaded on the main thread, replies are
-written on the batch thread and questions are embedded on request threads: three pools on a
+written on the batch thread and questions are embedded on request threads: a pool on each, on a
 2-core machine, and a token took 22 ms to write instead of 12.6 (one row, bundled model).
 
 So the thread that writes replies should own the only pool: the loading thread releases its pool
