@@ -210,6 +210,11 @@ class FastDecoder:
         return ((angles.cos() * self.attention_scaling).to(KV_DTYPE),
                 (angles.sin() * self.attention_scaling * self.sign).to(KV_DTYPE))
 
+    def _feed_forward(self, hidden: torch.Tensor, norm: torch.Tensor, gate_up: Any, down: Any) -> torch.Tensor:
+        """The layer's gated MLP added to the residual stream, for the step and for `read` alike."""
+        gate, up = gate_up(self._rms_norm(hidden, norm)).chunk(2, dim=-1)
+        return hidden + down(torch.nn.functional.silu(gate) * up)
+
     @staticmethod
     def _rotate(x: torch.Tensor, cos: torch.Tensor, signed_sin: torch.Tensor) -> torch.Tensor:
         """Rotary positions as transformers applies them, x cos + (-x2, x1) sin, with the sign
@@ -239,9 +244,7 @@ class FastDecoder:
             value = mixed[:, q_width + kv_width:].view(rows, self.kv_heads, 1, self.head_dim)
             keys, values = cache.layers[index].update(key, value)
             attended = torch.nn.functional.scaled_dot_product_attention(query, keys, values, attn_mask=attend)
-            hidden = hidden + out(attended.reshape(rows, q_width))
-            gate, up = gate_up(self._rms_norm(hidden, norm_mid)).chunk(2, dim=-1)
-            hidden = hidden + down(torch.nn.functional.silu(gate) * up)
+            hidden = self._feed_forward(hidden + out(attended.reshape(rows, q_width)), norm_mid, gate_up, down)
         return self.logits(torch.nn.functional.rms_norm(hidden, (hidden.shape[-1],), self.norm, self.eps))
 
     @property
@@ -269,9 +272,7 @@ class FastDecoder:
             keys, values = cache.update(rotated[None, self.heads:], value[None], index)
             attended = torch.nn.functional.scaled_dot_product_attention(
                 rotated[None, :self.heads], keys, values, is_causal=True, enable_gqa=True)
-            hidden = hidden + out(attended[0].transpose(0, 1).reshape(tokens, q_width))
-            gate, up = gate_up(self._rms_norm(hidden, norm_mid)).chunk(2, dim=-1)
-            hidden = hidden + down(torch.nn.functional.silu(gate) * up)
+            hidden = self._feed_forward(hidden + out(attended[0].transpose(0, 1).reshape(tokens, q_width)), norm_mid, gate_up, down)
         return self.logits(torch.nn.functional.rms_norm(hidden[-1:], (hidden.shape[-1],), self.norm, self.eps))
 
     @torch.no_grad()
