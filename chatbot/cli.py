@@ -371,14 +371,13 @@ def serve_openai_command(
     requests at the same time share one running batch, and beyond `max_waiting` get a 429."""
     import uvicorn
 
-    from chatbot.batching import BatchingGenerator
     from chatbot.openai_server import create_openai_app
     from chatbot.openmp import release_pool
-    from chatbot.service import load_transformers
+    from chatbot.service import batching_generator, load_transformers
 
     settings = _settings(settings_file)
     # Requests at the same time are written in one batch, on its own thread (openmp.py).
-    generator = BatchingGenerator(load_transformers(settings), settings.max_batch, settings.batch_window_ms, settings.max_waiting)
+    generator = batching_generator(settings, load_transformers(settings))
     release_pool()
     typer.echo(f"Serving {settings.model} at http://{host}:{port}/v1", err=True)
     uvicorn.run(create_openai_app(generator, settings.model), host=host, port=port, log_level="warning")

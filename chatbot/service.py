@@ -88,10 +88,15 @@ def create_pipeline(
     orders = open_order_desk(settings) if with_orders else None
     retriever = with_reranker(settings, retriever, generator)
     if concurrent and hasattr(generator, "open_batch"):
-        from chatbot.batching import BatchingGenerator
-
-        generator = BatchingGenerator(generator, settings.max_batch, settings.batch_window_ms, settings.max_waiting)
+        generator = batching_generator(settings, generator)
     return Pipeline(retriever, generator, settings, guard=make_guard(settings, embedder), abstention=abstention, orders=orders)
+
+
+def batching_generator(settings: Settings, decoder: Any) -> Any:
+    """`decoder` writing concurrent requests in one running batch, sized by the settings."""
+    from chatbot.batching import BatchingGenerator
+
+    return BatchingGenerator(decoder, settings.max_batch, settings.batch_window_ms, settings.max_waiting)
 
 
 def make_generator(settings: Settings) -> Any:
