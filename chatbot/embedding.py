@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 from chatbot.errors import ModelLoadError
+from chatbot.openmp import one_thread
 from chatbot.settings import BUNDLED_EMBEDDER
 
 if TYPE_CHECKING:
@@ -84,7 +85,5 @@ class OneThreadEmbedder:
         self.dimension = embedder.dimension
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
-        from chatbot.openmp import one_thread
-
         with one_thread():
             return self.embedder.embed(texts)
