@@ -127,6 +127,9 @@ class TransformersGenerator:
             from chatbot.fast_decode import FastDecoder, supports
 
             self.writer = None if supports(self.model) else FastDecoder(self.model, self.reader)
+            if self.writer is not None and self.writer.reads_prompts:
+                # The writer holds the bf16 copy's weights, packed, and reads the prompts with them.
+                self.reader = self.model
         if self.tokenizer.chat_template is None:
             raise ModelLoadError(f"Model {model!r} has no chat template; use an instruction-tuned model.")
 

@@ -106,8 +106,8 @@ def test_prompts_are_read_in_bf16_where_the_cpu_has_matrix_units(real_generator)
     from chatbot.generation import cpu_has_bf16_matrix_units
 
     assert real_generator.model.dtype == torch.float32  # the weights the lean step is made from
-    expected = torch.bfloat16 if cpu_has_bf16_matrix_units() else torch.float32
-    assert real_generator.reader.dtype == expected
+    # The lean step holds the bf16 copy's weights, packed, and reads the prompts with them.
+    assert real_generator.writer.reads_prompts == cpu_has_bf16_matrix_units()
 
 
 def next_step_logits(generator, conversations, writer):  # noqa: ANN001, ANN201
@@ -158,8 +158,9 @@ def test_a_row_written_by_the_lean_step_among_others_gets_the_logits_it_gets_alo
         alone = next_step_logits(real_generator, [chat], real_generator.writer)[0]
         assert torch.nn.functional.cosine_similarity(together[row], alone, dim=0) > 0.9999
         likeliest = alone.topk(RESCORED // 4).indices  # among those scored again in fp32
-        # bf16 noise: 0.058 at most here (logits near 30); unmasked padding fails the cosine above.
-        assert (together[row][likeliest] - alone[likeliest]).abs().max() < 0.1
+        # bf16 noise: 0.113 at most here, where bf16 steps are 0.125 apart (logits near 30);
+        # unmasked padding fails the cosine above.
+        assert (together[row][likeliest] - alone[likeliest]).abs().max() < 0.2
 
 
 def test_concurrent_chats_batched_get_the_replies_they_would_get_alone(real_generator, monkeypatch) -> None:
