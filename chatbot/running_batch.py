@@ -75,13 +75,15 @@ def growing_layer_class() -> type:
             self._show()
 
         def drop(self, leaving: Sequence[int]) -> list[int]:
-            """Remove rows, moving the last rows into their places; the old index of each row
+            """Remove rows, moving the last rows into their places (their shown positions only:
+            the room after them is written before it is shown, and positions before them that a
+            longer joining row shows are masked padding in theirs); the old index of each row
             kept, in its new order."""
             order = list(range(self._rows))
             for row in sorted(leaving, reverse=True):
                 if row != len(order) - 1:
                     for buffer in self._buffers:
-                        buffer[row] = buffer[len(order) - 1]
+                        buffer[row, :, self._start:self._end] = buffer[len(order) - 1, :, self._start:self._end]
                     order[row] = order[-1]
                 order.pop()
             self._rows = len(order)
