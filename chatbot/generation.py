@@ -58,6 +58,20 @@ DTYPES = ("auto", "float32", "bfloat16")
 DECODE_STEPS = ("auto", "transformers")
 
 
+def return_freed_memory() -> None:
+    """Give memory freed by Python back to the system where the C library can (glibc's
+    malloc_trim): the bundled model's bf16 copy, once let go, still counted 230 MB in the
+    process's resident size without it (scratch: 1493 MB against 1265 after the trim)."""
+    import ctypes
+    import gc
+
+    gc.collect()
+    try:
+        ctypes.CDLL(None).malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc
+        pass
+
+
 def cpu_has_bf16_matrix_units() -> bool:
     """Whether this CPU has AMX tiles, which PyTorch's oneDNN kernels use for bf16 matrix products."""
     import torch
@@ -130,6 +144,7 @@ class TransformersGenerator:
             if self.writer is not None and self.writer.reads_prompts:
                 # The writer holds the bf16 copy's weights, packed, and reads the prompts with them.
                 self.reader = self.model
+                return_freed_memory()
         if self.tokenizer.chat_template is None:
             raise ModelLoadError(f"Model {model!r} has no chat template; use an instruction-tuned model.")
 

@@ -108,6 +108,8 @@ def test_prompts_are_read_in_bf16_where_the_cpu_has_matrix_units(real_generator)
     assert real_generator.model.dtype == torch.float32  # the weights the lean step is made from
     # The lean step holds the bf16 copy's weights, packed, and reads the prompts with them.
     assert real_generator.writer.reads_prompts == cpu_has_bf16_matrix_units()
+    if real_generator.writer.reads_prompts:  # so the copy itself is let go
+        assert real_generator.reader is real_generator.model
 
 
 def next_step_logits(generator, conversations, writer):  # noqa: ANN001, ANN201
