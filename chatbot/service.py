@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from chatbot.abcd import slug
 from chatbot.assist import AssistDesk, KnowledgeBaseInUse
 from chatbot.batch import LocalAnswerer
-from chatbot.embedding import Embedder, SentenceTransformerEmbedder
+from chatbot.embedding import Embedder, RememberingEmbedder, SentenceTransformerEmbedder
 from chatbot.errors import IndexMissingError, SettingsError
 from chatbot.evidence import Abstention, AbstentionModel, EvidenceReader
 from chatbot.guardrails import TopicGuard
@@ -40,7 +40,7 @@ class IndexingResult:
 
 
 def load_embedder(settings: Settings) -> Embedder:
-    return SentenceTransformerEmbedder(settings.embedder, device=settings.device)
+    return RememberingEmbedder(SentenceTransformerEmbedder(settings.embedder, device=settings.device))
 
 
 def index_knowledge_base(settings: Settings, embedder: Embedder, progress: Progress | None = None) -> IndexingResult:
