@@ -114,7 +114,6 @@ class DenseLinear:
     def __init__(self, *weights: torch.Tensor) -> None:
         """`weights` stacked by rows into one matrix (q/k/v, gate/up), then packed."""
         weight = torch.cat([w.detach() for w in weights], dim=0).to(KV_DTYPE)
-        self.shape = tuple(weight.shape)
         self.packed = torch.ops.mkldnn._reorder_linear_weight(weight, DENSE_ROWS)
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:

@@ -89,7 +89,7 @@ def test_packed_bf16_weights_give_the_product_of_the_weights_they_were_packed_fr
     torch.manual_seed(0)
     q, k = torch.randn(48, 64).bfloat16(), torch.randn(16, 64).bfloat16()
     linear = DenseLinear(q, k)
-    assert linear.shape == (64, 64)
+    assert linear.packed.shape == (64, 64)
     for rows in (1, DENSE_ROWS, 3 * DENSE_ROWS + 1):
         x = torch.randn(rows, 64).bfloat16()
         torch.testing.assert_close(linear(x), torch.cat([x @ q.T, x @ k.T], dim=-1), atol=0.05, rtol=0.01)
