@@ -159,12 +159,14 @@ def ground(
     min_support: float = 0.0,
     similarity: Similarity | None = None,
     check_names: bool = True,
+    check_polarity: bool = True,
 ) -> tuple[str, tuple[Dropped, ...]]:
     """Keep the sentences that the passages they cite support; say why the others went.
 
-    A sentence goes when it states a fact or a name its passages lack, or when its support
-    score (`similarity`, else `support_score`) is below `min_support`. `allowed` holds what any
-    answer may state, whatever it cites: the store's name, the support contact.
+    A sentence goes when it states a fact or a name its passages lack, when it says the opposite
+    of them (polarity.py), or when its support score (`similarity`, else `support_score`) is
+    below `min_support`. `allowed` holds what any answer may state, whatever it cites: the
+    store's name, the support contact.
 
     >>> p = Passage("r", "returns", "Returns", "Items can be returned within 30 days.", "r.md")
     >>> ground("You have 30 days [1]. Gifts get 7 days [1].", [p])
@@ -173,7 +175,11 @@ def ground(
     'names what its sources do not: DHL; weakly supported (0.80 < 0.90)'
     >>> ground("1. You have 30 days [1]. 2. [1]", [p])
     ('You have 30 days [1].', ())
+    >>> ground("Items cannot be returned [1].", [p])[1][0].reason
+    'says the opposite of its sources: "Items can be returned within 30 days."'
     """
+    from chatbot.polarity import contradicted  # polarity.py reads sentences with this module's helpers
+
     allowed = tuple(allowed)
     texts = [p.indexed_text for p in sources]
     source_facts = [supporting_facts(t) for t in texts]
@@ -193,6 +199,9 @@ def ground(
         names = [n for n in names if not any(n in fact for fact in missing)]  # "20 January" says it already
         if names:
             reasons.append("names what its sources do not: " + ", ".join(dict.fromkeys(names)))
+        opposite = contradicted(plain, [texts[i] for i in chosen]) if check_polarity else ""
+        if opposite:
+            reasons.append(f'says the opposite of its sources: "{opposite}"')
         if min_support > 0:
             score = (
                 similarity(plain, [texts[i] for i in chosen]) if similarity and chosen

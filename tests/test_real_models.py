@@ -39,6 +39,14 @@ def test_off_topic_question_is_escalated(real_pipeline) -> None:
     assert "person" in answer.text
 
 
+def test_the_decoders_yes_to_a_country_the_shop_does_not_deliver_to_is_not_shown(real_pipeline) -> None:
+    """The bundled decoder answers "Yes, we deliver to Japan." to this (demo eval); the page says
+    Maple & Moss does not deliver to Asia (including Japan)."""
+    answer = real_pipeline.answer("do u deliver to japan")
+    assert not re.search(r"\byes\b|\bwe (?:do )?deliver to japan", answer.text, re.IGNORECASE), answer
+    assert answer.escalate or re.search(r"\bnot\b|n't", answer.text), answer
+
+
 def follow_up_search(real_pipeline, previous: str, follow_up: str) -> tuple[list[str], list[str]]:
     """The top two passage ids for the follow-up alone, and within its conversation."""
     history = [{"role": "user", "content": previous}, {"role": "assistant", "content": "Let me check."}]
