@@ -23,11 +23,13 @@ _IDIOM = re.compile(
 _RESTRICTION = re.compile(r"\b(?:only|just|except|excluding|unless|outside|other\s+than|apart\s+from)\b", re.IGNORECASE)
 # "Yes, ..." or "No, ..." answers the shopper; the polarity that matters is the statement's after it.
 _REPLY = re.compile(
-    r"^\s*(?:yes|yep|yeah|no|nope)\b(?:\s*[,.!:;–—-]+\s*|\s+(?=(?:we|you|it|they|there|i|our|your|that|this|sorry|unfortunately)\b))",
+    r"^\s*(?:yes|yep|yeah|no|nope)\b"
+    r"(?:\s*[,.!:;–—-]+\s*|\s+(?=(?:we|you|it|they|there|i|our|your|that|this|sorry|unfortunately)\b))",
     re.IGNORECASE,
 )
 _CLAUSE_BREAK = re.compile(
-    r";|\s+[–—]\s+|,?\s+\b(?:but|however|although|though|whereas|while|yet|because|as\s+long\s+as|provided)\b\s*,?", re.IGNORECASE
+    r";|\s+[–—]\s+|,?\s+\b(?:but|however|although|though|whereas|while|yet|because|as\s+long\s+as|provided)\b\s*,?",
+    re.IGNORECASE,
 )
 MIN_SHARED = 2  # a clause must share this many content words with a source clause to be compared
 
@@ -70,7 +72,8 @@ def contradicted(sentence: str, passages: Sequence[str]) -> str:
     >>> contradicted("No, we do not deliver to Japan.", [japan])
     ''
     """
-    pieces = [(clause, content_words(clause)) for text in passages for line in passage_sentences(text) for clause in clauses(line)]
+    pieces = [(clause, content_words(clause))
+              for text in passages for line in passage_sentences(text) for clause in clauses(line)]
     said = [clause for piece in passage_sentences(strip_markers(sentence)) for clause in clauses(_REPLY.sub("", piece))]
     for clause in said:  # a quotation may hold several sentences
         words = content_words(clause)

@@ -63,7 +63,8 @@ def test_idioms_and_a_leading_yes_or_no_are_not_negations() -> None:
     assert not negated("Returns are accepted, no questions asked")
     assert not negated("No, returns are free")
     assert negated("Nope, we can't do that")
-    assert clauses("Free in the UK; £5 elsewhere, however tracked costs more") == ["Free in the UK", "£5 elsewhere", "tracked costs more"]
+    turning = "Free in the UK; £5 elsewhere, however tracked costs more"
+    assert clauses(turning) == ["Free in the UK", "£5 elsewhere", "tracked costs more"]
 
 
 def test_ground_drops_the_contradiction_and_says_which_source_clause_it_turned() -> None:
