@@ -1,6 +1,6 @@
 """Generation speed on a realistic RAG prompt (6 demo-store passages, about 600 tokens): time to
 first token and decode tokens/s, one chat and a batch of chats, for this project's transformers
-generator's own decoding loop (fp32; fp32 with prompts read in bf16 on CPUs with AMX tiles;
+generator's own decoding loop (fp32; fp32 with prompts read in bf16 on CPUs with AMX tiles or AVX-512 BF16;
 bf16; int8 linear layers; and the default, the lean step of chatbot/fast_decode.py writing
 replies with prompts read in bf16) and, in the same run, llama-cpp-python on the same GGUF file (an
 optional dev extra: `pip install llama-cpp-python`; its column is skipped, saying so, when absent).

@@ -150,7 +150,7 @@ class RunningBatch:
     def __init__(self, model: Any, tokenizer: Any, end_tokens: set[int], default_temperature: float,
                  reader: Any = None, writer: Any = None) -> None:
         self.model = model  # writes the replies, a token per step
-        self.reader = reader or model  # reads the prompts (bf16 on CPUs with AMX: TransformersGenerator)
+        self.reader = reader or model  # reads the prompts (bf16 on CPUs with fast bf16: TransformersGenerator)
         self.writer = writer  # a FastDecoder (fast_decode.py) writing for `model`, with its cache in bf16
         self.tokenizer = tokenizer
         self.end_tokens = end_tokens

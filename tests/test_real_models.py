@@ -108,14 +108,14 @@ def test_the_decoding_loop_writes_what_transformers_generate_writes(real_generat
         assert tokenizer.decode(batch.tokens[0], skip_special_tokens=True) == reference
 
 
-def test_prompts_are_read_in_bf16_where_the_cpu_has_matrix_units(real_generator) -> None:
+def test_prompts_are_read_in_bf16_where_the_cpu_multiplies_bf16_fast(real_generator) -> None:
     import torch
 
-    from chatbot.generation import cpu_has_bf16_matrix_units
+    from chatbot.generation import cpu_has_fast_bf16
 
     assert real_generator.model.dtype == torch.float32  # the weights the lean step is made from
     # The lean step holds the bf16 copy's weights, packed, and reads the prompts with them.
-    assert real_generator.writer.reads_prompts == cpu_has_bf16_matrix_units()
+    assert real_generator.writer.reads_prompts == cpu_has_fast_bf16()
     if real_generator.writer.reads_prompts:  # so the copy itself is let go
         assert real_generator.reader is real_generator.model
 
