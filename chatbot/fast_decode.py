@@ -279,9 +279,11 @@ class FastDecoder:
             mixed = qkv(self._rms_norm(hidden, norm_in))
             rotated = self._rotate(mixed[:, :q_width + kv_width].view(tokens, heads, self.head_dim), cos, sin).transpose(0, 1)
             value = mixed[:, q_width + kv_width:].view(tokens, self.kv_heads, self.head_dim).transpose(0, 1)
-            keys, values = cache.update(rotated[None, self.heads:], value[None], index)
+            # The cache held nothing before this prompt, so its keys and values are these; SDPA
+            # reads them from here, contiguous, rather than from the cache's keys laid out for steps.
+            cache.update(rotated[None, self.heads:], value[None], index)
             attended = torch.nn.functional.scaled_dot_product_attention(
-                rotated[None, :self.heads], keys, values, is_causal=True, enable_gqa=True)
+                rotated[None, :self.heads], rotated[None, self.heads:], value[None], is_causal=True, enable_gqa=True)
             hidden = self._feed_forward(hidden + out(attended[0].transpose(0, 1).reshape(tokens, q_width)), norm_mid, gate_up, down)
         return self.logits(torch.nn.functional.rms_norm(hidden[-1:], (hidden.shape[-1],), self.norm, self.eps))
 
