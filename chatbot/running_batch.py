@@ -36,6 +36,13 @@ def growing_layer_class() -> type:
 
     class GrowingLayer(DynamicLayer):
         room = 128  # spare positions allocated at a time
+        keys_positions_last = False  # see _place
+
+        def hold(self, keys: Any, values: Any, keys_positions_last: bool) -> None:
+            """Hold these keys and values (a prompt just read), copied into buffers laid out as
+            `keys_positions_last` says (see _place)."""
+            self.keys_positions_last = keys_positions_last
+            self._place(keys, values, keys.shape[0], before=keys.shape[-2], after=1)
 
         def update(self, key_states: Any, value_states: Any, *args: Any, **kwargs: Any) -> tuple[Any, Any]:
             if not self.is_initialized:
@@ -110,11 +117,12 @@ def growing_layer_class() -> type:
                 shape = (capacity, *held.shape[1:-2], held.shape[-1], before + after + self.room)
                 return held.new_zeros(shape).transpose(-1, -2)
 
-            # Keys are laid out positions last, so that a step's scores (queries times keys
-            # transposed) read each head's keys as a plain matrix with a row stride: a 16-row
-            # step's attention over 654 columns took 1.08 ms a layer against 2.14 when the matrix
-            # product first copied the transposed view (scratch, bf16, AVX-512 without AMX).
-            self._buffers = (positions_last(keys), room_for(values))
+            # For the lean step (keys_positions_last), keys are laid out positions last, so that
+            # its scores (queries times keys transposed) read each head's keys as a plain matrix
+            # with a row stride: a 16-row step's attention over 654 columns took 1.08 ms a layer
+            # against 2.14 when the matrix product first copied the transposed view (scratch,
+            # bf16, AVX-512 without AMX). The model's own forward (SDPA) wants them positions first.
+            self._buffers = (positions_last(keys) if self.keys_positions_last else room_for(keys), room_for(values))
             self._buffers[0][:rows, :, before - length:before] = keys
             self._buffers[1][:rows, :, before - length:before] = values
             self._rows, self._start, self._end = rows, before - length, before
@@ -207,7 +215,7 @@ class RunningBatch:
                 else:
                     logits = self.reader(input_ids=ids, cache=cache, use_cache=True, logits_to_keep=1).logits[:, -1]
             for layer in cache.layers:
-                layer.keys, layer.values = layer.keys.to(dtype), layer.values.to(dtype)
+                layer.hold(layer.keys.to(dtype), layer.values.to(dtype), keys_positions_last=self.writer is not None)
             read.append((cache, torch.ones_like(ids), self._choose(logits.float(), [temperature])))
         start = len(self.tokens)
         self._merge(read)

@@ -97,3 +97,23 @@ def test_values_may_be_narrower_than_keys() -> None:
     keys, values = cache.update(torch.zeros(1, 2, 1, 4), torch.zeros(1, 2, 1, 2), 0)
     assert keys.shape == (1, 2, 4, 4) and values.shape == (1, 2, 4, 2)
     assert values[0, 0, :, 0].tolist() == [1, 1, 1, 0]
+
+
+@pytest.mark.parametrize("positions_last", [False, True])
+def test_held_keys_read_back_the_same_in_either_layout(positions_last: bool) -> None:
+    """Keys held for the lean step are laid out positions last (each head's keys transposed are
+    a plain matrix); joining, leaving, cutting and growing give back the same numbers as the
+    usual layout."""
+    cache, layer = filled_layer(rows=3, steps=4)
+    keys = torch.arange(3 * 2 * 4 * 3, dtype=torch.float).view(3, 2, 4, 3)
+    layer.hold(keys, -keys, keys_positions_last=positions_last)
+    assert torch.equal(layer.keys, keys) and torch.equal(layer.values, -keys)
+    assert (layer.keys.stride(-2) == 1) is positions_last  # positions are the innermost dimension
+    _, newcomer = filled_layer(rows=1, steps=6)
+    layer.join([newcomer])
+    assert layer.drop([1]) == [0, 3, 2]  # the newcomer takes the leaving row's place
+    grown, _ = cache.update(token(3, 9.0), token(3, -9.0), 0)
+    padded = torch.cat([torch.zeros(3, 2, 2, 3), keys], dim=2)  # two columns wider for the newcomer
+    assert torch.equal(grown[[0, 2], :, :-1], padded[[0, 2]]) and grown[:, 0, -1, 0].tolist() == [9.0] * 3
+    assert grown[1, 0, :, 0].tolist() == [0, 1, 2, 3, 4, 5, 9]
+    assert (grown.stride(-2) == 1) is positions_last
