@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from functools import lru_cache
 
 from chatbot.citations import strip_markers
 from chatbot.grounding import content_words, passage_sentences
@@ -72,14 +73,13 @@ def contradicted(sentence: str, passages: Sequence[str]) -> str:
     >>> contradicted("No, we do not deliver to Japan.", [japan])
     ''
     """
-    pieces = [(clause, content_words(clause))
-              for text in passages for line in passage_sentences(text) for clause in clauses(line)]
+    pieces = [piece for text in passages for piece in _comparable_clauses(text)]
     said = [clause for piece in passage_sentences(strip_markers(sentence)) for clause in clauses(_REPLY.sub("", piece))]
     for clause in said:  # a quotation may hold several sentences
         words = content_words(clause)
         if len(words) < MIN_SHARED or _RESTRICTION.search(clause):
             continue
-        shared = [(words & source_words, source) for source, source_words in pieces if not _RESTRICTION.search(source)]
+        shared = [(words & source_words, source) for source, source_words in pieces]
         best = max((len(common) for common, _ in shared), default=0)
         if best < max(MIN_SHARED, (len(words) + 1) // 2):
             continue
@@ -87,3 +87,11 @@ def contradicted(sentence: str, passages: Sequence[str]) -> str:
         if all(negated(clause, common) != negated(source, common) for common, source in close):
             return max(close, key=lambda found: len(found[0]))[1]
     return ""
+
+
+@lru_cache(maxsize=1024)
+def _comparable_clauses(text: str) -> tuple[tuple[str, frozenset[str]], ...]:
+    """A source's clauses that are not restrictions, each with its content words: read once per
+    passage, not once for every sentence of every answer that cites it."""
+    return tuple((clause, content_words(clause)) for line in passage_sentences(text) for clause in clauses(line)
+                 if not _RESTRICTION.search(clause))
