@@ -16,8 +16,8 @@ is close to, not always the same as, the reply written alone (README: Speed).
 Those kernels work row by row: a step for 32 rows took 9x one row's time. Given a bf16 copy of
 the model (the prompt reader, on CPUs with fast bf16 products), a step for `DENSE_ROWS` rows or
 more multiplies by that copy's weights instead, packed for oneDNN's bf16 kernels (`DenseLinear`),
-where many rows cost little more than one (ticket runs write 32 at once, many shoppers 16). bf16 rounds
-weights that int4 holds exactly, as reading the prompt in bf16 already did.
+where many rows cost little more than one (ticket runs write 32 at once, many shoppers 16). bf16
+rounds weights that int4 holds exactly, as reading the prompt in bf16 already did.
 
 Prompts are read into the running batch's cache (running_batch.py) by the same packed weights in
 a short loop of the same kind (`read`), where they are there; else by the transformers model.
@@ -106,8 +106,8 @@ class Int4Linear:
 class DenseLinear:
     """y = x W^T with W in bf16, for many rows at once (oneDNN's bf16 kernels: AMX tiles or AVX-512
     BF16). The weights are held in oneDNN's own blocked layout, packed once here instead of at
-    every product: the bundled model's 30 layers for 16 rows, weights not in cache, took 11.5 against
-    17.7 ms unpacked (scratch); the products are the same."""
+    every product: the bundled model's 30 layers for 16 rows, weights not in cache, took 11.5
+    against 17.7 ms unpacked (scratch); the products are the same."""
 
     bits = 16
 

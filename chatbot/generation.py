@@ -51,9 +51,10 @@ def resolve_model(model: str, gguf_file: str = "") -> tuple[str, str | None]:
 
 # dtype "auto": bf16 on CUDA, fp32 on CPU. prefill_dtype "auto": on a CPU with AMX tiles or AVX-512
 # BF16, prompts are read by a bf16 copy of an fp32 model (a 600-token prompt about 3x faster with
-# AMX, 2x with AVX-512 BF16). decode_step "auto": a Llama-style fp32 model on CPU writes its replies with the lean
-# step of fast_decode.py (about 2.8x faster a token); "transformers": the model's own fp32 forward,
-# whose replies written among others are the same tokens as alone (benchmarks/generation_speed.py).
+# AMX, 2x with AVX-512 BF16). decode_step "auto": a Llama-style fp32 model on CPU writes its
+# replies with the lean step of fast_decode.py (about 2.8x faster a token); "transformers": the
+# model's own fp32 forward, whose replies written among others are the same tokens as alone
+# (benchmarks/generation_speed.py).
 DTYPES = ("auto", "float32", "bfloat16")
 DECODE_STEPS = ("auto", "transformers")
 
@@ -101,9 +102,9 @@ def reading_dtype(prefill_dtype: str, weights: str, use_cuda: bool) -> str:
 class TransformersGenerator:
     """A causal LM through transformers: CUDA in bf16 when present (accelerate places it, with
     PyTorch's SDPA attention), else CPU in fp32 unless `dtype` says otherwise; on a CPU with fast
-    bf16 products (AMX tiles or AVX-512 BF16) prompts are read by a bf16 copy unless `prefill_dtype` says otherwise, and a Llama-style
-    model's replies are written by the lean step of fast_decode.py unless `decode_step` says
-    "transformers"."""
+    bf16 products (AMX tiles or AVX-512 BF16) prompts are read by a bf16 copy unless
+    `prefill_dtype` says otherwise, and a Llama-style model's replies are written by the lean
+    step of fast_decode.py unless `decode_step` says "transformers"."""
 
     def __init__(self, model: str = BUNDLED_GENERATOR, gguf_file: str = "", device: str = "auto",
                  temperature: float = 0.0, dtype: str = "auto", quantize: str = "", prefill_dtype: str = "auto",
