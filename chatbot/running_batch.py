@@ -40,7 +40,10 @@ def growing_layer_class() -> type:
 
         def hold(self, keys: Any, values: Any, keys_positions_last: bool) -> None:
             """Hold these keys and values (a prompt just read), copied into buffers laid out as
-            `keys_positions_last` says (see _place)."""
+            `keys_positions_last` says (see _place); not copied again when they are this layer's
+            own, already laid out so (the model's forward read the prompt and writes the reply)."""
+            if keys is self.keys and values is self.values and keys_positions_last == self.keys_positions_last:
+                return
             self.keys_positions_last = keys_positions_last
             self._place(keys, values, keys.shape[0], before=keys.shape[-2], after=1)
 

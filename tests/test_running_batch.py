@@ -117,3 +117,13 @@ def test_held_keys_read_back_the_same_in_either_layout(positions_last: bool) -> 
     assert torch.equal(grown[[0, 2], :, :-1], padded[[0, 2]]) and grown[:, 0, -1, 0].tolist() == [9.0] * 3
     assert grown[1, 0, :, 0].tolist() == [0, 1, 2, 3, 4, 5, 9]
     assert (grown.stride(-2) == 1) is positions_last
+
+
+def test_keys_already_held_in_the_asked_layout_are_not_copied_again() -> None:
+    cache, layer = filled_layer(rows=2, steps=3)
+    buffer = layer._buffers[0]
+    layer.hold(layer.keys, layer.values, keys_positions_last=False)
+    assert layer._buffers[0] is buffer
+    layer.hold(layer.keys, layer.values, keys_positions_last=True)
+    assert layer._buffers[0] is not buffer and layer.keys.stride(-2) == 1
+    assert layer.keys[:, 0, :, 0].tolist() == [[0, 1, 2]] * 2
