@@ -257,6 +257,43 @@ class FastDecoder:
             hidden = self._feed_forward(hidden + out(attended), norm_mid, gate_up, down)
         return self.logits(torch.nn.functional.rms_norm(hidden, (hidden.shape[-1],), self.norm, self.eps))
 
+    @torch.no_grad()
+    def extend(self, tokens: torch.Tensor, start: int, cache: Any) -> torch.Tensor:
+        """Logits (tokens x vocabulary, fp32) after each of `tokens` (one row's next tokens, the
+        first at position `start`), appending their keys and values to `cache`, which holds that
+        one row's earlier positions and no padding: a guessed continuation checked in one pass
+        (prompt_lookup.py). Each token attends to the cache and to the tokens before it."""
+        count = tokens.shape[0]
+        q_width, kv_width = self.heads * self.head_dim, self.kv_heads * self.head_dim
+        hidden = self.embed[tokens]
+        cos, sin = self._rotary(torch.arange(start, start + count))
+        later = torch.full((count, count), float("-inf")).triu(1)  # a token does not see those after it
+        heads = self.heads + self.kv_heads
+        layers = self.dense_layers if self.dense_layers and count >= DENSE_ROWS else self.layers
+        for index, (norm_in, qkv, out, norm_mid, gate_up, down) in enumerate(layers):
+            mixed = qkv(self._rms_norm(hidden, norm_in))
+            rotated = self._rotate(mixed[:, :q_width + kv_width].view(count, heads, self.head_dim), cos, sin)
+            value = mixed[:, q_width + kv_width:].view(count, self.kv_heads, self.head_dim)
+            keys, values = cache.layers[index].update(rotated[None, :, self.heads:].transpose(1, 2), value[None].transpose(1, 2))
+            attended = self._attend_tokens(rotated[:, :self.heads], keys[0], values[0], later)
+            hidden = self._feed_forward(hidden + out(attended), norm_mid, gate_up, down)
+        return self.logits(torch.nn.functional.rms_norm(hidden, (hidden.shape[-1],), self.norm, self.eps))
+
+    def _attend_tokens(self, queries: torch.Tensor, keys: torch.Tensor, values: torch.Tensor,
+                       later: torch.Tensor) -> torch.Tensor:
+        """Attention for several new tokens of one row (queries: tokens x heads x head dim; keys
+        and values: key/value heads x columns x head dim, the new tokens last; `later`: tokens x
+        tokens, -inf above the diagonal), as `_attend` does it for one token of many rows."""
+        count, groups = queries.shape[0], self.heads // self.kv_heads
+        # Each key/value head's queries, its group's heads one after another: (kv heads, group x tokens, head dim).
+        grouped = queries.view(count, self.kv_heads, groups, self.head_dim).permute(1, 2, 0, 3)
+        scores = torch.matmul(grouped.reshape(self.kv_heads, groups * count, self.head_dim), keys.transpose(-1, -2))
+        scores = scores.float().view(self.kv_heads, groups, count, -1) * self.head_dim ** -0.5
+        scores[..., -count:] += later
+        weights = scores.softmax(dim=-1).to(values.dtype).view(self.kv_heads, groups * count, -1)
+        attended = torch.matmul(weights, values).view(self.kv_heads, groups, count, self.head_dim)
+        return attended.permute(2, 0, 1, 3).reshape(count, self.heads * self.head_dim)
+
     @property
     def reads_prompts(self) -> bool:
         """Whether `read` can read prompts: it needs the bf16 reader's weights, packed."""

@@ -108,12 +108,13 @@ class TransformersGenerator:
 
     def __init__(self, model: str = BUNDLED_GENERATOR, gguf_file: str = "", device: str = "auto",
                  temperature: float = 0.0, dtype: str = "auto", quantize: str = "", prefill_dtype: str = "auto",
-                 decode_step: str = "auto") -> None:
+                 decode_step: str = "auto", draft_tokens: int = 0) -> None:
         import torch
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
         self.id = model
         self.temperature = temperature
+        self.draft_tokens = draft_tokens  # guessed from the prompt by a lone reply (running_batch.py)
         source, gguf = resolve_model(model, gguf_file)
         use_cuda = device == "cuda" or (device == "auto" and torch.cuda.is_available())
         for name, value in (("dtype", dtype), ("prefill_dtype", prefill_dtype)):
@@ -196,7 +197,8 @@ class TransformersGenerator:
         """An empty batch that chats join and leave at every token (the web app's concurrent chats)."""
         from chatbot.running_batch import RunningBatch
 
-        return RunningBatch(self.model, self.tokenizer, self._end_tokens(), self.temperature, self.reader, self.writer)
+        return RunningBatch(self.model, self.tokenizer, self._end_tokens(), self.temperature, self.reader, self.writer,
+                            self.draft_tokens)
 
     def stream(self, messages: Sequence[Message], max_new_tokens: int, temperature: float | None = None) -> Iterator[str]:
         """The reply's text as it is written; `temperature` overrides the generator's own for this

@@ -9,6 +9,7 @@ from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
 from chatbot.generation import Message
+from chatbot.prompt_lookup import propose
 
 
 class DecodingBatch(Protocol):
@@ -100,6 +101,11 @@ def growing_layer_class() -> type:
             self._show()
             return order
 
+        def trim(self, positions: int) -> None:
+            """Forget the last `positions` positions (guessed tokens that were not kept)."""
+            self._end -= positions
+            self._show()
+
         def cut(self, positions: int) -> None:
             """Forget the first `positions` positions (padding in every row)."""
             self._start += positions
@@ -164,16 +170,23 @@ class RunningBatch:
     written alone, token for token, in greedy decoding (tested). A `writer` (the lean bf16 step
     of fast_decode.py) takes the steps instead of the model's forward and keeps the cache in
     bf16; its rows are close to, not always the same as, rows written alone.
+
+    A batch of one greedy row written by the writer guesses up to `draft_tokens` next tokens
+    from its prompt (prompt_lookup.py) and checks them in one pass (`FastDecoder.extend`): the
+    guesses the model would have chosen itself are kept, with the model's own token after them.
+    Tokens chosen ahead are handed out one per `step`, so callers still count a token a step.
     """
 
     def __init__(self, model: Any, tokenizer: Any, end_tokens: set[int], default_temperature: float,
-                 reader: Any = None, writer: Any = None) -> None:
+                 reader: Any = None, writer: Any = None, draft_tokens: int = 0) -> None:
         self.model = model  # writes the replies, a token per step
         self.reader = reader or model  # reads the prompts (bf16 on CPUs with fast bf16: TransformersGenerator)
         self.writer = writer  # a FastDecoder (fast_decode.py) writing for `model`, with its cache in bf16
         self.tokenizer = tokenizer
         self.end_tokens = end_tokens
         self.default_temperature = default_temperature
+        self.draft_tokens = draft_tokens if writer is not None and hasattr(writer, "extend") else 0
+        self.checks: list[tuple[int, int]] = []  # (guessed, kept) for each checked guess, for benchmarks
         self._empty()
 
     def _empty(self) -> None:
@@ -181,7 +194,9 @@ class RunningBatch:
         self.mask: Any = None  # rows x columns of the cache, 1 where a real token is
         self.next_tokens: Any = None  # each row's latest token, read at the next step
         self.temperatures: list[float] = []
-        self.tokens: list[list[int]] = []  # each row's reply so far
+        self.tokens: list[list[int]] = []  # each row's reply so far, as handed out
+        self.ahead: list[deque[int]] = []  # each row's tokens chosen but not yet handed out
+        self.prompts: list[list[int]] = []  # each row's prompt, where guesses are looked up
         self.shown: list[str] = []
 
     @property
@@ -205,7 +220,7 @@ class RunningBatch:
         import torch
 
         temps = [self.default_temperature if t is None else t for t in temperatures]
-        read, dtype = [], self.writer.kv_dtype if self.writer else self.model.dtype
+        read, prompts, dtype = [], [], self.writer.kv_dtype if self.writer else self.model.dtype
         for conversation, temperature in zip(conversations, temps):
             prompt = self.tokenizer.apply_chat_template(list(conversation), add_generation_prompt=True, tokenize=False)
             ids = self.tokenizer(prompt, return_tensors="pt", add_special_tokens=False)["input_ids"].to(self.model.device)
@@ -220,18 +235,64 @@ class RunningBatch:
             for layer in cache.layers:
                 layer.hold(layer.keys.to(dtype), layer.values.to(dtype), keys_positions_last=self.writer is not None)
             read.append((cache, torch.ones_like(ids), self._choose(logits.float(), [temperature])))
+            prompts.append(ids[0].tolist())
         start = len(self.tokens)
         self._merge(read)
         self.temperatures += temps
         self.tokens += [[] for _ in conversations]
+        self.ahead += [deque() for _ in conversations]
+        self.prompts += prompts
         self.shown += ["" for _ in conversations]
         return [self._piece(start + row, int(first)) for row, (_, _, first) in enumerate(read)]
 
     def step(self) -> list[str | None]:
         """One more token for every row: each row's new piece of text ("" while a character is
         incomplete), or None where the reply has ended."""
+        import torch
+
+        if self.rows == 1 and self.ahead[0]:  # chosen by an earlier check of guesses
+            return [self._hand_out(0)]
+        guess = self._guess()
+        if guess:
+            chosen = self._check(guess)
+            self.ahead[0].extend(chosen)
+            self.next_tokens = torch.tensor(chosen[-1:], device=self.next_tokens.device)
+            return [self._hand_out(0)]
         self.next_tokens = self._choose(self.next_logits(), self.temperatures)
-        return [self._piece(row, token) for row, token in enumerate(self.next_tokens.tolist())]
+        for row, token in enumerate(self.next_tokens.tolist()):
+            self.ahead[row].append(token)
+        return [self._hand_out(row) for row in range(self.rows)]
+
+    def _guess(self) -> list[int]:
+        """The next tokens guessed from the prompt, for a batch of one greedy row without
+        padding written by the writer; else []."""
+        if not self.draft_tokens or self.rows != 1 or self.temperatures[0] > 0 or not bool(self.mask.all()):
+            return []
+        return propose(self.prompts[0] + self.tokens[0], self.draft_tokens)
+
+    def _check(self, guess: list[int]) -> list[int]:
+        """Read the row's latest token and the guessed ones after it in one pass; the guesses
+        that are the model's own likeliest tokens are kept, up to the first that is not (or an
+        end of text), and the model's token after them. The cache keeps the kept positions."""
+        import torch
+
+        start = int(self.mask[0].sum())  # the latest token's position
+        tokens = [int(self.next_tokens[0]), *guess]
+        logits = self.writer.extend(torch.tensor(tokens, device=self.next_tokens.device), start, self.cache)
+        best = logits.argmax(-1).tolist()
+        kept = 0
+        while kept < len(guess) and best[kept] == guess[kept] and best[kept] not in self.end_tokens:
+            kept += 1
+        self.checks.append((len(guess), kept))
+        unused = len(guess) - kept
+        if unused:
+            for layer in self.cache.layers:
+                layer.trim(unused)
+        self.mask = torch.cat([self.mask, self.mask.new_ones((1, kept + 1))], dim=1)
+        return best[:kept + 1]
+
+    def _hand_out(self, row: int) -> str | None:
+        return self._piece(row, self.ahead[row].popleft())
 
     def next_logits(self) -> Any:
         """Read every row's latest token into the cache and give each row's logits for the token
@@ -269,6 +330,8 @@ class RunningBatch:
         self.mask, self.next_tokens = self.mask[selected], self.next_tokens[selected]
         self.temperatures = [self.temperatures[r] for r in order]
         self.tokens = [self.tokens[r] for r in order]
+        self.ahead = [self.ahead[r] for r in order]
+        self.prompts = [self.prompts[r] for r in order]
         self.shown = [self.shown[r] for r in order]
         unused = int(self.mask.any(dim=0).int().argmax())  # columns before the first real token of any row
         if unused:

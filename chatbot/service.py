@@ -120,7 +120,8 @@ def load_transformers(settings: Settings) -> Any:
     from chatbot.generation import TransformersGenerator
 
     return TransformersGenerator(settings.model, settings.gguf_file, settings.device, settings.temperature,
-                                 settings.dtype, settings.quantize, settings.prefill_dtype, settings.decode_step)
+                                 settings.dtype, settings.quantize, settings.prefill_dtype, settings.decode_step,
+                                 settings.draft_tokens)
 
 
 def with_reranker(settings: Settings, retriever: Retriever, generator: Any) -> Retriever:

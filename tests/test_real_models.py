@@ -173,6 +173,80 @@ def test_a_row_written_by_the_lean_step_among_others_gets_the_logits_it_gets_alo
         assert (together[row][likeliest] - alone[likeliest]).abs().max() < 0.2
 
 
+RAG_CHAT = [{"role": "system", "content": "Answer from the passage and cite it."},
+            {"role": "user", "content": "Passage [1]: Full-price items can be returned within 30 days of delivery for a "
+                                        "full refund. Sale items can be exchanged but not refunded.\n\n"
+                                        "Question: How long do I have to return a full-price item?"}]
+
+
+def reply_tokens(generator, messages, draft_tokens: int, count: int = 40):  # noqa: ANN001, ANN201
+    """The greedy reply's tokens from a batch of one row, and the batch (for its checks)."""
+    from chatbot.running_batch import RunningBatch
+
+    batch = RunningBatch(generator.model, generator.tokenizer, generator._end_tokens(), 0.0, generator.reader,
+                         generator.writer, draft_tokens)
+    pieces = batch.add([messages], [None])
+    while pieces[0] is not None and len(batch.tokens[0]) < count:
+        pieces = batch.step()
+    return batch.tokens[0], batch
+
+
+def test_checking_several_guessed_tokens_in_one_pass_gives_the_logits_of_one_step_each(real_generator) -> None:
+    import torch
+
+    writer = real_generator.writer
+    tokens, stepped = reply_tokens(real_generator, RAG_CHAT, 0, count=7)
+    from chatbot.running_batch import RunningBatch
+
+    batch = RunningBatch(real_generator.model, real_generator.tokenizer, set(), 0.0, real_generator.reader, writer)
+    batch.add([RAG_CHAT], [None])
+    start = batch.mask.shape[1]
+    ahead = torch.tensor(tokens[:6])
+    stepwise = []
+    for token in tokens[:6]:
+        batch.next_tokens = torch.tensor([token])
+        stepwise.append(batch.next_logits()[0])
+    again = RunningBatch(real_generator.model, real_generator.tokenizer, set(), 0.0, real_generator.reader, writer)
+    again.add([RAG_CHAT], [None])
+    checked = writer.extend(ahead, start, again.cache)
+    assert again.cache.layers[0].keys.shape[-2] == batch.cache.layers[0].keys.shape[-2]
+    for one, together in zip(stepwise, checked):
+        likeliest = one.topk(8).indices
+        assert int(one.argmax()) == int(together.argmax())
+        assert (one[likeliest] - together[likeliest]).abs().max() < 0.01  # 2e-5 measured
+
+
+def test_a_lone_reply_that_checks_guesses_from_its_prompt_is_the_reply_without_them(real_generator) -> None:
+    plain, _ = reply_tokens(real_generator, RAG_CHAT, 0)
+    guessed, batch = reply_tokens(real_generator, RAG_CHAT, 3)
+    assert guessed == plain
+    assert sum(kept for _, kept in batch.checks) > 0  # some guesses were the model's own tokens
+
+
+def test_a_chat_joining_a_reply_with_tokens_chosen_ahead_keeps_every_row_in_step(real_generator) -> None:
+    """Tokens checked ahead are handed out one a step; when another chat joins, the first row
+    goes on from its latest chosen token, and each row's cache holds its prompt and every
+    chosen token but the latest."""
+    from chatbot.running_batch import RunningBatch
+
+    batch = RunningBatch(real_generator.model, real_generator.tokenizer, set(), 0.0, real_generator.reader,
+                         real_generator.writer, 3)
+    batch.add([RAG_CHAT], [None])
+    for _ in range(40):
+        if batch.ahead[0]:
+            break
+        batch.step()
+    assert batch.ahead[0]  # a check kept guesses: they wait to be handed out
+    batch.add([CHATS[0]], [None])
+    for _ in range(5):
+        batch.step()
+        for row in range(batch.rows):
+            chosen = len(batch.tokens[row]) + len(batch.ahead[row])
+            assert int(batch.mask[row].sum()) == len(batch.prompts[row]) + chosen - 1
+            assert batch.next_tokens[row] == ([*batch.tokens[row], *batch.ahead[row]])[-1]
+        assert batch.cache.layers[0].keys.shape[-2] == batch.mask.shape[1]
+
+
 def test_concurrent_chats_batched_get_the_replies_they_would_get_alone(real_generator, monkeypatch) -> None:
     """With the model's own fp32 forward writing (decode_step = "transformers"), token for token."""
     import threading
