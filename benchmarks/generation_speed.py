@@ -1,12 +1,16 @@
 """Generation speed on a realistic RAG prompt (6 demo-store passages, about 600 tokens): time to
 first token and decode tokens/s, one chat and a batch of chats, for this project's transformers
 generator's own decoding loop (fp32; fp32 with prompts read in bf16 on CPUs with AMX tiles or AVX-512 BF16;
-bf16; int8 linear layers; and the default, the lean step of chatbot/fast_decode.py writing
-replies with prompts read in bf16) and, in the same run, llama-cpp-python on the same GGUF file (an
-optional dev extra: `pip install llama-cpp-python`; its column is skipped, saying so, when absent).
-Every reply is made to run exactly --tokens tokens, so the rates compare like with like.
+bf16; int8 linear layers; the lean step of chatbot/fast_decode.py writing replies with prompts
+read in bf16; and the default, that step with prompt lookup, where a lone reply guesses its next
+tokens from its prompt and checks them in one pass) and, in the same run, llama-cpp-python on the
+same GGUF file, plain and with its own prompt lookup (an optional dev extra: `pip install
+llama-cpp-python`; its rows are skipped, saying so, when absent).
+Every reply is made to run exactly --tokens tokens (end of text banned), so the rates compare
+like with like. Then, as the app writes them, the replies to --natural demo-eval questions written
+to their end: the lean step with and without prompt lookup, and llama.cpp.
 
-Run: .venv/bin/python benchmarks/generation_speed.py [--tokens 64] [--batch 4] [--runs 3] [--out FILE.json]
+Run: .venv/bin/python benchmarks/generation_speed.py [--tokens 64] [--batch 4] [--runs 3] [--natural 24] [--out FILE.json]
 """
 
 from __future__ import annotations
@@ -20,7 +24,8 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
 
 from chatbot.settings import load_settings  # noqa: E402
 
@@ -48,15 +53,42 @@ def rag_conversations(count: int) -> list[list[dict[str, str]]]:
             for i in range(count)]
 
 
+def endless_batch(generator):  # noqa: ANN001, ANN201
+    """The generator's running batch with its end-of-text tokens never chosen, so every reply runs
+    the asked number of tokens and goes on as the reply would (llama.cpp's run below bans its
+    end-of-text token likewise); letting the model write an end token and go on past it, a
+    made-up next chat turn followed."""
+    from chatbot.running_batch import RunningBatch
+
+    banned = sorted(generator._end_tokens())
+
+    class Banning:  # the writer, its checks of guessed tokens never choosing an end token
+        def __init__(self, writer) -> None:  # noqa: ANN001
+            self.writer = writer
+
+        def __getattr__(self, name: str):  # noqa: ANN204
+            return getattr(self.writer, name)
+
+        def extend(self, *args):  # noqa: ANN002, ANN202
+            logits = self.writer.extend(*args)
+            logits[:, banned] = float("-inf")
+            return logits
+
+    class EndlessBatch(RunningBatch):
+        def _choose(self, logits, temperatures):  # noqa: ANN001, ANN202
+            logits[:, banned] = float("-inf")
+            return super()._choose(logits, temperatures)
+
+    writer = generator.writer and Banning(generator.writer)
+    return EndlessBatch(generator.model, generator.tokenizer, set(), 0.0, generator.reader, writer, generator.draft_tokens)
+
+
 def time_transformers(generator, conversations, tokens: int, runs: int) -> dict[str, float]:  # noqa: ANN001
     """Median time to first token and decode rate of the generator's own decoding loop (the
     running batch that streams, batches and serves concurrent chats) over `conversations` at once."""
-    from chatbot.running_batch import RunningBatch
-
-    firsts, rates = [], []
+    firsts, rates, checks = [], [], []
     for run in range(runs + 1):
-        # No end-of-text tokens: every reply runs exactly `tokens` tokens.
-        batch = RunningBatch(generator.model, generator.tokenizer, set(), 0.0, generator.reader, generator.writer)
+        batch = endless_batch(generator)
         started = time.perf_counter()
         batch.add(conversations, [None] * len(conversations))
         first = time.perf_counter()
@@ -66,33 +98,100 @@ def time_transformers(generator, conversations, tokens: int, runs: int) -> dict[
         if run:  # the first run warms up
             firsts.append(first - started)
             rates.append(len(conversations) * (tokens - 1) / (ended - first))
+            checks += batch.checks
     prompt = generator.tokenizer.apply_chat_template(conversations[0], add_generation_prompt=True, return_dict=True)
-    return {"prompt_tokens": len(prompt["input_ids"]),
-            "ttft_s": round(statistics.median(firsts), 3), "decode_tokens_per_s": round(statistics.median(rates), 1)}
+    timed = {"prompt_tokens": len(prompt["input_ids"]),
+             "ttft_s": round(statistics.median(firsts), 3), "decode_tokens_per_s": round(statistics.median(rates), 1)}
+    if checks:  # prompt lookup: how many guessed tokens the model kept
+        timed |= {"checks": len(checks), "guessed": sum(g for g, _ in checks), "kept": sum(k for _, k in checks)}
+    return timed
 
 
-def time_llama_cpp(model_path: str, conversations, tokens: int, runs: int, tokenizer) -> dict[str, float] | None:  # noqa: ANN001
-    """The same prompts through llama-cpp-python (2 threads), one at a time (it has no batch API)."""
+def open_llama_cpp(model_path: str, draft_tokens: int = 0):  # noqa: ANN201
+    """llama-cpp-python on the GGUF file (2 threads), or None when it is not installed; with
+    `draft_tokens`, with its own prompt lookup (LlamaPromptLookupDecoding) guessing that many."""
     try:
         from llama_cpp import Llama
+        from llama_cpp.llama_speculative import LlamaPromptLookupDecoding
     except ImportError:
         return None
-    llm = Llama(model_path=model_path, n_ctx=2048, n_threads=os.cpu_count() or 2, n_batch=512, verbose=False)
-    eos = llm.token_eos()
+    # Checking guesses needs the logits of every position (logits_all).
+    lookup = {"draft_model": LlamaPromptLookupDecoding(num_pred_tokens=draft_tokens), "logits_all": True} if draft_tokens else {}
+    return Llama(model_path=model_path, n_ctx=2048, n_threads=os.cpu_count() or 2, n_batch=512, verbose=False, **lookup)
+
+
+def llama_cpp_reply(llm, prompt: str, max_tokens: int, endless: bool) -> tuple[float, float, int]:  # noqa: ANN001
+    """Start, first token and end times of one reply, and its tokens; `endless`: end of text banned."""
+    llm.reset()
+    bias = {llm.token_eos(): -1e9} if endless else None
+    started, first, count = time.perf_counter(), None, 0
+    for _ in llm.create_completion(prompt, max_tokens=max_tokens, temperature=0.0, stream=True, logit_bias=bias):
+        count += 1
+        first = first or time.perf_counter()
+    return first - started, time.perf_counter() - first, count
+
+
+def time_llama_cpp(llm, conversations, tokens: int, runs: int, tokenizer) -> dict[str, float]:  # noqa: ANN001
+    """The same prompts through llama-cpp-python, one at a time (it has no batch API)."""
     firsts, rates = [], []
     for run in range(runs + 1):
         for conversation in conversations:
             prompt = tokenizer.apply_chat_template(conversation, add_generation_prompt=True, tokenize=False)
-            llm.reset()
-            started, first, count = time.perf_counter(), None, 0
-            for _ in llm.create_completion(prompt, max_tokens=tokens, temperature=0.0, stream=True, logit_bias={eos: -1e9}):
-                count += 1
-                first = first or time.perf_counter()
-            ended = time.perf_counter()
+            first, decoding, count = llama_cpp_reply(llm, prompt, tokens, endless=True)
             if run:
-                firsts.append(first - started)
-                rates.append((count - 1) / (ended - first))
+                firsts.append(first)
+                rates.append((count - 1) / decoding)
     return {"ttft_s": round(statistics.median(firsts), 3), "decode_tokens_per_s": round(statistics.median(rates), 1)}
+
+
+def demo_conversations(count: int) -> list[list[dict[str, str]]]:
+    """The prompts the pipeline writes (system prompt, its passages and the question) for the
+    first `count` demo-eval questions it answers rather than escalates."""
+    from chatbot.pipeline import Pipeline
+    from chatbot.service import load_embedder, open_retriever
+
+    settings = load_settings()
+    pipeline = Pipeline(open_retriever(settings, load_embedder(settings), build_if_missing=True), None, settings)
+    conversations = []
+    for line in (REPO / "evals" / "demo_store.jsonl").read_text(encoding="utf-8").splitlines():
+        decision = pipeline.decide(json.loads(line)["question"])
+        if not decision.escalate:
+            conversations.append(pipeline._messages(decision.question, [], pipeline._shown(decision)))
+        if len(conversations) == count:
+            break
+    return conversations
+
+
+def natural_rate(replies: list[tuple[float, int]]) -> dict[str, float]:
+    """Decode tokens/s over whole replies (time after each first token, tokens after it)."""
+    decoding, tokens = sum(d for d, _ in replies), sum(n - 1 for _, n in replies)
+    return {"replies": len(replies), "tokens": tokens + len(replies), "decode_tokens_per_s": round(tokens / decoding, 1)}
+
+
+def natural_transformers(generator, conversations, max_tokens: int) -> dict[str, float]:  # noqa: ANN001
+    """Replies written to their end, one at a time, as a lone chat is (`stream`'s loop)."""
+    replies, checks = [], []
+    for conversation in conversations:
+        batch = generator.open_batch()
+        pieces = batch.add([conversation], [None])
+        first = time.perf_counter()
+        while pieces[0] is not None and len(batch.tokens[0]) < max_tokens:
+            pieces = batch.step()
+        replies.append((time.perf_counter() - first, len(batch.tokens[0])))
+        checks += batch.checks
+    timed = natural_rate(replies)
+    if checks:
+        timed |= {"checks": len(checks), "guessed": sum(g for g, _ in checks), "kept": sum(k for _, k in checks)}
+    return timed
+
+
+def natural_llama_cpp(llm, conversations, max_tokens: int, tokenizer) -> dict[str, float]:  # noqa: ANN001
+    replies = []
+    for conversation in conversations:
+        prompt = tokenizer.apply_chat_template(conversation, add_generation_prompt=True, tokenize=False)
+        _, decoding, count = llama_cpp_reply(llm, prompt, max_tokens, endless=False)
+        replies.append((decoding, count))
+    return natural_rate(replies)
 
 
 def main() -> None:
@@ -100,6 +199,8 @@ def main() -> None:
     parser.add_argument("--tokens", type=int, default=64)
     parser.add_argument("--batch", type=int, default=4)
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--natural", type=int, default=24,
+                        help="demo-eval questions whose replies are also written to their end, as the app writes them (0: none)")
     parser.add_argument("--out", type=Path)
     args = parser.parse_args()
 
@@ -107,42 +208,70 @@ def main() -> None:
 
     settings = load_settings()
     single, batch = rag_conversations(1), rag_conversations(args.batch)
+    demo = demo_conversations(args.natural) if args.natural else []
     rows: dict[str, dict] = {}
-    variants = {  # name: (dtype, quantize, prefill_dtype, decode_step)
-        "transformers fp32": ("float32", "", "float32", "transformers"),
-        "transformers fp32, prompts bf16": ("float32", "", "bfloat16", "transformers"),
-        "transformers bf16": ("bfloat16", "", "bfloat16", "transformers"),
-        "transformers int8, prompts bf16": ("float32", "int8", "bfloat16", "transformers"),
-        "lean step, prompts bf16 (default)": ("float32", "", "bfloat16", "auto"),
+    variants = {  # name: (dtype, quantize, prefill_dtype, decode_step, draft_tokens)
+        "transformers fp32": ("float32", "", "float32", "transformers", 0),
+        "transformers fp32, prompts bf16": ("float32", "", "bfloat16", "transformers", 0),
+        "transformers bf16": ("bfloat16", "", "bfloat16", "transformers", 0),
+        "transformers int8, prompts bf16": ("float32", "int8", "bfloat16", "transformers", 0),
+        "lean step, prompts bf16": ("float32", "", "bfloat16", "auto", 0),
+        "lean step + prompt lookup (default)": ("float32", "", "bfloat16", "auto", settings.draft_tokens),
     }
-    generator = None
-    for name, (dtype, quantize, prefill, step) in variants.items():
-        del generator
-        generator = TransformersGenerator(settings.model, settings.gguf_file, "cpu", dtype=dtype, quantize=quantize,
-                                          prefill_dtype=prefill, decode_step=step)
+    generator, loaded = None, None
+    for name, (dtype, quantize, prefill, step, draft) in variants.items():
+        if loaded != (dtype, quantize, prefill, step):  # the prompt lookup row reuses the lean step's model
+            del generator
+            generator = TransformersGenerator(settings.model, settings.gguf_file, "cpu", dtype=dtype, quantize=quantize,
+                                              prefill_dtype=prefill, decode_step=step)
+            loaded = (dtype, quantize, prefill, step)
+        generator.draft_tokens = draft
         rows[name] = {"single": time_transformers(generator, single, args.tokens, args.runs),
                       "batch": time_transformers(generator, batch, args.tokens, args.runs)}
+        if demo and name.startswith("lean step"):
+            rows[name]["natural"] = natural_transformers(generator, demo, settings.max_new_tokens)
     folder, gguf = resolve_model(settings.model, settings.gguf_file)
-    llama = time_llama_cpp(str(Path(folder) / gguf), single, args.tokens, args.runs, generator.tokenizer) if gguf else None
-    if llama is None:
-        print("llama-cpp-python is not installed (or the model is not a GGUF file): its column is skipped. "
-              "pip install llama-cpp-python to compare.", file=sys.stderr)
-    else:
-        rows["llama.cpp (llama-cpp-python)"] = {"single": llama}
+    llamas = {"llama.cpp (llama-cpp-python)": 0}
+    if settings.draft_tokens:
+        llamas[f"llama.cpp + prompt lookup ({settings.draft_tokens})"] = settings.draft_tokens
+    for name, draft in llamas.items():
+        llm = open_llama_cpp(str(Path(folder) / gguf), draft) if gguf else None
+        if llm is None:
+            print("llama-cpp-python is not installed (or the model is not a GGUF file): its rows are skipped. "
+                  "pip install llama-cpp-python to compare.", file=sys.stderr)
+            break
+        rows[name] = {"single": time_llama_cpp(llm, single, args.tokens, args.runs, generator.tokenizer)}
+        if demo:
+            rows[name]["natural"] = natural_llama_cpp(llm, demo, settings.max_new_tokens, generator.tokenizer)
+        del llm
+    anchor_name = next((name for name in rows if name.startswith("llama.cpp")), "transformers fp32")
 
-    anchor = llama or rows["transformers fp32"]["single"]
+    anchor = rows[anchor_name]["single"]
     print(f"prompt: {rows['transformers fp32']['single']['prompt_tokens']} tokens; {args.tokens} tokens written; "
-          f"{os.cpu_count()} CPU threads; ratios against {'llama.cpp' if llama else 'transformers fp32'} single")
-    print(f"{'generator':<34} {'TTFT s':>7} {'decode tok/s':>12} {'x decode':>8} {'batch':>5} {'batch tok/s':>11}")
+          f"{os.cpu_count()} CPU threads; ratios against {anchor_name} single")
+    print(f"{'generator':<38} {'TTFT s':>7} {'decode tok/s':>12} {'x decode':>8} {'batch':>5} {'batch tok/s':>11}")
     for name, row in rows.items():
         one, many = row["single"], row.get("batch")
         row["decode_vs_anchor"] = round(one["decode_tokens_per_s"] / anchor["decode_tokens_per_s"], 2)
-        print(f"{name:<34} {one['ttft_s']:>7} {one['decode_tokens_per_s']:>12} {row['decode_vs_anchor']:>8} "
+        print(f"{name:<38} {one['ttft_s']:>7} {one['decode_tokens_per_s']:>12} {row['decode_vs_anchor']:>8} "
               f"{args.batch if many else '-':>5} {many['decode_tokens_per_s'] if many else '-':>11}")
+    natural = {name: row["natural"] for name, row in rows.items() if "natural" in row}
+    if natural:
+        anchor = natural.get(anchor_name) or next(iter(natural.values()))
+        print(f"\nreplies written to their end, the app's own prompts for {args.natural} demo-eval questions "
+              f"(at most {settings.max_new_tokens} tokens); ratios against {anchor_name if anchor_name in natural else 'the first row'}")
+        print(f"{'generator':<38} {'tokens':>7} {'decode tok/s':>12} {'x decode':>8}")
+        for name, timed in natural.items():
+            timed["decode_vs_anchor"] = round(timed["decode_tokens_per_s"] / anchor["decode_tokens_per_s"], 2)
+            print(f"{name:<38} {timed['tokens']:>7} {timed['decode_tokens_per_s']:>12} {timed['decode_vs_anchor']:>8}")
+    for name, row in rows.items():
+        for kind, timed in row.items():
+            if isinstance(timed, dict) and "checks" in timed:
+                print(f"{name}, {kind}: {timed['kept']} of {timed['guessed']} guessed tokens kept, in {timed['checks']} checks")
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(json.dumps({"tokens": args.tokens, "batch": args.batch, "cpu_threads": os.cpu_count(),
-                                        "anchor": "llama.cpp" if llama else "transformers fp32", "rows": rows}, indent=2) + "\n")
+        args.out.write_text(json.dumps({"tokens": args.tokens, "batch": args.batch, "natural": args.natural,
+                                        "cpu_threads": os.cpu_count(), "anchor": anchor_name, "rows": rows}, indent=2) + "\n")
 
 
 if __name__ == "__main__":
