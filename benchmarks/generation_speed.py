@@ -86,7 +86,7 @@ def endless_batch(generator):  # noqa: ANN001, ANN201
 def time_transformers(generator, conversations, tokens: int, runs: int) -> dict[str, float]:  # noqa: ANN001
     """Median time to first token and decode rate of the generator's own decoding loop (the
     running batch that streams, batches and serves concurrent chats) over `conversations` at once."""
-    firsts, rates, checks = [], [], []
+    firsts, rates, checks = [], [], [0, 0, 0]
     for run in range(runs + 1):
         batch = endless_batch(generator)
         started = time.perf_counter()
@@ -98,12 +98,12 @@ def time_transformers(generator, conversations, tokens: int, runs: int) -> dict[
         if run:  # the first run warms up
             firsts.append(first - started)
             rates.append(len(conversations) * (tokens - 1) / (ended - first))
-            checks += batch.checks
+            checks = [checks[0] + batch.checks, checks[1] + batch.guessed, checks[2] + batch.kept]
     prompt = generator.tokenizer.apply_chat_template(conversations[0], add_generation_prompt=True, return_dict=True)
     timed = {"prompt_tokens": len(prompt["input_ids"]),
              "ttft_s": round(statistics.median(firsts), 3), "decode_tokens_per_s": round(statistics.median(rates), 1)}
-    if checks:  # prompt lookup: how many guessed tokens the model kept
-        timed |= {"checks": len(checks), "guessed": sum(g for g, _ in checks), "kept": sum(k for _, k in checks)}
+    if checks[0]:  # prompt lookup: how many guessed tokens the model kept
+        timed |= dict(zip(("checks", "guessed", "kept"), checks))
     return timed
 
 
@@ -170,7 +170,7 @@ def natural_rate(replies: list[tuple[float, int]]) -> dict[str, float]:
 
 def natural_transformers(generator, conversations, max_tokens: int) -> dict[str, float]:  # noqa: ANN001
     """Replies written to their end, one at a time, as a lone chat is (`stream`'s loop)."""
-    replies, checks = [], []
+    replies, checks = [], [0, 0, 0]
     for conversation in conversations:
         batch = generator.open_batch()
         pieces = batch.add([conversation], [None])
@@ -178,10 +178,10 @@ def natural_transformers(generator, conversations, max_tokens: int) -> dict[str,
         while pieces[0] is not None and len(batch.tokens[0]) < max_tokens:
             pieces = batch.step()
         replies.append((time.perf_counter() - first, len(batch.tokens[0])))
-        checks += batch.checks
+        checks = [checks[0] + batch.checks, checks[1] + batch.guessed, checks[2] + batch.kept]
     timed = natural_rate(replies)
-    if checks:
-        timed |= {"checks": len(checks), "guessed": sum(g for g, _ in checks), "kept": sum(k for _, k in checks)}
+    if checks[0]:
+        timed |= dict(zip(("checks", "guessed", "kept"), checks))
     return timed
 
 

@@ -186,7 +186,7 @@ class RunningBatch:
         self.end_tokens = end_tokens
         self.default_temperature = default_temperature
         self.draft_tokens = draft_tokens if writer is not None and hasattr(writer, "extend") else 0
-        self.checks: list[tuple[int, int]] = []  # (guessed, kept) for each checked guess, for benchmarks
+        self.checks = self.guessed = self.kept = 0  # passes that checked guesses, guessed and kept tokens
         self._empty()
 
     def _empty(self) -> None:
@@ -283,7 +283,7 @@ class RunningBatch:
         kept = 0
         while kept < len(guess) and best[kept] == guess[kept] and best[kept] not in self.end_tokens:
             kept += 1
-        self.checks.append((len(guess), kept))
+        self.checks, self.guessed, self.kept = self.checks + 1, self.guessed + len(guess), self.kept + kept
         unused = len(guess) - kept
         if unused:
             for layer in self.cache.layers:
