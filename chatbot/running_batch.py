@@ -171,10 +171,11 @@ class RunningBatch:
     of fast_decode.py) takes the steps instead of the model's forward and keeps the cache in
     bf16; its rows are close to, not always the same as, rows written alone.
 
-    A batch of one greedy row written by the writer guesses up to `draft_tokens` next tokens
-    from its prompt (prompt_lookup.py) and checks them in one pass (`FastDecoder.extend`): the
-    guesses the model would have chosen itself are kept, with the model's own token after them.
-    Tokens chosen ahead are handed out one per `step`, so callers still count a token a step.
+    A batch of one greedy row guesses up to `draft_tokens` next tokens from its prompt
+    (prompt_lookup.py) and checks them in one pass (the writer's `extend`, else the model's
+    forward over them): the guesses the model would have chosen itself are kept, with the model's
+    own token after them. Tokens chosen ahead are handed out one per `step`, so callers still
+    count a token a step.
     """
 
     def __init__(self, model: Any, tokenizer: Any, end_tokens: set[int], default_temperature: float,
@@ -185,7 +186,7 @@ class RunningBatch:
         self.tokenizer = tokenizer
         self.end_tokens = end_tokens
         self.default_temperature = default_temperature
-        self.draft_tokens = draft_tokens if writer is not None and hasattr(writer, "extend") else 0
+        self.draft_tokens = draft_tokens if writer is None or hasattr(writer, "extend") else 0
         self.checks = self.guessed = self.kept = 0  # passes that checked guesses, guessed and kept tokens
         self._empty()
 
@@ -265,8 +266,9 @@ class RunningBatch:
 
     def _guess(self) -> list[int]:
         """The next tokens guessed from the prompt, for a batch of one greedy row without
-        padding written by the writer; else []."""
-        if not self.draft_tokens or self.rows != 1 or self.temperatures[0] > 0 or not bool(self.mask.all()):
+        padding whose cache can forget positions (growing layers only); else []."""
+        if (not self.draft_tokens or self.rows != 1 or self.temperatures[0] > 0 or not bool(self.mask.all())
+                or not self.can_join()):
             return []
         return propose(self.prompts[0] + self.tokens[0], self.draft_tokens)
 
@@ -277,8 +279,14 @@ class RunningBatch:
         import torch
 
         start = int(self.mask[0].sum())  # the latest token's position
-        tokens = [int(self.next_tokens[0]), *guess]
-        logits = self.writer.extend(torch.tensor(tokens, device=self.next_tokens.device), start, self.cache)
+        tokens = torch.tensor([int(self.next_tokens[0]), *guess], device=self.next_tokens.device)
+        self.mask = torch.cat([self.mask, self.mask.new_ones((1, len(tokens)))], dim=1)
+        if self.writer is not None:
+            logits = self.writer.extend(tokens, start, self.cache)
+        else:
+            with torch.no_grad():
+                logits = self.model(input_ids=tokens[None], attention_mask=self.mask, cache=self.cache, use_cache=True,
+                                    position_ids=torch.arange(start, start + len(tokens), device=tokens.device)[None]).logits[0]
         best = logits.argmax(-1).tolist()
         kept = 0
         while kept < len(guess) and best[kept] == guess[kept] and best[kept] not in self.end_tokens:
@@ -288,7 +296,7 @@ class RunningBatch:
         if unused:
             for layer in self.cache.layers:
                 layer.trim(unused)
-        self.mask = torch.cat([self.mask, self.mask.new_ones((1, kept + 1))], dim=1)
+            self.mask = self.mask[:, :-unused]
         return best[:kept + 1]
 
     def _hand_out(self, row: int) -> str | None:

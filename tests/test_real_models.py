@@ -179,12 +179,14 @@ RAG_CHAT = [{"role": "system", "content": "Answer from the passage and cite it."
                                         "Question: How long do I have to return a full-price item?"}]
 
 
-def reply_tokens(generator, messages, draft_tokens: int, count: int = 40):  # noqa: ANN001, ANN201
-    """The greedy reply's tokens from a batch of one row, and the batch (for its checks)."""
+def reply_tokens(generator, messages, draft_tokens: int, count: int = 40, lean: bool = True):  # noqa: ANN001, ANN201
+    """The greedy reply's tokens from a batch of one row, and the batch (for its checks); written
+    by the lean step, or with `lean` False by the model's own forward."""
     from chatbot.running_batch import RunningBatch
 
+    writer = generator.writer if lean else None
     batch = RunningBatch(generator.model, generator.tokenizer, generator._end_tokens(), 0.0, generator.reader,
-                         generator.writer, draft_tokens)
+                         writer, draft_tokens)
     pieces = batch.add([messages], [None])
     while pieces[0] is not None and len(batch.tokens[0]) < count:
         pieces = batch.step()
@@ -216,9 +218,10 @@ def test_checking_several_guessed_tokens_in_one_pass_gives_the_logits_of_one_ste
         assert (one[likeliest] - together[likeliest]).abs().max() < 0.01  # 2e-5 measured
 
 
-def test_a_lone_reply_that_checks_guesses_from_its_prompt_is_the_reply_without_them(real_generator) -> None:
-    plain, _ = reply_tokens(real_generator, RAG_CHAT, 0)
-    guessed, batch = reply_tokens(real_generator, RAG_CHAT, 3)
+@pytest.mark.parametrize("lean", [True, False], ids=["lean step", "model's forward"])
+def test_a_lone_reply_that_checks_guesses_from_its_prompt_is_the_reply_without_them(real_generator, lean: bool) -> None:
+    plain, _ = reply_tokens(real_generator, RAG_CHAT, 0, lean=lean)
+    guessed, batch = reply_tokens(real_generator, RAG_CHAT, 3, lean=lean)
     assert guessed == plain
     assert batch.kept > 0  # some guesses were the model's own tokens
 
