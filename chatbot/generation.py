@@ -114,7 +114,7 @@ class TransformersGenerator:
 
         self.id = model
         self.temperature = temperature
-        self.draft_tokens = draft_tokens  # guessed from the prompt by a lone reply (running_batch.py)
+        self.draft_tokens = draft_tokens  # guessed from the prompt by a lone greedy reply (running_batch.py)
         source, gguf = resolve_model(model, gguf_file)
         use_cuda = device == "cuda" or (device == "auto" and torch.cuda.is_available())
         for name, value in (("dtype", dtype), ("prefill_dtype", prefill_dtype)):

@@ -81,8 +81,8 @@ class Settings:
     # or int8 weights, bf16 activations and cache; about 2.8x faster a token) for a Llama-style fp32
     # model on CPU, else the model's own forward; "transformers": always the model's own forward.
     decode_step: str = "auto"
-    # With the lean step, a reply written alone guesses this many next tokens from its prompt and
-    # checks them in one pass (prompt_lookup.py): those the model would choose are kept. 0: off.
+    # A reply written alone (greedy) guesses this many next tokens from its prompt and checks them
+    # in one pass (prompt_lookup.py): those the model would choose are kept. 0: off.
     draft_tokens: int = 3
     max_new_tokens: int = 96
     temperature: float = 0.0
