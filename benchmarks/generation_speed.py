@@ -80,7 +80,8 @@ def endless_batch(generator):  # noqa: ANN001, ANN201
             return super()._choose(logits, temperatures)
 
     writer = generator.writer and Banning(generator.writer)
-    return EndlessBatch(generator.model, generator.tokenizer, set(), 0.0, generator.reader, writer, generator.draft_tokens)
+    return EndlessBatch(generator.model, generator.tokenizer, set(), 0.0, generator.reader, writer,
+                        generator.draft_tokens)
 
 
 def time_transformers(generator, conversations, tokens: int, runs: int) -> dict[str, float]:  # noqa: ANN001
@@ -116,7 +117,8 @@ def open_llama_cpp(model_path: str, draft_tokens: int = 0):  # noqa: ANN201
     except ImportError:
         return None
     # Checking guesses needs the logits of every position (logits_all).
-    lookup = {"draft_model": LlamaPromptLookupDecoding(num_pred_tokens=draft_tokens), "logits_all": True} if draft_tokens else {}
+    lookup = ({"draft_model": LlamaPromptLookupDecoding(num_pred_tokens=draft_tokens), "logits_all": True}
+              if draft_tokens else {})
     return Llama(model_path=model_path, n_ctx=2048, n_threads=os.cpu_count() or 2, n_batch=512, verbose=False, **lookup)
 
 
@@ -165,7 +167,8 @@ def demo_conversations(count: int) -> list[list[dict[str, str]]]:
 def natural_rate(replies: list[tuple[float, int]]) -> dict[str, float]:
     """Decode tokens/s over whole replies (time after each first token, tokens after it)."""
     decoding, tokens = sum(d for d, _ in replies), sum(n - 1 for _, n in replies)
-    return {"replies": len(replies), "tokens": tokens + len(replies), "decode_tokens_per_s": round(tokens / decoding, 1)}
+    return {"replies": len(replies), "tokens": tokens + len(replies),
+            "decode_tokens_per_s": round(tokens / decoding, 1)}
 
 
 def natural_transformers(generator, conversations, max_tokens: int) -> dict[str, float]:  # noqa: ANN001
@@ -200,7 +203,8 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=4)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--natural", type=int, default=24,
-                        help="demo-eval questions whose replies are also written to their end, as the app writes them (0: none)")
+                        help="demo-eval questions whose replies are also written to their end, as the app "
+                             "writes them (0: none)")
     parser.add_argument("--out", type=Path)
     args = parser.parse_args()
 
@@ -259,7 +263,8 @@ def main() -> None:
     if natural:
         anchor = natural.get(anchor_name) or next(iter(natural.values()))
         print(f"\nreplies written to their end, the app's own prompts for {args.natural} demo-eval questions "
-              f"(at most {settings.max_new_tokens} tokens); ratios against {anchor_name if anchor_name in natural else 'the first row'}")
+              f"(at most {settings.max_new_tokens} tokens); "
+              f"ratios against {anchor_name if anchor_name in natural else 'the first row'}")
         print(f"{'generator':<38} {'tokens':>7} {'decode tok/s':>12} {'x decode':>8}")
         for name, timed in natural.items():
             timed["decode_vs_anchor"] = round(timed["decode_tokens_per_s"] / anchor["decode_tokens_per_s"], 2)
@@ -267,7 +272,8 @@ def main() -> None:
     for name, row in rows.items():
         for kind, timed in row.items():
             if isinstance(timed, dict) and "checks" in timed:
-                print(f"{name}, {kind}: {timed['kept']} of {timed['guessed']} guessed tokens kept, in {timed['checks']} checks")
+                print(f"{name}, {kind}: {timed['kept']} of {timed['guessed']} guessed tokens kept, "
+                      f"in {timed['checks']} checks")
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text(json.dumps({"tokens": args.tokens, "batch": args.batch, "natural": args.natural,

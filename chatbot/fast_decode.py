@@ -275,7 +275,8 @@ class FastDecoder:
             mixed = qkv(self._rms_norm(hidden, norm_in))
             rotated = self._rotate(mixed[:, :q_width + kv_width].view(count, heads, self.head_dim), cos, sin)
             value = mixed[:, q_width + kv_width:].view(count, self.kv_heads, self.head_dim)
-            keys, values = cache.layers[index].update(rotated[None, :, self.heads:].transpose(1, 2), value[None].transpose(1, 2))
+            key = rotated[None, :, self.heads:].transpose(1, 2)  # 1 x key/value heads x tokens x head dim
+            keys, values = cache.layers[index].update(key, value[None].transpose(1, 2))
             attended = self._attend_tokens(rotated[:, :self.heads], keys[0], values[0], later)
             hidden = self._feed_forward(hidden + out(attended), norm_mid, gate_up, down)
         return self.logits(torch.nn.functional.rms_norm(hidden, (hidden.shape[-1],), self.norm, self.eps))

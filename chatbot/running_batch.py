@@ -284,9 +284,10 @@ class RunningBatch:
         if self.writer is not None:
             logits = self.writer.extend(tokens, start, self.cache)
         else:
+            positions = torch.arange(start, start + len(tokens), device=tokens.device)[None]
             with torch.no_grad():
-                logits = self.model(input_ids=tokens[None], attention_mask=self.mask, cache=self.cache, use_cache=True,
-                                    position_ids=torch.arange(start, start + len(tokens), device=tokens.device)[None]).logits[0]
+                logits = self.model(input_ids=tokens[None], attention_mask=self.mask, position_ids=positions,
+                                    cache=self.cache, use_cache=True).logits[0]
         best = logits.argmax(-1).tolist()
         kept = 0
         while kept < len(guess) and best[kept] == guess[kept] and best[kept] not in self.end_tokens:
