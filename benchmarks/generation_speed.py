@@ -84,10 +84,16 @@ def endless_batch(generator):  # noqa: ANN001, ANN201
                         generator.draft_tokens)
 
 
+def lookup_counts(batches) -> dict[str, int]:  # noqa: ANN001
+    """Prompt lookup over these batches: passes that checked guesses, guessed and kept tokens ({} when none)."""
+    counts = {name: sum(getattr(batch, name) for batch in batches) for name in ("checks", "guessed", "kept")}
+    return counts if counts["checks"] else {}
+
+
 def time_transformers(generator, conversations, tokens: int, runs: int) -> dict[str, float]:  # noqa: ANN001
     """Median time to first token and decode rate of the generator's own decoding loop (the
     running batch that streams, batches and serves concurrent chats) over `conversations` at once."""
-    firsts, rates, checks = [], [], [0, 0, 0]
+    firsts, rates, timed_batches = [], [], []
     for run in range(runs + 1):
         batch = endless_batch(generator)
         started = time.perf_counter()
@@ -99,13 +105,10 @@ def time_transformers(generator, conversations, tokens: int, runs: int) -> dict[
         if run:  # the first run warms up
             firsts.append(first - started)
             rates.append(len(conversations) * (tokens - 1) / (ended - first))
-            checks = [checks[0] + batch.checks, checks[1] + batch.guessed, checks[2] + batch.kept]
+            timed_batches.append(batch)
     prompt = generator.tokenizer.apply_chat_template(conversations[0], add_generation_prompt=True, return_dict=True)
-    timed = {"prompt_tokens": len(prompt["input_ids"]),
-             "ttft_s": round(statistics.median(firsts), 3), "decode_tokens_per_s": round(statistics.median(rates), 1)}
-    if checks[0]:  # prompt lookup: how many guessed tokens the model kept
-        timed |= dict(zip(("checks", "guessed", "kept"), checks))
-    return timed
+    return {"prompt_tokens": len(prompt["input_ids"]), "ttft_s": round(statistics.median(firsts), 3),
+            "decode_tokens_per_s": round(statistics.median(rates), 1)} | lookup_counts(timed_batches)
 
 
 def open_llama_cpp(model_path: str, draft_tokens: int = 0):  # noqa: ANN201
@@ -173,7 +176,7 @@ def natural_rate(replies: list[tuple[float, int]]) -> dict[str, float]:
 
 def natural_transformers(generator, conversations, max_tokens: int) -> dict[str, float]:  # noqa: ANN001
     """Replies written to their end, one at a time, as a lone chat is (`stream`'s loop)."""
-    replies, checks = [], [0, 0, 0]
+    replies, batches = [], []
     for conversation in conversations:
         batch = generator.open_batch()
         pieces = batch.add([conversation], [None])
@@ -181,11 +184,8 @@ def natural_transformers(generator, conversations, max_tokens: int) -> dict[str,
         while pieces[0] is not None and len(batch.tokens[0]) < max_tokens:
             pieces = batch.step()
         replies.append((time.perf_counter() - first, len(batch.tokens[0])))
-        checks = [checks[0] + batch.checks, checks[1] + batch.guessed, checks[2] + batch.kept]
-    timed = natural_rate(replies)
-    if checks[0]:
-        timed |= dict(zip(("checks", "guessed", "kept"), checks))
-    return timed
+        batches.append(batch)
+    return natural_rate(replies) | lookup_counts(batches)
 
 
 def natural_llama_cpp(llm, conversations, max_tokens: int, tokenizer) -> dict[str, float]:  # noqa: ANN001
