@@ -196,10 +196,10 @@ def reply_tokens(generator, messages, draft_tokens: int, count: int = 40, lean: 
 def test_checking_several_guessed_tokens_in_one_pass_gives_the_logits_of_one_step_each(real_generator) -> None:
     import torch
 
-    writer = real_generator.writer
-    tokens, stepped = reply_tokens(real_generator, RAG_CHAT, 0, count=7)
     from chatbot.running_batch import RunningBatch
 
+    writer = real_generator.writer
+    tokens, _ = reply_tokens(real_generator, RAG_CHAT, 0, count=7)
     batch = RunningBatch(real_generator.model, real_generator.tokenizer, set(), 0.0, real_generator.reader, writer)
     batch.add([RAG_CHAT], [None])
     start = batch.mask.shape[1]
