@@ -186,7 +186,7 @@ class RunningBatch:
         self.tokenizer = tokenizer
         self.end_tokens = end_tokens
         self.default_temperature = default_temperature
-        self.draft_tokens = draft_tokens if writer is None or hasattr(writer, "extend") else 0
+        self.draft_tokens = draft_tokens  # next tokens a lone greedy row guesses (prompt_lookup.py); 0: none
         self.checks = self.guessed = self.kept = 0  # passes that checked guesses, guessed and kept tokens
         self._empty()
 
