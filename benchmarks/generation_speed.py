@@ -7,8 +7,10 @@ tokens from its prompt and checks them in one pass) and, in the same run, llama-
 same GGUF file, plain and with its own prompt lookup (an optional dev extra: `pip install
 llama-cpp-python`; its rows are skipped, saying so, when absent).
 Every reply is made to run exactly --tokens tokens (end of text banned), so the rates compare
-like with like. Then, as the app writes them, the replies to --natural demo-eval questions written
-to their end: the lean step with and without prompt lookup, and llama.cpp.
+like with like; prompts are read cold (no prompt cache). Then, as the app writes them, the replies
+to --natural demo-eval questions written to their end: the lean step with and without prompt
+lookup, and llama.cpp; and those questions' time to first token asked one after another, with
+the prompt cache (chatbot/prompt_cache.py) against llama.cpp keeping its previous prompt.
 
 Run: .venv/bin/python benchmarks/generation_speed.py [--tokens 64] [--batch 4] [--runs 3] [--natural 24] [--out FILE.json]
 """
@@ -197,6 +199,61 @@ def natural_llama_cpp(llm, conversations, max_tokens: int, tokenizer) -> dict[st
     return natural_rate(replies)
 
 
+def first_token_time(generator, conversation, prompt_cache) -> float:  # noqa: ANN001
+    """Seconds to read the chat's prompt and choose the reply's first token, with `prompt_cache` (or None)."""
+    batch = generator.open_batch()
+    batch.prompt_cache = prompt_cache
+    started = time.perf_counter()
+    batch.add([conversation], [None])
+    return time.perf_counter() - started
+
+
+def prompt_cache_transformers(generator, conversations, budget_mb: float) -> dict[str, float]:  # noqa: ANN001
+    """Median time to first token over `conversations` asked one after another, as shoppers'
+    questions reach the app: read cold, read with the prompt cache holding the prompts before it
+    (its start is read once: the system prompt, passages ranked first before), and the same chat
+    asked again (its whole prompt held). Interleaved in one process, so the machine's drift hits
+    all three alike."""
+    from chatbot.prompt_cache import PromptCache
+
+    cache = PromptCache(int(budget_mb * 2**20))
+    first_token_time(generator, conversations[0], None)  # warm-up
+    cold, after_others, again, tokens = [], [], [], 0
+    for conversation in conversations:
+        cold.append(first_token_time(generator, conversation, None))
+        after_others.append(first_token_time(generator, conversation, cache))
+        tokens += len(generator.tokenizer.apply_chat_template(conversation, add_generation_prompt=True, return_dict=True)["input_ids"])
+        reused = cache.reused
+        again.append(first_token_time(generator, conversation, cache))
+        cache.reused = reused  # the share below counts the prompts' first reads only
+    return {"prompts": len(conversations), "prompt_tokens": tokens, "tokens_found": cache.reused,
+            "ttft_cold_s": round(statistics.median(cold), 3), "ttft_after_others_s": round(statistics.median(after_others), 3),
+            "ttft_asked_again_s": round(statistics.median(again), 3)}
+
+
+def prompt_cache_llama_cpp(llm, conversations, tokenizer) -> dict[str, float]:  # noqa: ANN001
+    """The same through llama-cpp-python, which keeps the previous prompt's keys and values and
+    reads a new prompt from where the two part: cold (reset), after the one before, and again."""
+    def first_token(prompt: str, reset: bool) -> float:
+        if reset:
+            llm.reset()
+        started = time.perf_counter()
+        for _ in llm.create_completion(prompt, max_tokens=1, temperature=0.0, stream=True):
+            break
+        return time.perf_counter() - started
+
+    prompts = [tokenizer.apply_chat_template(c, add_generation_prompt=True, tokenize=False) for c in conversations]
+    cold, after_others, again = [], [], []
+    for before, prompt in zip([prompts[0], *prompts], prompts):
+        cold.append(first_token(prompt, reset=True))
+        first_token(before, reset=True)
+        after_others.append(first_token(prompt, reset=False))
+        again.append(first_token(prompt, reset=False))
+    return {"prompts": len(prompts), "ttft_cold_s": round(statistics.median(cold), 3),
+            "ttft_after_others_s": round(statistics.median(after_others), 3),
+            "ttft_asked_again_s": round(statistics.median(again), 3)}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tokens", type=int, default=64)
@@ -234,6 +291,8 @@ def main() -> None:
                       "batch": time_transformers(generator, batch, args.tokens, args.runs)}
         if demo and name.startswith("lean step"):
             rows[name]["natural"] = natural_transformers(generator, demo, settings.max_new_tokens)
+        if demo and name.endswith("(default)"):
+            rows[name]["prompt_cache"] = prompt_cache_transformers(generator, demo, settings.prompt_cache_mb)
     folder, gguf = resolve_model(settings.model, settings.gguf_file)
     llamas = {"llama.cpp (llama-cpp-python)": 0}
     if settings.draft_tokens:
@@ -247,6 +306,8 @@ def main() -> None:
         rows[name] = {"single": time_llama_cpp(llm, single, args.tokens, args.runs, generator.tokenizer)}
         if demo:
             rows[name]["natural"] = natural_llama_cpp(llm, demo, settings.max_new_tokens, generator.tokenizer)
+            if not draft:
+                rows[name]["prompt_cache"] = prompt_cache_llama_cpp(llm, demo, generator.tokenizer)
         del llm
     anchor_name = next((name for name in rows if name.startswith("llama.cpp")), "transformers fp32")
 
@@ -269,6 +330,15 @@ def main() -> None:
         for name, timed in natural.items():
             timed["decode_vs_anchor"] = round(timed["decode_tokens_per_s"] / anchor["decode_tokens_per_s"], 2)
             print(f"{name:<38} {timed['tokens']:>7} {timed['decode_tokens_per_s']:>12} {timed['decode_vs_anchor']:>8}")
+    cached = {name: row["prompt_cache"] for name, row in rows.items() if "prompt_cache" in row}
+    if cached:
+        print(f"\ntime to first token (s, median), the same {args.natural} prompts asked one after another: "
+              "cold; after the ones before (the prompt cache; llama.cpp keeps the previous prompt); asked again")
+        print(f"{'generator':<38} {'cold':>6} {'after others':>12} {'asked again':>11}")
+        for name, timed in cached.items():
+            print(f"{name:<38} {timed['ttft_cold_s']:>6} {timed['ttft_after_others_s']:>12} {timed['ttft_asked_again_s']:>11}")
+            if "tokens_found" in timed:
+                print(f"  {timed['tokens_found']} of {timed['prompt_tokens']} prompt tokens found in the prompt cache")
     for name, row in rows.items():
         for kind, timed in row.items():
             if isinstance(timed, dict) and "checks" in timed:

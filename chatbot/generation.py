@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from chatbot.embedding import bundled_package_dir
 from chatbot.errors import ModelLoadError
+from chatbot.prompt_cache import PromptCache
 from chatbot.settings import BUNDLED_GENERATOR
 
 if TYPE_CHECKING:
@@ -108,13 +109,15 @@ class TransformersGenerator:
 
     def __init__(self, model: str = BUNDLED_GENERATOR, gguf_file: str = "", device: str = "auto",
                  temperature: float = 0.0, dtype: str = "auto", quantize: str = "", prefill_dtype: str = "auto",
-                 decode_step: str = "auto", draft_tokens: int = 0) -> None:
+                 decode_step: str = "auto", draft_tokens: int = 0, prompt_cache_mb: float = 0) -> None:
         import torch
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
         self.id = model
         self.temperature = temperature
         self.draft_tokens = draft_tokens  # guessed from the prompt by a lone greedy reply (running_batch.py)
+        # Keys and values of prompts read lately, shared by every batch this generator opens.
+        self.prompt_cache = PromptCache(int(prompt_cache_mb * 2**20)) if prompt_cache_mb > 0 else None
         source, gguf = resolve_model(model, gguf_file)
         use_cuda = device == "cuda" or (device == "auto" and torch.cuda.is_available())
         for name, value in (("dtype", dtype), ("prefill_dtype", prefill_dtype)):
@@ -198,7 +201,7 @@ class TransformersGenerator:
         from chatbot.running_batch import RunningBatch
 
         return RunningBatch(self.model, self.tokenizer, self._end_tokens(), self.temperature, self.reader, self.writer,
-                            self.draft_tokens)
+                            self.draft_tokens, self.prompt_cache)
 
     def stream(self, messages: Sequence[Message], max_new_tokens: int, temperature: float | None = None) -> Iterator[str]:
         """The reply's text as it is written; `temperature` overrides the generator's own for this

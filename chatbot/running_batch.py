@@ -160,6 +160,11 @@ def new_cache() -> Any:
     return cache
 
 
+def only_growing_layers(cache: Any) -> bool:
+    """Whether `cache` is made of plain growing key/value layers, which hold every position."""
+    return all(type(layer) is _GROWING_LAYER for layer in cache.layers)
+
+
 class RunningBatch:
     """Rows of replies written together, one token per `step` for every row.
 
@@ -179,7 +184,7 @@ class RunningBatch:
     """
 
     def __init__(self, model: Any, tokenizer: Any, end_tokens: set[int], default_temperature: float,
-                 reader: Any = None, writer: Any = None, draft_tokens: int = 0) -> None:
+                 reader: Any = None, writer: Any = None, draft_tokens: int = 0, prompt_cache: Any = None) -> None:
         self.model = model  # writes the replies, a token per step
         self.reader = reader or model  # reads the prompts (bf16 on CPUs with fast bf16: TransformersGenerator)
         self.writer = writer  # a FastDecoder (fast_decode.py) writing for `model`, with its cache in bf16
@@ -187,6 +192,7 @@ class RunningBatch:
         self.end_tokens = end_tokens
         self.default_temperature = default_temperature
         self.draft_tokens = draft_tokens  # next tokens a lone greedy row guesses (prompt_lookup.py); 0: none
+        self.prompt_cache = prompt_cache  # a PromptCache (prompt_cache.py) of prompts read lately, if any
         self.checks = self.guessed = self.kept = 0  # passes that checked guesses, guessed and kept tokens
         self._empty()
 
@@ -208,7 +214,7 @@ class RunningBatch:
         """Whether rows can join while others are being written: only for caches made of plain
         growing key/value layers (sliding-window and other layers keep state this class does not
         pad or merge; their batches are filled only when empty)."""
-        return self.cache is None or all(type(layer) is _GROWING_LAYER for layer in self.cache.layers)
+        return self.cache is None or only_growing_layers(self.cache)
 
     def add(self, conversations: Sequence[Sequence[Message]], temperatures: Sequence[float | None]) -> list[str | None]:
         """Read the chats' prompts and append them as rows; the first piece of each new row's
@@ -221,20 +227,11 @@ class RunningBatch:
         import torch
 
         temps = [self.default_temperature if t is None else t for t in temperatures]
-        read, prompts, dtype = [], [], self.writer.kv_dtype if self.writer else self.model.dtype
+        read, prompts = [], []
         for conversation, temperature in zip(conversations, temps):
             prompt = self.tokenizer.apply_chat_template(list(conversation), add_generation_prompt=True, tokenize=False)
             ids = self.tokenizer(prompt, return_tensors="pt", add_special_tokens=False)["input_ids"].to(self.model.device)
-            cache = new_cache()
-            with torch.no_grad():
-                if self.writer is not None and self.writer.reads_prompts:
-                    logits = self.writer.read(ids, cache)
-                elif self.writer is not None and hasattr(self.reader, "model"):  # the first token scored like the rest
-                    logits = self.writer.logits(self.reader.model(input_ids=ids, cache=cache, use_cache=True).last_hidden_state[:, -1])
-                else:
-                    logits = self.reader(input_ids=ids, cache=cache, use_cache=True, logits_to_keep=1).logits[:, -1]
-            for layer in cache.layers:
-                layer.hold(layer.keys.to(dtype), layer.values.to(dtype), keys_positions_last=self.writer is not None)
+            cache, logits = self._read(ids)
             read.append((cache, torch.ones_like(ids), self._choose(logits.float(), [temperature])))
             prompts.append(ids[0].tolist())
         start = len(self.tokens)
@@ -245,6 +242,42 @@ class RunningBatch:
         self.prompts += prompts
         self.shown += ["" for _ in conversations]
         return [self._piece(start + row, int(first)) for row, (_, _, first) in enumerate(read)]
+
+    def _read(self, ids: Any) -> tuple[Any, Any]:
+        """A cache holding the prompt `ids` (1 x tokens) in the writer's dtype, and the logits
+        after it. Where the prompt cache holds the prompt's start, only the rest is read; the
+        prompt read is then held there in turn."""
+        import torch
+
+        lean = self.writer is not None and self.writer.reads_prompts
+        # How the prompt is read and scored, so that a cached start is used only as it was made.
+        reader = "lean" if lean else f"{type(self.reader).__name__} {self.reader.dtype} {self.writer is not None}"
+        found = self.prompt_cache.find(reader, ids[0].tolist()) if self.prompt_cache is not None else None
+        known, start = (found.layers, found.length) if found else ([], 0)
+        whole = found is not None and found.logits is not None  # the whole prompt was read before
+        cache = new_cache()
+        with torch.no_grad():
+            if lean and not whole:
+                logits = self.writer.read(ids, cache, known)
+            else:
+                for index, (keys, values) in enumerate(known):
+                    cache.update(keys, values, index)
+                positions = torch.arange(start, ids.shape[1], device=ids.device)[None]
+                if whole:
+                    logits = found.logits.clone()
+                elif self.writer is not None and hasattr(self.reader, "model"):  # the first token scored like the rest
+                    hidden = self.reader.model(input_ids=ids[:, start:], position_ids=positions, cache=cache, use_cache=True)
+                    logits = self.writer.logits(hidden.last_hidden_state[:, -1])
+                else:
+                    logits = self.reader(input_ids=ids[:, start:], position_ids=positions, cache=cache, use_cache=True,
+                                         logits_to_keep=1).logits[:, -1]
+        # Only growing layers hold every position (a sliding-window layer keeps its last few).
+        if self.prompt_cache is not None and not whole and only_growing_layers(cache):
+            self.prompt_cache.store(reader, ids[0].tolist(), [(layer.keys, layer.values) for layer in cache.layers], logits)
+        dtype = self.writer.kv_dtype if self.writer else self.model.dtype
+        for layer in cache.layers:
+            layer.hold(layer.keys.to(dtype), layer.values.to(dtype), keys_positions_last=self.writer is not None)
+        return cache, logits
 
     def step(self) -> list[str | None]:
         """One more token for every row: each row's new piece of text ("" while a character is

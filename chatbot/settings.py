@@ -84,6 +84,10 @@ class Settings:
     # A reply written alone (greedy) guesses this many next tokens from its prompt and checks them
     # in one pass (prompt_lookup.py): those the model would choose are kept. 0: off.
     draft_tokens: int = 3
+    # Keys and values of prompts read lately, in MB (prompt_cache.py): a prompt that starts as one
+    # of them (the system prompt, the same first passages, the same question) is read only from
+    # where they part. 0: off.
+    prompt_cache_mb: float = 512
     max_new_tokens: int = 96
     temperature: float = 0.0
     # Many shoppers at once (batching.py, the web app): chats being written share one batch of up

@@ -179,14 +179,15 @@ RAG_CHAT = [{"role": "system", "content": "Answer from the passage and cite it."
                                         "Question: How long do I have to return a full-price item?"}]
 
 
-def reply_tokens(generator, messages, draft_tokens: int, count: int = 40, lean: bool = True):  # noqa: ANN001, ANN201
+def reply_tokens(generator, messages, draft_tokens: int, count: int = 40, lean: bool = True,  # noqa: ANN001, ANN201
+                 prompt_cache=None):  # noqa: ANN001
     """The greedy reply's tokens from a batch of one row, and the batch (for its checks); written
     by the lean step, or with `lean` False by the model's own forward."""
     from chatbot.running_batch import RunningBatch
 
     writer = generator.writer if lean else None
     batch = RunningBatch(generator.model, generator.tokenizer, generator._end_tokens(), 0.0, generator.reader,
-                         writer, draft_tokens)
+                         writer, draft_tokens, prompt_cache)
     pieces = batch.add([messages], [None])
     while pieces[0] is not None and len(batch.tokens[0]) < count:
         pieces = batch.step()
@@ -224,6 +225,49 @@ def test_a_lone_reply_that_checks_guesses_from_its_prompt_is_the_reply_without_t
     guessed, batch = reply_tokens(real_generator, RAG_CHAT, 3, lean=lean)
     assert guessed == plain
     assert batch.kept > 0  # some guesses were the model's own tokens
+
+
+OTHER_QUESTION_CHAT = [RAG_CHAT[0], {"role": "user", "content": RAG_CHAT[1]["content"].replace(
+    "How long do I have to return a full-price item?", "Can I get my money back for a sale item?")}]
+
+
+def test_a_prompt_read_from_a_cached_start_gives_what_reading_it_whole_gives(real_generator) -> None:
+    """The lean reader reads only the tokens after a start read before (the same chat with
+    another question): its keys, values and logits are those of reading the whole prompt."""
+    import torch
+
+    from chatbot.running_batch import new_cache
+
+    def ids_of(messages):  # noqa: ANN001, ANN202
+        text = real_generator.tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=False)
+        return real_generator.tokenizer(text, return_tensors="pt", add_special_tokens=False)["input_ids"]
+
+    first, second = ids_of(OTHER_QUESTION_CHAT), ids_of(RAG_CHAT)
+    shared = int((first[0, :second.shape[1]] != second[0, :first.shape[1]]).int().argmax())
+    assert 40 < shared < second.shape[1] - 5
+    writer, earlier, whole, rest = real_generator.writer, new_cache(), new_cache(), new_cache()
+    writer.read(first, earlier)
+    known = [(layer.keys[:, :, :shared], layer.values[:, :, :shared]) for layer in earlier.layers]
+    expected, got = writer.read(second, whole), writer.read(second, rest, known)
+    assert int(expected.argmax()) == int(got.argmax())
+    assert (expected - got).abs().max() < 0.01  # 0.0 measured
+    for a, b in zip(whole.layers, rest.layers):
+        assert a.keys.shape == b.keys.shape and torch.allclose(a.keys.float(), b.keys.float(), atol=0.01)
+
+
+@pytest.mark.parametrize("lean", [True, False], ids=["lean step", "model's forward"])
+def test_a_reply_whose_prompt_starts_or_is_one_read_before_is_the_reply_without_the_prompt_cache(
+        real_generator, lean: bool) -> None:
+    from chatbot.prompt_cache import PromptCache
+
+    plain, _ = reply_tokens(real_generator, RAG_CHAT, 0, lean=lean)
+    cache = PromptCache(2**30)
+    reply_tokens(real_generator, OTHER_QUESTION_CHAT, 0, lean=lean, prompt_cache=cache)
+    started, _ = reply_tokens(real_generator, RAG_CHAT, 0, lean=lean, prompt_cache=cache)  # the start was read
+    reused = cache.reused
+    again, _ = reply_tokens(real_generator, RAG_CHAT, 0, lean=lean, prompt_cache=cache)  # the whole prompt was read
+    assert started == plain and again == plain
+    assert reused > 40 and cache.reused > 2 * reused and len(cache) == 2
 
 
 def test_a_chat_joining_a_reply_with_tokens_chosen_ahead_keeps_every_row_in_step(real_generator) -> None:
