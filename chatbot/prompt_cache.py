@@ -28,17 +28,19 @@ class Found:
 
 
 def shared_length(first: tuple[int, ...], second: tuple[int, ...]) -> int:
-    """How many tokens the two start with in common.
+    """How many tokens the two start with in common (found by halving, comparing slices).
 
-    >>> shared_length((1, 2, 3, 4), (1, 2, 5))
-    2
+    >>> shared_length((1, 2, 3, 4), (1, 2, 5)), shared_length((1, 2), (1, 2, 3)), shared_length((4,), (1,))
+    (2, 2, 0)
     """
-    count = 0
-    for a, b in zip(first, second):
-        if a != b:
-            break
-        count += 1
-    return count
+    low, high = 0, min(len(first), len(second))
+    while low < high:
+        middle = (low + high + 1) // 2
+        if first[:middle] == second[:middle]:
+            low = middle
+        else:
+            high = middle - 1
+    return low
 
 
 class PromptCache:
@@ -52,14 +54,13 @@ class PromptCache:
         # start is used only by the reader that read it.
         self._entries: OrderedDict[tuple[str, tuple[int, ...]], tuple[Layers, Any, int]] = OrderedDict()
         self._lock = threading.Lock()
-        self.lookups = self.reused = 0  # prompts looked up, and their tokens found here
+        self.reused = 0  # prompt tokens found here, over every lookup
 
     def find(self, reader: str, ids: list[int]) -> Found | None:
         """The cached prompt sharing the longest start with `ids`, sliced to that start (short of
         `ids`' last token unless the whole prompt is held, with its logits); None when none shares a token."""
         key = tuple(ids)
         with self._lock:
-            self.lookups += 1
             best, length = None, 0
             for held_by, tokens in self._entries:
                 shared = shared_length(tokens, key) if held_by == reader else 0
@@ -83,7 +84,7 @@ class PromptCache:
         if size > self.budget:
             return
         key = tuple(ids)
-        copied = [(k.clone(memory_format=_contiguous()), v.clone(memory_format=_contiguous())) for k, v in layers]
+        copied = [(k.clone(), v.clone()) for k, v in layers]  # views of buffers the batch writes on
         with self._lock:
             for held in [(r, t) for r, t in self._entries if r == reader and len(t) <= len(key) and key[:len(t)] == t]:
                 self.held -= self._entries.pop(held)[2]
@@ -95,8 +96,3 @@ class PromptCache:
     def __len__(self) -> int:
         return len(self._entries)
 
-
-def _contiguous() -> Any:
-    import torch
-
-    return torch.contiguous_format

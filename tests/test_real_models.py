@@ -231,9 +231,17 @@ OTHER_QUESTION_CHAT = [RAG_CHAT[0], {"role": "user", "content": RAG_CHAT[1]["con
     "How long do I have to return a full-price item?", "Can I get my money back for a sale item?")}]
 
 
+def long_question_chat(sentence: str) -> list[dict[str, str]]:
+    """RAG_CHAT asking a long question (about 215 to 235 tokens in all)."""
+    question = sentence * 10 + "What can I do?"
+    return [RAG_CHAT[0], {"role": "user", "content": RAG_CHAT[1]["content"].replace(
+        "How long do I have to return a full-price item?", question)}]
+
+
 def test_a_prompt_read_from_a_cached_start_gives_what_reading_it_whole_gives(real_generator) -> None:
     """The lean reader reads only the tokens after a start read before (the same chat with
-    another question): its keys, values and logits are those of reading the whole prompt."""
+    another long question): its keys, values and logits are those of reading the whole prompt.
+    With PyTorch's attention kernel (SDPA) this pair gave logits 0.64 apart (scratch)."""
     import torch
 
     from chatbot.running_batch import new_cache
@@ -242,17 +250,18 @@ def test_a_prompt_read_from_a_cached_start_gives_what_reading_it_whole_gives(rea
         text = real_generator.tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=False)
         return real_generator.tokenizer(text, return_tensors="pt", add_special_tokens=False)["input_ids"]
 
-    first, second = ids_of(OTHER_QUESTION_CHAT), ids_of(RAG_CHAT)
+    first = ids_of(long_question_chat("I bought a coat in the sale last week and it arrived with a broken zip. "))
+    second = ids_of(long_question_chat("My parcel says delivered but nothing came and the neighbours have not seen it. "))
     shared = int((first[0, :second.shape[1]] != second[0, :first.shape[1]]).int().argmax())
-    assert 40 < shared < second.shape[1] - 5
+    assert 40 < shared < second.shape[1] - 100
     writer, earlier, whole, rest = real_generator.writer, new_cache(), new_cache(), new_cache()
     writer.read(first, earlier)
     known = [(layer.keys[:, :, :shared], layer.values[:, :, :shared]) for layer in earlier.layers]
     expected, got = writer.read(second, whole), writer.read(second, rest, known)
-    assert int(expected.argmax()) == int(got.argmax())
-    assert (expected - got).abs().max() < 0.01  # 0.0 measured
+    assert int(expected.argmax()) == int(got.argmax()) and (expected - got).abs().max() < 1e-3
     for a, b in zip(whole.layers, rest.layers):
-        assert a.keys.shape == b.keys.shape and torch.allclose(a.keys.float(), b.keys.float(), atol=0.01)
+        assert a.keys.shape == b.keys.shape and (a.keys.float() - b.keys.float()).abs().max() < 1e-3
+        assert (a.values.float() - b.values.float()).abs().max() < 1e-3
 
 
 @pytest.mark.parametrize("lean", [True, False], ids=["lean step", "model's forward"])
