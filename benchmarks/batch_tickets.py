@@ -1,7 +1,7 @@
 """Tickets per minute: `answer-tickets` (batched generation, triage included) beside answering the
-same tickets one by one with the same loaded pipeline, as `ask` does for each. Tickets are the
-160 helpdesk-style tickets of evals/triage.jsonl, then the demo eval set's single questions,
-to reach --tickets.
+same tickets one by one with the same loaded pipeline, as `ask` does for each, each run starting
+with an empty prompt cache. Tickets are the 160 helpdesk-style tickets of evals/triage.jsonl,
+then the demo eval set's single questions, to reach --tickets.
 
 Run: .venv/bin/python benchmarks/batch_tickets.py [--tickets 200] [--batch-size 32] [--out FILE.json]
 """
@@ -28,6 +28,7 @@ def main() -> None:
     args = parser.parse_args()
 
     from chatbot.batch import shorten
+    from chatbot.prompt_cache import PromptCache
     from chatbot.service import create_ticket_answerer
     from chatbot.tickets import Ticket
 
@@ -41,9 +42,18 @@ def main() -> None:
     answerer = create_ticket_answerer(settings, args.batch_size, build_if_missing=True)
     pipeline = answerer.pipeline
 
+    def forget_prompts() -> None:
+        """An empty prompt cache (chatbot/prompt_cache.py), so that neither run finds the prompts
+        the other read; within a run, tickets still find the starts they share."""
+        cache = getattr(pipeline.generator, "prompt_cache", None)
+        if cache is not None:
+            pipeline.generator.prompt_cache = PromptCache(cache.budget)
+
+    forget_prompts()
     started = time.perf_counter()
     single = [pipeline.answer(shorten(q, settings.max_question_chars)) for q in questions]
     one_by_one = time.perf_counter() - started
+    forget_prompts()
     started = time.perf_counter()
     batched = {row["id"]: row for rows in answerer.answer(tickets) for row in rows}
     together = time.perf_counter() - started

@@ -2,8 +2,11 @@
 127.0.0.1) through its HTTP API, 1, 4, 16 and 32 at a time. Reports p50/p95 time to the first
 streamed words, tokens per second per shopper and in total, and errors, as a table and JSON.
 
-Run: .venv/bin/python benchmarks/load_test.py [--users 1 4 16 32] [--questions 2] [--out FILE.json]
-     (--max-batch 1 runs the same app without batching, for comparison)
+Shoppers ask from 12 common questions (some asked again: the app's prompt cache then reads
+nothing), or with --distinct each asks questions nobody in the run asked before.
+
+Run: .venv/bin/python benchmarks/load_test.py [--users 1 4 16 32] [--questions 2] [--distinct] [--out FILE.json]
+     (--max-batch 1 runs the same app without batching, --prompt-cache-mb 0 without the prompt cache)
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
@@ -78,11 +82,31 @@ def shopper(url: str, questions: list[str], results: list[dict], count_tokens, s
             results.append({"error": str(error)[:200]})
 
 
-def run_level(url: str, users: int, per_user: int, count_tokens, time_limit: float) -> dict:  # noqa: ANN001
+def common_questions(users: int, per_user: int) -> list[list[str]]:
+    """Each shopper's questions from 12 common ones: 16 shoppers asking 2 each ask some twice."""
+    return [[QUESTIONS[(u * per_user + q) % len(QUESTIONS)] for q in range(per_user)] for u in range(users)]
+
+
+def distinct_questions() -> Callable[[int, int], list[list[str]]]:
+    """Each shopper's questions from the demo eval's answerable ones, none asked twice in the run
+    (so the prompt cache finds only shared starts: the system prompt, passages ranked first)."""
+    rows = [json.loads(line) for line in (REPO / "evals" / "demo_store.jsonl").read_text(encoding="utf-8").splitlines()]
+    unasked = iter([row["question"] for row in rows if row["answerable"]])
+
+    def draw(users: int, per_user: int) -> list[list[str]]:
+        try:
+            return [[next(unasked) for _ in range(per_user)] for _ in range(users)]
+        except StopIteration:
+            raise SystemExit("--distinct: the demo eval has too few answerable questions for these levels") from None
+
+    return draw
+
+
+def run_level(url: str, users: int, questions: list[list[str]], count_tokens, time_limit: float) -> dict:  # noqa: ANN001
     results: list[dict] = []
     start = threading.Barrier(users + 1)  # every shopper connected, and this thread: the clock starts
-    threads = [threading.Thread(target=shopper, args=(url, [QUESTIONS[(u * per_user + q) % len(QUESTIONS)]
-                                for q in range(per_user)], results, count_tokens, start, time_limit)) for u in range(users)]
+    threads = [threading.Thread(target=shopper, args=(url, questions[u], results, count_tokens, start, time_limit))
+               for u in range(users)]
     for thread in threads:
         thread.start()
     try:
@@ -105,9 +129,11 @@ def run_level(url: str, users: int, per_user: int, count_tokens, time_limit: flo
     }
 
 
-def start_app(port: int, max_batch: int) -> subprocess.Popen:
+def start_app(port: int, max_batch: int, prompt_cache_mb: float | None) -> subprocess.Popen:
     env = {**os.environ, "CHATBOT_SUPPORT_LOG_URL": "", "CHATBOT_ORDERS_URL": "", "CHATBOT_MAX_BATCH": str(max_batch),
            "HF_HUB_OFFLINE": "1", "GRADIO_ANALYTICS_ENABLED": "False"}
+    if prompt_cache_mb is not None:
+        env["CHATBOT_PROMPT_CACHE_MB"] = str(prompt_cache_mb)
     app = subprocess.Popen([sys.executable, str(REPO / "app.py"), "--port", str(port)], cwd=REPO, env=env,
                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 300
@@ -131,6 +157,9 @@ def main() -> None:
     parser.add_argument("--time-limit", type=float, default=600.0, help="seconds per level")
     parser.add_argument("--max-batch", type=int, default=16)
     parser.add_argument("--port", type=int, default=7871)
+    parser.add_argument("--distinct", action="store_true",
+                        help="no question asked twice in the run (demo-eval questions), instead of 12 common ones")
+    parser.add_argument("--prompt-cache-mb", type=float, help="the app's prompt cache (0: off; default: its settings)")
     parser.add_argument("--out", type=Path)
     args = parser.parse_args()
 
@@ -145,11 +174,12 @@ def main() -> None:
     def count_tokens(text: str) -> int:
         return len(tokenizer(text, add_special_tokens=False)["input_ids"])
 
-    app = start_app(args.port, args.max_batch)
+    draw = distinct_questions() if args.distinct else common_questions
+    app = start_app(args.port, args.max_batch, args.prompt_cache_mb)
     try:
         url = f"http://127.0.0.1:{args.port}/"
-        run_level(url, 1, 1, count_tokens, args.time_limit)  # warm-up, not reported
-        levels = [run_level(url, users, args.questions, count_tokens, args.time_limit) for users in args.users]
+        run_level(url, 1, draw(1, 1), count_tokens, args.time_limit)  # warm-up, not reported
+        levels = [run_level(url, users, draw(users, args.questions), count_tokens, args.time_limit) for users in args.users]
     finally:
         app.terminate()
         app.wait(30)
@@ -161,7 +191,8 @@ def main() -> None:
     for level in levels:
         print(f"{level['users']:>5} {level['answers']:>7} {level['errors']:>6} {level['ttft_p50_s']!s:>9} {level['ttft_p95_s']!s:>9} "
               f"{level['tokens_per_s_per_user']!s:>10} {level['tokens_per_s_total']!s:>11} {level['total_vs_one_user']!s:>8}")
-    result = {"max_batch": args.max_batch, "questions_per_user": args.questions, "cpu_count": os.cpu_count(), "levels": levels}
+    result = {"max_batch": args.max_batch, "questions_per_user": args.questions, "distinct": args.distinct,
+              "prompt_cache_mb": args.prompt_cache_mb, "cpu_count": os.cpu_count(), "levels": levels}
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")

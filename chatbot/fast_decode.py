@@ -20,7 +20,8 @@ where many rows cost little more than one (ticket runs write 32 at once, many sh
 rounds weights that int4 holds exactly, as reading the prompt in bf16 already did.
 
 Prompts are read into the running batch's cache (running_batch.py) by the same packed weights in
-a short loop of the same kind (`read`), where they are there; else by the transformers model.
+a short loop of the same kind (`read`), where they are there, from where they part from a prompt
+read before (prompt_cache.py); else by the transformers model.
 The copy itself is then no longer needed (TransformersGenerator lets it go). `extend` reads a few
 next tokens of one row in one pass: guesses from the prompt, checked (prompt_lookup.py)."""
 
