@@ -222,8 +222,9 @@ class RunningBatch:
 
         Each prompt is read on its own, by the writer's `read` where it has one, else by the
         reader model: at a few hundred tokens a prompt fills the matrix units alone, and a prompt
-        read alone gives the same cache whoever else is being written. Its cache is then stored
-        in the writer's dtype."""
+        read alone gives the same cache whoever else is being written. Where the prompt cache
+        holds its start, only the rest is read (`_read`). Its cache is then stored in the
+        writer's dtype."""
         import torch
 
         temps = [self.default_temperature if t is None else t for t in temperatures]
