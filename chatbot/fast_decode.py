@@ -270,18 +270,25 @@ class FastDecoder:
         first at position `start`), appending their keys and values to `cache`, which holds that
         one row's earlier positions and no padding: a guessed continuation checked in one pass
         (prompt_lookup.py). Each token attends to the cache and to the tokens before it."""
+        layers = self.dense_layers if self.dense_layers and tokens.shape[0] >= DENSE_ROWS else self.layers
+        hidden = self._through_layers(tokens, start, cache, layers)
+        return self.logits(torch.nn.functional.rms_norm(hidden, (hidden.shape[-1],), self.norm, self.eps))
+
+    def _through_layers(self, tokens: torch.Tensor, start: int, cache: Any, layers: list) -> torch.Tensor:
+        """The last layer's output (tokens x hidden) for one row's `tokens`, the first at position
+        `start`, appending their keys and values to `cache`, which holds that row's positions
+        before `start`: for `extend` and `read`."""
         count = tokens.shape[0]
         hidden = self.embed[tokens]
         cos, sin = self._rotary(torch.arange(start, start + count))
         later = torch.full((count, count), float("-inf")).triu(1)  # a token does not see those after it
-        layers = self.dense_layers if self.dense_layers and count >= DENSE_ROWS else self.layers
         for index, (norm_in, qkv, out, norm_mid, gate_up, down) in enumerate(layers):
             rotated, value = self._project(hidden, norm_in, qkv, cos, sin)
             key = rotated[None, :, self.heads:].transpose(1, 2)  # 1 x key/value heads x tokens x head dim
-            keys, values = cache.layers[index].update(key, value[None].transpose(1, 2))
+            keys, values = cache.update(key, value[None].transpose(1, 2), index)
             attended = self._attend_tokens(rotated[:, :self.heads], keys[0], values[0], later)
             hidden = self._feed_forward(hidden + out(attended), norm_mid, gate_up, down)
-        return self.logits(torch.nn.functional.rms_norm(hidden, (hidden.shape[-1],), self.norm, self.eps))
+        return hidden
 
     def _attend_tokens(self, queries: torch.Tensor, keys: torch.Tensor, values: torch.Tensor,
                        later: torch.Tensor) -> torch.Tensor:
@@ -305,36 +312,22 @@ class FastDecoder:
         return self.dense_layers is not None
 
     @torch.no_grad()
-    def read(self, ids: torch.Tensor, cache: Any, known: list[tuple[torch.Tensor, torch.Tensor]] = ()) -> torch.Tensor:
-        """Read one prompt (ids: 1 x tokens) into the empty `cache` (keys with their rotary
+    def read(self, ids: torch.Tensor, cache: Any) -> torch.Tensor:
+        """Read one prompt (ids: 1 x tokens) into `cache` (keys with their rotary
         positions applied, in bf16) and give the logits for the token after it (1 x vocabulary,
         fp32), as the step scores them. The same layers as the transformers reader in fewer
         operations: q/k/v and gate/up fused, fused norms, the residual stream in fp32 as in the
         step (scratch, a 244-token chat prompt: 89.5 ms against 117 for the reader's forward).
 
-        `known`: per layer, the keys and values of the prompt's first positions, read before
-        (prompt_cache.py); only the tokens after them are read, attending to them as well. A
-        position's keys, values and logits are then bit for bit those of reading the prompt
-        whole: each product's row is computed from its own row alone, and attention is the
-        products of `_attend_tokens`. PyTorch's CPU attention kernel (SDPA) sums in blocks whose
+        `cache` may hold the prompt's first positions already, read before (prompt_cache.py);
+        only the tokens after them are read, attending to them as well. A position's keys,
+        values and logits are then bit for bit those of reading the prompt whole: each product's
+        row is computed from its own row alone, and attention is the products of `_attend_tokens`. PyTorch's CPU attention kernel (SDPA) sums in blocks whose
         size follows the prompt's length; with it, 9 of 23 demo prompts read after the ones
         before differed by up to 0.72 in a logit, and 8 of 257 demo-eval answers changed. The
         products took 0.630 against 0.654 s for a 607-token prompt (scratch, interleaved)."""
-        tokens, start = ids.shape[1], known[0][0].shape[-2] if known else 0
-        hidden = self.embed[ids[0, start:]]
-        cos, sin = self._rotary(torch.arange(start, tokens))
-        count = tokens - start
-        later = torch.full((count, count), float("-inf")).triu(1)  # a token does not see those after it
-        for index, (norm_in, qkv, out, norm_mid, gate_up, down) in enumerate(self.dense_layers):
-            rotated, value = self._project(hidden, norm_in, qkv, cos, sin)
-            keys, values = rotated.transpose(0, 1)[None, self.heads:], value.transpose(0, 1)[None]
-            if start:
-                keys, values = torch.cat([known[index][0], keys], dim=2), torch.cat([known[index][1], values], dim=2)
-            # The cache held nothing before this prompt, so its keys and values are these; attention
-            # reads them from here, contiguous, rather than from the cache's keys laid out for steps.
-            cache.update(keys, values, index)
-            attended = self._attend_tokens(rotated[:, :self.heads], keys[0], values[0], later)
-            hidden = self._feed_forward(hidden + out(attended), norm_mid, gate_up, down)
+        start = cache.get_seq_length()
+        hidden = self._through_layers(ids[0, start:], start, cache, self.dense_layers)
         return self.logits(torch.nn.functional.rms_norm(hidden[-1:], (hidden.shape[-1],), self.norm, self.eps))
 
     @torch.no_grad()

@@ -254,19 +254,19 @@ class RunningBatch:
         # How the prompt is read and scored, so that a cached start is used only as it was made.
         reader = "lean" if lean else f"{type(self.reader).__name__} {self.reader.dtype} {self.writer is not None}"
         found = self.prompt_cache.find(reader, ids[0].tolist()) if self.prompt_cache is not None else None
-        known, start = (found.layers, found.length) if found else ([], 0)
         whole = found is not None and found.logits is not None  # the whole prompt was read before
         cache = new_cache()
+        for index, (keys, values) in enumerate(found.layers if found else []):
+            cache.update(keys, values, index)
         with torch.no_grad():
-            if lean and not whole:
-                logits = self.writer.read(ids, cache, known)
+            if whole:
+                logits = found.logits.clone()
+            elif lean:
+                logits = self.writer.read(ids, cache)
             else:
-                for index, (keys, values) in enumerate(known):
-                    cache.update(keys, values, index)
+                start = found.length if found else 0
                 positions = torch.arange(start, ids.shape[1], device=ids.device)[None]
-                if whole:
-                    logits = found.logits.clone()
-                elif self.writer is not None and hasattr(self.reader, "model"):  # the first token scored like the rest
+                if self.writer is not None and hasattr(self.reader, "model"):  # the first token scored like the rest
                     hidden = self.reader.model(input_ids=ids[:, start:], position_ids=positions, cache=cache, use_cache=True)
                     logits = self.writer.logits(hidden.last_hidden_state[:, -1])
                 else:
