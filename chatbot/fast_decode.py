@@ -23,10 +23,14 @@ Prompts are read into the running batch's cache (running_batch.py) by the same p
 a short loop of the same kind (`read`), where they are there, from where they part from a prompt
 read before (prompt_cache.py); else by the transformers model.
 The copy itself is then no longer needed (TransformersGenerator lets it go). `extend` reads a few
-next tokens of one row in one pass: guesses from the prompt, checked (prompt_lookup.py)."""
+next tokens of one row in one pass: guesses from the prompt, checked (prompt_lookup.py).
+
+For one row, each layer's small operations (norms, rotary positions, attention, gating) cost more
+than its weights' products; with `compile_step` they are fused by torch.compile (`RowLayers`)."""
 
 from __future__ import annotations
 
+import types
 from typing import Any
 
 import torch
@@ -154,9 +158,11 @@ class FastDecoder:
 
     kv_dtype = KV_DTYPE
 
-    def __init__(self, model: Any, reader: Any = None) -> None:
+    def __init__(self, model: Any, reader: Any = None, compile_step: bool = False) -> None:
         """`reader`: the bf16 copy of `model` that reads prompts, if any; its weights, packed
-        here (the copy is left as it was), serve `read` and steps of `DENSE_ROWS` rows or more."""
+        here (the copy is left as it was), serve `read` and steps of `DENSE_ROWS` rows or more.
+        `compile_step`: a lone row's layers are compiled by torch.compile (`RowLayers`), here,
+        before the first reply; where that fails they are not (`compile_error` says why)."""
         reason = supports(model)
         if reason:
             raise ValueError(f"FastDecoder: {reason}.")
@@ -197,6 +203,12 @@ class FastDecoder:
         half = self.head_dim // 2
         self.sign = torch.cat((-torch.ones(half), torch.ones(half)))
         self.attention_scaling = float(getattr(inner.rotary_emb, "attention_scaling", 1.0))
+        self.row_layers, self.compile_error = None, ""
+        if compile_step:
+            self.row_layers = RowLayers(self)
+            self.compile_error = self.row_layers.prepare()
+            if self.compile_error:
+                self.row_layers = None
 
     def _rms_norm(self, hidden: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
         return torch.nn.functional.rms_norm(hidden, (hidden.shape[-1],), weight, self.eps).to(KV_DTYPE)
@@ -251,6 +263,9 @@ class FastDecoder:
         their keys and values to `cache`'s layers; `mask` (rows x cache columns, this token's
         column included) is 1 where a real token is."""
         rows = tokens.shape[0]
+        if rows == 1 and self._compiled_for(cache) and bool(mask.all()):
+            hidden = self._through_row_layers(tokens, int(positions[0]), cache)
+            return self.logits(torch.nn.functional.rms_norm(hidden, (hidden.shape[-1],), self.norm, self.eps))
         hidden = self.embed[tokens]
         cos, sin = self._rotary(positions)
         # Padding columns get -inf before the softmax; a batch without padding needs no mask.
@@ -270,8 +285,12 @@ class FastDecoder:
         first at position `start`), appending their keys and values to `cache`, which holds that
         one row's earlier positions and no padding: a guessed continuation checked in one pass
         (prompt_lookup.py). Each token attends to the cache and to the tokens before it."""
-        layers = self.dense_layers if self.dense_layers and tokens.shape[0] >= DENSE_ROWS else self.layers
-        hidden = self._through_layers(tokens, start, cache, layers)
+        if tokens.shape[0] >= DENSE_ROWS and self.dense_layers:
+            hidden = self._through_layers(tokens, start, cache, self.dense_layers)
+        elif self._compiled_for(cache):
+            hidden = self._through_row_layers(tokens, start, cache)
+        else:
+            hidden = self._through_layers(tokens, start, cache, self.layers)
         return self.logits(torch.nn.functional.rms_norm(hidden, (hidden.shape[-1],), self.norm, self.eps))
 
     def _through_layers(self, tokens: torch.Tensor, start: int, cache: Any, layers: list) -> torch.Tensor:
@@ -305,6 +324,56 @@ class FastDecoder:
         weights = scores.softmax(dim=-1).to(values.dtype).view(self.kv_heads, groups * count, -1)
         attended = torch.matmul(weights, values).view(self.kv_heads, groups, count, self.head_dim)
         return attended.permute(2, 0, 1, 3).reshape(count, self.heads * self.head_dim)
+
+    def _compiled_for(self, cache: Any) -> bool:
+        """Whether the compiled layers can write into `cache`: one row, keys laid out positions
+        last as a running batch holds them (running_batch.py), and two positions or more (the
+        compiler takes a size of 1 as a constant). The graphs do not check their inputs."""
+        if self.row_layers is None or not cache.layers:
+            return False
+        keys = cache.layers[0].keys
+        return keys.dim() == 4 and keys.shape[0] == 1 and keys.shape[-2] > 1 and keys.stride(-2) == 1
+
+    def _through_row_layers(self, tokens: torch.Tensor, start: int, cache: Any) -> torch.Tensor:
+        """`_through_layers` for one row's tokens by the compiled layers (`_row_layer`); each
+        layer's new keys and values are appended to `cache` after it."""
+        count = tokens.shape[0]
+        hidden = self.embed[tokens]
+        cos, sin = self._rotary(torch.arange(start, start + count))
+        later = torch.full((count, count), float("-inf")).triu(1)
+        for held, layer in zip(cache.layers, self.layers):
+            hidden, key, value = self.row_layers(layer, hidden, cos, sin, held.keys, held.values, later)
+            held.update(key.transpose(0, 1)[None], value.transpose(0, 1)[None])
+        return hidden
+
+    def _row_layer(self, hidden: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor, keys: torch.Tensor,
+                   values: torch.Tensor, later: torch.Tensor, norm_in: torch.Tensor, qkv: Any, out: Any,
+                   norm_mid: torch.Tensor, gate_up: Any, down: Any) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """One layer for one row's new tokens (hidden: tokens x hidden size), written for
+        torch.compile (`RowLayers`): the layer's output, and the tokens' keys and values (tokens x
+        key/value heads x head dim) for the caller to append to the cache. `keys` and `values`
+        (1 x key/value heads x columns x head dim) are the row's positions before the tokens;
+        `later` as in `_attend_tokens`.
+
+        Attention is products summed in fp32, in two parts, the cached positions and the new
+        tokens, which the compiler fuses with the softmax into loops over the cache as it is laid
+        out. Summed over the cache and the new tokens as one piece, as the step and
+        `_attend_tokens` do, the compiled layer was slower than not compiling it (0.6x, scratch):
+        the compiler copied the pieces together first. So a token's logits depend a little on how
+        many tokens came with it (up to 0.09 apart in bf16, scratch), as a batched row's do."""
+        rotated, value = self._project(hidden, norm_in, qkv, cos, sin)
+        key = rotated[:, self.heads:]
+        count, groups = hidden.shape[0], self.heads // self.kv_heads
+        grouped = rotated[:, :self.heads].reshape(count, self.kv_heads, groups, self.head_dim).float()
+        scale = self.head_dim ** -0.5
+        cached = (grouped[..., None] * keys[0].transpose(-1, -2)[None, :, None].float()).sum(-2)  # tokens x kv heads x group x columns
+        new = (grouped[:, :, :, None, :] * key.float().transpose(0, 1)[None, :, None]).sum(-1)  # tokens x kv heads x group x tokens
+        weights = torch.cat([cached * scale, new * scale + later[:, None, None, :]], dim=-1).softmax(dim=-1)
+        columns = keys.shape[-2]
+        attended = (weights[..., :columns, None] * values[0][None, :, None].float()).sum(-2)
+        attended = attended + (weights[..., columns:, None] * value.float().transpose(0, 1)[None, :, None]).sum(-2)
+        hidden = hidden + out(attended.reshape(count, self.heads * self.head_dim).to(KV_DTYPE))
+        return self._feed_forward(hidden, norm_mid, gate_up, down), key, value
 
     @property
     def reads_prompts(self) -> bool:
@@ -343,3 +412,70 @@ class FastDecoder:
         likeliest = logits.topk(min(RESCORED, logits.shape[-1]), dim=-1).indices
         exact = torch.einsum("rkd,rd->rk", self.output[likeliest], final)
         return logits.scatter_(-1, likeliest, exact)
+
+
+def own_code(function: Any) -> Any:
+    """A copy of `function` with a code object of its own: torch.compile keeps a function's
+    compiled graphs with its code object, so each copy compiles, and is looked up, apart."""
+    return types.FunctionType(function.__code__.replace(), function.__globals__, function.__name__,
+                              function.__defaults__, function.__closure__)
+
+
+class RowLayers:
+    """A lone row's decoder layers (`FastDecoder._row_layer`) compiled by torch.compile into
+    C++ loops (PyTorch's inductor, which needs a C++ compiler): the norms, rotary positions,
+    attention and gating fused, instead of about 40 small operations a layer in eager PyTorch,
+    which for one row cost more than the weights' products. One graph for one token (a step)
+    and one for several (a guessed continuation checked, prompt_lookup.py), per kind of layer;
+    the cache's length and the count of tokens are symbolic, so a graph serves every length.
+
+    torch.compile checks a call's inputs against each graph before running it, which cost about
+    50 us a call (scratch), more than some of the layer's kernels; here each graph is a function
+    of its own (`own_code`) that is only called with inputs like those it was compiled for (one
+    row, keys laid out positions last, at least two positions: FastDecoder._compiled_for), so
+    the checks are skipped."""
+
+    def __init__(self, decoder: "FastDecoder") -> None:
+        self.decoder = decoder
+        self.compiled: dict[tuple, Any] = {}
+
+    def __call__(self, layer: tuple, hidden: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor, keys: torch.Tensor,
+                 values: torch.Tensor, later: torch.Tensor) -> Any:
+        """`FastDecoder._row_layer` for `layer` (its norms and products), compiled the first time
+        for this kind of layer and for one token or several."""
+        several = hidden.shape[0] > 1
+        kind = (several, *(type(weights).__name__ for weights in layer))
+        compiled = self.compiled.get(kind)
+        if compiled is None:
+            compiled = self.compiled[kind] = torch.compile(
+                own_code(FastDecoder._row_layer),
+                # Rounding to bf16 where eager PyTorch rounds (the compiler would otherwise keep
+                # fused values in fp32), so that a graph for one token and one for several agree.
+                options={"guard_filter_fn": torch.compiler.skip_all_guards_unsafe, "emulate_precision_casts": True})
+            # Only the cache's length, and the count of tokens where there are several, are
+            # symbolic: the model's sizes stay constants the compiler can unroll and vectorise by.
+            marked = ((keys, (2,)), (values, (2,)))
+            if several:
+                marked += ((hidden, (0,)), (cos, (0,)), (sin, (0,)), (later, (0, 1)))
+            for tensor, dims in marked:
+                for dim in dims:
+                    torch._dynamo.mark_dynamic(tensor, dim)
+        return compiled(self.decoder, hidden, cos, sin, keys, values, later, *layer)
+
+    def prepare(self) -> str:
+        """Compile the graphs now, by writing one and then two tokens after a made-up 37-token
+        prompt into a throwaway cache; "" when that worked, else why not."""
+        from chatbot.running_batch import new_cache
+
+        decoder, cache = self.decoder, new_cache()
+        shape = (1, decoder.kv_heads, 37, decoder.head_dim)
+        for index in range(len(decoder.layers)):
+            cache.update(torch.zeros(shape, dtype=KV_DTYPE), torch.zeros(shape, dtype=KV_DTYPE), index)
+            cache.layers[index].hold(cache.layers[index].keys, cache.layers[index].values, keys_positions_last=True)
+        try:
+            with torch.no_grad():
+                decoder._through_row_layers(torch.tensor([1]), 37, cache)
+                decoder._through_row_layers(torch.tensor([2, 3]), 38, cache)
+        except Exception as error:  # noqa: BLE001 - any compiler failure: write without it
+            return f"{type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}"
+        return ""

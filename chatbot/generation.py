@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import logging
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
@@ -14,6 +15,8 @@ from chatbot.settings import BUNDLED_GENERATOR
 
 if TYPE_CHECKING:
     from chatbot.running_batch import RunningBatch
+
+log = logging.getLogger(__name__)
 
 Message = dict[str, str]
 BUNDLED_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
@@ -105,11 +108,13 @@ class TransformersGenerator:
     PyTorch's SDPA attention), else CPU in fp32 unless `dtype` says otherwise; on a CPU with fast
     bf16 products (AMX tiles or AVX-512 BF16) prompts are read by a bf16 copy unless
     `prefill_dtype` says otherwise, and a Llama-style model's replies are written by the lean
-    step of fast_decode.py unless `decode_step` says "transformers"."""
+    step of fast_decode.py unless `decode_step` says "transformers", its layers for a lone reply
+    compiled by torch.compile with `compile_step` (where that fails, a warning, and not compiled)."""
 
     def __init__(self, model: str = BUNDLED_GENERATOR, gguf_file: str = "", device: str = "auto",
                  temperature: float = 0.0, dtype: str = "auto", quantize: str = "", prefill_dtype: str = "auto",
-                 decode_step: str = "auto", draft_tokens: int = 0, prompt_cache_mb: float = 0) -> None:
+                 decode_step: str = "auto", draft_tokens: int = 0, prompt_cache_mb: float = 0,
+                 compile_step: bool = False) -> None:
         import torch
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
@@ -148,7 +153,9 @@ class TransformersGenerator:
         elif decode_step == "auto":
             from chatbot.fast_decode import FastDecoder, supports
 
-            self.writer = None if supports(self.model) else FastDecoder(self.model, self.reader)
+            self.writer = None if supports(self.model) else FastDecoder(self.model, self.reader, compile_step)
+            if self.writer is not None and self.writer.compile_error:
+                log.warning("The decoding step is written without torch.compile: %s", self.writer.compile_error)
             if self.writer is not None and self.writer.reads_prompts:
                 # The writer holds the bf16 copy's weights, packed, and reads the prompts with them.
                 self.reader = self.model
