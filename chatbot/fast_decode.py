@@ -450,7 +450,8 @@ class RowLayers:
             compiled = self.compiled[kind] = torch.compile(
                 own_code(FastDecoder._row_layer),
                 # Rounding to bf16 where eager PyTorch rounds (the compiler would otherwise keep
-                # fused values in fp32), so that a graph for one token and one for several agree.
+                # fused values in fp32): a guess checked came 0.022 from its step's logits in the
+                # real-model test with it, 0.091 without.
                 options={"guard_filter_fn": torch.compiler.skip_all_guards_unsafe, "emulate_precision_casts": True})
             # Only the cache's length, and the count of tokens where there are several, are
             # symbolic: the model's sizes stay constants the compiler can unroll and vectorise by.
