@@ -264,7 +264,7 @@ class FastDecoder:
         column included) is 1 where a real token is."""
         rows = tokens.shape[0]
         if rows == 1 and self._compiled_for(cache) and bool(mask.all()):
-            hidden = self._through_row_layers(tokens, int(positions[0]), cache)
+            hidden = self._through_layers(tokens, int(positions[0]), cache, self.layers)
             return self.logits(torch.nn.functional.rms_norm(hidden, (hidden.shape[-1],), self.norm, self.eps))
         hidden = self.embed[tokens]
         cos, sin = self._rotary(positions)
@@ -285,22 +285,25 @@ class FastDecoder:
         first at position `start`), appending their keys and values to `cache`, which holds that
         one row's earlier positions and no padding: a guessed continuation checked in one pass
         (prompt_lookup.py). Each token attends to the cache and to the tokens before it."""
-        if tokens.shape[0] >= DENSE_ROWS and self.dense_layers:
-            hidden = self._through_layers(tokens, start, cache, self.dense_layers)
-        elif self._compiled_for(cache):
-            hidden = self._through_row_layers(tokens, start, cache)
-        else:
-            hidden = self._through_layers(tokens, start, cache, self.layers)
+        layers = self.dense_layers if self.dense_layers and tokens.shape[0] >= DENSE_ROWS else self.layers
+        hidden = self._through_layers(tokens, start, cache, layers)
         return self.logits(torch.nn.functional.rms_norm(hidden, (hidden.shape[-1],), self.norm, self.eps))
 
     def _through_layers(self, tokens: torch.Tensor, start: int, cache: Any, layers: list) -> torch.Tensor:
         """The last layer's output (tokens x hidden) for one row's `tokens`, the first at position
         `start`, appending their keys and values to `cache`, which holds that row's positions
-        before `start`: for `extend` and `read`."""
+        before `start`: for `extend`, `read` and a lone row's step. The compact layers go through
+        their compiled graphs where there are some for `cache` (`_row_layer`), each layer's keys
+        and values appended after it."""
         count = tokens.shape[0]
         hidden = self.embed[tokens]
         cos, sin = self._rotary(torch.arange(start, start + count))
         later = torch.full((count, count), float("-inf")).triu(1)  # a token does not see those after it
+        if layers is self.layers and self._compiled_for(cache):
+            for held, layer in zip(cache.layers, layers):
+                hidden, key, value = self.row_layers(layer, hidden, cos, sin, held.keys, held.values, later)
+                held.update(key.transpose(0, 1)[None], value.transpose(0, 1)[None])
+            return hidden
         for index, (norm_in, qkv, out, norm_mid, gate_up, down) in enumerate(layers):
             rotated, value = self._project(hidden, norm_in, qkv, cos, sin)
             key = rotated[None, :, self.heads:].transpose(1, 2)  # 1 x key/value heads x tokens x head dim
@@ -333,18 +336,6 @@ class FastDecoder:
             return False
         keys = cache.layers[0].keys
         return keys.dim() == 4 and keys.shape[0] == 1 and keys.shape[-2] > 1 and keys.stride(-2) == 1
-
-    def _through_row_layers(self, tokens: torch.Tensor, start: int, cache: Any) -> torch.Tensor:
-        """`_through_layers` for one row's tokens by the compiled layers (`_row_layer`); each
-        layer's new keys and values are appended to `cache` after it."""
-        count = tokens.shape[0]
-        hidden = self.embed[tokens]
-        cos, sin = self._rotary(torch.arange(start, start + count))
-        later = torch.full((count, count), float("-inf")).triu(1)
-        for held, layer in zip(cache.layers, self.layers):
-            hidden, key, value = self.row_layers(layer, hidden, cos, sin, held.keys, held.values, later)
-            held.update(key.transpose(0, 1)[None], value.transpose(0, 1)[None])
-        return hidden
 
     def _row_layer(self, hidden: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor, keys: torch.Tensor,
                    values: torch.Tensor, later: torch.Tensor, norm_in: torch.Tensor, qkv: Any, out: Any,
@@ -475,8 +466,8 @@ class RowLayers:
             cache.layers[index].hold(cache.layers[index].keys, cache.layers[index].values, keys_positions_last=True)
         try:
             with torch.no_grad():
-                decoder._through_row_layers(torch.tensor([1]), 37, cache)
-                decoder._through_row_layers(torch.tensor([2, 3]), 38, cache)
+                decoder._through_layers(torch.tensor([1]), 37, cache, decoder.layers)
+                decoder._through_layers(torch.tensor([2, 3]), 38, cache, decoder.layers)
         except Exception as error:  # noqa: BLE001 - any compiler failure: write without it
             return f"{type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}"
         return ""
