@@ -26,7 +26,8 @@ The copy itself is then no longer needed (TransformersGenerator lets it go). `ex
 next tokens of one row in one pass: guesses from the prompt, checked (prompt_lookup.py).
 
 For one row, each layer's small operations (norms, rotary positions, attention, gating) cost more
-than its weights' products; with `compile_step` they are fused by torch.compile (`RowLayers`)."""
+than its weights' products, and for a batch they cost as much again; with `compile_step` they are
+fused by torch.compile (`CompiledLayers`)."""
 
 from __future__ import annotations
 
@@ -123,7 +124,36 @@ class DenseLinear:
         self.packed = torch.ops.mkldnn._reorder_linear_weight(weight, DENSE_ROWS)
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        if torch.compiler.is_compiling():
+            return dense_product(x, self.packed)
         return torch.ops.mkldnn._linear_pointwise(x, self.packed, None, "none", [], "")
+
+
+@torch.library.custom_op("chatbot::dense_product", mutates_args=())
+def dense_product(x: torch.Tensor, packed: torch.Tensor) -> torch.Tensor:
+    """`DenseLinear`'s product as an operation of its own for torch.compile (`CompiledLayers`),
+    which would otherwise lower oneDNN's product itself, and can only for weights it packed."""
+    return torch.ops.mkldnn._linear_pointwise(x, packed, None, "none", [], "")
+
+
+@dense_product.register_fake
+def _(x: torch.Tensor, packed: torch.Tensor) -> torch.Tensor:
+    return x.new_empty((x.shape[0], packed.shape[0]))
+
+
+@torch.library.custom_op("chatbot::held", mutates_args=())
+def held(x: torch.Tensor) -> torch.Tensor:
+    """A copy of `x`, which torch.compile cannot fuse into what reads it: there it is computed
+    once. A batch's compiled layer (`FastDecoder._compiled_layer`) holds its queries so: else the
+    compiler computed each query's rotary positions again for every 32 columns of the cache it
+    was multiplied by (16 rows of 640 columns: 1.44 ms a layer against 1.05 held, scratch). For
+    one row the call costs about what it saves (0.13 against 0.09 ms, and ~0.03 ms for the call)."""
+    return x.clone()
+
+
+@held.register_fake
+def _(x: torch.Tensor) -> torch.Tensor:
+    return torch.empty_like(x)
 
 
 def compact_linear(*weights: torch.Tensor, exact: bool = True) -> Int4Linear | Int8Linear:
@@ -161,7 +191,7 @@ class FastDecoder:
     def __init__(self, model: Any, reader: Any = None, compile_step: bool = False) -> None:
         """`reader`: the bf16 copy of `model` that reads prompts, if any; its weights, packed
         here (the copy is left as it was), serve `read` and steps of `DENSE_ROWS` rows or more.
-        `compile_step`: a lone row's layers are compiled by torch.compile (`RowLayers`), here,
+        `compile_step`: the layers are compiled by torch.compile (`CompiledLayers`), here,
         before the first reply; where that fails they are not (`compile_error` says why)."""
         reason = supports(model)
         if reason:
@@ -203,12 +233,12 @@ class FastDecoder:
         half = self.head_dim // 2
         self.sign = torch.cat((-torch.ones(half), torch.ones(half)))
         self.attention_scaling = float(getattr(inner.rotary_emb, "attention_scaling", 1.0))
-        self.row_layers, self.compile_error = None, ""
+        self.compiled_layers, self.compile_error = None, ""
         if compile_step:
-            self.row_layers = RowLayers(self)
-            self.compile_error = self.row_layers.prepare()
+            self.compiled_layers = CompiledLayers(self)
+            self.compile_error = self.compiled_layers.prepare()
             if self.compile_error:
-                self.row_layers = None
+                self.compiled_layers = None
 
     def _rms_norm(self, hidden: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
         return torch.nn.functional.rms_norm(hidden, (hidden.shape[-1],), weight, self.eps).to(KV_DTYPE)
@@ -263,15 +293,15 @@ class FastDecoder:
         their keys and values to `cache`'s layers; `mask` (rows x cache columns, this token's
         column included) is 1 where a real token is."""
         rows = tokens.shape[0]
-        if rows == 1 and self._compiled_for(cache) and bool(mask.all()):
-            hidden = self._through_layers(tokens, int(positions[0]), cache, self.layers)
+        layers = self.dense_layers if self.dense_layers and rows >= DENSE_ROWS else self.layers
+        if self._compiled_for(cache):
+            hidden = self._through_compiled(tokens[:, None], positions[:, None], cache, layers, mask[:, :-1])
             return self.logits(torch.nn.functional.rms_norm(hidden, (hidden.shape[-1],), self.norm, self.eps))
         hidden = self.embed[tokens]
         cos, sin = self._rotary(positions)
         # Padding columns get -inf before the softmax; a batch without padding needs no mask.
         attend = None if bool(mask.all()) else torch.zeros(mask.shape, dtype=KV_DTYPE).masked_fill(
             mask == 0, float("-inf"))[:, None, None, :]
-        layers = self.dense_layers if self.dense_layers and rows >= DENSE_ROWS else self.layers
         for index, (norm_in, qkv, out, norm_mid, gate_up, down) in enumerate(layers):
             rotated, value = self._project(hidden, norm_in, qkv, cos, sin)
             keys, values = cache.layers[index].update(rotated[:, self.heads:, None, :], value[:, :, None, :])
@@ -293,17 +323,13 @@ class FastDecoder:
         """The last layer's output (tokens x hidden) for one row's `tokens`, the first at position
         `start`, appending their keys and values to `cache`, which holds that row's positions
         before `start`: for `extend`, `read` and a lone row's step. The compact layers go through
-        their compiled graphs where there are some for `cache` (`_row_layer`), each layer's keys
-        and values appended after it."""
+        their compiled graphs where there are some for `cache` (`_through_compiled`)."""
         count = tokens.shape[0]
+        if layers is self.layers and self._compiled_for(cache):
+            return self._through_compiled(tokens[None], torch.arange(start, start + count)[None], cache, layers)
         hidden = self.embed[tokens]
         cos, sin = self._rotary(torch.arange(start, start + count))
         later = torch.full((count, count), float("-inf")).triu(1)  # a token does not see those after it
-        if layers is self.layers and self._compiled_for(cache):
-            for held, layer in zip(cache.layers, layers):
-                hidden, key, value = self.row_layers(layer, hidden, cos, sin, held.keys, held.values, later)
-                held.update(key.transpose(0, 1)[None], value.transpose(0, 1)[None])
-            return hidden
         for index, (norm_in, qkv, out, norm_mid, gate_up, down) in enumerate(layers):
             rotated, value = self._project(hidden, norm_in, qkv, cos, sin)
             key = rotated[None, :, self.heads:].transpose(1, 2)  # 1 x key/value heads x tokens x head dim
@@ -329,22 +355,45 @@ class FastDecoder:
         return attended.permute(2, 0, 1, 3).reshape(count, self.heads * self.head_dim)
 
     def _compiled_for(self, cache: Any) -> bool:
-        """Whether the compiled layers can write into `cache`: one row, keys laid out positions
-        last as a running batch holds them (running_batch.py), and two positions or more (the
-        compiler takes a size of 1 as a constant). The graphs do not check their inputs."""
-        if self.row_layers is None or not cache.layers:
+        """Whether the compiled layers can write into `cache`: keys laid out positions last as a
+        running batch holds them (running_batch.py), and two positions or more (the compiler
+        takes a size of 1 as a constant). The graphs do not check their inputs."""
+        if self.compiled_layers is None or not cache.layers:
             return False
         keys = cache.layers[0].keys
-        return keys.dim() == 4 and keys.shape[0] == 1 and keys.shape[-2] > 1 and keys.stride(-2) == 1
+        return keys.dim() == 4 and keys.shape[-2] > 1 and keys.stride(-2) == 1
 
-    def _row_layer(self, hidden: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor, keys: torch.Tensor,
-                   values: torch.Tensor, later: torch.Tensor, norm_in: torch.Tensor, qkv: Any, out: Any,
-                   norm_mid: torch.Tensor, gate_up: Any, down: Any) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """One layer for one row's new tokens (hidden: tokens x hidden size), written for
-        torch.compile (`RowLayers`): the layer's output, and the tokens' keys and values (tokens x
-        key/value heads x head dim) for the caller to append to the cache. `keys` and `values`
-        (1 x key/value heads x columns x head dim) are the row's positions before the tokens;
-        `later` as in `_attend_tokens`.
+    def _through_compiled(self, tokens: torch.Tensor, positions: torch.Tensor, cache: Any, layers: list,
+                          mask: torch.Tensor | None = None) -> torch.Tensor:
+        """The last layer's output ((rows x tokens) x hidden) for `tokens` at `positions` (rows x
+        tokens: a step's one token for each row, or one row's next tokens) through the compiled
+        layers (`_compiled_layer`), appending their keys and values to `cache`, which holds each
+        row's earlier positions; `mask` (rows x cache columns) is 1 where a real token is (all,
+        when None)."""
+        rows, count = tokens.shape
+        hidden = self.embed[tokens.flatten()]
+        cos, sin = self._rotary(positions.flatten())
+        later = torch.full((count, count), float("-inf")).triu(1)  # a token does not see those after it
+        columns = cache.layers[0].keys.shape[-2]
+        padding = torch.zeros((rows, columns))
+        if mask is not None:
+            padding = padding.masked_fill(mask == 0, float("-inf"))
+        for stored, layer in zip(cache.layers, layers):
+            hidden, key, value = self.compiled_layers(layer, hidden, cos, sin, stored.keys, stored.values, padding, later)
+            stored.update(key.view(rows, count, self.kv_heads, self.head_dim).transpose(1, 2),
+                        value.view(rows, count, self.kv_heads, self.head_dim).transpose(1, 2))
+        return hidden
+
+    def _compiled_layer(self, hidden: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor, keys: torch.Tensor,
+                        values: torch.Tensor, padding: torch.Tensor, later: torch.Tensor, norm_in: torch.Tensor,
+                        qkv: Any, out: Any, norm_mid: torch.Tensor, gate_up: Any,
+                        down: Any) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """One layer for each row's new tokens (hidden: (rows x tokens) x hidden size, a row's
+        tokens together), written for torch.compile (`CompiledLayers`): the layer's output, and
+        the tokens' keys and values ((rows x tokens) x key/value heads x head dim) for the caller
+        to append to the cache. `keys` and `values` (rows x key/value heads x columns x head
+        dim) are the rows' positions before the tokens, `padding` (rows x columns) is added to
+        their scores (-inf where a row's padding is), `later` as in `_attend_tokens`.
 
         Attention is products summed in fp32, in two parts, the cached positions and the new
         tokens, which the compiler fuses with the softmax into loops over the cache as it is laid
@@ -354,16 +403,22 @@ class FastDecoder:
         many tokens came with it (up to 0.09 apart in bf16, scratch), as a batched row's do."""
         rotated, value = self._project(hidden, norm_in, qkv, cos, sin)
         key = rotated[:, self.heads:]
-        count, groups = hidden.shape[0], self.heads // self.kv_heads
-        grouped = rotated[:, :self.heads].reshape(count, self.kv_heads, groups, self.head_dim).float()
+        rows, count, groups = keys.shape[0], later.shape[0], self.heads // self.kv_heads
+        # rows x tokens x key/value heads x group x head dim, against rows x 1 x key/value heads x 1 x ...
+        grouped = rotated[:, :self.heads].reshape(rows, count, self.kv_heads, groups, self.head_dim).float()
+        if keys.shape[0] > 1:  # a batch's graph: see `held`
+            grouped = held(grouped)
+        new_keys = key.reshape(rows, count, self.kv_heads, self.head_dim).transpose(1, 2).float()[:, None, :, None]
+        new_values = value.reshape(rows, count, self.kv_heads, self.head_dim).transpose(1, 2).float()[:, None, :, None]
         scale = self.head_dim ** -0.5
-        cached = (grouped[..., None] * keys[0].transpose(-1, -2)[None, :, None].float()).sum(-2)  # tokens x kv heads x group x columns
-        new = (grouped[:, :, :, None, :] * key.float().transpose(0, 1)[None, :, None]).sum(-1)  # tokens x kv heads x group x tokens
-        weights = torch.cat([cached * scale, new * scale + later[:, None, None, :]], dim=-1).softmax(dim=-1)
+        cached = (grouped[..., None] * keys.transpose(-1, -2)[:, None, :, None].float()).sum(-2)  # ... x columns
+        new = (grouped[..., None, :] * new_keys).sum(-1)  # ... x tokens
+        weights = torch.cat([cached * scale + padding[:, None, None, None, :],
+                             new * scale + later[None, :, None, None, :]], dim=-1).softmax(dim=-1)
         columns = keys.shape[-2]
-        attended = (weights[..., :columns, None] * values[0][None, :, None].float()).sum(-2)
-        attended = attended + (weights[..., columns:, None] * value.float().transpose(0, 1)[None, :, None]).sum(-2)
-        hidden = hidden + out(attended.reshape(count, self.heads * self.head_dim).to(KV_DTYPE))
+        attended = (weights[..., :columns, None] * values[:, None, :, None].float()).sum(-2)
+        attended = attended + (weights[..., columns:, None] * new_values).sum(-2)
+        hidden = hidden + out(attended.reshape(rows * count, self.heads * self.head_dim).to(KV_DTYPE))
         return self._feed_forward(hidden, norm_mid, gate_up, down), key, value
 
     @property
@@ -412,62 +467,77 @@ def own_code(function: Any) -> Any:
                               function.__defaults__, function.__closure__)
 
 
-class RowLayers:
-    """A lone row's decoder layers (`FastDecoder._row_layer`) compiled by torch.compile into
-    C++ loops (PyTorch's inductor, which needs a C++ compiler): the norms, rotary positions,
+class CompiledLayers:
+    """The decoder layers (`FastDecoder._compiled_layer`) compiled by torch.compile into C++
+    loops (PyTorch's inductor, which needs a C++ compiler): the norms, rotary positions,
     attention and gating fused, instead of about 40 small operations a layer in eager PyTorch,
-    which for one row cost more than the weights' products. One graph for one token (a step)
-    and one for several (a guessed continuation checked, prompt_lookup.py), per kind of layer;
-    the cache's length and the count of tokens are symbolic, so a graph serves every length.
+    which for one row cost more than the weights' products. One graph for a lone row's token (a
+    step), one for its several tokens (a guessed continuation checked, prompt_lookup.py) and
+    one for a token of each of several rows (a batch's step), per kind of layer; the cache's
+    length and the count of tokens or rows are symbolic, so a graph serves every length.
 
     torch.compile checks a call's inputs against each graph before running it, which cost about
     50 us a call (scratch), more than some of the layer's kernels; here each graph is a function
-    of its own (`own_code`) that is only called with inputs like those it was compiled for (one
-    row, keys laid out positions last, at least two positions: FastDecoder._compiled_for), so
-    the checks are skipped."""
+    of its own (`own_code`) that is only called with inputs like those it was compiled for (keys
+    laid out positions last, at least two positions: FastDecoder._compiled_for), so the checks
+    are skipped."""
 
     def __init__(self, decoder: "FastDecoder") -> None:
         self.decoder = decoder
         self.compiled: dict[tuple, Any] = {}
 
     def __call__(self, layer: tuple, hidden: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor, keys: torch.Tensor,
-                 values: torch.Tensor, later: torch.Tensor) -> Any:
-        """`FastDecoder._row_layer` for `layer` (its norms and products), compiled the first time
-        for this kind of layer and for one token or several."""
-        several = hidden.shape[0] > 1
-        kind = (several, *(type(weights).__name__ for weights in layer))
+                 values: torch.Tensor, padding: torch.Tensor, later: torch.Tensor) -> Any:
+        """`FastDecoder._compiled_layer` for `layer` (its norms and products), compiled the first
+        time for this kind of layer and of call (one token, several, several rows)."""
+        batch, several = keys.shape[0] > 1, later.shape[0] > 1
+        kind = (batch, several, *(type(weights).__name__ for weights in layer))
         compiled = self.compiled.get(kind)
         if compiled is None:
             compiled = self.compiled[kind] = torch.compile(
-                own_code(FastDecoder._row_layer),
+                own_code(FastDecoder._compiled_layer),
                 # Rounding to bf16 where eager PyTorch rounds (the compiler would otherwise keep
                 # fused values in fp32): a guess checked came 0.022 from its step's logits in the
                 # real-model test with it, 0.091 without.
                 options={"guard_filter_fn": torch.compiler.skip_all_guards_unsafe, "emulate_precision_casts": True})
-            # Only the cache's length, and the count of tokens where there are several, are
-            # symbolic: the model's sizes stay constants the compiler can unroll and vectorise by.
-            marked = ((keys, (2,)), (values, (2,)))
+            # Only the cache's length, and the count of tokens or rows where there are several,
+            # are symbolic: the model's sizes stay constants the compiler can unroll and vectorise by.
+            marked = [(keys, (2,)), (values, (2,)), (padding, (1,))]
             if several:
-                marked += ((hidden, (0,)), (cos, (0,)), (sin, (0,)), (later, (0, 1)))
+                marked += [(hidden, (0,)), (cos, (0,)), (sin, (0,)), (later, (0, 1))]
+            if batch:
+                marked += [(hidden, (0,)), (cos, (0,)), (sin, (0,)), (keys, (0,)), (values, (0,)), (padding, (0,))]
             for tensor, dims in marked:
                 for dim in dims:
                     torch._dynamo.mark_dynamic(tensor, dim)
-        return compiled(self.decoder, hidden, cos, sin, keys, values, later, *layer)
+        return compiled(self.decoder, hidden, cos, sin, keys, values, padding, later, *layer)
 
     def prepare(self) -> str:
-        """Compile the graphs now, by writing one and then two tokens after a made-up 37-token
-        prompt into a throwaway cache; "" when that worked, else why not."""
-        from chatbot.running_batch import new_cache
-
-        decoder, cache = self.decoder, new_cache()
-        shape = (1, decoder.kv_heads, 37, decoder.head_dim)
-        for index in range(len(decoder.layers)):
-            cache.update(torch.zeros(shape, dtype=KV_DTYPE), torch.zeros(shape, dtype=KV_DTYPE), index)
-            cache.layers[index].hold(cache.layers[index].keys, cache.layers[index].values, keys_positions_last=True)
+        """Compile the graphs now, by writing after made-up 37-token prompts in throwaway
+        caches: one token and then two for one row, a token for each of 4 rows, and for
+        `DENSE_ROWS` + 1 rows where a batch that large multiplies by the dense weights; "" when
+        that worked, else why not. (Sizes that are symbolic must differ from each other here:
+        the compiler takes two equal sizes for one.)"""
+        decoder = self.decoder
         try:
             with torch.no_grad():
-                decoder._through_layers(torch.tensor([1]), 37, cache, decoder.layers)
-                decoder._through_layers(torch.tensor([2, 3]), 38, cache, decoder.layers)
+                decoder._through_layers(torch.tensor([1]), 37, self._cache(1), decoder.layers)
+                decoder._through_layers(torch.tensor([2, 3]), 38, self._cache(1), decoder.layers)
+                for rows, layers in ((4, decoder.layers), (DENSE_ROWS + 1, decoder.dense_layers)):
+                    if layers:
+                        decoder._through_compiled(torch.ones((rows, 1), dtype=torch.long),
+                                                  torch.full((rows, 1), 37), self._cache(rows), layers)
         except Exception as error:  # noqa: BLE001 - any compiler failure: write without it
             return f"{type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}"
         return ""
+
+    def _cache(self, rows: int) -> Any:
+        """A throwaway cache of `rows` rows of 37 positions, laid out as a running batch's."""
+        from chatbot.running_batch import new_cache
+
+        decoder, cache = self.decoder, new_cache()
+        shape = (rows, decoder.kv_heads, 37, decoder.head_dim)
+        for index in range(len(decoder.layers)):
+            cache.update(torch.zeros(shape, dtype=KV_DTYPE), torch.zeros(shape, dtype=KV_DTYPE), index)
+            cache.layers[index].hold(cache.layers[index].keys, cache.layers[index].values, keys_positions_last=True)
+        return cache

@@ -164,14 +164,16 @@ def test_where_torch_compile_fails_the_step_is_written_without_it(monkeypatch: p
     monkeypatch.setattr(torch, "compile", no_compiler)
     model = tiny_llama(on_grid=True)
     writer = FastDecoder(model, compile_step=True)
-    assert writer.row_layers is None and writer.compile_error == "RuntimeError: Compiler: g++ not found"
+    assert writer.compiled_layers is None and writer.compile_error == "RuntimeError: Compiler: g++ not found"
     chats = [prompt(19, seed=1)]
     (written,), (plain,) = next_logits(model, writer, chats), next_logits(model, FastDecoder(model), chats)
     torch.testing.assert_close(written, plain, atol=0, rtol=0)
 
 
+@pytest.mark.parametrize("chats", [[prompt(19, seed=7)], [prompt(19, seed=7), prompt(11, seed=3), prompt(5, seed=2)]],
+                         ids=["a lone row", "3 rows, padded"])
 @pytest.mark.real  # compiles (about 20 s the first time on a machine)
-def test_compiled_int8_layers_write_what_the_eager_layers_write() -> None:
+def test_compiled_int8_layers_write_what_the_eager_layers_write(chats: list) -> None:
     """The bundled model's layers are int4 (its compiled layers are tested in test_real_models.py);
     a model whose weights are not on a 4-bit grid gets int8 layers, compiled as a kind of their own."""
     model = tiny_llama(on_grid=False, initializer_range=0.3)  # sharper attention than the default 0.02
@@ -180,11 +182,11 @@ def test_compiled_int8_layers_write_what_the_eager_layers_write() -> None:
     batches = []
     for writer in (plain, compiled):
         batches.append(RunningBatch(model, DigitTokenizer(), set(), 0.0, writer=writer))
-        batches[-1].add([prompt(19, seed=7)], [None])
+        batches[-1].add(chats, [None] * len(chats))
     for _ in range(140):  # past the cache's room of 128 positions, so that it is laid out anew
-        eager, fused = (batch.next_logits()[0] for batch in batches)
+        eager, fused = (batch.next_logits() for batch in batches)
         # Attention in fp32 against the eager step's bf16 products: 0.36 at most here; keys one
         # position off gave 10.6.
         torch.testing.assert_close(fused, eager, atol=1.0, rtol=0)
         for batch in batches:
-            batch.next_tokens = eager.argmax()[None]
+            batch.next_tokens = eager.argmax(-1)
