@@ -22,10 +22,17 @@ from pathlib import Path
 
 _OMP_PAUSE_SOFT = 1
 _loaded: dict[str, ctypes.CDLL] = {}
+_found: tuple[int, list[ctypes.CDLL]] = (-1, [])  # how many modules were imported when they were looked for, and those found
 
 
 def runtimes() -> list[ctypes.CDLL]:
-    """The copies of libgomp mapped into this process (none where /proc is absent)."""
+    """The copies of libgomp mapped into this process (none where /proc is absent). Looked for
+    again only once modules were imported since (one may bring a copy): the web app's process
+    maps some 1600 files once its layers are compiled, and reading their list took 3.7 ms, for
+    every question embedded."""
+    global _found
+    if _found[0] == len(sys.modules):
+        return _found[1]
     try:
         maps = Path("/proc/self/maps").read_text(encoding="utf-8", errors="replace")
     except OSError:
@@ -34,7 +41,8 @@ def runtimes() -> list[ctypes.CDLL]:
     for path in paths:
         if path not in _loaded:
             _loaded[path] = ctypes.CDLL(path)
-    return [_loaded[path] for path in paths]
+    _found = (len(sys.modules), [_loaded[path] for path in paths])
+    return _found[1]
 
 
 @contextmanager

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import sys
 import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -64,6 +65,9 @@ def test_release_pool_stops_the_threads_workers_and_torch_still_works() -> None:
         parallel_work()  # this thread's pool of workers starts
         before = process_threads()
         released = release_pool()
+        deadline = time.monotonic() + 2  # the workers are told to stop, and exit soon after
+        while process_threads() > before - (torch.get_num_threads() - 1) and time.monotonic() < deadline:
+            time.sleep(0.01)
         after = process_threads()
         value = float(torch.ones(4_000_000).mul_(2).sum())  # the pool starts again on demand
         return before, after, released, torch.get_num_threads(), value
