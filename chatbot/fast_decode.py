@@ -322,7 +322,7 @@ class FastDecoder:
     def _through_layers(self, tokens: torch.Tensor, start: int, cache: Any, layers: list) -> torch.Tensor:
         """The last layer's output (tokens x hidden) for one row's `tokens`, the first at position
         `start`, appending their keys and values to `cache`, which holds that row's positions
-        before `start`: for `extend`, `read` and a lone row's step. The compact layers go through
+        before `start`: for `extend` and `read`. The compact layers go through
         their compiled graphs where there are some for `cache` (`_through_compiled`)."""
         count = tokens.shape[0]
         if layers is self.layers and self._compiled_for(cache):
@@ -381,7 +381,7 @@ class FastDecoder:
         for stored, layer in zip(cache.layers, layers):
             hidden, key, value = self.compiled_layers(layer, hidden, cos, sin, stored.keys, stored.values, padding, later)
             stored.update(key.view(rows, count, self.kv_heads, self.head_dim).transpose(1, 2),
-                        value.view(rows, count, self.kv_heads, self.head_dim).transpose(1, 2))
+                          value.view(rows, count, self.kv_heads, self.head_dim).transpose(1, 2))
         return hidden
 
     def _compiled_layer(self, hidden: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor, keys: torch.Tensor,
@@ -406,7 +406,7 @@ class FastDecoder:
         rows, count, groups = keys.shape[0], later.shape[0], self.heads // self.kv_heads
         # rows x tokens x key/value heads x group x head dim, against rows x 1 x key/value heads x 1 x ...
         grouped = rotated[:, :self.heads].reshape(rows, count, self.kv_heads, groups, self.head_dim).float()
-        if keys.shape[0] > 1:  # a batch's graph: see `held`
+        if rows > 1:  # a batch's graph: see `held`
             grouped = held(grouped)
         new_keys = key.reshape(rows, count, self.kv_heads, self.head_dim).transpose(1, 2).float()[:, None, :, None]
         new_values = value.reshape(rows, count, self.kv_heads, self.head_dim).transpose(1, 2).float()[:, None, :, None]
