@@ -294,8 +294,8 @@ class FastDecoder:
         column included) is 1 where a real token is."""
         rows = tokens.shape[0]
         layers = self.dense_layers if self.dense_layers and rows >= DENSE_ROWS else self.layers
-        if self._compiled_for(cache):
-            hidden = self._through_compiled(tokens[:, None], positions[:, None], cache, layers, mask[:, :-1])
+        if self._compiled_for(cache) and (rows > 1 or bool(mask.all())):
+            hidden = self._through_compiled(tokens[:, None], positions[:, None], cache, layers, mask[:, :-1] if rows > 1 else None)
             return self.logits(torch.nn.functional.rms_norm(hidden, (hidden.shape[-1],), self.norm, self.eps))
         hidden = self.embed[tokens]
         cos, sin = self._rotary(positions)
@@ -368,16 +368,13 @@ class FastDecoder:
         """The last layer's output ((rows x tokens) x hidden) for `tokens` at `positions` (rows x
         tokens: a step's one token for each row, or one row's next tokens) through the compiled
         layers (`_compiled_layer`), appending their keys and values to `cache`, which holds each
-        row's earlier positions; `mask` (rows x cache columns) is 1 where a real token is (all,
-        when None)."""
+        row's earlier positions; `mask` (rows x cache columns) is 1 where a real token is: given
+        for several rows, None for one row without padding."""
         rows, count = tokens.shape
         hidden = self.embed[tokens.flatten()]
         cos, sin = self._rotary(positions.flatten())
         later = torch.full((count, count), float("-inf")).triu(1)  # a token does not see those after it
-        columns = cache.layers[0].keys.shape[-2]
-        padding = torch.zeros((rows, columns))
-        if mask is not None:
-            padding = padding.masked_fill(mask == 0, float("-inf"))
+        padding = None if mask is None else torch.zeros(mask.shape).masked_fill(mask == 0, float("-inf"))
         for stored, layer in zip(cache.layers, layers):
             hidden, key, value = self.compiled_layers(layer, hidden, cos, sin, stored.keys, stored.values, padding, later)
             stored.update(key.view(rows, count, self.kv_heads, self.head_dim).transpose(1, 2),
@@ -392,8 +389,10 @@ class FastDecoder:
         tokens together), written for torch.compile (`CompiledLayers`): the layer's output, and
         the tokens' keys and values ((rows x tokens) x key/value heads x head dim) for the caller
         to append to the cache. `keys` and `values` (rows x key/value heads x columns x head
-        dim) are the rows' positions before the tokens, `padding` (rows x columns) is added to
-        their scores (-inf where a row's padding is), `later` as in `_attend_tokens`.
+        dim) are the rows' positions before the tokens, `padding` (rows x columns, for several
+        rows) is added to their scores (-inf where a row's padding is), `later` as in
+        `_attend_tokens`. A lone row's graphs have no padding to add: with a row of zeros added,
+        they wrote 0.94x as many tokens a second (scratch, interleaved).
 
         Attention is products summed in fp32, in two parts, the cached positions and the new
         tokens, which the compiler fuses with the softmax into loops over the cache as it is laid
@@ -413,8 +412,8 @@ class FastDecoder:
         scale = self.head_dim ** -0.5
         cached = (grouped[..., None] * keys.transpose(-1, -2)[:, None, :, None].float()).sum(-2)  # ... x columns
         new = (grouped[..., None, :] * new_keys).sum(-1)  # ... x tokens
-        weights = torch.cat([cached * scale + padding[:, None, None, None, :],
-                             new * scale + later[None, :, None, None, :]], dim=-1).softmax(dim=-1)
+        cached = cached * scale if padding is None else cached * scale + padding[:, None, None, None, :]
+        weights = torch.cat([cached, new * scale + later[None, :, None, None, :]], dim=-1).softmax(dim=-1)
         columns = keys.shape[-2]
         attended = (weights[..., :columns, None] * values[:, None, :, None].float()).sum(-2)
         attended = attended + (weights[..., columns:, None] * new_values).sum(-2)
@@ -487,7 +486,7 @@ class CompiledLayers:
         self.compiled: dict[tuple, Any] = {}
 
     def __call__(self, layer: tuple, hidden: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor, keys: torch.Tensor,
-                 values: torch.Tensor, padding: torch.Tensor, later: torch.Tensor) -> Any:
+                 values: torch.Tensor, padding: torch.Tensor | None, later: torch.Tensor) -> Any:
         """`FastDecoder._compiled_layer` for `layer` (its norms and products), compiled the first
         time for this kind of layer and of call (one token, several, several rows)."""
         batch, several = keys.shape[0] > 1, later.shape[0] > 1
@@ -502,11 +501,11 @@ class CompiledLayers:
                 options={"guard_filter_fn": torch.compiler.skip_all_guards_unsafe, "emulate_precision_casts": True})
             # Only the cache's length, and the count of tokens or rows where there are several,
             # are symbolic: the model's sizes stay constants the compiler can unroll and vectorise by.
-            marked = [(keys, (2,)), (values, (2,)), (padding, (1,))]
+            marked = [(keys, (2,)), (values, (2,))]
             if several:
                 marked += [(hidden, (0,)), (cos, (0,)), (sin, (0,)), (later, (0, 1))]
             if batch:
-                marked += [(hidden, (0,)), (cos, (0,)), (sin, (0,)), (keys, (0,)), (values, (0,)), (padding, (0,))]
+                marked += [(hidden, (0,)), (cos, (0,)), (sin, (0,)), (keys, (0,)), (values, (0,)), (padding, (0, 1))]
             for tensor, dims in marked:
                 for dim in dims:
                     torch._dynamo.mark_dynamic(tensor, dim)
@@ -525,8 +524,8 @@ class CompiledLayers:
                 decoder._through_layers(torch.tensor([2, 3]), 38, self._cache(1), decoder.layers)
                 for rows, layers in ((4, decoder.layers), (DENSE_ROWS + 1, decoder.dense_layers)):
                     if layers:
-                        decoder._through_compiled(torch.ones((rows, 1), dtype=torch.long),
-                                                  torch.full((rows, 1), 37), self._cache(rows), layers)
+                        decoder._through_compiled(torch.ones((rows, 1), dtype=torch.long), torch.full((rows, 1), 37),
+                                                  self._cache(rows), layers, torch.ones((rows, 37)))
         except Exception as error:  # noqa: BLE001 - any compiler failure: write without it
             return f"{type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}"
         return ""
