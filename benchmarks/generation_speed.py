@@ -3,8 +3,8 @@ first token and decode tokens/s, one chat and a batch of chats, for this project
 generator's own decoding loop (fp32; fp32 with prompts read in bf16 on CPUs with AMX tiles or AVX-512 BF16;
 bf16; int8 linear layers; the lean step of chatbot/fast_decode.py writing replies with prompts
 read in bf16, with and without prompt lookup, where a lone reply guesses its next tokens from its
-prompt and checks them in one pass; and the default, that step with a lone row's layers compiled
-by torch.compile, with prompt lookup, and without it) and, in the same run, llama-cpp-python on the
+prompt and checks them in one pass; and the default, that step with its layers compiled by
+torch.compile, with prompt lookup, and without it) and, in the same run, llama-cpp-python on the
 same GGUF file, plain and with its own prompt lookup (an optional dev extra: `pip install
 llama-cpp-python`; its rows are skipped, saying so, when absent).
 Every reply is made to run exactly --tokens tokens (end of text banned), so the rates compare

@@ -108,8 +108,8 @@ class TransformersGenerator:
     PyTorch's SDPA attention), else CPU in fp32 unless `dtype` says otherwise; on a CPU with fast
     bf16 products (AMX tiles or AVX-512 BF16) prompts are read by a bf16 copy unless
     `prefill_dtype` says otherwise, and a Llama-style model's replies are written by the lean
-    step of fast_decode.py unless `decode_step` says "transformers", its layers for a lone reply
-    compiled by torch.compile with `compile_step` (where that fails, a warning, and not compiled)."""
+    step of fast_decode.py unless `decode_step` says "transformers", its layers compiled by
+    torch.compile with `compile_step` (where that fails, a warning, and not compiled)."""
 
     def __init__(self, model: str = BUNDLED_GENERATOR, gguf_file: str = "", device: str = "auto",
                  temperature: float = 0.0, dtype: str = "auto", quantize: str = "", prefill_dtype: str = "auto",
