@@ -368,29 +368,32 @@ class FastDecoder:
         """The last layer's output ((rows x tokens) x hidden) for `tokens` at `positions` (rows x
         tokens: a step's one token for each row, or one row's next tokens) through the compiled
         layers (`_compiled_layer`), appending their keys and values to `cache`, which holds each
-        row's earlier positions; `mask` (rows x cache columns) is 1 where a real token is: given
-        for several rows, None for one row without padding."""
+        row's earlier positions (`grow` shows the room the layers write into); `mask` (rows x
+        cache columns) is 1 where a real token is: given for several rows, None for one row
+        without padding."""
         rows, count = tokens.shape
         hidden = self.embed[tokens.flatten()]
         cos, sin = self._rotary(positions.flatten())
         later = torch.full((count, count), float("-inf")).triu(1)  # a token does not see those after it
         padding = None if mask is None else torch.zeros(mask.shape).masked_fill(mask == 0, float("-inf"))
         for stored, layer in zip(cache.layers, layers):
-            hidden, key, value = self.compiled_layers(layer, hidden, cos, sin, stored.keys, stored.values, padding, later)
-            stored.update(key.view(rows, count, self.kv_heads, self.head_dim).transpose(1, 2),
-                          value.view(rows, count, self.kv_heads, self.head_dim).transpose(1, 2))
+            stored.grow(count)  # the layer writes its tokens' keys and values into the positions shown
+            hidden = self.compiled_layers(layer, hidden, cos, sin, stored.keys, stored.values, padding, later)
         return hidden
 
     def _compiled_layer(self, hidden: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor, keys: torch.Tensor,
                         values: torch.Tensor, padding: torch.Tensor | None, later: torch.Tensor, norm_in: torch.Tensor,
                         qkv: Any, out: Any, norm_mid: torch.Tensor, gate_up: Any,
-                        down: Any) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+                        down: Any) -> torch.Tensor:
         """One layer for each row's new tokens (hidden: (rows x tokens) x hidden size, a row's
-        tokens together), written for torch.compile (`CompiledLayers`): the layer's output, and
-        the tokens' keys and values ((rows x tokens) x key/value heads x head dim) for the caller
-        to append to the cache. `keys` and `values` (rows x key/value heads x columns x head
-        dim) are the rows' positions before the tokens, `padding` (rows x columns, for several
-        rows) is added to their scores (-inf where a row's padding is), `later` as in
+        tokens together), written for torch.compile (`CompiledLayers`): the layer's output. `keys`
+        and `values` (rows x key/value heads x columns x head dim) are the rows' positions before
+        the tokens and then as many unwritten ones as tokens, into which the tokens' keys and
+        values are written here, into the cache's buffers (a lone reply was written 1.06x as fast
+        as when the caller copied them there, 1.12x with guessed tokens: scratch, interleaved,
+        medians of 7). `padding` (rows x
+        columns before the tokens, for several rows) is added to their scores (-inf where a
+        row's padding is), `later` as in
         `_attend_tokens`. A lone row's graphs take none (a lone row with padding is written by
         the eager step): adding a row of zeros is work the lone step need not do.
 
@@ -401,14 +404,16 @@ class FastDecoder:
         the compiler copied the pieces together first. So a token's logits depend a little on how
         many tokens came with it (up to 0.09 apart in bf16, scratch), as a batched row's do."""
         rotated, value = self._project(hidden, norm_in, qkv, cos, sin)
-        key = rotated[:, self.heads:]
         rows, count, groups = keys.shape[0], later.shape[0], self.heads // self.kv_heads
+        key = rotated[:, self.heads:].reshape(rows, count, self.kv_heads, self.head_dim).transpose(1, 2)
+        value = value.reshape(rows, count, self.kv_heads, self.head_dim).transpose(1, 2)
+        keys[:, :, -count:], values[:, :, -count:] = key, value
+        keys, values = keys[:, :, :-count], values[:, :, :-count]
         # rows x tokens x key/value heads x group x head dim, against rows x 1 x key/value heads x 1 x ...
         grouped = rotated[:, :self.heads].reshape(rows, count, self.kv_heads, groups, self.head_dim).float()
         if rows > 1:  # a batch's graph: see `held`
             grouped = held(grouped)
-        new_keys = key.reshape(rows, count, self.kv_heads, self.head_dim).transpose(1, 2).float()[:, None, :, None]
-        new_values = value.reshape(rows, count, self.kv_heads, self.head_dim).transpose(1, 2).float()[:, None, :, None]
+        new_keys, new_values = key.float()[:, None, :, None], value.float()[:, None, :, None]
         scale = self.head_dim ** -0.5
         cached = (grouped[..., None] * keys.transpose(-1, -2)[:, None, :, None].float()).sum(-2)  # ... x columns
         new = (grouped[..., None, :] * new_keys).sum(-1)  # ... x tokens
@@ -418,7 +423,7 @@ class FastDecoder:
         attended = (weights[..., :columns, None] * values[:, None, :, None].float()).sum(-2)
         attended = attended + (weights[..., columns:, None] * new_values).sum(-2)
         hidden = hidden + out(attended.reshape(rows * count, self.heads * self.head_dim).to(KV_DTYPE))
-        return self._feed_forward(hidden, norm_mid, gate_up, down), key, value
+        return self._feed_forward(hidden, norm_mid, gate_up, down)
 
     @property
     def reads_prompts(self) -> bool:
