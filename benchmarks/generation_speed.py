@@ -3,8 +3,9 @@ first token and decode tokens/s, one chat and a batch of chats, for this project
 generator's own decoding loop (fp32; fp32 with prompts read in bf16 on CPUs with AMX tiles or AVX-512 BF16;
 bf16; int8 linear layers; the lean step of chatbot/fast_decode.py writing replies with prompts
 read in bf16, with and without prompt lookup, where a lone reply guesses its next tokens from its
-prompt and checks them in one pass; and the default, that step with its layers compiled by
-torch.compile, with prompt lookup, and without it) and, in the same run, llama-cpp-python on the
+prompt and checks them in one pass; that step with its layers compiled by torch.compile, with
+prompt lookup and without it; and the default, compiled, its int4 products by this project's
+kernel (chatbot/native.py), with prompt lookup and without it) and, in the same run, llama-cpp-python on the
 same GGUF file, plain and with its own prompt lookup (an optional dev extra: `pip install
 llama-cpp-python`; its rows are skipped, saying so, when absent).
 Every reply is made to run exactly --tokens tokens (end of text banned), so the rates compare
@@ -272,25 +273,32 @@ def main() -> None:
     single, batch = rag_conversations(1), rag_conversations(args.batch)
     demo = demo_conversations(args.natural) if args.natural else []
     rows: dict[str, dict] = {}
-    variants = {  # name: (dtype, quantize, prefill_dtype, decode_step, compile_step, draft_tokens)
-        "transformers fp32": ("float32", "", "float32", "transformers", False, 0),
-        "transformers fp32, prompts bf16": ("float32", "", "bfloat16", "transformers", False, 0),
-        "transformers bf16": ("bfloat16", "", "bfloat16", "transformers", False, 0),
-        "transformers int8, prompts bf16": ("float32", "int8", "bfloat16", "transformers", False, 0),
-        "lean step, prompts bf16": ("float32", "", "bfloat16", "auto", False, 0),
-        "lean step + prompt lookup": ("float32", "", "bfloat16", "auto", False, settings.draft_tokens),
-        "lean step compiled": ("float32", "", "bfloat16", "auto", True, 0),
-        "lean step compiled + prompt lookup (default)": ("float32", "", "bfloat16", "auto", True, settings.draft_tokens),
+    # name: (dtype, quantize, prefill_dtype, decode_step, compile_step, native_kernel, draft_tokens)
+    variants = {
+        "transformers fp32": ("float32", "", "float32", "transformers", False, False, 0),
+        "transformers fp32, prompts bf16": ("float32", "", "bfloat16", "transformers", False, False, 0),
+        "transformers bf16": ("bfloat16", "", "bfloat16", "transformers", False, False, 0),
+        "transformers int8, prompts bf16": ("float32", "int8", "bfloat16", "transformers", False, False, 0),
+        "lean step, prompts bf16": ("float32", "", "bfloat16", "auto", False, False, 0),
+        "lean step + prompt lookup": ("float32", "", "bfloat16", "auto", False, False, settings.draft_tokens),
+        "lean step compiled": ("float32", "", "bfloat16", "auto", True, False, 0),
+        "lean step compiled + prompt lookup": ("float32", "", "bfloat16", "auto", True, False, settings.draft_tokens),
+        "lean step compiled, int4 kernel": ("float32", "", "bfloat16", "auto", True, True, 0),
+        "lean step compiled, int4 kernel + prompt lookup (default)": ("float32", "", "bfloat16", "auto", True, True,
+                                                                      settings.draft_tokens),
     }
     generator, loaded = None, None
-    for name, (dtype, quantize, prefill, step, compiled, draft) in variants.items():
-        if loaded != (dtype, quantize, prefill, step, compiled):  # a prompt lookup row reuses the model before it
+    for name, (dtype, quantize, prefill, step, compiled, native, draft) in variants.items():
+        if loaded != (dtype, quantize, prefill, step, compiled, native):  # a prompt lookup row reuses the model before it
             del generator
             generator = TransformersGenerator(settings.model, settings.gguf_file, "cpu", dtype=dtype, quantize=quantize,
-                                              prefill_dtype=prefill, decode_step=step, compile_step=compiled)
+                                              prefill_dtype=prefill, decode_step=step, compile_step=compiled,
+                                              native_kernel=native)
             if compiled and generator.writer.compile_error:
                 print(f"{name}: not compiled ({generator.writer.compile_error})", file=sys.stderr)
-            loaded = (dtype, quantize, prefill, step, compiled)
+            if native and generator.writer.native_error:
+                print(f"{name}: PyTorch's int4 kernel ({generator.writer.native_error})", file=sys.stderr)
+            loaded = (dtype, quantize, prefill, step, compiled, native)
         generator.draft_tokens = draft
         rows[name] = {"single": time_transformers(generator, single, args.tokens, args.runs),
                       "batch": time_transformers(generator, batch, args.tokens, args.runs)}

@@ -109,12 +109,13 @@ class TransformersGenerator:
     bf16 products (AMX tiles or AVX-512 BF16) prompts are read by a bf16 copy unless
     `prefill_dtype` says otherwise, and a Llama-style model's replies are written by the lean
     step of fast_decode.py unless `decode_step` says "transformers", its layers compiled by
-    torch.compile with `compile_step` (where that fails, a warning, and not compiled)."""
+    torch.compile with `compile_step` (where that fails, a warning, and not compiled), its int4
+    products by this project's kernel with `native_kernel` (native.py; where it cannot, a warning)."""
 
     def __init__(self, model: str = BUNDLED_GENERATOR, gguf_file: str = "", device: str = "auto",
                  temperature: float = 0.0, dtype: str = "auto", quantize: str = "", prefill_dtype: str = "auto",
                  decode_step: str = "auto", draft_tokens: int = 0, prompt_cache_mb: float = 0,
-                 compile_step: bool = False) -> None:
+                 compile_step: bool = False, native_kernel: bool = False) -> None:
         import torch
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
@@ -153,9 +154,12 @@ class TransformersGenerator:
         elif decode_step == "auto":
             from chatbot.fast_decode import FastDecoder, supports
 
-            self.writer = None if supports(self.model) else FastDecoder(self.model, self.reader, compile_step)
+            self.writer = None if supports(self.model) else FastDecoder(self.model, self.reader, compile_step,
+                                                                         native_kernel)
             if self.writer is not None and self.writer.compile_error:
                 log.warning("The decoding step is written without torch.compile: %s", self.writer.compile_error)
+            if self.writer is not None and native_kernel and self.writer.native_error:
+                log.warning("The decoding step multiplies with PyTorch's int4 kernel: %s", self.writer.native_error)
             if self.writer is not None and self.writer.reads_prompts:
                 # The writer holds the bf16 copy's weights, packed, and reads the prompts with them.
                 self.reader = self.model
