@@ -145,18 +145,24 @@ at::Tensor linear(const at::Tensor& x, const at::Tensor& packed) {
     quantize(xc.data_ptr<at::BFloat16>() + r * inputs, inputs, q.data_ptr<int8_t>() + r * 2 * inputs,
              scales.data_ptr<float>() + r * 2 * groups, sums.data_ptr<float>() + r * groups);
   const uint8_t* pp = packed.data_ptr<uint8_t>();
+  // Four rows of x at a time; beyond four, against one block of weights at a time, which stays in
+  // cache for the next four rows.
+  const int64_t span = rows <= 4 ? blocks : 1;
   at::parallel_for(0, blocks, 4, [&](int64_t b0, int64_t b1) {
-    for (int64_t r = 0; r < rows; r += 4) {
-      const int64_t m = std::min<int64_t>(4, rows - r);
-      const int8_t* qr = q.data_ptr<int8_t>() + r * 2 * inputs;
-      const float* sr = scales.data_ptr<float>() + r * 2 * groups;
-      const float* tr = sums.data_ptr<float>() + r * groups;
-      at::BFloat16* yr = y.data_ptr<at::BFloat16>() + r * outputs;
-      switch (m) {
-        case 1: blocks_for<1>(pp, groups, b0, b1, qr, sr, tr, inputs, yr, outputs); break;
-        case 2: blocks_for<2>(pp, groups, b0, b1, qr, sr, tr, inputs, yr, outputs); break;
-        case 3: blocks_for<3>(pp, groups, b0, b1, qr, sr, tr, inputs, yr, outputs); break;
-        default: blocks_for<4>(pp, groups, b0, b1, qr, sr, tr, inputs, yr, outputs); break;
+    for (int64_t b = b0; b < b1; b += span) {
+      const int64_t last = std::min(b1, b + span);
+      for (int64_t r = 0; r < rows; r += 4) {
+        const int64_t m = std::min<int64_t>(4, rows - r);
+        const int8_t* qr = q.data_ptr<int8_t>() + r * 2 * inputs;
+        const float* sr = scales.data_ptr<float>() + r * 2 * groups;
+        const float* tr = sums.data_ptr<float>() + r * groups;
+        at::BFloat16* yr = y.data_ptr<at::BFloat16>() + r * outputs;
+        switch (m) {
+          case 1: blocks_for<1>(pp, groups, b, last, qr, sr, tr, inputs, yr, outputs); break;
+          case 2: blocks_for<2>(pp, groups, b, last, qr, sr, tr, inputs, yr, outputs); break;
+          case 3: blocks_for<3>(pp, groups, b, last, qr, sr, tr, inputs, yr, outputs); break;
+          default: blocks_for<4>(pp, groups, b, last, qr, sr, tr, inputs, yr, outputs); break;
+        }
       }
     }
   });
