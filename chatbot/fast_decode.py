@@ -419,11 +419,10 @@ class FastDecoder:
         the tokens and then as many unwritten ones as tokens, into which the tokens' keys and
         values are written here, into the cache's buffers (a lone reply was written 1.06x as fast
         as when the caller copied them there, 1.12x with guessed tokens: scratch, interleaved,
-        medians of 7). `padding` (rows x
-        columns before the tokens, for several rows) is added to their scores (-inf where a
-        row's padding is), `later` as in
-        `_attend_tokens`. A lone row's graphs take none (a lone row with padding is written by
-        the eager step): adding a row of zeros is work the lone step need not do.
+        medians of 7). `padding` (rows x columns before the tokens, for several rows) is added to
+        their scores (-inf where a row's padding is), `later` as in `_attend_tokens`. A lone
+        row's graphs take none (a lone row with padding is written by the eager step): adding a
+        row of zeros is work the lone step need not do.
 
         Attention is products summed in fp32, in two parts, the cached positions and the new
         tokens, which the compiler fuses with the softmax into loops over the cache as it is laid

@@ -1,8 +1,9 @@
 // int4 weights (a scale and a lowest weight per 32 inputs of a row, as GGUF's Q4_1 holds them)
-// times bf16 activations, for CPUs with AVX-512 VNNI, as llama.cpp multiplies Q4_1 weights: each
-// group of 32 activations in int8 with a scale of its own, and the products of 16 rows at once
-// summed in int32 by VNNI's 4-byte dot products (one instruction for 64 weights). PyTorch's int4
-// kernel widens each weight to floating point first. Built and loaded by chatbot/native.py.
+// times bf16 activations, for CPUs with AVX-512 VNNI, much as llama.cpp multiplies Q4_1 weights:
+// each group of 32 activations in int8 (here as two int8 parts, see quantize), and the products
+// of 16 rows at once summed in int32 by VNNI's 4-byte dot products (one instruction for 64
+// weights). PyTorch's int4 kernel widens each weight to floating point first. Built and loaded
+// by chatbot/native.py.
 #include <torch/library.h>
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
