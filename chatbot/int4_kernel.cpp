@@ -19,12 +19,6 @@ constexpr int64_t GROUP = 32;   // inputs sharing a scale and lowest weight
 constexpr int64_t CODES = 256;  // bytes of codes a block holds per group: 16 rows x 32 inputs x 4 bits
 constexpr int64_t RECORD = CODES + 2 * ROWS * 2;  // then 16 fp16 scales and 16 fp16 lowest weights
 
-bool supported() {
-  __builtin_cpu_init();
-  return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
-         __builtin_cpu_supports("avx512vnni") && __builtin_cpu_supports("f16c");
-}
-
 // codes (rows x inputs, 0-15), scale and low (groups x rows): a record per block of 16 rows and
 // group of 32 inputs. Byte i of row r's 4-byte lane in part p (0-3) holds input 4p + i in its low
 // half and input 16 + 4p + i in its high half.
@@ -173,13 +167,8 @@ at::Tensor linear(const at::Tensor& x, const at::Tensor& packed) {
 }  // namespace
 
 TORCH_LIBRARY(chatbot_native, m) {
-  m.def("int4_supported() -> bool");
   m.def("int4_pack(Tensor codes, Tensor scale, Tensor low) -> Tensor");
   m.def("int4_linear(Tensor x, Tensor packed) -> Tensor");
-}
-
-TORCH_LIBRARY_IMPL(chatbot_native, CompositeExplicitAutograd, m) {
-  m.impl("int4_supported", supported);
 }
 
 TORCH_LIBRARY_IMPL(chatbot_native, CPU, m) {
