@@ -234,7 +234,8 @@ class FastDecoder:
             attention, mlp = layer.self_attn, layer.mlp
             self.layers.append((
                 layer.input_layernorm.weight.detach(),
-                compact_linear(attention.q_proj.weight, attention.k_proj.weight, attention.v_proj.weight, native=native),
+                compact_linear(attention.q_proj.weight, attention.k_proj.weight, attention.v_proj.weight,
+                               native=native),
                 compact_linear(attention.o_proj.weight, native=native),
                 layer.post_attention_layernorm.weight.detach(),
                 compact_linear(mlp.gate_proj.weight, mlp.up_proj.weight, native=native),
@@ -323,7 +324,8 @@ class FastDecoder:
         rows = tokens.shape[0]
         layers = self.dense_layers if self.dense_layers and rows >= DENSE_ROWS else self.layers
         if self._compiled_for(cache) and (rows > 1 or bool(mask.all())):
-            hidden = self._through_compiled(tokens[:, None], positions[:, None], cache, layers, mask[:, :-1] if rows > 1 else None)
+            hidden = self._through_compiled(tokens[:, None], positions[:, None], cache, layers,
+                                            mask[:, :-1] if rows > 1 else None)
             return self.logits(torch.nn.functional.rms_norm(hidden, (hidden.shape[-1],), self.norm, self.eps))
         hidden = self.embed[tokens]
         cos, sin = self._rotary(positions)

@@ -29,7 +29,8 @@ at::Tensor pack(const at::Tensor& codes, const at::Tensor& scale, const at::Tens
   auto c = codes.to(at::kInt).contiguous();
   auto s = scale.to(at::kHalf).contiguous();
   auto l = low.to(at::kHalf).contiguous();
-  TORCH_CHECK(s.size(0) == groups && s.size(1) == rows && l.sizes() == s.sizes(), "pack: scale and low must be groups x rows");
+  TORCH_CHECK(s.size(0) == groups && s.size(1) == rows && l.sizes() == s.sizes(),
+              "pack: scale and low must be groups x rows");
   auto packed = at::zeros({blocks, groups, RECORD}, at::kByte);
   const int32_t* cp = c.data_ptr<int32_t>();
   uint8_t* out = packed.data_ptr<uint8_t>();
@@ -127,7 +128,8 @@ void blocks_for(const uint8_t* packed, int64_t groups, int64_t b0, int64_t b1, c
 
 at::Tensor linear(const at::Tensor& x, const at::Tensor& packed) {
   TORCH_CHECK(x.dim() == 2 && x.scalar_type() == at::kBFloat16, "int4_linear: x must be rows x inputs in bf16");
-  TORCH_CHECK(packed.dim() == 3 && packed.size(2) == RECORD && packed.is_contiguous(), "int4_linear: packed weights expected");
+  TORCH_CHECK(packed.dim() == 3 && packed.size(2) == RECORD && packed.is_contiguous(),
+              "int4_linear: packed weights expected");
   const int64_t rows = x.size(0), inputs = x.size(1), blocks = packed.size(0), groups = packed.size(1);
   TORCH_CHECK(inputs == groups * GROUP, "int4_linear: x has ", inputs, " inputs, the weights ", groups * GROUP);
   const int64_t outputs = blocks * ROWS;

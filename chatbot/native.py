@@ -6,9 +6,10 @@ PyTorch's int4 kernel widens each weight to floating point before multiplying: o
 kernel sums the products in integers, as llama.cpp does for the same Q4_1 weights, with each
 group of 32 activations as two int8 parts (the second what the first leaves out: llama.cpp's one
 part moved the bundled model's logits by up to 0.28 from the fp32 model's). The bundled model's
-products for one token took 1.9-3x less time (scratch, weights in cache), and all of a token's
-3.3-4.6 ms against 4.5-8.7 with weights from memory. It is compiled with g++ (or $CXX) against torch's headers the first time a
-machine needs it, about 12 s, into a folder of built kernels ($CHATBOT_NATIVE_DIR, else
+products took 2-3x less time one by one (scratch, weights in cache), and all of a token's
+5.2-6.4 ms against 5.6-10.7 with weights from memory (scratch, noisy). It is compiled with g++
+(or $CXX) against torch's headers the first time a machine needs it, about 12 s, into a folder
+of built kernels ($CHATBOT_NATIVE_DIR, else
 ~/.cache/chatbot-native), named by the source's and torch's versions; later loads take it from
 there. Where the CPU lacks AVX-512 VNNI, or no compiler builds it, `int4_kernel` says why and the
 lean step multiplies with PyTorch's kernel.
