@@ -110,7 +110,8 @@ class TransformersGenerator:
     `prefill_dtype` says otherwise, and a Llama-style model's replies are written by the lean
     step of fast_decode.py unless `decode_step` says "transformers", its layers compiled by
     torch.compile with `compile_step` (where that fails, a warning, and not compiled), its int4
-    products by this project's kernel with `native_kernel` (native.py; where it cannot, a warning)."""
+    products and attention by this project's kernels with `native_kernel` (native.py; where they
+    cannot, a warning)."""
 
     def __init__(self, model: str = BUNDLED_GENERATOR, gguf_file: str = "", device: str = "auto",
                  temperature: float = 0.0, dtype: str = "auto", quantize: str = "", prefill_dtype: str = "auto",
@@ -159,7 +160,7 @@ class TransformersGenerator:
             if self.writer is not None and self.writer.compile_error:
                 log.warning("The decoding step is written without torch.compile: %s", self.writer.compile_error)
             if self.writer is not None and native_kernel and self.writer.native_error:
-                log.warning("The decoding step multiplies with PyTorch's int4 kernel: %s", self.writer.native_error)
+                log.warning("The decoding step goes without this project's kernels: %s", self.writer.native_error)
             if self.writer is not None and self.writer.reads_prompts:
                 # The writer holds the bf16 copy's weights, packed, and reads the prompts with them.
                 self.reader = self.model

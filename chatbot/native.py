@@ -1,5 +1,6 @@
-"""This project's own CPU kernel (int4_kernel.cpp): int4 weights times bf16 activations with
-AVX-512 VNNI, for the lean step's products (fast_decode.py, `NativeInt4Linear`).
+"""This project's own CPU kernels, for the lean step (fast_decode.py): int4 weights times bf16
+activations with AVX-512 VNNI (int4_kernel.cpp, `NativeInt4Linear`), and a new token's attention
+over the cache (attention_kernel.cpp, `FastDecoder._compiled_layer`).
 
 PyTorch's int4 kernel widens each weight to floating point before multiplying: on this project's
 2-core CPU (AVX-512 VNNI, no AMX) it read 8-16 GB/s of weights, where the memory gives 27. This
@@ -7,12 +8,13 @@ kernel sums the products in integers, as llama.cpp does for the same Q4_1 weight
 group of 32 activations as two int8 parts (the second what the first leaves out: llama.cpp's one
 part moved the bundled model's logits by up to 0.28 from the fp32 model's). The bundled model's
 products took 2-3x less time one by one (scratch, weights in cache), and all of a token's
-5.2-6.4 ms against 5.6-10.7 with weights from memory (scratch, noisy). It is compiled with g++
-(or $CXX) against torch's headers the first time a machine needs it, about 12 s, into a folder
-of built kernels ($CHATBOT_NATIVE_DIR, else
-~/.cache/chatbot-native), named by the source's and torch's versions; later loads take it from
-there. Where the CPU lacks AVX-512 VNNI, or no compiler builds it, `int4_kernel` says why and the
-lean step multiplies with PyTorch's kernel.
+5.2-6.4 ms against 5.6-10.7 with weights from memory (scratch, noisy).
+
+The kernels are compiled together, with g++ (or $CXX) against torch's headers, the first time a
+machine needs them, about 20 s, into a folder of built kernels ($CHATBOT_NATIVE_DIR, else
+~/.cache/chatbot-native), named by the sources' and torch's versions; later loads take them from
+there. Where the CPU lacks AVX-512 VNNI, or no compiler builds them, `kernels` says why and the
+lean step multiplies with PyTorch's kernel and attends in its compiled loops.
 """
 
 from __future__ import annotations
@@ -26,23 +28,23 @@ from pathlib import Path
 
 import torch
 
-SOURCE = Path(__file__).with_name("int4_kernel.cpp")
+SOURCES = [Path(__file__).with_name(name) for name in ("int4_kernel.cpp", "attention_kernel.cpp")]
 CPU_FLAGS = ("avx512f", "avx512bw", "avx512_vnni", "f16c", "fma")
 COMPILE_FLAGS = ["-O3", "-mavx512f", "-mavx512bw", "-mavx512vl", "-mavx512vnni", "-mf16c", "-mfma", "-fopenmp",
                  "-shared", "-fPIC", "-std=c++20", "-w"]
-_state: dict[str, str] = {}  # "reason": why the kernel is not there ("" when loaded), once looked for
+_state: dict[str, str] = {}  # "reason": why the kernels are not there ("" when loaded), once looked for
 
 
-def int4_kernel() -> str:
-    """Load the kernel, building it first where this machine has not yet: "" when it is ready
-    (torch.ops.chatbot_native.int4_pack and int4_linear), else why not."""
+def kernels() -> str:
+    """Load the kernels, building them first where this machine has not yet: "" when they are
+    ready (torch.ops.chatbot_native.int4_pack, int4_linear and attend), else why not."""
     if "reason" not in _state:
         _state["reason"] = _load()
     return _state["reason"]
 
 
 def _load() -> str:
-    # The CPU's flags are read before building: the kernel's instructions must not run without them.
+    # The CPU's flags are read before building: the kernels' instructions must not run without them.
     missing = [flag for flag in CPU_FLAGS if flag not in _cpu_flags()]
     if missing:
         return f"the CPU lacks {', '.join(missing)}"
@@ -55,6 +57,10 @@ def _load() -> str:
     @torch.library.register_fake("chatbot_native::int4_linear")
     def _(x: torch.Tensor, packed: torch.Tensor) -> torch.Tensor:
         return x.new_empty((x.shape[0], packed.shape[0] * 16))
+
+    @torch.library.register_fake("chatbot_native::attend")
+    def _(queries: torch.Tensor, keys: torch.Tensor, values: torch.Tensor, padding: torch.Tensor) -> torch.Tensor:
+        return queries.new_empty((queries.shape[0], queries.shape[1] * queries.shape[2]))
 
     return ""
 
@@ -69,27 +75,27 @@ def _cpu_flags() -> set[str]:
 
 
 def _built() -> Path:
-    """The kernel's shared library, compiled first if this source and torch have none yet."""
+    """The kernels' shared library, compiled first if these sources and torch have none yet."""
     from torch.utils import cpp_extension
 
-    source = SOURCE.read_bytes()
-    tag = hashlib.sha256(source + torch.__version__.encode() + " ".join(COMPILE_FLAGS).encode()).hexdigest()[:16]
+    sources = b"".join(source.read_bytes() for source in SOURCES)
+    tag = hashlib.sha256(sources + torch.__version__.encode() + " ".join(COMPILE_FLAGS).encode()).hexdigest()[:16]
     folder = Path(os.environ.get("CHATBOT_NATIVE_DIR") or Path.home() / ".cache" / "chatbot-native")
-    library = folder / f"int4_kernel-{tag}.so"
+    library = folder / f"kernels-{tag}.so"
     if library.exists():
         return library
     compiler = os.environ.get("CXX") or shutil.which("g++") or shutil.which("c++")
     if not compiler:
-        raise OSError("no C++ compiler (g++) to build the int4 kernel")
+        raise OSError("no C++ compiler (g++) to build the kernels")
     folder.mkdir(parents=True, exist_ok=True)
     includes = [flag for path in cpp_extension.include_paths() for flag in ("-I", path)]
     abi = f"-D_GLIBCXX_USE_CXX11_ABI={int(torch._C._GLIBCXX_USE_CXX11_ABI)}"
     with tempfile.TemporaryDirectory(dir=folder) as scratch:
         built = Path(scratch) / library.name
-        command = [compiler, *COMPILE_FLAGS, abi, *includes, str(SOURCE), "-o", str(built),
+        command = [compiler, *COMPILE_FLAGS, abi, *includes, *map(str, SOURCES), "-o", str(built),
                    f"-L{cpp_extension.library_paths()[0]}", "-lc10", "-ltorch_cpu", "-ltorch"]
         result = subprocess.run(command, capture_output=True, text=True, timeout=600, check=False)
         if result.returncode != 0:
-            raise OSError(f"building the int4 kernel failed: {(result.stderr or result.stdout).strip()[:500]}")
+            raise OSError(f"building the kernels failed: {(result.stderr or result.stdout).strip()[:500]}")
         built.replace(library)  # whole, for another process building it at the same time
     return library

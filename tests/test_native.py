@@ -1,6 +1,8 @@
-"""This project's int4 kernel (native.py, int4_kernel.cpp): built with g++ at first use, it gives
-the product of the weights it packed, serves the lean step, and where it cannot be built or the
-CPU lacks AVX-512 VNNI the step says why and multiplies with PyTorch's kernel."""
+"""This project's kernels (native.py): built with g++ at first use, the int4 kernel
+(int4_kernel.cpp) gives the product of the weights it packed and the attention kernel
+(attention_kernel.cpp) a new token's attention over the cache; they serve the lean step, and where
+they cannot be built or the CPU lacks AVX-512 VNNI the step says why and multiplies with PyTorch's
+kernel."""
 
 from __future__ import annotations
 
@@ -10,9 +12,10 @@ torch = pytest.importorskip("torch")
 
 from chatbot import native  # noqa: E402
 from chatbot.fast_decode import GROUP, RESCORED, FastDecoder, Int4Linear, NativeInt4Linear  # noqa: E402
-from tests.test_fast_decode import next_logits, prompt, tiny_llama  # noqa: E402
+from chatbot.running_batch import RunningBatch  # noqa: E402
+from tests.test_fast_decode import DigitTokenizer, next_logits, prompt, tiny_llama  # noqa: E402
 
-needs_kernel = pytest.mark.skipif(bool(native.int4_kernel()), reason=f"no int4 kernel here: {native.int4_kernel()}")
+needs_kernel = pytest.mark.skipif(bool(native.kernels()), reason=f"no kernels here: {native.kernels()}")
 
 
 def packed_weights(rows: int, inputs: int, seed: int) -> tuple:
@@ -70,6 +73,81 @@ def test_the_lean_step_multiplies_with_the_kernel_and_gives_the_models_logits() 
         assert not torch.equal(fast, torch_kernel)  # the kernel's own sums, not PyTorch's
 
 
+def cache_like_the_lean_steps(rows: int, kv_heads: int, columns: int, seed: int) -> tuple:
+    """Keys and values (rows x kv heads x columns x 64, bf16) as views of buffers with room, laid
+    out as the lean step holds them: keys positions last, values head dim last."""
+    generator = torch.Generator().manual_seed(seed)
+    room = columns + 45  # unwritten positions after the columns, as a running batch leaves
+    keys = (torch.randn(rows + 2, kv_heads, 64, room, generator=generator) * 2).bfloat16().transpose(-1, -2)
+    values = torch.randn(rows + 2, kv_heads, room, 64, generator=generator).bfloat16()
+    return keys[:rows, :, :columns], values[:rows, :, :columns]
+
+
+def attention(queries: torch.Tensor, keys: torch.Tensor, values: torch.Tensor, padding: torch.Tensor | None):
+    """Each row's token attending to its columns, in fp32 (the compiled layers' own formula)."""
+    rows, kv_heads, columns, dim = keys.shape
+    grouped = queries.float().view(rows, kv_heads, -1, dim)
+    scores = grouped @ keys.float().transpose(-1, -2) * dim ** -0.5
+    if padding is not None:
+        scores[..., :padding.shape[1]] += padding[:, None, None]
+    return (scores.softmax(-1) @ values.float()).reshape(rows, -1)
+
+
+@needs_kernel
+@pytest.mark.parametrize("rows, heads, kv_heads, columns", [
+    (1, 9, 3, 1), (1, 9, 3, 37), (1, 9, 3, 640), (3, 8, 2, 100), (16, 9, 3, 333), (2, 4, 4, 64), (5, 8, 2, 31)])
+def test_the_attention_kernel_gives_each_rows_attention_over_its_columns(
+        rows: int, heads: int, kv_heads: int, columns: int) -> None:
+    keys, values = cache_like_the_lean_steps(rows, kv_heads, columns, seed=columns)
+    queries = torch.randn(rows, heads, 64, generator=torch.Generator().manual_seed(rows)).bfloat16()
+    cases = [None]
+    if rows > 1:  # a batch's shorter rows: their first columns are padding, the last (the token's own) never
+        padding = torch.zeros(rows, columns - 1)
+        for row in range(1, rows):
+            padding[row, :(row * 7) % (columns - 1)] = float("-inf")
+        cases.append(padding)
+    for padding in cases:
+        attended = torch.ops.chatbot_native.attend(queries, keys, values, torch.empty(0) if padding is None else padding)
+        assert attended.dtype == torch.bfloat16 and attended.shape == (rows, heads * 64)
+        expected = attention(queries, keys, values, padding)
+        # bf16 rounding of the output alone is up to 0.4% of an entry.
+        torch.testing.assert_close(attended.float(), expected, atol=2e-3, rtol=8e-3)
+
+
+@needs_kernel
+def test_the_attention_kernel_names_what_it_cannot_take() -> None:
+    keys, values = cache_like_the_lean_steps(2, 3, 40, seed=1)
+    queries = torch.zeros(2, 9, 64).bfloat16()
+    attend = torch.ops.chatbot_native.attend
+    with pytest.raises(RuntimeError, match="positions last"):
+        attend(queries, keys.contiguous(), values, torch.empty(0))
+    with pytest.raises(RuntimeError, match="1-4 query heads"):
+        attend(torch.zeros(2, 15, 64).bfloat16(), keys, values, torch.empty(0))
+    with pytest.raises(RuntimeError, match="must be bf16"):
+        attend(queries.float(), keys, values, torch.empty(0))
+    with pytest.raises(RuntimeError, match="padding must be rows"):
+        attend(queries, keys, values, torch.zeros(2, 41))
+
+
+@needs_kernel
+@pytest.mark.real  # compiles (about 30 s on this project's 2-core machine)
+def test_the_compiled_step_attends_with_the_kernel_and_writes_what_the_eager_step_writes() -> None:
+    model = tiny_llama(on_grid=True, head_dim=64, initializer_range=0.3)  # the kernel's head dim; sharp attention
+    compiled, eager = FastDecoder(model, compile_step=True, native=True), FastDecoder(model, native=True)
+    assert compiled.compile_error == "" and compiled.native_attention
+    chats = [prompt(19, seed=7), prompt(11, seed=3), prompt(5, seed=2)]
+    for rows in (chats[:1], chats):  # a lone row, and 3 padded rows
+        batches = []
+        for writer in (eager, compiled):
+            batches.append(RunningBatch(model, DigitTokenizer(), set(), 0.0, writer=writer))
+            batches[-1].add(rows, [None] * len(rows))
+        for _ in range(140):  # past the cache's room of 128 positions, so that it is laid out anew
+            plain, fused = (batch.next_logits() for batch in batches)
+            torch.testing.assert_close(fused, plain, atol=1.0, rtol=0)  # fp32 attention against bf16 products
+            for batch in batches:
+                batch.next_tokens = plain.argmax(-1)
+
+
 def test_where_the_kernel_cannot_be_built_the_step_says_why_and_uses_pytorchs(
         monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:  # noqa: ANN001
     monkeypatch.setattr(native, "_state", {})
@@ -78,7 +156,7 @@ def test_where_the_kernel_cannot_be_built_the_step_says_why_and_uses_pytorchs(
     monkeypatch.setenv("CXX", "/bin/false")
     model = tiny_llama(on_grid=True)
     writer = FastDecoder(model, native=True)
-    assert writer.native_error.startswith("OSError: building the int4 kernel failed")
+    assert writer.native_error.startswith("OSError: building the kernels failed")
     assert {type(linear) for layer in writer.layers for linear in layer[1::3] + layer[2::3]} == {Int4Linear}
     assert list(tmp_path.iterdir()) == []  # nothing half-built left behind
     chats = [prompt(19, seed=1)]
@@ -89,6 +167,6 @@ def test_where_the_kernel_cannot_be_built_the_step_says_why_and_uses_pytorchs(
 def test_a_cpu_without_avx512_vnni_is_named(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(native, "_state", {})
     monkeypatch.setattr(native, "_cpu_flags", lambda: {"avx512f", "avx512bw", "f16c", "fma"})
-    assert native.int4_kernel() == "the CPU lacks avx512_vnni"
+    assert native.kernels() == "the CPU lacks avx512_vnni"
     assert FastDecoder(tiny_llama(on_grid=True), native=True).native_error == "the CPU lacks avx512_vnni"
 

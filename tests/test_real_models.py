@@ -222,10 +222,12 @@ def test_checking_several_guessed_tokens_in_one_pass_gives_the_logits_of_one_ste
     again.add([RAG_CHAT], [None])
     checked = writer.extend(ahead, start, again.cache)
     assert again.cache.layers[0].keys.shape[-2] == batch.cache.layers[0].keys.shape[-2]
-    # The compiled layers sum a token's attention over the cache and over the tokens read with
-    # it apart (fast_decode.py, _compiled_layer): 0.022 here, up to 0.09 elsewhere (scratch), against
-    # 2e-5 for the eager layers. A token read at the wrong position is several units off.
-    tolerance = 0.15 if compiled else 0.01
+    # A compiled step attends with this project's kernel (native.py), the compiled layers that
+    # check guesses in their own loops: both sum in fp32, in different orders, so their bf16
+    # outputs round apart now and then, which 30 layers carry on: 0.18 here, where each was 0.18 or
+    # less from the eager step's logits (scratch). The eager layers: 2e-5. A token read at the
+    # wrong position is several units off.
+    tolerance = 0.3 if compiled else 0.01
     for one, together in zip(stepwise, checked):
         likeliest = one.topk(8).indices
         assert int(one.argmax()) == int(together.argmax())
