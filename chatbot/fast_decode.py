@@ -429,25 +429,33 @@ class FastDecoder:
         row's graphs take none (a lone row with padding is written by the eager step): adding a
         row of zeros is work the lone step need not do.
 
-        Attention is products summed in fp32, in two parts, the cached positions and the new
-        tokens, which the compiler fuses with the softmax into loops over the cache as it is laid
-        out. Summed over the cache and the new tokens as one piece, as the step and
-        `_attend_tokens` do, the compiled layer was slower than not compiling it (0.6x, scratch):
-        the compiler copied the pieces together first. So a token's logits depend a little on how
-        many tokens came with it (up to 0.09 apart in bf16, scratch), as a batched row's do.
+        Attention is this project's kernel where it is built (`native_attention`;
+        attention_kernel.cpp), which takes a token of each row, or a lone row's tokens each as a
+        row of its own that does not see the tokens after it. The compiler's loops summed each
+        score in memory: with the kernel steps were 1.25x as fast for a lone row, 1.42x for 4
+        rows and 1.37x for 16, and a lone reply checking guessed tokens 1.64x (scratch,
+        interleaved, medians of 5 and 7).
 
-        A token of each row (a step) attends with this project's kernel where it is built
-        (`native_attention`; attention_kernel.cpp): the compiler's loops summed the scores with
-        each sum in memory. Steps were 1.25x as fast for a lone row, 1.42x for 4 rows and 1.37x
-        for 16 (scratch, interleaved, medians of 5)."""
+        Without the kernel, attention is products summed in fp32, in two parts, the cached
+        positions and the new tokens, which the compiler fuses with the softmax into loops over
+        the cache as it is laid out. Summed over the cache and the new tokens as one piece, as the
+        step and `_attend_tokens` do, the compiled layer was slower than not compiling it (0.6x,
+        scratch): the compiler copied the pieces together first. Either way a token's logits
+        depend a little on how many tokens came with it (up to 0.2 apart, scratch), as a batched
+        row's do."""
         rotated, value = self._project(hidden, norm_in, qkv, cos, sin)
         rows, count, groups = keys.shape[0], later.shape[0], self.heads // self.kv_heads
         key = rotated[:, self.heads:].reshape(rows, count, self.kv_heads, self.head_dim).transpose(1, 2)
         value = value.reshape(rows, count, self.kv_heads, self.head_dim).transpose(1, 2)
         keys[:, :, -count:], values[:, :, -count:] = key, value
-        if count == 1 and self.native_attention:  # one token a row: this project's kernel (native.py)
-            padded = padding if padding is not None else torch.empty(0)
-            attended = torch.ops.chatbot_native.attend(rotated[:, :self.heads], keys, values, padded)
+        if self.native_attention and (count == 1 or rows == 1):  # this project's kernel (native.py)
+            if count == 1:  # a token of each row
+                padded = padding if padding is not None else torch.empty(0)
+                attended = torch.ops.chatbot_native.attend(rotated[:, :self.heads], keys, values, padded)
+            else:  # a lone row's tokens, each as a row of its own that does not see the tokens after it
+                later_columns = torch.cat([torch.zeros(count, keys.shape[-2] - count), later], dim=-1)
+                attended = torch.ops.chatbot_native.attend(rotated[:, :self.heads], keys.expand(count, -1, -1, -1),
+                                                           values.expand(count, -1, -1, -1), later_columns)
             return self._feed_forward(hidden + out(attended), norm_mid, gate_up, down)
         keys, values = keys[:, :, :-count], values[:, :, :-count]
         # rows x tokens x key/value heads x group x head dim, against rows x 1 x key/value heads x 1 x ...

@@ -131,7 +131,7 @@ def test_the_attention_kernel_names_what_it_cannot_take() -> None:
 
 @needs_kernel
 @pytest.mark.real  # compiles (about 30 s on this project's 2-core machine)
-def test_the_compiled_step_attends_with_the_kernel_and_writes_what_the_eager_step_writes() -> None:
+def test_the_compiled_layers_attend_with_the_kernel_and_write_what_the_eager_layers_write() -> None:
     model = tiny_llama(on_grid=True, head_dim=64, initializer_range=0.3)  # the kernel's head dim; sharp attention
     compiled, eager = FastDecoder(model, compile_step=True, native=True), FastDecoder(model, native=True)
     assert compiled.compile_error == "" and compiled.native_attention
@@ -146,6 +146,14 @@ def test_the_compiled_step_attends_with_the_kernel_and_writes_what_the_eager_ste
             torch.testing.assert_close(fused, plain, atol=1.0, rtol=0)  # fp32 attention against bf16 products
             for batch in batches:
                 batch.next_tokens = plain.argmax(-1)
+    # A lone row's guessed tokens checked in one pass: each attends to those before it, not after.
+    guesses = torch.tensor([5, 17, 2, 9])
+    checked = []
+    for writer in (eager, compiled):
+        batch = RunningBatch(model, DigitTokenizer(), set(), 0.0, writer=writer)
+        batch.add(chats[:1], [None])
+        checked.append(writer.extend(guesses, batch.mask.shape[1], batch.cache))
+    torch.testing.assert_close(checked[1], checked[0], atol=1.0, rtol=0)
 
 
 def test_where_the_kernel_cannot_be_built_the_step_says_why_and_uses_pytorchs(
