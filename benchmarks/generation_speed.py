@@ -4,17 +4,20 @@ generator's own decoding loop (fp32; fp32 with prompts read in bf16 on CPUs with
 bf16; int8 linear layers; the lean step of chatbot/fast_decode.py writing replies with prompts
 read in bf16, with and without prompt lookup, where a lone reply guesses its next tokens from its
 prompt and checks them in one pass; that step with its layers compiled by torch.compile, with
-prompt lookup and without it; and the default, compiled, its int4 products by this project's
-kernel (chatbot/native.py), with prompt lookup and without it) and, in the same run, llama-cpp-python on the
+prompt lookup and without it; and the default, compiled, its int4 products and attention by this
+project's kernels (chatbot/native.py), with prompt lookup and without it) and, in the same run, llama-cpp-python on the
 same GGUF file, plain and with its own prompt lookup (an optional dev extra: `pip install
 llama-cpp-python`; its rows are skipped, saying so, when absent).
 Every reply is made to run exactly --tokens tokens (end of text banned), so the rates compare
 like with like; prompts are read cold (no prompt cache). Then, as the app writes them, the replies
 to --natural demo-eval questions written to their end: the lean step with and without prompt
 lookup, compiled and not, and llama.cpp; and those questions' time to first token asked one after another, with
-the prompt cache (chatbot/prompt_cache.py) against llama.cpp keeping its previous prompt.
+the prompt cache (chatbot/prompt_cache.py) against llama.cpp keeping its previous prompt. Last,
+the default and llama.cpp timed in turns, --rounds rounds: the rows above are timed minutes
+apart, and this machine drifts by 20-40% within minutes, so those turns give the ratios to trust.
 
-Run: .venv/bin/python benchmarks/generation_speed.py [--tokens 64] [--batch 4] [--runs 3] [--natural 24] [--out FILE.json]
+Run: .venv/bin/python benchmarks/generation_speed.py [--tokens 64] [--batch 4] [--runs 3] [--natural 24]
+     [--rounds 5] [--out FILE.json]
 """
 
 from __future__ import annotations
@@ -201,6 +204,39 @@ def natural_llama_cpp(llm, conversations, max_tokens: int, tokenizer) -> dict[st
     return natural_rate(replies)
 
 
+def head_to_head(generator, llm, conversation, demo, tokens: int, rounds: int, max_tokens: int,
+                 tokenizer) -> dict:  # noqa: ANN001
+    """The default generator (`generator`, its prompt lookup on and off) and llama.cpp timed in
+    turns, round after round, so that the machine's drift (20-40% within minutes on a 2-core
+    cloud machine) falls on both alike: each round, 64 forced tokens of one reply each, then a
+    share of the demo questions' replies written to their end. Each figure is a median over the
+    rounds; each ratio the median of the rounds' own ratios."""
+    draft, share = generator.draft_tokens, max(1, len(demo) // rounds) if demo else 0
+    timed: dict[str, list[float]] = {}
+    for round_ in range(rounds):
+        figures = {}
+        for name, guessing in (("ours", draft), ("ours, no prompt lookup", 0)):
+            generator.draft_tokens = guessing
+            figures[f"{name}: forced"] = time_transformers(generator, [conversation], tokens, 1)["decode_tokens_per_s"]
+        figures["llama.cpp: forced"] = time_llama_cpp(llm, [conversation], tokens, 1, tokenizer)["decode_tokens_per_s"]
+        questions = demo[round_ * share:(round_ + 1) * share]
+        if questions:
+            generator.draft_tokens = draft
+            figures["ours: to the end"] = natural_transformers(generator, questions, max_tokens)["decode_tokens_per_s"]
+            figures["llama.cpp: to the end"] = natural_llama_cpp(llm, questions, max_tokens,
+                                                                 tokenizer)["decode_tokens_per_s"]
+        for name, figure in figures.items():
+            timed.setdefault(name, []).append(figure)
+        for ours, theirs in (("ours: forced", "llama.cpp: forced"),
+                             ("ours, no prompt lookup: forced", "llama.cpp: forced"),
+                             ("ours: to the end", "llama.cpp: to the end")):
+            if ours in figures:
+                timed.setdefault(f"{ours} x llama.cpp", []).append(figures[ours] / figures[theirs])
+    generator.draft_tokens = draft
+    return {name: {"median": round(statistics.median(values), 2), "low": round(min(values), 2),
+                   "high": round(max(values), 2)} for name, values in timed.items()} | {"rounds": rounds}
+
+
 def first_token_time(generator, conversation, prompt_cache) -> float:  # noqa: ANN001
     """Seconds to read the chat's prompt and choose the reply's first token, with `prompt_cache` (or None)."""
     batch = generator.open_batch()
@@ -264,6 +300,8 @@ def main() -> None:
     parser.add_argument("--natural", type=int, default=24,
                         help="demo-eval questions whose replies are also written to their end, as the app "
                              "writes them (0: none)")
+    parser.add_argument("--rounds", type=int, default=5,
+                        help="rounds of the default generator and llama.cpp timed in turns (0: none)")
     parser.add_argument("--out", type=Path)
     args = parser.parse_args()
 
@@ -283,11 +321,11 @@ def main() -> None:
         "lean step + prompt lookup": ("float32", "", "bfloat16", "auto", False, False, settings.draft_tokens),
         "lean step compiled": ("float32", "", "bfloat16", "auto", True, False, 0),
         "lean step compiled + prompt lookup": ("float32", "", "bfloat16", "auto", True, False, settings.draft_tokens),
-        "lean step compiled, int4 kernel": ("float32", "", "bfloat16", "auto", True, True, 0),
-        "lean step compiled, int4 kernel + prompt lookup (default)": ("float32", "", "bfloat16", "auto", True, True,
+        "lean step compiled, own kernels": ("float32", "", "bfloat16", "auto", True, True, 0),
+        "lean step compiled, own kernels + prompt lookup (default)": ("float32", "", "bfloat16", "auto", True, True,
                                                                       settings.draft_tokens),
     }
-    generator, loaded = None, None
+    generator, loaded, turns = None, None, None
     for name, (dtype, quantize, prefill, step, compiled, native, draft) in variants.items():
         if loaded != (dtype, quantize, prefill, step, compiled, native):  # a prompt lookup row reuses the model before it
             del generator
@@ -297,7 +335,7 @@ def main() -> None:
             if compiled and generator.writer.compile_error:
                 print(f"{name}: not compiled ({generator.writer.compile_error})", file=sys.stderr)
             if native and generator.writer.native_error:
-                print(f"{name}: PyTorch's int4 kernel ({generator.writer.native_error})", file=sys.stderr)
+                print(f"{name}: without this project's kernels ({generator.writer.native_error})", file=sys.stderr)
             loaded = (dtype, quantize, prefill, step, compiled, native)
         generator.draft_tokens = draft
         rows[name] = {"single": time_transformers(generator, single, args.tokens, args.runs),
@@ -321,6 +359,9 @@ def main() -> None:
             rows[name]["natural"] = natural_llama_cpp(llm, demo, settings.max_new_tokens, generator.tokenizer)
             if not draft:
                 rows[name]["prompt_cache"] = prompt_cache_llama_cpp(llm, demo, generator.tokenizer)
+        if not draft and args.rounds:  # `generator` is the default, the last row loaded
+            turns = head_to_head(generator, llm, single[0], demo, args.tokens, args.rounds,
+                                 settings.max_new_tokens, generator.tokenizer)
         del llm
     anchor_name = next((name for name in rows if name.startswith("llama.cpp")), "transformers fp32")
 
@@ -352,6 +393,12 @@ def main() -> None:
             print(f"{name:<38} {timed['ttft_cold_s']:>6} {timed['ttft_after_others_s']:>12} {timed['ttft_asked_again_s']:>11}")
             if "tokens_found" in timed:
                 print(f"  {timed['tokens_found']} of {timed['prompt_tokens']} prompt tokens found in the prompt cache")
+    if turns:
+        print(f"\nthe default and llama.cpp in turns, {turns['rounds']} rounds (tokens/s, median of the rounds, "
+              "lowest-highest; ratios: median of each round's own)")
+        for name, figure in turns.items():
+            if name != "rounds":
+                print(f"{name:<46} {figure['median']:>7} ({figure['low']}-{figure['high']})")
     for name, row in rows.items():
         for kind, timed in row.items():
             if isinstance(timed, dict) and "checks" in timed:
@@ -360,7 +407,8 @@ def main() -> None:
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text(json.dumps({"tokens": args.tokens, "batch": args.batch, "natural": args.natural,
-                                        "cpu_threads": os.cpu_count(), "anchor": anchor_name, "rows": rows}, indent=2) + "\n")
+                                        "cpu_threads": os.cpu_count(), "anchor": anchor_name, "rows": rows,
+                                        "in_turns": turns}, indent=2) + "\n")
 
 
 if __name__ == "__main__":
