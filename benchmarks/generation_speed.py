@@ -366,13 +366,14 @@ def main() -> None:
     anchor_name = next((name for name in rows if name.startswith("llama.cpp")), "transformers fp32")
 
     anchor = rows[anchor_name]["single"]
+    width = max(map(len, rows))
     print(f"prompt: {rows['transformers fp32']['single']['prompt_tokens']} tokens; {args.tokens} tokens written; "
           f"{os.cpu_count()} CPU threads; ratios against {anchor_name} single")
-    print(f"{'generator':<38} {'TTFT s':>7} {'decode tok/s':>12} {'x decode':>8} {'batch':>5} {'batch tok/s':>11}")
+    print(f"{'generator':<{width}} {'TTFT s':>7} {'decode tok/s':>12} {'x decode':>8} {'batch':>5} {'batch tok/s':>11}")
     for name, row in rows.items():
         one, many = row["single"], row.get("batch")
         row["decode_vs_anchor"] = round(one["decode_tokens_per_s"] / anchor["decode_tokens_per_s"], 2)
-        print(f"{name:<38} {one['ttft_s']:>7} {one['decode_tokens_per_s']:>12} {row['decode_vs_anchor']:>8} "
+        print(f"{name:<{width}} {one['ttft_s']:>7} {one['decode_tokens_per_s']:>12} {row['decode_vs_anchor']:>8} "
               f"{args.batch if many else '-':>5} {many['decode_tokens_per_s'] if many else '-':>11}")
     natural = {name: row["natural"] for name, row in rows.items() if "natural" in row}
     if natural:
@@ -380,17 +381,17 @@ def main() -> None:
         print(f"\nreplies written to their end, the app's own prompts for {args.natural} demo-eval questions "
               f"(at most {settings.max_new_tokens} tokens); "
               f"ratios against {anchor_name if anchor_name in natural else 'the first row'}")
-        print(f"{'generator':<38} {'tokens':>7} {'decode tok/s':>12} {'x decode':>8}")
+        print(f"{'generator':<{width}} {'tokens':>7} {'decode tok/s':>12} {'x decode':>8}")
         for name, timed in natural.items():
             timed["decode_vs_anchor"] = round(timed["decode_tokens_per_s"] / anchor["decode_tokens_per_s"], 2)
-            print(f"{name:<38} {timed['tokens']:>7} {timed['decode_tokens_per_s']:>12} {timed['decode_vs_anchor']:>8}")
+            print(f"{name:<{width}} {timed['tokens']:>7} {timed['decode_tokens_per_s']:>12} {timed['decode_vs_anchor']:>8}")
     cached = {name: row["prompt_cache"] for name, row in rows.items() if "prompt_cache" in row}
     if cached:
         print(f"\ntime to first token (s, median), the same {args.natural} prompts asked one after another: "
               "cold; after the ones before (the prompt cache; llama.cpp keeps the previous prompt); asked again")
-        print(f"{'generator':<38} {'cold':>6} {'after others':>12} {'asked again':>11}")
+        print(f"{'generator':<{width}} {'cold':>6} {'after others':>12} {'asked again':>11}")
         for name, timed in cached.items():
-            print(f"{name:<38} {timed['ttft_cold_s']:>6} {timed['ttft_after_others_s']:>12} {timed['ttft_asked_again_s']:>11}")
+            print(f"{name:<{width}} {timed['ttft_cold_s']:>6} {timed['ttft_after_others_s']:>12} {timed['ttft_asked_again_s']:>11}")
             if "tokens_found" in timed:
                 print(f"  {timed['tokens_found']} of {timed['prompt_tokens']} prompt tokens found in the prompt cache")
     if turns:

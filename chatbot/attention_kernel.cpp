@@ -1,8 +1,8 @@
 // One new token's attention for each row of a running batch (or a lone reply), over keys and
 // values in bf16 laid out as the lean step holds them (running_batch.py: keys positions last,
 // values head dim last), for CPUs with AVX-512. The compiled layers' own attention (inductor's
-// loops, fast_decode.py) took 0.94-1.2 ms a layer for 16 rows of 640 columns with the cache in
-// memory, this kernel 0.40-0.54; a lone row 101-135 us against 31 (scratch). Each task takes one
+// loops, fast_decode.py) took 1.0-1.2 ms a layer for 16 rows of 640 columns with the cache in
+// memory, this kernel 0.40-0.54; a lone row 101-135 us against 31-33 (scratch). Each task takes one
 // key/value head of one row over a block of columns: its query heads' scores summed in registers
 // 32 columns at a time, their weights, and the weighted values, so that each key and value is
 // read once; the blocks are then joined by their largest scores. Built and loaded by
