@@ -159,9 +159,13 @@ void attend_block(const Block& block) {
 // queries (rows x heads x 64), keys (rows x kv heads x columns x 64, stride 1 along columns),
 // values (rows x kv heads x columns x 64, stride 1 along the head dim), all bf16; padding (rows x
 // the first columns, fp32: -inf where a row's padding is, added to those columns' scores) or
-// empty for none. The result: rows x heads * 64, bf16.
+// empty for none. `causal`: the rows are one sequence's last tokens, in order (keys and values
+// may then be one row's, expanded), and each sees the columns up to its own only; each row's
+// columns are then summed as one block, so that its result does not depend on how many rows came
+// with it (a prompt read in pieces gives what reading it whole gives). The result: rows x heads *
+// 64, bf16.
 at::Tensor attend(const at::Tensor& queries, const at::Tensor& keys, const at::Tensor& values,
-                  const at::Tensor& padding) {
+                  const at::Tensor& padding, bool causal) {
   TORCH_CHECK(queries.scalar_type() == at::kBFloat16 && keys.scalar_type() == at::kBFloat16 &&
               values.scalar_type() == at::kBFloat16, "attend: queries, keys and values must be bf16");
   TORCH_CHECK(queries.dim() == 3 && keys.dim() == 4 && keys.sizes() == values.sizes(),
@@ -173,7 +177,7 @@ at::Tensor attend(const at::Tensor& queries, const at::Tensor& keys, const at::T
   TORCH_CHECK(groups >= 1 && groups <= 4 && groups * kv == heads, "attend: 1-4 query heads per key/value head");
   TORCH_CHECK(keys.stride(2) == 1 && values.stride(3) == 1,
               "attend: keys must be laid out positions last, values head dim last");
-  TORCH_CHECK(columns > 0, "attend: no columns to attend to");
+  TORCH_CHECK(columns > 0 && (!causal || rows <= columns), "attend: no columns to attend to");
   const bool padded = padding.numel() > 0;
   TORCH_CHECK(!padded || (padding.dim() == 2 && padding.size(0) == rows && padding.size(1) <= columns),
               "attend: padding must be rows x (at most) columns");
@@ -182,7 +186,8 @@ at::Tensor attend(const at::Tensor& queries, const at::Tensor& keys, const at::T
   const int64_t padded_columns = padded ? pad.size(1) : 0;
   // Blocks of columns small enough that each thread gets about four tasks (a lone row's three
   // heads would otherwise leave a thread idle), in whole chunks.
-  const int64_t wanted = std::max<int64_t>(1, (4 * at::get_num_threads() + rows * kv - 1) / (rows * kv));
+  const int64_t wanted =
+      causal ? 1 : std::max<int64_t>(1, (4 * at::get_num_threads() + rows * kv - 1) / (rows * kv));
   const int64_t block = std::max<int64_t>(CHUNK, ((columns + wanted - 1) / wanted + CHUNK - 1) / CHUNK * CHUNK);
   const int64_t blocks = std::max<int64_t>(1, (columns + block - 1) / block);
   const int64_t tasks = rows * kv * blocks;
@@ -195,7 +200,13 @@ at::Tensor attend(const at::Tensor& queries, const at::Tensor& keys, const at::T
     const int64_t stride = block + CHUNK;
     std::vector<float> scores(4 * stride);
     for (int64_t task = begin; task < end; ++task) {
-      const int64_t r = task / (kv * blocks), h = (task / blocks) % kv, start = (task % blocks) * block;
+      int64_t r = task / (kv * blocks);
+      const int64_t h = (task / blocks) % kv, start = (task % blocks) * block;
+      // Causal rows see more columns the later they are: rows taken first and last in turn, so
+      // that each thread's share of tasks has as many columns as the other's.
+      if (causal) r = r % 2 == 0 ? r / 2 : rows - 1 - r / 2;
+      const int64_t visible = causal ? columns - rows + r + 1 : columns;
+      const int64_t slot = (r * kv + h) * blocks + task % blocks;  // where the joining reads the task
       Block b;
       b.queries = qp + (r * heads + h * groups) * DIM;
       b.keys = kp + r * keys.stride(0) + h * keys.stride(1) + start;
@@ -203,13 +214,13 @@ at::Tensor attend(const at::Tensor& queries, const at::Tensor& keys, const at::T
       b.values = vp + r * values.stride(0) + h * values.stride(1) + start * values.stride(2);
       b.value_stride = values.stride(2);
       b.padding = padded ? pp + r * padded_columns + start : nullptr;
-      b.count = std::min(block, columns - start);  // at least 1: the blocks cover the columns
+      b.count = std::min(block, visible - start);  // at least 1: the blocks cover the columns
       b.padded = std::max<int64_t>(0, std::min(b.count, padded_columns - start));
       b.scores = scores.data();
       b.stride = stride;
-      b.top = &maxes[task * groups];
-      b.total = &sums[task * groups];
-      b.weighted = &partial[task * groups * DIM];
+      b.top = &maxes[slot * groups];
+      b.total = &sums[slot * groups];
+      b.weighted = &partial[slot * groups * DIM];
       switch (groups) {
         case 1: attend_block<1>(b); break;
         case 2: attend_block<2>(b); break;
@@ -248,7 +259,7 @@ at::Tensor attend(const at::Tensor& queries, const at::Tensor& keys, const at::T
 }  // namespace
 
 TORCH_LIBRARY_FRAGMENT(chatbot_native, m) {
-  m.def("attend(Tensor queries, Tensor keys, Tensor values, Tensor padding) -> Tensor");
+  m.def("attend(Tensor queries, Tensor keys, Tensor values, Tensor padding, bool causal=False) -> Tensor");
 }
 
 TORCH_LIBRARY_IMPL(chatbot_native, CPU, m) {

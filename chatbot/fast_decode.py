@@ -352,11 +352,14 @@ class FastDecoder:
         hidden = self._through_layers(tokens, start, cache, layers)
         return self.logits(torch.nn.functional.rms_norm(hidden, (hidden.shape[-1],), self.norm, self.eps))
 
-    def _through_layers(self, tokens: torch.Tensor, start: int, cache: Any, layers: list) -> torch.Tensor:
+    def _through_layers(self, tokens: torch.Tensor, start: int, cache: Any, layers: list,
+                        reading: bool = False) -> torch.Tensor:
         """The last layer's output (tokens x hidden) for one row's `tokens`, the first at position
         `start`, appending their keys and values to `cache`, which holds that row's positions
-        before `start`: for `extend` and `read`. The compact layers go through
-        their compiled graphs where there are some for `cache` (`_through_compiled`)."""
+        before `start`: for `extend` and `read` (`reading`). The compact layers go through
+        their compiled graphs where there are some for `cache` (`_through_compiled`). A prompt's
+        tokens attend by this project's kernel where it is built; a guess checked by the eager
+        layers attends as the eager step does, in bf16 products (`_attend_tokens`)."""
         count = tokens.shape[0]
         if layers is self.layers and self._compiled_for(cache):
             return self._through_compiled(tokens[None], torch.arange(start, start + count)[None], cache, layers)
@@ -367,7 +370,12 @@ class FastDecoder:
             rotated, value = self._project(hidden, norm_in, qkv, cos, sin)
             key = rotated[None, :, self.heads:].transpose(1, 2)  # 1 x key/value heads x tokens x head dim
             keys, values = cache.update(key, value[None].transpose(1, 2), index)
-            attended = self._attend_tokens(rotated[:, :self.heads], keys[0], values[0], later)
+            if reading and self.native_attention:  # this project's kernel, the keys laid out positions last for it
+                keys = keys.transpose(-1, -2).contiguous().transpose(-1, -2).expand(count, -1, -1, -1)
+                attended = torch.ops.chatbot_native.attend(rotated[:, :self.heads], keys,
+                                                           values.expand(count, -1, -1, -1), torch.empty(0), True)
+            else:
+                attended = self._attend_tokens(rotated[:, :self.heads], keys[0], values[0], later)
             hidden = self._feed_forward(hidden + out(attended), norm_mid, gate_up, down)
         return hidden
 
@@ -453,9 +461,8 @@ class FastDecoder:
                 padded = padding if padding is not None else torch.empty(0)
                 attended = torch.ops.chatbot_native.attend(rotated[:, :self.heads], keys, values, padded)
             else:  # a lone row's tokens, each as a row of its own that does not see the tokens after it
-                later_columns = torch.cat([torch.zeros(count, keys.shape[-2] - count), later], dim=-1)
                 attended = torch.ops.chatbot_native.attend(rotated[:, :self.heads], keys.expand(count, -1, -1, -1),
-                                                           values.expand(count, -1, -1, -1), later_columns)
+                                                           values.expand(count, -1, -1, -1), torch.empty(0), True)
             return self._feed_forward(hidden + out(attended), norm_mid, gate_up, down)
         keys, values = keys[:, :, :-count], values[:, :, :-count]
         # rows x tokens x key/value heads x group x head dim, against rows x 1 x key/value heads x 1 x ...
@@ -490,12 +497,16 @@ class FastDecoder:
         `cache` may hold the prompt's first positions already, read before (prompt_cache.py);
         only the tokens after them are read, attending to them as well. A position's keys,
         values and logits are then bit for bit those of reading the prompt whole: each product's
-        row is computed from its own row alone, and attention is the products of `_attend_tokens`. PyTorch's CPU attention kernel (SDPA) sums in blocks whose
-        size follows the prompt's length; with it, 9 of 23 demo prompts read after the ones
-        before differed by up to 0.72 in a logit, and 8 of 257 demo-eval answers changed. The
-        products took 0.630 against 0.654 s for a 607-token prompt (scratch, interleaved)."""
+        row is computed from its own row alone, and attention is this project's kernel
+        (`native_attention`), which sums each token's columns as one block however many tokens
+        are read with it, else the products of `_attend_tokens`. PyTorch's CPU attention kernel
+        (SDPA) sums in blocks whose size follows the prompt's length; with it, 9 of 23 demo
+        prompts read after the ones before differed by up to 0.72 in a logit, and 8 of 257
+        demo-eval answers changed. The products took 0.630 against 0.654 s for a 607-token prompt
+        (scratch, interleaved), the kernel 0.55-0.58 s against the products' 0.70-0.79 (scratch,
+        interleaved, 5 each)."""
         start = cache.get_seq_length()
-        hidden = self._through_layers(ids[0, start:], start, cache, self.dense_layers)
+        hidden = self._through_layers(ids[0, start:], start, cache, self.dense_layers, reading=True)
         return self.logits(torch.nn.functional.rms_norm(hidden[-1:], (hidden.shape[-1],), self.norm, self.eps))
 
     @torch.no_grad()

@@ -59,7 +59,8 @@ def _load() -> str:
         return x.new_empty((x.shape[0], packed.shape[0] * 16))
 
     @torch.library.register_fake("chatbot_native::attend")
-    def _(queries: torch.Tensor, keys: torch.Tensor, values: torch.Tensor, padding: torch.Tensor) -> torch.Tensor:
+    def _(queries: torch.Tensor, keys: torch.Tensor, values: torch.Tensor, padding: torch.Tensor,
+          causal: bool = False) -> torch.Tensor:
         return queries.new_empty((queries.shape[0], queries.shape[1] * queries.shape[2]))
 
     return ""

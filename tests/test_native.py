@@ -115,6 +115,27 @@ def test_the_attention_kernel_gives_each_rows_attention_over_its_columns(
 
 
 @needs_kernel
+@pytest.mark.parametrize("tokens, columns", [(1, 1), (4, 40), (37, 37), (300, 333)])
+def test_causal_rows_see_the_columns_up_to_their_own_and_do_not_depend_on_those_read_with_them(
+        tokens: int, columns: int) -> None:
+    """A prompt's tokens (or a reply's guesses), the last `tokens` of one row's columns."""
+    keys, values = cache_like_the_lean_steps(1, 3, columns, seed=tokens)
+    queries = torch.randn(tokens, 9, 64, generator=torch.Generator().manual_seed(columns)).bfloat16()
+    attended = torch.ops.chatbot_native.attend(queries, keys.expand(tokens, -1, -1, -1),
+                                               values.expand(tokens, -1, -1, -1), torch.empty(0), True)
+    later = torch.zeros(tokens, columns)
+    later[:, columns - tokens:] = torch.full((tokens, tokens), float("-inf")).triu(1)
+    expected = attention(queries, keys.expand(tokens, -1, -1, -1), values.expand(tokens, -1, -1, -1), later)
+    torch.testing.assert_close(attended.float(), expected, atol=2e-3, rtol=8e-3)
+    # The first tokens read alone (a prompt's start, read before the rest): the same bits.
+    first = max(1, tokens // 3)
+    seen = columns - tokens + first
+    alone = torch.ops.chatbot_native.attend(queries[:first], keys[:, :, :seen].expand(first, -1, -1, -1),
+                                            values[:, :, :seen].expand(first, -1, -1, -1), torch.empty(0), True)
+    assert torch.equal(alone, attended[:first])
+
+
+@needs_kernel
 def test_the_attention_kernel_names_what_it_cannot_take() -> None:
     keys, values = cache_like_the_lean_steps(2, 3, 40, seed=1)
     queries = torch.zeros(2, 9, 64).bfloat16()
@@ -127,6 +148,9 @@ def test_the_attention_kernel_names_what_it_cannot_take() -> None:
         attend(queries.float(), keys, values, torch.empty(0))
     with pytest.raises(RuntimeError, match="padding must be rows"):
         attend(queries, keys, values, torch.zeros(2, 41))
+    with pytest.raises(RuntimeError, match="no columns"):  # more causal rows than columns
+        attend(torch.zeros(3, 9, 64).bfloat16(), keys[:1, :, :2].expand(3, -1, -1, -1),
+               values[:1, :, :2].expand(3, -1, -1, -1), torch.empty(0), True)
 
 
 @needs_kernel
