@@ -218,8 +218,8 @@ class FastDecoder:
         `compile_step`: the layers are compiled by torch.compile (`CompiledLayers`), here,
         before the first reply; where that fails they are not (`compile_error` says why).
         `native`: int4 weights are multiplied by this project's kernel where it serves this CPU
-        (`NativeInt4Linear`), and the compiled layers attend with its attention kernel
-        (`_compiled_layer`); `native_error` says why not, where not."""
+        (`NativeInt4Linear`), and the compiled layers and `read` attend with its attention
+        kernel (`_compiled_layer`); `native_error` says why not, where not."""
         reason = supports(model)
         if reason:
             raise ValueError(f"FastDecoder: {reason}.")

@@ -86,10 +86,10 @@ class Settings:
     # 1.4x faster a lone reply's token, 1.1x to 1.3x a batch's step, for 8 s (41 s the first time on
     # a machine) more at loading.
     compile_step: bool = True
-    # The lean step's int4 products and a new token's attention by this project's own kernels
+    # The lean step's int4 products, and its attention and prompt reading's, by this project's own kernels
     # (native.py, int4_kernel.cpp, attention_kernel.cpp) on CPUs with AVX-512 VNNI: int4 sums in
     # integers, as llama.cpp multiplies; built with g++ the first time on a machine (about 20 s).
-    # Without them, or where they cannot be built, PyTorch's int4 kernel and the compiled loops' attention.
+    # Without them, or where they cannot be built, PyTorch's int4 kernel and attention by PyTorch's operations.
     native_kernel: bool = True
     # A reply written alone (greedy) guesses this many next tokens from its prompt and checks them
     # in one pass (prompt_lookup.py): those the model would choose are kept. 0: off.

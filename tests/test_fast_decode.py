@@ -179,14 +179,21 @@ def test_compiled_int8_layers_write_what_the_eager_layers_write(chats: list) -> 
     model = tiny_llama(on_grid=False, initializer_range=0.3)  # sharper attention than the default 0.02
     plain, compiled = FastDecoder(model), FastDecoder(model, compile_step=True)
     assert compiled.compile_error == "" and {linear.bits for layer in compiled.layers for linear in layer[1::3]} == {8}
+    write_alike(model, plain, compiled, chats)
+
+
+def write_alike(model, eager: FastDecoder, compiled: FastDecoder, chats: list) -> None:  # noqa: ANN001
+    """Step by step, `compiled` gives the logits `eager` gives, the eager layers' likeliest token
+    fed to both, for 140 steps: past the cache's room of 128 positions, so that it is laid out
+    anew (the compiled graphs take its length and layout from the tensors they are given)."""
     batches = []
-    for writer in (plain, compiled):
+    for writer in (eager, compiled):
         batches.append(RunningBatch(model, DigitTokenizer(), set(), 0.0, writer=writer))
         batches[-1].add(chats, [None] * len(chats))
-    for _ in range(140):  # past the cache's room of 128 positions, so that it is laid out anew
-        eager, fused = (batch.next_logits() for batch in batches)
-        # Attention in fp32 against the eager step's bf16 products: 0.36 at most here; keys one
-        # position off gave 10.6.
-        torch.testing.assert_close(fused, eager, atol=1.0, rtol=0)
+    for _ in range(140):
+        plain, fused = (batch.next_logits() for batch in batches)
+        # Attention in fp32 against the eager step's bf16 products: 0.36 at most for the int8
+        # layers; keys one position off gave 10.6.
+        torch.testing.assert_close(fused, plain, atol=1.0, rtol=0)
         for batch in batches:
-            batch.next_tokens = eager.argmax(-1)
+            batch.next_tokens = plain.argmax(-1)

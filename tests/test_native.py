@@ -13,7 +13,7 @@ torch = pytest.importorskip("torch")
 from chatbot import native  # noqa: E402
 from chatbot.fast_decode import GROUP, RESCORED, FastDecoder, Int4Linear, NativeInt4Linear  # noqa: E402
 from chatbot.running_batch import RunningBatch  # noqa: E402
-from tests.test_fast_decode import DigitTokenizer, next_logits, prompt, tiny_llama  # noqa: E402
+from tests.test_fast_decode import DigitTokenizer, next_logits, prompt, tiny_llama, write_alike  # noqa: E402
 
 needs_kernel = pytest.mark.skipif(bool(native.kernels()), reason=f"no kernels here: {native.kernels()}")
 
@@ -161,15 +161,7 @@ def test_the_compiled_layers_attend_with_the_kernel_and_write_what_the_eager_lay
     assert compiled.compile_error == "" and compiled.native_attention
     chats = [prompt(19, seed=7), prompt(11, seed=3), prompt(5, seed=2)]
     for rows in (chats[:1], chats):  # a lone row, and 3 padded rows
-        batches = []
-        for writer in (eager, compiled):
-            batches.append(RunningBatch(model, DigitTokenizer(), set(), 0.0, writer=writer))
-            batches[-1].add(rows, [None] * len(rows))
-        for _ in range(140):  # past the cache's room of 128 positions, so that it is laid out anew
-            plain, fused = (batch.next_logits() for batch in batches)
-            torch.testing.assert_close(fused, plain, atol=1.0, rtol=0)  # fp32 attention against bf16 products
-            for batch in batches:
-                batch.next_tokens = plain.argmax(-1)
+        write_alike(model, eager, compiled, rows)
     # A lone row's guessed tokens checked in one pass: each attends to those before it, not after.
     guesses = torch.tensor([5, 17, 2, 9])
     checked = []
