@@ -439,10 +439,10 @@ class FastDecoder:
 
         Attention is this project's kernel where it is built (`native_attention`;
         attention_kernel.cpp), which takes a token of each row, or a lone row's tokens each as a
-        row of its own that does not see the tokens after it. The compiler's loops summed each
-        score in memory: with the kernel steps were 1.25x as fast for a lone row, 1.42x for 4
-        rows and 1.37x for 16, and a lone reply checking guessed tokens 1.64x (scratch,
-        interleaved, medians of 5 and 7).
+        row of its own that does not see the tokens after it. The compiler's loops read a
+        key/value head's keys again for each of its query heads: with the kernel steps were 1.25x
+        as fast for a lone row, 1.42x for 4 rows and 1.37x for 16, and a lone reply checking
+        guessed tokens 1.64x (scratch, interleaved, medians of 5 and 7).
 
         Without the kernel, attention is products summed in fp32, in two parts, the cached
         positions and the new tokens, which the compiler fuses with the softmax into loops over
