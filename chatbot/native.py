@@ -1,6 +1,7 @@
 """This project's own CPU kernels, for the lean step (fast_decode.py): int4 weights times bf16
-activations with AVX-512 VNNI (int4_kernel.cpp, `NativeInt4Linear`), and a new token's attention
-over the cache (attention_kernel.cpp, `FastDecoder._compiled_layer`).
+activations with AVX-512 VNNI (int4_kernel.cpp, `NativeInt4Linear`), and attention over the cache
+(attention_kernel.cpp: a step's and guessed tokens' in `FastDecoder._compiled_layer`, a prompt's
+as `FastDecoder.read` reads it).
 
 PyTorch's int4 kernel widens each weight to floating point before multiplying: on this project's
 2-core CPU (AVX-512 VNNI, no AMX) it read 8-16 GB/s of weights, where the memory gives 27. This
