@@ -365,19 +365,30 @@ class FastDecoder:
             return self._through_compiled(tokens[None], torch.arange(start, start + count)[None], cache, layers)
         hidden = self.embed[tokens]
         cos, sin = self._rotary(torch.arange(start, start + count))
-        later = torch.full((count, count), float("-inf")).triu(1)  # a token does not see those after it
+        kernel = reading and self.native_attention
+        # For `_attend_tokens`: a token does not see those after it.
+        later = None if kernel else torch.full((count, count), float("-inf")).triu(1)
         for index, (norm_in, qkv, out, norm_mid, gate_up, down) in enumerate(layers):
             rotated, value = self._project(hidden, norm_in, qkv, cos, sin)
             key = rotated[None, :, self.heads:].transpose(1, 2)  # 1 x key/value heads x tokens x head dim
             keys, values = cache.update(key, value[None].transpose(1, 2), index)
-            if reading and self.native_attention:  # this project's kernel, the keys laid out positions last for it
-                keys = keys.transpose(-1, -2).contiguous().transpose(-1, -2).expand(count, -1, -1, -1)
-                attended = torch.ops.chatbot_native.attend(rotated[:, :self.heads], keys,
-                                                           values.expand(count, -1, -1, -1), torch.empty(0), True)
+            if kernel:  # the keys laid out positions last for it
+                keys = keys.transpose(-1, -2).contiguous().transpose(-1, -2)
+                attended = self._attend_own_tokens(rotated[:, :self.heads], keys, values)
             else:
                 attended = self._attend_tokens(rotated[:, :self.heads], keys[0], values[0], later)
             hidden = self._feed_forward(hidden + out(attended), norm_mid, gate_up, down)
         return hidden
+
+    @staticmethod
+    def _attend_own_tokens(queries: torch.Tensor, keys: torch.Tensor, values: torch.Tensor) -> torch.Tensor:
+        """Attention for one row's last tokens (queries: tokens x heads x head dim; keys and values:
+        1 x key/value heads x columns x head dim, as `attend` takes them, the tokens last) by this
+        project's kernel (native.py): each token a row of its own that sees the columns up to its
+        own, for a prompt read and for guessed tokens checked."""
+        count = queries.shape[0]
+        return torch.ops.chatbot_native.attend(queries, keys.expand(count, -1, -1, -1),
+                                               values.expand(count, -1, -1, -1), torch.empty(0), True)
 
     def _attend_tokens(self, queries: torch.Tensor, keys: torch.Tensor, values: torch.Tensor,
                        later: torch.Tensor) -> torch.Tensor:
@@ -461,8 +472,7 @@ class FastDecoder:
                 padded = padding if padding is not None else torch.empty(0)
                 attended = torch.ops.chatbot_native.attend(rotated[:, :self.heads], keys, values, padded)
             else:  # a lone row's tokens, each as a row of its own that does not see the tokens after it
-                attended = torch.ops.chatbot_native.attend(rotated[:, :self.heads], keys.expand(count, -1, -1, -1),
-                                                           values.expand(count, -1, -1, -1), torch.empty(0), True)
+                attended = self._attend_own_tokens(rotated[:, :self.heads], keys, values)
             return self._feed_forward(hidden + out(attended), norm_mid, gate_up, down)
         keys, values = keys[:, :, :-count], values[:, :, :-count]
         # rows x tokens x key/value heads x group x head dim, against rows x 1 x key/value heads x 1 x ...

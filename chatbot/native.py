@@ -15,7 +15,7 @@ The kernels are compiled together, with g++ (or $CXX) against torch's headers, t
 machine needs them, about 20 s, into a folder of built kernels ($CHATBOT_NATIVE_DIR, else
 ~/.cache/chatbot-native), named by the sources' and torch's versions; later loads take them from
 there. Where the CPU lacks AVX-512 VNNI, or no compiler builds them, `kernels` says why and the
-lean step multiplies with PyTorch's kernel and attends in its compiled loops.
+lean step multiplies with PyTorch's kernel and attends with PyTorch's operations.
 """
 
 from __future__ import annotations
