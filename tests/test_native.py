@@ -11,7 +11,7 @@ import pytest
 torch = pytest.importorskip("torch")
 
 from chatbot import native  # noqa: E402
-from chatbot.fast_decode import GROUP, RESCORED, FastDecoder, Int4Linear, NativeInt4Linear  # noqa: E402
+from chatbot.fast_decode import DENSE_ROWS, GROUP, RESCORED, DenseLinear, FastDecoder, Int4Linear, NativeInt4Linear  # noqa: E402
 from chatbot.running_batch import RunningBatch  # noqa: E402
 from tests.test_fast_decode import DigitTokenizer, next_logits, prompt, tiny_llama, write_alike  # noqa: E402
 
@@ -170,6 +170,30 @@ def test_the_compiled_layers_attend_with_the_kernel_and_write_what_the_eager_lay
         batch.add(chats[:1], [None])
         checked.append(writer.extend(guesses, batch.mask.shape[1], batch.cache))
     torch.testing.assert_close(checked[1], checked[0], atol=1.0, rtol=0)
+
+
+@needs_kernel
+def test_the_libraries_dense_product_is_onednns() -> None:
+    torch.manual_seed(0)
+    linear = DenseLinear(torch.randn(48, 64), torch.randn(16, 64), native=True)
+    x = torch.randn(DENSE_ROWS, 64).bfloat16()
+    product = torch.ops.chatbot_native.dense_product(x, linear.packed)
+    torch.testing.assert_close(product, linear(x), atol=0, rtol=0)
+
+
+@needs_kernel
+@pytest.mark.real  # compiles (about 30 s on this project's 2-core machine)
+def test_many_rows_compiled_multiply_by_the_librarys_dense_product_and_write_what_the_eager_layers_write() -> None:
+    import copy
+
+    model = tiny_llama(on_grid=True, initializer_range=0.3)
+    reader = copy.deepcopy(model).to(torch.bfloat16)
+    compiled = FastDecoder(model, reader, compile_step=True, native=True)
+    eager = FastDecoder(model, reader, native=True)
+    assert compiled.compile_error == ""
+    products = {linear.product for layer in compiled.dense_layers for linear in layer[1::3] + layer[2::3]}
+    assert products == {torch.ops.chatbot_native.dense_product}
+    write_alike(model, eager, compiled, [prompt(5 + row, seed=40 + row) for row in range(DENSE_ROWS)])
 
 
 def test_where_the_kernel_cannot_be_built_the_step_says_why_and_uses_pytorchs(
