@@ -256,7 +256,8 @@ class FastDecoder:
                 attention, mlp = layer.self_attn, layer.mlp
                 self.dense_layers.append((
                     norm_in,
-                    DenseLinear(attention.q_proj.weight, attention.k_proj.weight, attention.v_proj.weight, native=native),
+                    DenseLinear(attention.q_proj.weight, attention.k_proj.weight, attention.v_proj.weight,
+                                native=native),
                     DenseLinear(attention.o_proj.weight, native=native), norm_mid,
                     DenseLinear(mlp.gate_proj.weight, mlp.up_proj.weight, native=native),
                     DenseLinear(mlp.down_proj.weight, native=native),

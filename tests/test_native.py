@@ -11,7 +11,9 @@ import pytest
 torch = pytest.importorskip("torch")
 
 from chatbot import native  # noqa: E402
-from chatbot.fast_decode import DENSE_ROWS, GROUP, RESCORED, DenseLinear, FastDecoder, Int4Linear, NativeInt4Linear  # noqa: E402
+from chatbot.fast_decode import (  # noqa: E402
+    DENSE_ROWS, GROUP, RESCORED, DenseLinear, FastDecoder, Int4Linear, NativeInt4Linear,
+)
 from chatbot.running_batch import RunningBatch  # noqa: E402
 from tests.test_fast_decode import DigitTokenizer, next_logits, prompt, tiny_llama, write_alike  # noqa: E402
 
