@@ -1,7 +1,8 @@
 """This project's own CPU kernels, for the lean step (fast_decode.py): int4 weights times bf16
 activations with AVX-512 VNNI (int4_kernel.cpp, `NativeInt4Linear`), and attention over the cache
 (attention_kernel.cpp: a step's and guessed tokens' in `FastDecoder._compiled_layer`, a prompt's
-as `FastDecoder.read` reads it).
+as `FastDecoder.read` reads it), and oneDNN's bf16 product as an operator the compiled layers call
+without Python (dense_product.cpp).
 
 PyTorch's int4 kernel widens each weight to floating point before multiplying: on this project's
 2-core CPU (AVX-512 VNNI, no AMX) it read 8-16 GB/s of weights, where the memory gives 27. This
@@ -11,10 +12,10 @@ part moved the bundled model's logits by up to 0.28 from the fp32 model's). The 
 products took 2-3x less time one by one (scratch, weights in cache), and all of a token's
 5.2-6.4 ms against 5.6-10.7 with weights from memory (scratch, noisy).
 
-The kernels are compiled together, with g++ (or $CXX) against torch's headers, the first time a
-machine needs them, about 20 s, into a folder of built kernels ($CHATBOT_NATIVE_DIR, else
-~/.cache/chatbot-native), named by the sources' and torch's versions; later loads take them from
-there. Where the CPU lacks AVX-512 VNNI, or no compiler builds them, `kernels` says why and the
+The kernels are compiled together, as one translation unit, with g++ (or $CXX) against torch's
+headers, the first time a machine needs them, about 17 s, into a folder of built kernels
+($CHATBOT_NATIVE_DIR, else ~/.cache/chatbot-native), named by the sources' and torch's versions;
+later loads take them from there. Where the CPU lacks AVX-512 VNNI, or no compiler builds them, `kernels` says why and the
 lean step multiplies with PyTorch's kernel and attends with PyTorch's operations.
 """
 
@@ -29,7 +30,8 @@ from pathlib import Path
 
 import torch
 
-SOURCES = [Path(__file__).with_name(name) for name in ("int4_kernel.cpp", "attention_kernel.cpp", "dense_product.cpp")]
+SOURCES = [Path(__file__).with_name(name)
+           for name in ("int4_kernel.cpp", "attention_kernel.cpp", "dense_product.cpp")]
 CPU_FLAGS = ("avx512f", "avx512bw", "avx512_vnni", "f16c", "fma")
 COMPILE_FLAGS = ["-O3", "-mavx512f", "-mavx512bw", "-mavx512vl", "-mavx512vnni", "-mf16c", "-mfma", "-fopenmp",
                  "-shared", "-fPIC", "-std=c++20", "-w"]
@@ -38,7 +40,7 @@ _state: dict[str, str] = {}  # "reason": why the kernels are not there ("" when 
 
 def kernels() -> str:
     """Load the kernels, building them first where this machine has not yet: "" when they are
-    ready (torch.ops.chatbot_native.int4_pack, int4_linear and attend), else why not."""
+    ready (torch.ops.chatbot_native.int4_pack, int4_linear, attend and dense_product), else why not."""
     if "reason" not in _state:
         _state["reason"] = _load()
     return _state["reason"]
