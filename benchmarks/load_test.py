@@ -2,11 +2,19 @@
 127.0.0.1) through its HTTP API, 1, 4, 16 and 32 at a time. Reports p50/p95 time to the first
 streamed words, tokens per second per shopper and in total, and errors, as a table and JSON.
 
-Shoppers ask from 12 common questions (some asked again: the app's prompt cache then reads
-nothing), or with --distinct each asks questions nobody in the run asked before.
+Shoppers ask from 12 common questions, each asked once before the levels start, so that the app's
+prompt cache holds every prompt and reads nothing (a shop's frequent questions); or, with
+--distinct, questions nobody in the run asked before (each prompt read but for the start it
+shares with the others).
 
-Run: .venv/bin/python benchmarks/load_test.py [--users 1 4 16 32] [--questions 2] [--distinct] [--out FILE.json]
-     (--max-batch 1 runs the same app without batching, --prompt-cache-mb 0 without the prompt cache)
+The levels are run in turns, `--rounds` times (3 for common questions; --distinct has questions
+for one), and each level's figures are its rounds' medians with the lowest and highest: a level
+takes 1-20 s, and this 2-core machine's speed drifts by 20-40% within minutes. Each level's total
+against one shopper's is the median of the rounds' own ratios.
+
+Run: .venv/bin/python benchmarks/load_test.py [--users 1 4 16 32] [--questions 2] [--rounds 3] [--distinct]
+     [--out FILE.json] (--max-batch 1 runs the same app without batching, --prompt-cache-mb 0 without the
+     prompt cache)
 """
 
 from __future__ import annotations
@@ -17,6 +25,7 @@ import os
 import statistics
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Callable
@@ -139,17 +148,20 @@ def run_level(url: str, users: int, questions: list[list[str]], count_tokens, ti
     }
 
 
-def start_app(port: int, max_batch: int, prompt_cache_mb: float | None) -> subprocess.Popen:
+def start_app(port: int, max_batch: int, prompt_cache_mb: float | None, log: Path) -> subprocess.Popen:
+    """app.py on 127.0.0.1:`port`, its output written to `log` (a pipe nobody reads would stop
+    the app once full)."""
     env = {**os.environ, "CHATBOT_SUPPORT_LOG_URL": "", "CHATBOT_ORDERS_URL": "", "CHATBOT_MAX_BATCH": str(max_batch),
            "HF_HUB_OFFLINE": "1", "GRADIO_ANALYTICS_ENABLED": "False"}
     if prompt_cache_mb is not None:
         env["CHATBOT_PROMPT_CACHE_MB"] = str(prompt_cache_mb)
-    app = subprocess.Popen([sys.executable, str(REPO / "app.py"), "--port", str(port)], cwd=REPO, env=env,
-                           stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    with log.open("w", encoding="utf-8") as output:
+        app = subprocess.Popen([sys.executable, str(REPO / "app.py"), "--port", str(port)], cwd=REPO, env=env,
+                               stdout=output, stderr=subprocess.STDOUT, text=True)
     deadline = time.monotonic() + 300
     while time.monotonic() < deadline:
         if app.poll() is not None:
-            raise SystemExit(f"app.py exited: {app.stderr.read()[-2000:]}")
+            raise SystemExit(f"app.py exited: {log.read_text(encoding='utf-8', errors='replace')[-2000:]}")
         try:
             if httpx.get(f"http://127.0.0.1:{port}/config", timeout=2).status_code == 200:
                 return app
@@ -160,10 +172,33 @@ def start_app(port: int, max_batch: int, prompt_cache_mb: float | None) -> subpr
     raise SystemExit("app.py did not start within 300 s")
 
 
+def summarise(runs: list[dict], ratios: list[float | None]) -> dict:
+    """One level's rounds as one: counts summed, figures as the rounds' medians (with the lowest and
+    highest total), `ratios` (each round's total against one shopper's) as their median."""
+
+    def median(key: str) -> float | None:
+        found = [run[key] for run in runs if run[key] is not None]
+        return round(statistics.median(found), 2) if found else None
+
+    totals = [run["tokens_per_s_total"] for run in runs]
+    known = [ratio for ratio in ratios if ratio is not None]
+    return {
+        "users": runs[0]["users"], "answers": sum(run["answers"] for run in runs),
+        "errors": sum(run["errors"] for run in runs),
+        "error_examples": sorted({example for run in runs for example in run["error_examples"]})[:3],
+        "ttft_p50_s": median("ttft_p50_s"), "ttft_p95_s": median("ttft_p95_s"),
+        "tokens_per_s_per_user": median("tokens_per_s_per_user"), "tokens_per_s_total": median("tokens_per_s_total"),
+        "tokens_per_s_total_range": [min(totals), max(totals)], "wall_s": median("wall_s"),
+        "total_vs_one_user": round(statistics.median(known), 2) if known else None,
+        "total_vs_one_user_range": [round(min(known), 2), round(max(known), 2)] if known else None,
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--users", type=int, nargs="+", default=[1, 4, 16, 32])
     parser.add_argument("--questions", type=int, default=2, help="questions each shopper asks, one after another")
+    parser.add_argument("--rounds", type=int, help="the levels run in turns this many times (default 3; --distinct: 1)")
     parser.add_argument("--time-limit", type=float, default=600.0, help="seconds per level")
     parser.add_argument("--max-batch", type=int, default=16)
     parser.add_argument("--port", type=int, default=7871)
@@ -172,6 +207,7 @@ def main() -> None:
     parser.add_argument("--prompt-cache-mb", type=float, help="the app's prompt cache (0: off; default: its settings)")
     parser.add_argument("--out", type=Path)
     args = parser.parse_args()
+    rounds = args.rounds or (1 if args.distinct else 3)
 
     from transformers import AutoTokenizer
 
@@ -185,24 +221,38 @@ def main() -> None:
         return len(tokenizer(text, add_special_tokens=False)["input_ids"])
 
     draw = distinct_questions() if args.distinct else common_questions
-    app = start_app(args.port, args.max_batch, args.prompt_cache_mb)
-    try:
-        url = f"http://127.0.0.1:{args.port}/"
-        run_level(url, 1, draw(1, 1), count_tokens, args.time_limit)  # warm-up, not reported
-        levels = [run_level(url, users, draw(users, args.questions), count_tokens, args.time_limit) for users in args.users]
-    finally:
-        app.terminate()
-        app.wait(30)
-    single = next((level["tokens_per_s_total"] for level in levels if level["users"] == 1), None)
-    for level in levels:
-        level["total_vs_one_user"] = round(level["tokens_per_s_total"] / single, 2) if single else None
-    header = f"{'users':>5} {'answers':>7} {'errors':>6} {'ttft p50':>9} {'ttft p95':>9} {'tok/s/user':>10} {'tok/s total':>11} {'x 1 user':>8}"
+    with tempfile.TemporaryDirectory() as scratch:
+        app = start_app(args.port, args.max_batch, args.prompt_cache_mb, Path(scratch) / "app.log")
+        try:
+            url = f"http://127.0.0.1:{args.port}/"
+            warm_up = [draw(1, 1)[0]] if args.distinct else [QUESTIONS]  # not reported
+            run_level(url, 1, warm_up, count_tokens, args.time_limit)
+            runs = [[run_level(url, users, draw(users, args.questions), count_tokens, args.time_limit)
+                     for users in args.users] for _ in range(rounds)]
+        finally:
+            app.terminate()
+            app.wait(30)
+    levels = []
+    for index in range(len(args.users)):
+        ratios = []
+        for run in runs:
+            single = next((level["tokens_per_s_total"] for level in run if level["users"] == 1), None)
+            ratios.append(round(run[index]["tokens_per_s_total"] / single, 2) if single else None)
+        levels.append(summarise([run[index] for run in runs], ratios))
+    print(f"{rounds} round(s); figures are medians over them")
+    header = (f"{'users':>5} {'answers':>7} {'errors':>6} {'ttft p50':>9} {'ttft p95':>9} {'tok/s/user':>10} "
+              f"{'tok/s total (range)':>21} {'x 1 user (range)':>18}")
     print(header)
     for level in levels:
-        print(f"{level['users']:>5} {level['answers']:>7} {level['errors']:>6} {level['ttft_p50_s']!s:>9} {level['ttft_p95_s']!s:>9} "
-              f"{level['tokens_per_s_per_user']!s:>10} {level['tokens_per_s_total']!s:>11} {level['total_vs_one_user']!s:>8}")
+        low, high = level["tokens_per_s_total_range"]
+        ratio = level["total_vs_one_user_range"]
+        total = f"{level['tokens_per_s_total']}" + (f" ({low}-{high})" if rounds > 1 else "")
+        against_one = f"{level['total_vs_one_user']}" + (f" ({ratio[0]}-{ratio[1]})" if ratio and rounds > 1 else "")
+        print(f"{level['users']:>5} {level['answers']:>7} {level['errors']:>6} {level['ttft_p50_s']!s:>9} "
+              f"{level['ttft_p95_s']!s:>9} {level['tokens_per_s_per_user']!s:>10} {total:>21} {against_one:>18}")
     result = {"max_batch": args.max_batch, "questions_per_user": args.questions, "distinct": args.distinct,
-              "prompt_cache_mb": args.prompt_cache_mb, "cpu_count": os.cpu_count(), "levels": levels}
+              "prompt_cache_mb": args.prompt_cache_mb, "cpu_count": os.cpu_count(), "rounds": rounds,
+              "levels": levels, "each_round": runs}
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
