@@ -1,7 +1,7 @@
 // oneDNN's bf16 product of activations by weights it packed (fast_decode.py's DenseLinear), as an
 // operator of this library's own, so that the compiled layers call it without going through
-// Python: as a Python custom op (chatbot::dense_product) each call cost 25-30 us more, about 3 ms
-// of a 16-row step's 121 products. Built and loaded by chatbot/native.py with the kernels.
+// Python: as a Python custom op (chatbot::dense_product) each call cost 20-30 us more, 2-4 ms of
+// a 16-row step's 121 products. Built and loaded by chatbot/native.py with the kernels.
 #include <torch/library.h>
 #include <ATen/ATen.h>
 #include <ATen/core/dispatch/Dispatcher.h>

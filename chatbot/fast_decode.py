@@ -153,7 +153,7 @@ class DenseLinear:
 def dense_product(x: torch.Tensor, packed: torch.Tensor) -> torch.Tensor:
     """`DenseLinear`'s product as an operation of its own for torch.compile (`CompiledLayers`),
     which would otherwise lower oneDNN's product itself, and can only for weights it packed.
-    Where the native library is loaded its operator does the same without Python, about 20 us
+    Where the native library is loaded its operator does the same without Python, 20-30 us
     less a call (dense_product.cpp)."""
     return torch.ops.mkldnn._linear_pointwise(x, packed, None, "none", [], "")
 

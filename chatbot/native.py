@@ -15,8 +15,9 @@ products took 2-3x less time one by one (scratch, weights in cache), and all of 
 The kernels are compiled together, as one translation unit, with g++ (or $CXX) against torch's
 headers, the first time a machine needs them, about 17 s, into a folder of built kernels
 ($CHATBOT_NATIVE_DIR, else ~/.cache/chatbot-native), named by the sources' and torch's versions;
-later loads take them from there. Where the CPU lacks AVX-512 VNNI, or no compiler builds them, `kernels` says why and the
-lean step multiplies with PyTorch's kernel and attends with PyTorch's operations.
+later loads take them from there. Where the CPU lacks AVX-512 VNNI, or no compiler builds them,
+`kernels` says why and the lean step multiplies with PyTorch's kernel and attends with PyTorch's
+operations.
 """
 
 from __future__ import annotations

@@ -175,7 +175,7 @@ def test_the_compiled_layers_attend_with_the_kernel_and_write_what_the_eager_lay
 
 
 @needs_kernel
-def test_the_libraries_dense_product_is_onednns() -> None:
+def test_the_librarys_dense_product_gives_onednns_product() -> None:
     torch.manual_seed(0)
     linear = DenseLinear(torch.randn(48, 64), torch.randn(16, 64), native=True)
     x = torch.randn(DENSE_ROWS, 64).bfloat16()
