@@ -183,21 +183,6 @@ def test_the_librarys_dense_product_gives_onednns_product() -> None:
     torch.testing.assert_close(product, linear(x), atol=0, rtol=0)
 
 
-@needs_kernel
-@pytest.mark.real  # compiles (about 30 s on this project's 2-core machine)
-def test_many_rows_compiled_multiply_by_the_librarys_dense_product_and_write_what_the_eager_layers_write() -> None:
-    import copy
-
-    model = tiny_llama(on_grid=True, initializer_range=0.3)
-    reader = copy.deepcopy(model).to(torch.bfloat16)
-    compiled = FastDecoder(model, reader, compile_step=True, native=True)
-    eager = FastDecoder(model, reader, native=True)
-    assert compiled.compile_error == ""
-    products = {linear.product for layer in compiled.dense_layers for linear in layer[1::3] + layer[2::3]}
-    assert products == {torch.ops.chatbot_native.dense_product}
-    write_alike(model, eager, compiled, [prompt(5 + row, seed=40 + row) for row in range(DENSE_ROWS)])
-
-
 def test_where_the_kernel_cannot_be_built_the_step_says_why_and_uses_pytorchs(
         monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:  # noqa: ANN001
     monkeypatch.setattr(native, "_state", {})

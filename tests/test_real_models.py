@@ -244,10 +244,14 @@ def test_the_compiled_layers_write_replies_as_the_eager_layers_do(real_generator
     packed bf16 weights."""
     import torch
 
+    from chatbot.fast_decode import DENSE_ROWS
     from chatbot.running_batch import RunningBatch
 
     writer = real_generator.writer
     assert writer.compiled_layers is not None, writer.compile_error
+    if rows >= DENSE_ROWS and not writer.native_error:  # the compiled layers call the library's product
+        products = {linear.product for layer in writer.dense_layers for linear in layer[1::3] + layer[2::3]}
+        assert products == {torch.ops.chatbot_native.dense_product}
     chats = ([RAG_CHAT, *CHATS] * rows)[:rows]
     batches = {}
     for name in ("compiled", "eager"):
