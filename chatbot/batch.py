@@ -147,9 +147,7 @@ def answer_tickets(
     A later occurrence of an id gets an error row, so every input row ends with one output row.
     """
     out = Path(out)
-    finished = _finished_ids(out) if resume else Counter()
-    if not resume and out.exists() and out.stat().st_size > 0:
-        raise TicketFileError(f"{out} already exists: add --resume to finish it, or choose another --out.")
+    finished = finished_tickets(out, resume)
     summary = BatchSummary()
     seen: dict[str, int] = {}
     todo: list[Ticket] = []
@@ -227,6 +225,16 @@ class _RowWriter:
     def __exit__(self, *_: object) -> None:
         if self.handle:
             self.handle.close()
+
+
+def finished_tickets(out: str | Path, resume: bool) -> Counter[str]:
+    """How many rows each ticket id already has in `out` where `resume`, else nothing; an existing
+    `out` without `resume`, or one this command did not write, is refused. Cheap, so that a run
+    can check before it loads the models."""
+    out = Path(out)
+    if not resume and out.exists() and out.stat().st_size > 0:
+        raise TicketFileError(f"{out} already exists: add --resume to finish it, or choose another --out.")
+    return _finished_ids(out) if resume else Counter()
 
 
 def _finished_ids(path: Path) -> Counter[str]:

@@ -240,7 +240,7 @@ def answer_tickets_command(
     """Answer every ticket in an export with the chat's pipeline: cited answers and escalations."""
     from tqdm import tqdm
 
-    from chatbot.batch import Answerer, answer_tickets
+    from chatbot.batch import Answerer, answer_tickets, finished_tickets
     from chatbot.batch_report import write_batch_report
     from chatbot.service import create_ticket_answerer
     from chatbot.tickets import read_tickets
@@ -248,6 +248,7 @@ def answer_tickets_command(
     settings = _settings(settings_file, index_dir=index)
     columns = [c.strip() for c in text_columns.split(",")] if text_columns else None
     found = read_tickets(tickets, id_column, columns)  # fail fast, before loading the models
+    finished_tickets(out, resume)  # likewise: an existing --out without --resume, or one not ours
     if engine == "ray":
         from chatbot.ray_engine import RayAnswerer
 

@@ -227,6 +227,20 @@ def test_answer_tickets_names_the_engines(tmp_path: Path) -> None:
     assert not (tmp_path / "a.jsonl").exists()
 
 
+def test_answer_tickets_refuses_an_output_it_cannot_write_before_loading_the_models(tmp_path: Path) -> None:
+    export = tmp_path / "export.jsonl"
+    export.write_text('{"id": "1", "body": "Do you ship to Canada?"}\n')
+    out = tmp_path / "answers.jsonl"
+    out.write_text('{"id": "0", "answer": "an earlier run"}\n')
+    no_model = {"CHATBOT_MODEL": str(tmp_path / "no-such-model")}  # loading the models would fail otherwise
+    refused = run_cli("answer-tickets", str(export), "--out", str(out), env=no_model)
+    assert refused.returncode == 1 and "already exists: add --resume" in refused.stderr, refused.stderr
+    out.write_text("not a row\n")
+    broken = run_cli("answer-tickets", str(export), "--out", str(out), "--resume", env=no_model)
+    assert broken.returncode == 1 and "not a row this command wrote" in broken.stderr, broken.stderr
+    assert out.read_text() == "not a row\n"
+
+
 @pytest.mark.real
 def test_seed_orders_then_ask_where_an_order_is(tmp_path: Path) -> None:
     import sqlite3
