@@ -6,8 +6,9 @@ import copy
 import logging
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
+from chatbot import model_cache
 from chatbot.embedding import bundled_package_dir
 from chatbot.errors import ModelLoadError
 from chatbot.prompt_cache import PromptCache
@@ -116,9 +117,8 @@ class TransformersGenerator:
     def __init__(self, model: str = BUNDLED_GENERATOR, gguf_file: str = "", device: str = "auto",
                  temperature: float = 0.0, dtype: str = "auto", quantize: str = "", prefill_dtype: str = "auto",
                  decode_step: str = "auto", draft_tokens: int = 0, prompt_cache_mb: float = 0,
-                 compile_step: bool = False, native_kernel: bool = False) -> None:
+                 compile_step: bool = False, native_kernel: bool = False, model_cache_dir: str = "") -> None:
         import torch
-        from transformers import AutoModelForCausalLM, AutoTokenizer
 
         self.id = model
         self.temperature = temperature
@@ -135,16 +135,22 @@ class TransformersGenerator:
         if decode_step not in DECODE_STEPS:
             raise ModelLoadError(f"decode_step must be one of {', '.join(DECODE_STEPS)}, not {decode_step!r}.")
         weights = getattr(torch, dtype) if dtype != "auto" else torch.bfloat16 if use_cuda else torch.float32
-        options: dict = {"gguf_file": gguf} if gguf else {}
+        # A GGUF file is read once and kept converted (model_cache.py); `loaded_from` says where from.
+        kept = model_cache.converted_folder(source, gguf, model_cache_dir) if gguf else None
+        self.loaded_from = "converted" if model_cache.is_kept(kept) else "gguf" if gguf else "source"
         try:
-            self.tokenizer = AutoTokenizer.from_pretrained(source, **options)
-            if use_cuda:
-                self.model = AutoModelForCausalLM.from_pretrained(source, dtype=weights, device_map="auto", **options)
-            else:
-                self.model = AutoModelForCausalLM.from_pretrained(source, dtype=weights, **options)
-                self.model.to("cpu" if device == "auto" else device)
+            if self.loaded_from == "converted":
+                try:
+                    self._load(str(kept), {}, weights, use_cuda, device)
+                except Exception:  # noqa: BLE001 - whatever is wrong with the kept folder, the GGUF file is read
+                    model_cache.forget(kept)
+                    self.loaded_from = "gguf"
+            if self.loaded_from != "converted":
+                self._load(source, {"gguf_file": gguf} if gguf else {}, weights, use_cuda, device)
         except (OSError, ValueError) as error:
             raise ModelLoadError(f"Cannot load model {model!r} ({source}): {error}") from error
+        if self.loaded_from == "gguf" and kept is not None and self.model.dtype == torch.float32:
+            model_cache.keep(self.model, self.tokenizer, kept)
         self.model.eval()
         reading = getattr(torch, reading_dtype(prefill_dtype, str(self.model.dtype).removeprefix("torch."), use_cuda))
         # A second copy of the weights for reading prompts, when they are read in another dtype.
@@ -167,6 +173,16 @@ class TransformersGenerator:
                 return_freed_memory()
         if self.tokenizer.chat_template is None:
             raise ModelLoadError(f"Model {model!r} has no chat template; use an instruction-tuned model.")
+
+    def _load(self, source: str, options: dict, weights: Any, use_cuda: bool, device: str) -> None:
+        from transformers import AutoModelForCausalLM, AutoTokenizer
+
+        self.tokenizer = AutoTokenizer.from_pretrained(source, **options)
+        if use_cuda:
+            self.model = AutoModelForCausalLM.from_pretrained(source, dtype=weights, device_map="auto", **options)
+        else:
+            self.model = AutoModelForCausalLM.from_pretrained(source, dtype=weights, **options)
+            self.model.to("cpu" if device == "auto" else device)
 
     def _quantize(self, use_cuda: bool) -> None:
         """The linear layers' weights in int8, activations quantized on the fly (PyTorch's dynamic

@@ -122,7 +122,7 @@ def load_transformers(settings: Settings) -> Any:
     return TransformersGenerator(settings.model, settings.gguf_file, settings.device, settings.temperature,
                                  settings.dtype, settings.quantize, settings.prefill_dtype, settings.decode_step,
                                  settings.draft_tokens, settings.prompt_cache_mb, settings.compile_step,
-                                 settings.native_kernel)
+                                 settings.native_kernel, settings.model_cache_dir)
 
 
 def with_reranker(settings: Settings, retriever: Retriever, generator: Any) -> Retriever:

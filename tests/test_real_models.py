@@ -402,11 +402,39 @@ def test_the_int8_generator_runs_quantized_linear_layers(real_settings) -> None:
 
     from chatbot.generation import TransformersGenerator
 
-    generator = TransformersGenerator(real_settings.model, real_settings.gguf_file, "cpu", quantize="int8")
+    generator = TransformersGenerator(real_settings.model, real_settings.gguf_file, "cpu", quantize="int8",
+                                      model_cache_dir=real_settings.model_cache_dir)
     layers = [m for m in generator.model.modules() if isinstance(m, DynamicInt8Linear)]
     assert len(layers) == 30 * 7 + 1  # every attention and MLP projection, and the output layer
     messages = [{"role": "user", "content": "Passage: Items can be returned within 30 days.\nQuestion: How many days?"}]
     assert "".join(generator.stream(messages, 16)).strip()
+
+
+def test_a_gguf_model_is_kept_converted_and_loaded_from_there_with_the_same_weights(real_settings, tmp_path) -> None:
+    import json
+
+    import torch
+
+    from chatbot.generation import TransformersGenerator
+
+    def load() -> TransformersGenerator:
+        return TransformersGenerator(real_settings.model, real_settings.gguf_file, "cpu", prefill_dtype="float32",
+                                     decode_step="transformers", model_cache_dir=str(tmp_path))
+
+    first = load()
+    (kept,) = tmp_path.iterdir()
+    assert first.loaded_from == "gguf" and "quantization_config" not in json.loads((kept / "config.json").read_text())
+    second = load()
+    assert second.loaded_from == "converted"
+    weights, again = first.model.state_dict(), second.model.state_dict()
+    assert weights.keys() == again.keys() and all(torch.equal(weights[name], again[name]) for name in weights)
+    assert second.tokenizer.chat_template == first.tokenizer.chat_template
+    messages = [{"role": "user", "content": "Do you ship to Canada?"}]
+    assert list(second.stream(messages, 12)) == list(first.stream(messages, 12))
+    # A damaged folder is read past: the GGUF file again, and the folder kept anew.
+    (kept / "model.safetensors").write_bytes(b"not weights")
+    third = load()
+    assert third.loaded_from == "gguf" and load().loaded_from == "converted"
 
 
 def test_unknown_speed_options_are_refused_before_loading() -> None:
