@@ -211,11 +211,17 @@ def main() -> None:
 
     from transformers import AutoTokenizer
 
+    from chatbot import model_cache
     from chatbot.generation import resolve_model
     from chatbot.settings import load_settings
 
-    source, gguf = resolve_model(load_settings().model)
-    tokenizer = AutoTokenizer.from_pretrained(source, **({"gguf_file": gguf} if gguf else {}))
+    settings = load_settings()
+    source, gguf = resolve_model(settings.model, settings.gguf_file)
+    kept = model_cache.converted_folder(source, gguf, settings.model_cache_dir) if gguf else None
+    if model_cache.is_kept(kept):  # the app's converted copy: its tokenizer loads at once, the GGUF file's in 5 s
+        tokenizer = AutoTokenizer.from_pretrained(str(kept))
+    else:
+        tokenizer = AutoTokenizer.from_pretrained(source, **({"gguf_file": gguf} if gguf else {}))
 
     def count_tokens(text: str) -> int:
         return len(tokenizer(text, add_special_tokens=False)["input_ids"])
