@@ -148,6 +148,32 @@ def test_a_prompt_read_by_the_lean_layers_gives_the_models_cache_and_logits() ->
         torch.testing.assert_close(layer.values.float(), expected.values, atol=0.05, rtol=0.02)
 
 
+def test_a_prompts_last_layer_multiplies_only_its_last_token_past_the_keys_and_values(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    import copy
+
+    from chatbot.running_batch import new_cache
+
+    model = tiny_llama(on_grid=True)
+    writer = FastDecoder(model, copy.deepcopy(model).to(torch.bfloat16))
+    ids = torch.tensor([[int(t) for t in prompt(23, seed=6)[0]["content"].split()]])
+    whole_cache = new_cache()
+    logits = writer.read(ids, whole_cache)
+    calls, product = [], DenseLinear.__call__
+    monkeypatch.setattr(DenseLinear, "__call__", lambda linear, x: calls.append((linear, x.shape[0])) or product(linear, x))
+    cache = new_cache()
+    writer.read(ids[:, :9], cache)
+    calls.clear()
+    torch.testing.assert_close(writer.read(ids, cache), logits, atol=0, rtol=0)  # the rest, after 9 tokens held
+    rows = {linear: count for linear, count in calls}
+    _, qkv, out, _, gate_up, down = writer.dense_layers[-1]
+    assert rows[qkv] == ids.shape[1] - 9 and rows[out] == rows[gate_up] == rows[down] == 1
+    assert all(count == ids.shape[1] - 9 for layer in writer.dense_layers[:-1] for count in (rows[layer[1]], rows[layer[5]]))
+    for layer, expected in zip(cache.layers, whole_cache.layers):  # every token's keys and values are kept
+        torch.testing.assert_close(layer.keys, expected.keys, atol=0, rtol=0)
+        torch.testing.assert_close(layer.values, expected.values, atol=0, rtol=0)
+
+
 def test_models_the_step_cannot_write_for_are_named_with_the_reason() -> None:
     assert supports(tiny_llama(False)) == ""
     assert "biases" in supports(tiny_llama(False, attention_bias=True))
