@@ -160,7 +160,8 @@ def test_a_prompts_last_layer_multiplies_only_its_last_token_past_the_keys_and_v
     whole_cache = new_cache()
     logits = writer.read(ids, whole_cache)
     calls, product = [], DenseLinear.__call__
-    monkeypatch.setattr(DenseLinear, "__call__", lambda linear, x: calls.append((linear, x.shape[0])) or product(linear, x))
+    monkeypatch.setattr(DenseLinear, "__call__",
+                        lambda linear, x: calls.append((linear, x.shape[0])) or product(linear, x))
     cache = new_cache()
     writer.read(ids[:, :9], cache)
     calls.clear()
@@ -168,7 +169,8 @@ def test_a_prompts_last_layer_multiplies_only_its_last_token_past_the_keys_and_v
     rows = {linear: count for linear, count in calls}
     _, qkv, out, _, gate_up, down = writer.dense_layers[-1]
     assert rows[qkv] == ids.shape[1] - 9 and rows[out] == rows[gate_up] == rows[down] == 1
-    assert all(count == ids.shape[1] - 9 for layer in writer.dense_layers[:-1] for count in (rows[layer[1]], rows[layer[5]]))
+    earlier = [rows[linear] for layer in writer.dense_layers[:-1] for linear in layer[1:3] + layer[4:6]]
+    assert earlier == [ids.shape[1] - 9] * len(earlier)
     for layer, expected in zip(cache.layers, whole_cache.layers):  # every token's keys and values are kept
         torch.testing.assert_close(layer.keys, expected.keys, atol=0, rtol=0)
         torch.testing.assert_close(layer.values, expected.values, atol=0, rtol=0)
