@@ -46,6 +46,13 @@ RESCORED = 64  # the likeliest tokens by the compact output layer, scored again 
 # 33.3 / 38.1, 10 rows 43.5 / 41.2, 12 rows 46.6 / 43.5. bf16 reads 4x the bytes, so it wins
 # only where int4's row-by-row work costs more than that.
 DENSE_ROWS = 10
+# A lone row's compiled layers are called this many at a time, one graph for each span: each call
+# of a compiled graph costs about 30-40 us around its work (torch.compile's wrappers, the cache's
+# views), and a lone row's step took 0.83-0.89x the time with spans of 5 as with one layer a graph
+# (the bundled model, medians of 40, interleaved, scratch), with the same logits bit for bit.
+# Spans of 30 took 38 s to compile. A batch's rows keep one layer a graph: in spans, inductor
+# fused its rows' norms differently, and a key came one bf16 step apart in the 19th layer.
+SPAN = 5
 
 
 def quantize_rows(weight: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -443,9 +450,27 @@ class FastDecoder:
         cos, sin = self._rotary(positions.flatten())
         later = torch.full((count, count), float("-inf")).triu(1)  # a token does not see those after it
         padding = None if mask is None else torch.zeros(mask.shape).masked_fill(mask == 0, float("-inf"))
+        for stored in cache.layers:
+            stored.grow(count)  # the layers write their tokens' keys and values into the positions shown
+        if rows == 1:  # a lone row: SPAN layers a graph (CompiledLayers.span)
+            for first in range(0, len(layers), SPAN):
+                stored = cache.layers[first:first + SPAN]
+                hidden = self.compiled_layers.span(layers[first:first + SPAN], hidden, cos, sin,
+                                                   [layer.keys for layer in stored], [layer.values for layer in stored],
+                                                   later)
+            return hidden
         for stored, layer in zip(cache.layers, layers):
-            stored.grow(count)  # the layer writes its tokens' keys and values into the positions shown
             hidden = self.compiled_layers(layer, hidden, cos, sin, stored.keys, stored.values, padding, later)
+        return hidden
+
+    def _compiled_span(self, hidden: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor, keys: list[torch.Tensor],
+                       values: list[torch.Tensor], later: torch.Tensor, *weights: Any) -> torch.Tensor:
+        """`_compiled_layer` for a lone row through several layers in turn (`keys` and `values`:
+        each layer's; `weights`: each layer's six, one layer after another), for torch.compile
+        (`CompiledLayers.span`)."""
+        for index in range(len(keys)):
+            hidden = self._compiled_layer(hidden, cos, sin, keys[index], values[index], None, later,
+                                          *weights[6 * index:6 * index + 6])
         return hidden
 
     def _compiled_layer(self, hidden: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor, keys: torch.Tensor,
@@ -560,10 +585,11 @@ class CompiledLayers:
     """The decoder layers (`FastDecoder._compiled_layer`) compiled by torch.compile into C++
     loops (PyTorch's inductor, which needs a C++ compiler): the norms, rotary positions,
     attention and gating fused, instead of about 40 small operations a layer in eager PyTorch,
-    which for one row cost more than the weights' products. One graph for a lone row's token (a
-    step), one for its several tokens (a guessed continuation checked, prompt_lookup.py) and
-    one for a token of each of several rows (a batch's step), per kind of layer; the cache's
-    length and the count of tokens or rows are symbolic, so a graph serves every length.
+    which for one row cost more than the weights' products. For a lone row, one graph for `SPAN`
+    layers' token (a step) and one for their several tokens (a guessed continuation checked,
+    prompt_lookup.py), per kind of layer (`span`); for a token of each of several rows (a batch's
+    step), one graph a layer. The cache's length and the count of tokens or rows are symbolic, so
+    a graph serves every length.
 
     torch.compile checks a call's inputs against each graph before running it, which cost about
     50 us a call (scratch), more than some of the layer's kernels; here each graph is a function
@@ -602,6 +628,26 @@ class CompiledLayers:
                 for dim in dims:
                     torch._dynamo.mark_dynamic(tensor, dim)
         return compiled(self.decoder, hidden, cos, sin, keys, values, padding, later, *layer)
+
+    def span(self, layers: list, hidden: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor, keys: list[torch.Tensor],
+             values: list[torch.Tensor], later: torch.Tensor) -> Any:
+        """`FastDecoder._compiled_span` for a lone row through `layers`, compiled the first time
+        for this many layers of these kinds, for one token or several."""
+        several = later.shape[0] > 1
+        kind = ("span", several, *(type(weights).__name__ for layer in layers for weights in layer))
+        compiled = self.compiled.get(kind)
+        if compiled is None:
+            compiled = self.compiled[kind] = torch.compile(
+                own_code(FastDecoder._compiled_span),
+                options={"guard_filter_fn": torch.compiler.skip_all_guards_unsafe, "emulate_precision_casts": True})
+            marked = [(tensor, (2,)) for tensor in keys + values]  # as in __call__, for a lone row
+            if several:
+                marked += [(hidden, (0,)), (cos, (0,)), (sin, (0,)), (later, (0, 1))]
+            for tensor, dims in marked:
+                for dim in dims:
+                    torch._dynamo.mark_dynamic(tensor, dim)
+        return compiled(self.decoder, hidden, cos, sin, keys, values, later, *(weights for layer in layers
+                                                                              for weights in layer))
 
     def prepare(self) -> str:
         """Compile the graphs now, by writing after made-up 37-token prompts in throwaway

@@ -210,6 +210,45 @@ def test_compiled_int8_layers_write_what_the_eager_layers_write(chats: list) -> 
     write_alike(model, plain, compiled, chats)
 
 
+@pytest.mark.real  # compiles (about 20 s the first time on a machine)
+def test_a_lone_rows_compiled_layers_go_a_span_at_a_time_and_write_what_one_layer_a_graph_writes(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from chatbot import fast_decode
+    from chatbot.fast_decode import CompiledLayers
+
+    monkeypatch.setattr(fast_decode, "SPAN", 2)  # 3 layers: a span of 2, then one of 1
+    model = tiny_llama(on_grid=True, num_hidden_layers=3, initializer_range=0.3)
+    writer = FastDecoder(model, compile_step=True)
+    assert writer.compile_error == ""
+    spans, layers = [], []
+    span, layer = CompiledLayers.span, CompiledLayers.__call__
+    monkeypatch.setattr(CompiledLayers, "span",
+                        lambda self, part, *rest: spans.append(len(part)) or span(self, part, *rest))
+    monkeypatch.setattr(CompiledLayers, "__call__", lambda self, *rest: layers.append(1) or layer(self, *rest))
+
+    def one_layer_a_graph(self, part, hidden, cos, sin, keys, values, later):  # noqa: ANN001, ANN202
+        for weights, key, value in zip(part, keys, values):
+            hidden = self(weights, hidden, cos, sin, key, value, None, later)
+        return hidden
+
+    chats, written = [prompt(19, seed=7)], []
+    for spanned in (True, False):
+        if not spanned:
+            monkeypatch.setattr(CompiledLayers, "span", one_layer_a_graph)
+        batch = RunningBatch(model, DigitTokenizer(), set(), 0.0, writer=writer)
+        batch.add(chats, [None])
+        spans.clear()
+        layers.clear()
+        steps = [batch.next_logits() for _ in range(3)]
+        checked = writer.extend(torch.tensor([5, 17, 2, 9]), batch.mask.shape[1], batch.cache)
+        written.append((steps, checked))
+        assert (spans, layers) == (([2, 1] * 4, []) if spanned else ([], [1] * 12))
+    (spanned_steps, spanned_check), (plain_steps, plain_check) = written
+    for spanned_step, plain_step in zip(spanned_steps, plain_steps):
+        torch.testing.assert_close(spanned_step, plain_step, atol=0, rtol=0)
+    torch.testing.assert_close(spanned_check, plain_check, atol=0, rtol=0)
+
+
 def write_alike(model, eager: FastDecoder, compiled: FastDecoder, chats: list) -> None:  # noqa: ANN001
     """Step by step, `compiled` gives the logits `eager` gives, the eager layers' likeliest token
     fed to both, for 140 steps: past the cache's room of 128 positions, so that it is laid out
