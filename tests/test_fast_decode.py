@@ -216,8 +216,8 @@ def test_a_lone_rows_compiled_layers_go_a_span_at_a_time_and_write_what_one_laye
     from chatbot import fast_decode
     from chatbot.fast_decode import CompiledLayers
 
-    monkeypatch.setattr(fast_decode, "SPAN", 2)  # 3 layers: a span of 2, then one of 1
-    model = tiny_llama(on_grid=True, num_hidden_layers=3, initializer_range=0.3)
+    monkeypatch.setattr(fast_decode, "SPAN", 2)  # 5 layers: two spans of 2 (one graph for both), then one of 1
+    model = tiny_llama(on_grid=True, num_hidden_layers=5, initializer_range=0.3)
     writer = FastDecoder(model, compile_step=True)
     assert writer.compile_error == ""
     spans, layers = [], []
@@ -242,7 +242,9 @@ def test_a_lone_rows_compiled_layers_go_a_span_at_a_time_and_write_what_one_laye
         steps = [batch.next_logits() for _ in range(3)]
         checked = writer.extend(torch.tensor([5, 17, 2, 9]), batch.mask.shape[1], batch.cache)
         written.append((steps, checked))
-        assert (spans, layers) == (([2, 1] * 4, []) if spanned else ([], [1] * 12))
+        assert (spans, layers) == (([2, 2, 1] * 4, []) if spanned else ([], [1] * 20))
+    # Spans of as many layers of the same kinds share a graph: 2 layers and 1, for a token and for several.
+    assert sum(kind[0] == "span" for kind in writer.compiled_layers.compiled) == 4
     (spanned_steps, spanned_check), (plain_steps, plain_check) = written
     for spanned_step, plain_step in zip(spanned_steps, plain_steps):
         torch.testing.assert_close(spanned_step, plain_step, atol=0, rtol=0)
