@@ -49,9 +49,11 @@ DENSE_ROWS = 10
 # A lone row's compiled layers are called this many at a time, one graph for each span: each call
 # of a compiled graph costs about 30-40 us around its work (torch.compile's wrappers, the cache's
 # views), and a lone row's step took 0.83-0.89x the time with spans of 5 as with one layer a graph
-# (the bundled model, medians of 40, interleaved, scratch), with the same logits bit for bit.
-# Spans of 30 took 38 s to compile. A batch's rows keep one layer a graph: in spans, inductor
-# fused its rows' norms differently, and a key came one bf16 step apart in the 19th layer.
+# (the bundled model, medians of 40, interleaved, scratch). Inductor fuses across the layers of a
+# span, which can round differently: the logits of 30 scratch steps were the same, but 6 of 257
+# demo-eval answers changed at a near-tie (3 traced: after 30-46 tokens). Spans of 30 took 38 s
+# to compile. A batch's rows keep one layer a graph: in spans a key came one bf16 step apart in
+# the 19th layer.
 SPAN = 5
 
 
