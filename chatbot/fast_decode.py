@@ -611,12 +611,6 @@ class CompiledLayers:
         kind = (batch, several, *(type(weights).__name__ for weights in layer))
         compiled = self.compiled.get(kind)
         if compiled is None:
-            compiled = self.compiled[kind] = torch.compile(
-                own_code(FastDecoder._compiled_layer),
-                # Rounding to bf16 where eager PyTorch rounds (the compiler would otherwise keep
-                # fused values in fp32): a guess checked came 0.022 from its step's logits in the
-                # real-model test with it, 0.091 without.
-                options={"guard_filter_fn": torch.compiler.skip_all_guards_unsafe, "emulate_precision_casts": True})
             # Only the cache's length, and the count of tokens or rows where there are several,
             # are symbolic: the model's sizes stay constants the compiler can unroll and vectorise by.
             marked = [(keys, (2,)), (values, (2,))]
@@ -626,9 +620,7 @@ class CompiledLayers:
                 marked += [(later, (0, 1))]
             if batch:
                 marked += [(keys, (0,)), (values, (0,)), (padding, (0, 1))]
-            for tensor, dims in marked:
-                for dim in dims:
-                    torch._dynamo.mark_dynamic(tensor, dim)
+            compiled = self._compile(kind, FastDecoder._compiled_layer, marked)
         return compiled(self.decoder, hidden, cos, sin, keys, values, padding, later, *layer)
 
     def span(self, layers: list, hidden: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor, keys: list[torch.Tensor],
@@ -639,17 +631,26 @@ class CompiledLayers:
         kind = ("span", several, *(type(weights).__name__ for layer in layers for weights in layer))
         compiled = self.compiled.get(kind)
         if compiled is None:
-            compiled = self.compiled[kind] = torch.compile(
-                own_code(FastDecoder._compiled_span),
-                options={"guard_filter_fn": torch.compiler.skip_all_guards_unsafe, "emulate_precision_casts": True})
             marked = [(tensor, (2,)) for tensor in keys + values]  # as in __call__, for a lone row
             if several:
                 marked += [(hidden, (0,)), (cos, (0,)), (sin, (0,)), (later, (0, 1))]
-            for tensor, dims in marked:
-                for dim in dims:
-                    torch._dynamo.mark_dynamic(tensor, dim)
+            compiled = self._compile(kind, FastDecoder._compiled_span, marked)
         return compiled(self.decoder, hidden, cos, sin, keys, values, later, *(weights for layer in layers
                                                                               for weights in layer))
+
+    def _compile(self, kind: tuple, function: Any, marked: list[tuple[torch.Tensor, tuple[int, ...]]]) -> Any:
+        """`function` compiled as a graph of its own for calls of `kind`, the sizes in `marked`
+        (each tensor's dims) symbolic; kept for the next such call."""
+        compiled = self.compiled[kind] = torch.compile(
+            own_code(function),
+            # Rounding to bf16 where eager PyTorch rounds (the compiler would otherwise keep
+            # fused values in fp32): a guess checked came 0.022 from its step's logits in the
+            # real-model test with it, 0.091 without.
+            options={"guard_filter_fn": torch.compiler.skip_all_guards_unsafe, "emulate_precision_casts": True})
+        for tensor, dims in marked:
+            for dim in dims:
+                torch._dynamo.mark_dynamic(tensor, dim)
+        return compiled
 
     def prepare(self) -> str:
         """Compile the graphs now, by writing after made-up 37-token prompts in throwaway
