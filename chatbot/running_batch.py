@@ -4,6 +4,8 @@ leave with their part of it, so the batch stays full instead of waiting for its 
 
 from __future__ import annotations
 
+import functools
+import inspect
 from collections import deque
 from collections.abc import Callable, Sequence
 from typing import Any, Protocol
@@ -173,6 +175,19 @@ def new_cache() -> Any:
     return cache
 
 
+@functools.cache
+def cache_keyword(model_class: type) -> str:
+    """The keyword a model class's forward takes its key/value cache by: `cache` in transformers
+    5.25, `past_key_values` in 5.17. An older forward takes an unknown `cache=` into its
+    **kwargs and ignores it, and each step would then read its token with nothing before it."""
+    return "cache" if "cache" in inspect.signature(model_class.forward).parameters else "past_key_values"
+
+
+def forward_with_cache(model: Any, cache: Any, **inputs: Any) -> Any:
+    """`model`'s forward over `inputs`, reading and growing `cache` (cache_keyword)."""
+    return model(**inputs, **{cache_keyword(type(model)): cache}, use_cache=True)
+
+
 def only_growing_layers(cache: Any) -> bool:
     """Whether `cache` is made of plain growing key/value layers, which hold every position."""
     return all(type(layer) is _GROWING_LAYER for layer in cache.layers)
@@ -280,11 +295,12 @@ class RunningBatch:
                 start = found.length if found else 0
                 positions = torch.arange(start, ids.shape[1], device=ids.device)[None]
                 if self.writer is not None and hasattr(self.reader, "model"):  # the first token scored like the rest
-                    hidden = self.reader.model(input_ids=ids[:, start:], position_ids=positions, cache=cache, use_cache=True)
+                    hidden = forward_with_cache(self.reader.model, cache, input_ids=ids[:, start:],
+                                                position_ids=positions)
                     logits = self.writer.logits(hidden.last_hidden_state[:, -1])
                 else:
-                    logits = self.reader(input_ids=ids[:, start:], position_ids=positions, cache=cache, use_cache=True,
-                                         logits_to_keep=1).logits[:, -1]
+                    logits = forward_with_cache(self.reader, cache, input_ids=ids[:, start:], position_ids=positions,
+                                                logits_to_keep=1).logits[:, -1]
         # Only growing layers hold every position (a sliding-window layer keeps its last few).
         if self.prompt_cache is not None and not whole and only_growing_layers(cache):
             self.prompt_cache.store(reader, ids[0].tolist(), [(layer.keys, layer.values) for layer in cache.layers], logits)
@@ -333,8 +349,8 @@ class RunningBatch:
         else:
             positions = torch.arange(start, start + len(tokens), device=tokens.device)[None]
             with torch.no_grad():
-                logits = self.model(input_ids=tokens[None], attention_mask=self.mask, position_ids=positions,
-                                    cache=self.cache, use_cache=True).logits[0]
+                logits = forward_with_cache(self.model, self.cache, input_ids=tokens[None], attention_mask=self.mask,
+                                            position_ids=positions).logits[0]
         best = logits.argmax(-1).tolist()
         kept = 0
         while kept < len(guess) and best[kept] == guess[kept] and best[kept] not in self.end_tokens:
@@ -360,13 +376,8 @@ class RunningBatch:
         if self.writer is not None:
             return self.writer.step(self.next_tokens, positions, self.cache, self.mask)
         with torch.no_grad():
-            return self.model(
-                input_ids=self.next_tokens[:, None],
-                attention_mask=self.mask,
-                position_ids=positions[:, None],
-                cache=self.cache,
-                use_cache=True,
-            ).logits[:, -1]
+            return forward_with_cache(self.model, self.cache, input_ids=self.next_tokens[:, None],
+                                      attention_mask=self.mask, position_ids=positions[:, None]).logits[:, -1]
 
     def keep(self, rows: Sequence[int]) -> list[int]:
         """Keep only `rows`; the others leave with their part of the cache, and columns that are

@@ -129,7 +129,7 @@ def test_a_prompt_read_by_the_lean_layers_gives_the_models_cache_and_logits() ->
 
     from transformers import DynamicCache
 
-    from chatbot.running_batch import new_cache
+    from chatbot.running_batch import forward_with_cache, new_cache
 
     model = tiny_llama(on_grid=True)
     writer = FastDecoder(model, copy.deepcopy(model).to(torch.bfloat16))
@@ -138,7 +138,7 @@ def test_a_prompt_read_by_the_lean_layers_gives_the_models_cache_and_logits() ->
     cache, reference_cache = new_cache(), DynamicCache()
     logits = writer.read(ids, cache)
     with torch.no_grad():
-        reference = model(input_ids=ids, cache=reference_cache, use_cache=True).logits[:, -1]
+        reference = forward_with_cache(model, reference_cache, input_ids=ids).logits[:, -1]
     assert logits.shape == reference.shape and logits.argmax() == reference.argmax()
     assert torch.nn.functional.cosine_similarity(logits, reference).item() > 0.999
     assert len(cache.layers) == len(reference_cache.layers)

@@ -8,7 +8,7 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from chatbot.running_batch import new_cache  # noqa: E402
+from chatbot.running_batch import RunningBatch, forward_with_cache, new_cache  # noqa: E402
 
 
 def token(rows: int, value: float, heads: int = 2, dim: int = 3) -> torch.Tensor:
@@ -127,3 +127,36 @@ def test_keys_already_held_in_the_asked_layout_are_not_copied_again() -> None:
     layer.hold(layer.keys, layer.values, keys_positions_last=True)
     assert layer._buffers[0] is not buffer and layer.keys.stride(-2) == 1
     assert layer.keys[:, 0, :, 0].tolist() == [[0, 1, 2]] * 2
+
+
+class CacheNamedPastKeyValues(torch.nn.Module):
+    """A transformers model whose forward takes its cache as `past_key_values`, as transformers
+    5.17's models do (5.25's take `cache`), and like them takes unknown keywords into **kwargs."""
+
+    def __init__(self, model) -> None:  # noqa: ANN001
+        super().__init__()
+        self.wrapped, self.config = model, model.config
+        self.device, self.dtype = model.device, model.dtype
+
+    def forward(self, input_ids=None, attention_mask=None, position_ids=None,  # noqa: ANN001, ANN201
+                past_key_values=None, use_cache=None, logits_to_keep=0, **kwargs):
+        return forward_with_cache(self.wrapped, past_key_values, input_ids=input_ids, attention_mask=attention_mask,
+                                  position_ids=position_ids, logits_to_keep=logits_to_keep)
+
+
+def test_a_model_whose_forward_names_its_cache_past_key_values_writes_what_one_naming_it_cache_writes() -> None:
+    """On a GPU machine with transformers 5.17 every reply read its prompt, then went on as if
+    each new token had nothing before it ("The-----...")."""
+    from tests.test_fast_decode import DigitTokenizer, prompt, tiny_llama
+
+    model = tiny_llama(on_grid=False)
+    chats = [prompt(19, seed=7), prompt(11, seed=3)]
+    written = []
+    for forward in (model, CacheNamedPastKeyValues(model)):
+        batch = RunningBatch(forward, DigitTokenizer(), set(), 0.0)
+        batch.add(chats, [None, None])
+        for _ in range(6):
+            batch.step()
+        written.append((batch.next_logits(), batch.tokens))  # the logits after 7 tokens of each reply
+    torch.testing.assert_close(written[1][0], written[0][0], atol=0, rtol=0)
+    assert written[1][1] == written[0][1]
