@@ -150,7 +150,7 @@ class TransformersGenerator:
         except (OSError, ValueError) as error:
             raise ModelLoadError(f"Cannot load model {model!r} ({source}): {error}") from error
         if self.loaded_from == "gguf" and kept is not None and self.model.dtype == torch.float32:
-            model_cache.keep(self.model, self.tokenizer, kept)
+            model_cache.keep(self.model, self.tokenizer, kept, Path(source, gguf))
         self.model.eval()
         reading = getattr(torch, reading_dtype(prefill_dtype, str(self.model.dtype).removeprefix("torch."), use_cuda))
         # A second copy of the weights for reading prompts, when they are read in another dtype.

@@ -412,10 +412,12 @@ def test_the_int8_generator_runs_quantized_linear_layers(real_settings) -> None:
 
 def test_a_gguf_model_is_kept_converted_and_loaded_from_there_with_the_same_weights(real_settings, tmp_path) -> None:
     import json
+    import shutil
+    from pathlib import Path
 
     import torch
 
-    from chatbot.generation import TransformersGenerator
+    from chatbot.generation import TransformersGenerator, resolve_model
 
     def load() -> TransformersGenerator:
         return TransformersGenerator(real_settings.model, real_settings.gguf_file, "cpu", prefill_dtype="float32",
@@ -424,6 +426,8 @@ def test_a_gguf_model_is_kept_converted_and_loaded_from_there_with_the_same_weig
     first = load()
     (kept,) = tmp_path.iterdir()
     assert first.loaded_from == "gguf" and "quantization_config" not in json.loads((kept / "config.json").read_text())
+    gguf = Path(*resolve_model(real_settings.model, real_settings.gguf_file)).resolve()
+    assert json.loads((kept / "source.json").read_text())["gguf"] == str(gguf)
     second = load()
     assert second.loaded_from == "converted"
     weights, again = first.model.state_dict(), second.model.state_dict()
@@ -431,10 +435,17 @@ def test_a_gguf_model_is_kept_converted_and_loaded_from_there_with_the_same_weig
     assert second.tokenizer.chat_template == first.tokenizer.chat_template
     messages = [{"role": "user", "content": "Do you ship to Canada?"}]
     assert list(second.stream(messages, 12)) == list(first.stream(messages, 12))
-    # A damaged folder is read past: the GGUF file again, and the folder kept anew.
+    # A damaged folder is read past: the GGUF file again, and the folder kept anew. Keeping it
+    # removes a folder kept for a GGUF file since removed, not one that does not name its file.
     (kept / "model.safetensors").write_bytes(b"not weights")
+    removed, unnamed = tmp_path / "gone-0123456789abcdef", tmp_path / "unnamed-0123456789abcdef"
+    for folder in (removed, unnamed):
+        shutil.copytree(kept, folder)
+    (removed / "source.json").write_text(json.dumps({"gguf": str(tmp_path / "gone.gguf")}))
+    (unnamed / "source.json").unlink()
     third = load()
     assert third.loaded_from == "gguf" and load().loaded_from == "converted"
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([kept.name, unnamed.name])
 
 
 def test_unknown_speed_options_are_refused_before_loading() -> None:
