@@ -98,9 +98,10 @@ def main() -> None:
     if args.device == "cuda" and not torch.cuda.is_available():
         sys.exit("gpu_speed.py needs a CUDA GPU (torch.cuda.is_available() is False); "
                  "--device cpu tries it on the CPU.")
-    settings = replace(load_settings(), model=args.model or load_settings().model, model_cache_dir="",
-                       gguf_file=args.gguf_file if args.model else load_settings().gguf_file, device=args.device,
-                       decode_step="auto" if args.device == "cuda" else "transformers", prompt_cache_mb=0)
+    settings = load_settings()
+    settings = replace(settings, model=args.model or settings.model, model_cache_dir="", device=args.device,
+                       gguf_file=args.gguf_file if args.model else settings.gguf_file, prompt_cache_mb=0,
+                       decode_step="auto" if args.device == "cuda" else "transformers")
     now = synchronized(args.device)
     started = now()
     generator = load_transformers(settings)
