@@ -11,7 +11,7 @@ row. Activations and the key/value cache are bf16. The output layer only ranks t
 (in int4); the 64 likeliest tokens are scored again from the fp32 weights. PyTorch's weight-only
 kernels compute each row from that row alone, but attention over a row padded to the batch's
 length sums in another order, and in bf16 that can turn a near-tie: a reply written in a batch
-is close to, not always the same as, the reply written alone (README: Speed).
+is close to, not always the same as, the reply written alone (benchmarks/README.md).
 
 Those kernels work row by row: a step for 32 rows took 9x one row's time. Given a bf16 copy of
 the model (the prompt reader, on CPUs with fast bf16 products), a step for `DENSE_ROWS` rows or

@@ -187,7 +187,7 @@ class TransformersGenerator:
     def _quantize(self, use_cuda: bool) -> None:
         """The linear layers' weights in int8, activations quantized on the fly (PyTorch's dynamic
         quantization, fbgemm/oneDNN int8 kernels): on this project's 2-core CPU, decoding about
-        2.5x and whole answers about 3.8x faster than fp32 (README, Speed). Activations are scaled
+        2.5x and whole answers about 3.8x faster than fp32 (benchmarks/README.md). Activations are scaled
         per call, so a reply written in a batch can differ a little from the same reply alone."""
         import torch
 

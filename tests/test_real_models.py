@@ -159,7 +159,7 @@ def test_the_bundled_model_is_written_by_the_lean_step_in_int4_with_its_own_logi
 def test_a_row_written_by_the_lean_step_among_others_gets_the_logits_it_gets_alone(
         real_generator, monkeypatch: pytest.MonkeyPatch) -> None:
     """Not bit for bit: attention over a padded row sums in another order, and in bf16 that can
-    turn a near-tie (README: Speed). A lone row is written by the same eager layers as the batch
+    turn a near-tie (benchmarks/README.md). A lone row is written by the same eager layers as the batch
     here; the compiled ones are compared with them below."""
     import torch
 
