@@ -217,7 +217,7 @@ def main() -> None:
 
     settings = load_settings()
     source, gguf = resolve_model(settings.model, settings.gguf_file)
-    kept = model_cache.converted_folder(source, gguf, settings.model_cache_dir) if gguf else None
+    kept = model_cache.converted_folder(source, gguf, settings.model_cache_dir)
     if model_cache.is_kept(kept):  # the app's converted copy: its tokenizer loads at once, the GGUF file's in 5 s
         tokenizer = AutoTokenizer.from_pretrained(str(kept))
     else:

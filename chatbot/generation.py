@@ -136,7 +136,7 @@ class TransformersGenerator:
             raise ModelLoadError(f"decode_step must be one of {', '.join(DECODE_STEPS)}, not {decode_step!r}.")
         weights = getattr(torch, dtype) if dtype != "auto" else torch.bfloat16 if use_cuda else torch.float32
         # A GGUF file is read once and kept converted (model_cache.py); `loaded_from` says where from.
-        kept = model_cache.converted_folder(source, gguf, model_cache_dir) if gguf else None
+        kept = model_cache.converted_folder(source, gguf, model_cache_dir)
         self.loaded_from = "converted" if model_cache.is_kept(kept) else "gguf" if gguf else "source"
         try:
             if self.loaded_from == "converted":

@@ -25,10 +25,10 @@ LAYOUT = 1  # raised when what is saved changes, so that older folders are not r
 SOURCE = "source.json"  # in a kept folder: {"gguf": the GGUF file's path}
 
 
-def converted_folder(source: str, gguf: str, cache_dir: str) -> Path | None:
-    """Where the conversion of `source`/`gguf` is kept (it may not exist yet); None where nothing is
-    kept or the file cannot be found."""
-    if not cache_dir:
+def converted_folder(source: str, gguf: str | None, cache_dir: str) -> Path | None:
+    """Where the conversion of `source`/`gguf` is kept (it may not exist yet); None where the model
+    is not a GGUF file, nothing is kept or the file cannot be found."""
+    if not gguf or not cache_dir:
         return None
     import transformers
 
