@@ -41,13 +41,17 @@ def synchronized(device: str):  # noqa: ANN201
     return now
 
 
+def chat_inputs(generator, conversation) -> dict:  # noqa: ANN001
+    """The chat's prompt as generate() takes it, on the model's device."""
+    return generator.tokenizer.apply_chat_template(conversation, add_generation_prompt=True, return_dict=True,
+                                                   return_tensors="pt").to(generator.model.device)
+
+
 def time_generate(generator, conversation, tokens: int, runs: int, now, **options) -> dict[str, float]:  # noqa: ANN001
     """transformers' generate() on one chat: time to first token (a 1-token generate) and decode
     tokens/s (the rest of a `tokens`-token generate), medians over `runs` after a warm-up run
     (with a static cache, generate compiles the model's forward in the warm-up)."""
-    model, tokenizer = generator.model, generator.tokenizer
-    inputs = tokenizer.apply_chat_template(conversation, add_generation_prompt=True, return_dict=True,
-                                           return_tensors="pt").to(model.device)
+    model, inputs = generator.model, chat_inputs(generator, conversation)
     firsts, rates = [], []
     for run in range(runs + 1):
         timed = []
@@ -69,12 +73,12 @@ def written_replies(generator, conversations, max_tokens: int, now) -> list[dict
         started = now()
         text = "".join(generator.stream(conversation, max_tokens))
         seconds = round(now() - started, 3)
-        inputs = generator.tokenizer.apply_chat_template(conversation, add_generation_prompt=True, return_dict=True,
-                                                         return_tensors="pt").to(generator.model.device)
+        inputs = chat_inputs(generator, conversation)
         written = generator.model.generate(**inputs, max_new_tokens=max_tokens, do_sample=False)
         theirs = generator.tokenizer.decode(written[0, inputs["input_ids"].shape[1]:], skip_special_tokens=True)
-        replies.append({"seconds": seconds, "text": text, "same_as_generate": text.strip() == theirs.strip()}
-                       | ({} if text.strip() == theirs.strip() else {"generate_text": theirs}))
+        same = text.strip() == theirs.strip()
+        replies.append({"seconds": seconds, "text": text, "same_as_generate": same}
+                       | ({} if same else {"generate_text": theirs}))
     return replies
 
 
