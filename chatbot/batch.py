@@ -138,6 +138,7 @@ def answer_tickets(
     resume: bool = False,
     limit: int | None = None,
     progress: Callable[[int], ProgressBar] = lambda total: _NoProgress(),
+    finished: Counter[str] | None = None,
 ) -> BatchSummary:
     """Answer `tickets` into `out` (.jsonl, or .csv), appending one flushed row per ticket as
     the `answerer` finishes them; `progress(total)` makes the bar that counts them.
@@ -145,9 +146,11 @@ def answer_tickets(
     An existing `out` is refused unless `resume`, which skips the tickets it already has (a
     ticket id that occurs k times in the input is finished when it occurs k times in `out`).
     A later occurrence of an id gets an error row, so every input row ends with one output row.
+    `finished`: what `finished_tickets(out, resume)` gave a caller that checked `out` before
+    loading the models, so that a long output is not read again; else it is read here.
     """
     out = Path(out)
-    finished = finished_tickets(out, resume)
+    finished = finished_tickets(out, resume) if finished is None else finished
     summary = BatchSummary()
     seen: dict[str, int] = {}
     todo: list[Ticket] = []

@@ -248,7 +248,7 @@ def answer_tickets_command(
     settings = _settings(settings_file, index_dir=index)
     columns = [c.strip() for c in text_columns.split(",")] if text_columns else None
     found = read_tickets(tickets, id_column, columns)  # fail fast, before loading the models
-    finished_tickets(out, resume)  # likewise: an existing --out without --resume, or one not ours
+    finished = finished_tickets(out, resume)  # likewise: an existing --out without --resume, or one not ours
     if engine == "ray":
         from chatbot.ray_engine import RayAnswerer
 
@@ -258,7 +258,7 @@ def answer_tickets_command(
     else:
         raise SettingsError(f"--engine must be local or ray, not {engine!r}.")
     progress = lambda total: tqdm(total=total, desc="tickets", unit="ticket", file=sys.stderr)  # noqa: E731
-    summary = answer_tickets(answerer, found, out, resume, limit, progress)
+    summary = answer_tickets(answerer, found, out, resume, limit, progress, finished)
     if summary.duplicates:
         typer.echo(f"duplicate ticket ids (later ones got an error row): {', '.join(summary.duplicates)}", err=True)
     report = write_batch_report(out, summary)

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
+from collections import Counter
 from pathlib import Path
 
 import pytest
 
-from chatbot.batch import LocalAnswerer, answer_tickets
+from chatbot.batch import LocalAnswerer, answer_tickets, finished_tickets
 from chatbot.batch_report import write_batch_report
 from chatbot.errors import SettingsError, TicketFileError
 from chatbot.index import build_index
@@ -88,6 +89,21 @@ def test_resume_finishes_what_a_crash_left(pipeline, export: Path, tmp_path: Pat
     with open(out, "a", encoding="utf-8") as handle:
         handle.write('{"id": "line-4", "answ')  # killed while writing the third row
     summary = answer_tickets(pipeline(sale="Within 14 days [1]."), tickets, out, resume=True)
+    assert [r["id"] for r in rows(out)] == ["1", "2", "line-4", "4", "1", "5"]
+    assert summary.skipped == 2 and summary.done == 4
+
+
+def test_resume_takes_the_counts_its_caller_read_before_loading_the_models(
+    pipeline, export: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    out = tmp_path / "answers.jsonl"
+    tickets = read_tickets(export)
+    answer_tickets(pipeline(full="Within 30 days [1]."), tickets, out, limit=2)
+    finished = finished_tickets(out, resume=True)
+    reads = []
+    monkeypatch.setattr("chatbot.batch._finished_ids", lambda path: reads.append(path) or Counter())
+    summary = answer_tickets(pipeline(sale="Within 14 days [1]."), tickets, out, resume=True, finished=finished)
+    assert reads == []  # the output was not read again
     assert [r["id"] for r in rows(out)] == ["1", "2", "line-4", "4", "1", "5"]
     assert summary.skipped == 2 and summary.done == 4
 
