@@ -9,7 +9,9 @@ generate() writes for it greedily (the first GPU check found replies that read "
 
 Run (on a machine with CUDA): .venv/bin/python benchmarks/gpu_speed.py [--model ID_OR_FOLDER]
      [--gguf-file NAME] [--tokens 64] [--batch 1 16] [--runs 3] [--out FILE.json]
-`--device cpu` runs the same rows on the CPU (the model's own forward, no lean step), to try the script.
+`--device cpu` runs the same rows on the CPU (the model's own forward in bf16, no lean step), to try
+the script: there too the prompts are read by the model that writes the replies, so each reply
+should be generate()'s.
 """
 
 from __future__ import annotations
@@ -66,19 +68,28 @@ def time_generate(generator, conversation, tokens: int, runs: int, now, **option
 
 
 def written_replies(generator, conversations, max_tokens: int, now) -> list[dict]:  # noqa: ANN001
-    """Each chat's reply written to its end, alone, as the app streams it (text, seconds), and
-    whether transformers' generate() writes the same greedy text (a near-tie can turn either way)."""
+    """Each chat's reply written to its end, alone, as the app streams it (text, seconds), beside
+    transformers' generate()'s greedy text. Written again without prompt lookup, the reply must be
+    generate()'s token for token: the same model reads the prompt and writes each token. With
+    it, a near-tie can turn: a check of several guessed tokens sums its bf16 products in another
+    order than a step of one (on this CPU, one of the 4 replies then differed by one word)."""
+    lookup = generator.draft_tokens
     replies = []
     for conversation in conversations:
         started = now()
         text = "".join(generator.stream(conversation, max_tokens))
         seconds = round(now() - started, 3)
+        generator.draft_tokens = 0
+        try:
+            plain = "".join(generator.stream(conversation, max_tokens))
+        finally:
+            generator.draft_tokens = lookup
         inputs = chat_inputs(generator, conversation)
         written = generator.model.generate(**inputs, max_new_tokens=max_tokens, do_sample=False)
-        theirs = generator.tokenizer.decode(written[0, inputs["input_ids"].shape[1]:], skip_special_tokens=True)
-        same = text.strip() == theirs.strip()
-        replies.append({"seconds": seconds, "text": text, "same_as_generate": same}
-                       | ({} if same else {"generate_text": theirs}))
+        theirs = generator.tokenizer.decode(written[0, inputs["input_ids"].shape[1]:], skip_special_tokens=True).strip()
+        replies.append({"seconds": seconds, "text": text, "same_as_generate": text.strip() == theirs,
+                        "same_as_generate_without_lookup": plain.strip() == theirs}
+                       | ({} if text.strip() == theirs == plain.strip() else {"generate_text": theirs}))
     return replies
 
 
@@ -105,7 +116,7 @@ def main() -> None:
     settings = load_settings()
     settings = replace(settings, model=args.model or settings.model, model_cache_dir="", device=args.device,
                        gguf_file=args.gguf_file if args.model else settings.gguf_file, prompt_cache_mb=0,
-                       decode_step="auto" if args.device == "cuda" else "transformers")
+                       dtype="bfloat16", decode_step="auto" if args.device == "cuda" else "transformers")
     now = synchronized(args.device)
     started = now()
     generator = load_transformers(settings)
@@ -142,8 +153,10 @@ def main() -> None:
               f"| {figures.get('total_tokens_per_s') or '-'} |")
     for question, reply in zip(QUESTIONS, report["replies"]):
         print(f"\n{question}\n  ({reply['seconds']} s) {reply['text']}")
-        if not reply["same_as_generate"]:
+        if "generate_text" in reply:
             print(f"  generate() wrote instead: {reply['generate_text']}")
+        if not reply["same_as_generate_without_lookup"]:
+            print("  WRONG: without prompt lookup, the reply should be generate()'s")
     if args.out:
         args.out.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
 
