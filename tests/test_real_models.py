@@ -85,14 +85,20 @@ def test_off_topic_question_after_a_shop_question_is_still_escalated(real_pipeli
     assert answer.escalate and answer.reason == "no_evidence"
 
 
-def test_the_decoding_loop_writes_what_transformers_generate_writes(real_generator) -> None:
-    """Greedy fp32 from prompt to reply: the running batch's own loop (growing cache, its own
-    positions) against transformers' generate() on the same model."""
+@pytest.mark.parametrize("dtype", ["float32", "bfloat16"])
+def test_the_decoding_loop_writes_what_transformers_generate_writes(real_generator, dtype: str) -> None:
+    """Greedy from prompt to reply: the running batch's own loop (growing cache, its own positions)
+    against transformers' generate() on the same model, in fp32 and in bf16 (as the model is
+    loaded on CUDA, where the loop uses the model's forward too)."""
+    import copy
+
     import torch
 
     from chatbot.running_batch import RunningBatch
 
     model, tokenizer = real_generator.model, real_generator.tokenizer
+    if dtype != "float32":
+        model = copy.deepcopy(model).to(getattr(torch, dtype))
     for question in ["How do I return an item?", "Write one sentence about parcels."]:
         messages = [{"role": "system", "content": "Answer briefly."}, {"role": "user", "content": question}]
         ids = tokenizer.apply_chat_template(messages, add_generation_prompt=True, return_tensors="pt", return_dict=True)
