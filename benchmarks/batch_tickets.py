@@ -27,10 +27,10 @@ def main() -> None:
     parser.add_argument("--out", type=Path)
     args = parser.parse_args()
 
-    from chatbot.batch import shorten
-    from chatbot.prompt_cache import PromptCache
+    from chatbot.llm.prompt_cache import PromptCache
     from chatbot.service import create_ticket_answerer
-    from chatbot.tickets import Ticket
+    from chatbot.tickets.answering import shorten
+    from chatbot.tickets.reader import Ticket
 
     def texts(name: str, field: str) -> list[str]:
         rows = [json.loads(line) for line in (REPO_ROOT / "evals" / name).read_text(encoding="utf-8").splitlines()]

@@ -46,9 +46,9 @@ def main() -> None:
     parser.add_argument("--out", type=Path, help="Write the figures as JSON here too.")
     args = parser.parse_args()
 
-    from chatbot.generation import TransformersGenerator
-    from chatbot.pipeline import Pipeline
-    from chatbot.retrieval import HybridRetriever
+    from chatbot.answer.pipeline import Pipeline
+    from chatbot.knowledge.retrieval import HybridRetriever
+    from chatbot.llm.huggingface import TransformersGenerator
     from chatbot.service import index_knowledge_base, load_embedder
 
     with tempfile.TemporaryDirectory() as tmp:

@@ -42,8 +42,8 @@ QUESTIONS = ["How many days do I have to return an item?", "How much is standard
 
 def rag_conversations(count: int) -> list[list[dict[str, str]]]:
     """The pipeline's own prompt (system prompt, then 6 passages and the question) for `count` questions."""
-    from chatbot.knowledge import read_knowledge_base
-    from chatbot.prompts import render_prompt
+    from chatbot.answer.prompts import render_prompt
+    from chatbot.knowledge.ingest import read_knowledge_base
 
     settings = load_settings()
     passages = read_knowledge_base(settings.kb_dir, settings.passage_chars).passages
@@ -65,7 +65,7 @@ def endless_batch(generator):  # noqa: ANN001, ANN201
     the asked number of tokens and goes on as the reply would (llama.cpp's run below bans its
     end-of-text token likewise); letting the model write an end token and go on past it, a
     made-up next chat turn followed."""
-    from chatbot.running_batch import RunningBatch
+    from chatbot.llm.continuous_batch import RunningBatch
 
     banned = sorted(generator._end_tokens())
 
@@ -159,7 +159,7 @@ def time_llama_cpp(llm, conversations, tokens: int, runs: int, tokenizer) -> dic
 def demo_conversations(count: int) -> list[list[dict[str, str]]]:
     """The prompts the pipeline writes (system prompt, its passages and the question) for the
     first `count` demo-eval questions it answers rather than escalates."""
-    from chatbot.pipeline import Pipeline
+    from chatbot.answer.pipeline import Pipeline
     from chatbot.service import load_embedder, open_retriever
 
     settings = load_settings()
@@ -252,7 +252,7 @@ def prompt_cache_transformers(generator, conversations, budget_mb: float) -> dic
     (its start is read once: the system prompt, passages ranked first before), and the same chat
     asked again (its whole prompt held). Interleaved in one process, so the machine's drift hits
     all three alike."""
-    from chatbot.prompt_cache import PromptCache
+    from chatbot.llm.prompt_cache import PromptCache
 
     cache = PromptCache(int(budget_mb * 2**20))
     first_token_time(generator, conversations[0], None)  # warm-up
@@ -305,7 +305,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path)
     args = parser.parse_args()
 
-    from chatbot.generation import TransformersGenerator, resolve_model
+    from chatbot.llm.huggingface import TransformersGenerator, resolve_model
 
     settings = load_settings()
     single, batch = rag_conversations(1), rag_conversations(args.batch)

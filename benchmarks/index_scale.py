@@ -36,7 +36,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from chatbot.vector_index import build_vector_index, choose_index_kind  # noqa: E402
+from chatbot.knowledge.vector_index import build_vector_index, choose_index_kind  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results" / "index_scale.json"
 K = 10
@@ -244,7 +244,7 @@ def main() -> None:
     import faiss
     import torch
 
-    from chatbot.embedding import SentenceTransformerEmbedder
+    from chatbot.knowledge.embedding import SentenceTransformerEmbedder
 
     embedder = SentenceTransformerEmbedder()
     centres = embedder.embed(_fill(POLICY_TEMPLATES, args.centres, seed=0))

@@ -45,7 +45,7 @@ QUESTIONS = [
 
 
 def percentile(values: list[float], share: float) -> float | None:
-    from chatbot.analytics import percentile as nearest_rank
+    from chatbot.support.analytics import percentile as nearest_rank
 
     found = nearest_rank(values, share)
     return None if found is None else round(found, 2)
@@ -211,8 +211,8 @@ def main() -> None:
 
     from transformers import AutoTokenizer
 
-    from chatbot import model_cache
-    from chatbot.generation import resolve_model
+    from chatbot.llm import model_cache
+    from chatbot.llm.huggingface import resolve_model
     from chatbot.settings import load_settings
 
     settings = load_settings()

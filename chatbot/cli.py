@@ -9,8 +9,8 @@ from typing import Annotated, Optional
 
 import typer
 
+from chatbot.answer.pipeline import clean_question
 from chatbot.errors import ChatbotError, EvalSetError, SettingsError
-from chatbot.pipeline import clean_question
 from chatbot.settings import Settings, load_settings
 from chatbot.values import Answer
 
@@ -127,8 +127,8 @@ def eval_command(
     """Measure retrieval, abstention and answers on an eval set."""
     from tqdm import tqdm
 
-    from chatbot.eval_report import write_report
-    from chatbot.evaluation import read_eval_cases, run_eval, summarize
+    from chatbot.evaluation.harness import read_eval_cases, run_eval, summarize
+    from chatbot.evaluation.report import write_report
     from chatbot.service import create_pipeline
 
     settings = _settings(settings_file, index_dir=index)
@@ -165,8 +165,8 @@ def calibrate(
     Prints cross-validated figures (each question scored by a model fitted without it) next to
     the plain cosine threshold's; from then on the pipeline escalates below the chosen threshold.
     """
-    from chatbot.evaluation import read_eval_cases
-    from chatbot.guardrails import remove_instructions
+    from chatbot.answer.guardrails import remove_instructions
+    from chatbot.evaluation.harness import read_eval_cases
     from chatbot.service import calibrate_abstention
 
     settings = _settings(settings_file, index_dir=index)
@@ -176,7 +176,7 @@ def calibrate(
     figures, curves = calibrate_abstention(settings, [remove_instructions(c.question) or c.question for c in cases],
                                            [c.answerable for c in cases], answer_rate, folds)
     if out is not None:
-        from chatbot.eval_report import write_calibration_report
+        from chatbot.evaluation.report import write_calibration_report
 
         for path in write_calibration_report(out, figures, curves["model"], curves["cosine"]):
             typer.echo(f"wrote {path}", err=True)
@@ -197,9 +197,9 @@ def tune_embedder_command(
     document it should bring up; then set `embedder` to --out and rebuild the index."""
     from tqdm import tqdm
 
-    from chatbot.evaluation import read_eval_cases
-    from chatbot.knowledge import read_knowledge_base
-    from chatbot.tuning import tune_embedder
+    from chatbot.evaluation.harness import read_eval_cases
+    from chatbot.evaluation.tuning import tune_embedder
+    from chatbot.knowledge.ingest import read_knowledge_base
 
     settings = _settings(settings_file, kb_dir=kb)
     passages = read_knowledge_base(settings.kb_dir, settings.passage_chars).passages
@@ -240,17 +240,17 @@ def answer_tickets_command(
     """Answer every ticket in an export with the chat's pipeline: cited answers and escalations."""
     from tqdm import tqdm
 
-    from chatbot.batch import Answerer, answer_tickets, finished_tickets
-    from chatbot.batch_report import write_batch_report
     from chatbot.service import create_ticket_answerer
-    from chatbot.tickets import read_tickets
+    from chatbot.tickets.answering import Answerer, answer_tickets, finished_tickets
+    from chatbot.tickets.reader import read_tickets
+    from chatbot.tickets.report import write_batch_report
 
     settings = _settings(settings_file, index_dir=index)
     columns = [c.strip() for c in text_columns.split(",")] if text_columns else None
     found = read_tickets(tickets, id_column, columns)  # fail fast, before loading the models
     finished = finished_tickets(out, resume)  # likewise: an existing --out without --resume, or one not ours
     if engine == "ray":
-        from chatbot.ray_engine import RayAnswerer
+        from chatbot.tickets.ray_engine import RayAnswerer
 
         answerer: Answerer = RayAnswerer(settings, batch_size, actors)
     elif engine == "local":
@@ -272,7 +272,7 @@ def seed_orders_command(
     settings_file: SettingsFile = None,
 ) -> None:
     """Fill an empty order store (the `orders_url` setting) with demo orders in every status."""
-    from chatbot.orders import open_order_store
+    from chatbot.orders.store import open_order_store
 
     settings = _settings(settings_file)
     if not settings.orders_url:
@@ -293,7 +293,7 @@ def staff_account_command(
     only its salted hash is printed."""
     import getpass
 
-    from chatbot.staff import new_account
+    from chatbot.support.staff import new_account
 
     if password_stdin:
         password = sys.stdin.readline().rstrip("\n")
@@ -305,7 +305,7 @@ def staff_account_command(
 
 
 def _support_log(settings_file: Path | None):  # noqa: ANN202 (SupportLog; SQLAlchemy is imported lazily)
-    from chatbot.support_log import open_support_log
+    from chatbot.support.log import open_support_log
 
     settings = _settings(settings_file)
     if not settings.support_log_url:
@@ -322,8 +322,8 @@ def export_log_command(
     settings_file: SettingsFile = None,
 ) -> None:
     """Export the support log (already redacted) as CSV or JSONL."""
-    from chatbot.analytics import parse_day
-    from chatbot.log_export import export
+    from chatbot.support.analytics import parse_day
+    from chatbot.support.export import export
 
     if what not in ("conversations", "drafts"):
         raise SettingsError(f"--what is conversations or drafts, not {what!r}.")
@@ -339,7 +339,7 @@ def eval_cases_command(
 ) -> None:
     """Add eval cases made from agents' edited drafts and shoppers' thumbs-down answers to --out
     (each once; thumbs-down cases are marked "review": true until a person checks them)."""
-    from chatbot.log_export import add_eval_cases, eval_cases
+    from chatbot.support.export import add_eval_cases, eval_cases
 
     with _support_log(settings_file) as log:
         cases = eval_cases(log)
@@ -372,7 +372,7 @@ def serve_openai_command(
     requests at the same time share one running batch, and beyond `max_waiting` get a 429."""
     import uvicorn
 
-    from chatbot.openai_server import create_openai_app
+    from chatbot.llm.openai_server import create_openai_app
     from chatbot.openmp import release_pool
     from chatbot.service import batching_generator, load_transformers
 
@@ -394,7 +394,7 @@ def eval_triage_command(
 ) -> None:
     """Score answer-tickets' triage (intent, sentiment, urgency, language) against hand labels."""
     from chatbot.service import load_embedder
-    from chatbot.triage import TRIAGE_FILE, TicketTriage, read_labelled_tickets, score_triage
+    from chatbot.support.triage import TRIAGE_FILE, TicketTriage, read_labelled_tickets, score_triage
 
     settings = _settings(settings_file)
     rows = read_labelled_tickets(tickets)
@@ -412,7 +412,7 @@ def import_abcd_command(
     out: Annotated[Path, typer.Option("--out", help="Folder for kb/ and settings.toml.")] = Path("data/abcd"),
 ) -> None:
     """Turn the ABCD store guidelines into a knowledge base: one document per subflow, "Flow / Subflow"."""
-    from chatbot.abcd import DEFAULT_SOURCE, import_abcd
+    from chatbot.evaluation.abcd import DEFAULT_SOURCE, import_abcd
 
     result = import_abcd(source or DEFAULT_SOURCE, out)
     typer.echo(f"Wrote {result.documents} procedures to {result.kb_dir}, settings to {result.settings_path}.")
@@ -433,7 +433,7 @@ def import_wixqa_command(
     ] = 0,
 ) -> None:
     """Turn the public WixQA sample into a knowledge base and an eval set (see the README's Evals)."""
-    from chatbot.wixqa import DEFAULT_SOURCE, import_wixqa
+    from chatbot.evaluation.wixqa import DEFAULT_SOURCE, import_wixqa
 
     result = import_wixqa(source or DEFAULT_SOURCE, out, holdout, leave_out_every)
     typer.echo(

@@ -6,29 +6,29 @@ import hashlib
 import json
 import logging
 from dataclasses import dataclass, replace
-from pathlib import Path
 from functools import partial
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from chatbot.abcd import slug
-from chatbot.assist import AssistDesk, KnowledgeBaseInUse
-from chatbot.batch import LocalAnswerer
-from chatbot.embedding import Embedder, RememberingEmbedder, SentenceTransformerEmbedder
+from chatbot.answer.evidence import Abstention, AbstentionModel, EvidenceReader
+from chatbot.answer.guardrails import TopicGuard
+from chatbot.answer.pipeline import Pipeline
+from chatbot.answer.prompts import render_prompt
 from chatbot.errors import IndexMissingError, SettingsError
-from chatbot.evidence import Abstention, AbstentionModel, EvidenceReader
-from chatbot.guardrails import TopicGuard
-from chatbot.index import BuildReport, Progress, build_index, read_manifest
-from chatbot.knowledge import Skipped, read_knowledge_base
-from chatbot.order_chat import OrderDesk
-from chatbot.pipeline import Pipeline
-from chatbot.prompts import render_prompt
-from chatbot.rerank import BUNDLED_RERANKER, RerankingRetriever, make_reranker
-from chatbot.retrieval import HybridRetriever, Retriever
+from chatbot.evaluation.abcd import slug
+from chatbot.knowledge.embedding import Embedder, RememberingEmbedder, SentenceTransformerEmbedder
+from chatbot.knowledge.index import BuildReport, Progress, build_index, read_manifest
+from chatbot.knowledge.ingest import Skipped, read_knowledge_base
+from chatbot.knowledge.rerank import BUNDLED_RERANKER, RerankingRetriever, make_reranker
+from chatbot.knowledge.retrieval import HybridRetriever, Retriever
+from chatbot.orders.chat import OrderDesk
 from chatbot.settings import Settings
-from chatbot.triage import TicketTriage
+from chatbot.support.assist import AssistDesk, KnowledgeBaseInUse
+from chatbot.support.triage import TicketTriage
+from chatbot.tickets.answering import LocalAnswerer
 
 if TYPE_CHECKING:  # SQLAlchemy is imported only when a database is opened
-    from chatbot.support_log import SupportLog
+    from chatbot.support.log import SupportLog
 
 log = logging.getLogger(__name__)
 
@@ -94,7 +94,7 @@ def create_pipeline(
 
 def batching_generator(settings: Settings, decoder: Any) -> Any:
     """`decoder` writing concurrent requests in one running batch, sized by the settings."""
-    from chatbot.batching import BatchingGenerator
+    from chatbot.llm.concurrent import BatchingGenerator
 
     return BatchingGenerator(decoder, settings.max_batch, settings.batch_window_ms, settings.max_waiting)
 
@@ -103,7 +103,7 @@ def make_generator(settings: Settings) -> Any:
     """The decoder named by `settings.generator`: transformers in this process, or an
     OpenAI-compatible endpoint."""
     if settings.generator == "openai":
-        from chatbot.openai_backend import OpenAIGenerator
+        from chatbot.llm.openai_client import OpenAIGenerator
 
         if settings.reranker == BUNDLED_RERANKER:
             raise SettingsError("reranker = \"bundled\" scores passages with a local transformers model; "
@@ -117,7 +117,7 @@ def make_generator(settings: Settings) -> Any:
 
 def load_transformers(settings: Settings) -> Any:
     """The transformers decoder for `model`, with the device, dtype and quantization settings."""
-    from chatbot.generation import TransformersGenerator
+    from chatbot.llm.huggingface import TransformersGenerator
 
     return TransformersGenerator(settings.model, settings.gguf_file, settings.device, settings.temperature,
                                  settings.dtype, settings.quantize, settings.prefill_dtype, settings.decode_step,
@@ -139,7 +139,7 @@ def open_order_desk(settings: Settings) -> OrderDesk | None:
     filled with the demo orders, so a fresh install can answer "where is my order?"."""
     if not settings.orders_url:
         return None
-    from chatbot.orders import open_order_store
+    from chatbot.orders.store import open_order_store
 
     store = open_order_store(settings.orders_url)
     if store.is_empty():
@@ -199,9 +199,9 @@ def calibrate_abstention(
 ) -> tuple[dict[str, Any], dict[str, list[tuple[float, float, float]]]]:
     """Fit the abstention model on labelled questions, save it beside the index, and report
     cross-validated figures for it and for the plain cosine threshold at the same answer rate."""
-    from chatbot.evaluation import trade_off_points
-    from chatbot.evidence import choose_threshold, fit_abstention, out_of_fold
-    from chatbot.metrics import auroc
+    from chatbot.answer.evidence import choose_threshold, fit_abstention, out_of_fold
+    from chatbot.evaluation.harness import trade_off_points
+    from chatbot.evaluation.metrics import auroc
 
     embedder = load_embedder(settings)
     retriever = open_retriever(settings, embedder)

@@ -11,11 +11,11 @@ from pathlib import Path
 from typing import Any
 
 from chatbot.errors import SettingsError
+from chatbot.llm.bundled import BUNDLED_GENERATOR
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 ENV_PREFIX = "CHATBOT_"
 BUNDLED_EMBEDDER = "sentence-transformers/all-MiniLM-L6-v2"
-BUNDLED_GENERATOR = "bundled:SmolLM2-135M-Instruct-Q4_1"
 
 
 @dataclass(frozen=True)
@@ -120,11 +120,11 @@ class Settings:
 
     # Guardrails (guardrails.py): examples and patterns of off-topic and sensitive requests
     # ("" turns the topic guard off; instructions in messages and passages are always removed).
-    topics_file: str = str(REPO_ROOT / "chatbot" / "topics.toml")
+    topics_file: str = str(REPO_ROOT / "chatbot" / "answer" / "topics.toml")
     topic_min_similarity: float = 0.45
     topic_margin: float = 0.05
     # Labelled example tickets for answer-tickets' intent, sentiment and urgency ("" = no triage).
-    triage_file: str = str(REPO_ROOT / "chatbot" / "triage.toml")
+    triage_file: str = str(REPO_ROOT / "chatbot" / "support" / "triage.toml")
 
     # Orders (order_chat.py): the order store's SQLAlchemy URL ("" = no order lookups), seeded with
     # demo orders when empty; a chat session may fail the identity check this many times.

@@ -96,8 +96,8 @@ def real_generator(real_settings: Settings):
 
 @pytest.fixture(scope="session")
 def real_pipeline(real_settings: Settings, real_embedder, real_index, real_generator):
-    from chatbot.pipeline import Pipeline
-    from chatbot.retrieval import HybridRetriever
+    from chatbot.answer.pipeline import Pipeline
+    from chatbot.knowledge.retrieval import HybridRetriever
     from chatbot.service import make_guard
 
     retriever = HybridRetriever.from_settings(real_settings, real_embedder)

@@ -67,8 +67,8 @@ def test_missing_index_is_a_clear_error(tmp_path: Path) -> None:
 
 
 def test_mismatched_index_is_a_clear_error(small_kb: Path, tmp_path: Path) -> None:
-    from chatbot.index import build_index
-    from chatbot.knowledge import read_knowledge_base
+    from chatbot.knowledge.index import build_index
+    from chatbot.knowledge.ingest import read_knowledge_base
     from tests.fakes import ToyEmbedder
 
     build_index(read_knowledge_base(small_kb).passages, ToyEmbedder(), tmp_path / "index")
@@ -141,7 +141,7 @@ def test_import_wixqa_then_eval_writes_metrics_and_a_report(tmp_path: Path) -> N
 
 
 def test_import_wixqa_leaves_every_kth_article_out(tmp_path: Path) -> None:
-    from chatbot.wixqa import import_wixqa
+    from chatbot.evaluation.wixqa import import_wixqa
 
     rows = [wixqa_row(n, f"question {n}?", f"Article {n}", f"Body {n}.") for n in range(1, 9)]
     shared = dict(rows[7], id="q9", question="question 9?")  # cites a kept and a left-out article

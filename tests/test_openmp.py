@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from chatbot.embedding import OneThreadEmbedder
+from chatbot.knowledge.embedding import OneThreadEmbedder
 from chatbot.openmp import one_thread, release_pool, runtimes
 from tests.fakes import ToyEmbedder
 

@@ -94,7 +94,7 @@ def test_the_decoding_loop_writes_what_transformers_generate_writes(real_generat
 
     import torch
 
-    from chatbot.running_batch import RunningBatch
+    from chatbot.llm.continuous_batch import RunningBatch
 
     model, tokenizer = real_generator.model, real_generator.tokenizer
     if dtype != "float32":
@@ -117,7 +117,7 @@ def test_the_decoding_loop_writes_what_transformers_generate_writes(real_generat
 def test_prompts_are_read_in_bf16_where_the_cpu_multiplies_bf16_fast(real_generator) -> None:
     import torch
 
-    from chatbot.generation import cpu_has_fast_bf16
+    from chatbot.llm.huggingface import cpu_has_fast_bf16
 
     assert real_generator.model.dtype == torch.float32  # the weights the lean step is made from
     # The lean step holds the bf16 copy's weights, packed, and reads the prompts with them.
@@ -130,7 +130,7 @@ def next_step_logits(generator, conversations, writer):  # noqa: ANN001, ANN201
     """Each chat's logits for its second reply token: prompts read and the step taken by
     `writer` (a FastDecoder), as the generator does, or, with None, both by the fp32
     transformers model."""
-    from chatbot.running_batch import RunningBatch
+    from chatbot.llm.continuous_batch import RunningBatch
 
     reader = generator.reader if writer is not None else generator.model
     batch = RunningBatch(generator.model, generator.tokenizer, set(), 0.0, reader, writer)
@@ -148,7 +148,7 @@ def test_the_bundled_model_is_written_by_the_lean_step_in_int4_with_its_own_logi
     first agree (bar near-ties)."""
     import torch
 
-    from chatbot.fast_decode import RESCORED
+    from chatbot.llm.lean.decoder import RESCORED
 
     writer = real_generator.writer
     assert writer is not None and writer.lm_head.bits == 4  # ranks only: the likeliest are scored again in fp32
@@ -169,7 +169,7 @@ def test_a_row_written_by_the_lean_step_among_others_gets_the_logits_it_gets_alo
     here; the compiled ones are compared with them below."""
     import torch
 
-    from chatbot.fast_decode import RESCORED
+    from chatbot.llm.lean.decoder import RESCORED
 
     monkeypatch.setattr(real_generator.writer, "compiled_layers", None)
 
@@ -193,7 +193,7 @@ def reply_tokens(generator, messages, draft_tokens: int, count: int = 40, lean: 
                  prompt_cache=None):  # noqa: ANN001
     """The greedy reply's tokens from a batch of one row, and the batch (for its checks); written
     by the lean step, or with `lean` False by the model's own forward."""
-    from chatbot.running_batch import RunningBatch
+    from chatbot.llm.continuous_batch import RunningBatch
 
     writer = generator.writer if lean else None
     batch = RunningBatch(generator.model, generator.tokenizer, generator._end_tokens(), 0.0, generator.reader,
@@ -209,7 +209,7 @@ def test_checking_several_guessed_tokens_in_one_pass_gives_the_logits_of_one_ste
         real_generator, compiled: bool, monkeypatch: pytest.MonkeyPatch) -> None:
     import torch
 
-    from chatbot.running_batch import RunningBatch
+    from chatbot.llm.continuous_batch import RunningBatch
 
     writer = real_generator.writer
     assert writer.compiled_layers is not None, writer.compile_error  # compile_step is on by default
@@ -250,8 +250,8 @@ def test_the_compiled_layers_write_replies_as_the_eager_layers_do(real_generator
     packed bf16 weights."""
     import torch
 
-    from chatbot.fast_decode import DENSE_ROWS
-    from chatbot.running_batch import RunningBatch
+    from chatbot.llm.continuous_batch import RunningBatch
+    from chatbot.llm.lean.decoder import DENSE_ROWS
 
     writer = real_generator.writer
     assert writer.compiled_layers is not None, writer.compile_error
@@ -311,9 +311,8 @@ def test_a_prompt_read_from_a_cached_start_gives_what_reading_it_whole_gives(rea
     """The lean reader reads only the tokens after a start read before (the same chat with
     another long question): its keys, values and logits are those of reading the whole prompt.
     With PyTorch's attention kernel (SDPA) this pair gave logits 0.64 apart (scratch)."""
-    import torch
 
-    from chatbot.running_batch import new_cache
+    from chatbot.llm.continuous_batch import new_cache
 
     def ids_of(messages):  # noqa: ANN001, ANN202
         text = real_generator.tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=False)
@@ -337,7 +336,7 @@ def test_a_prompt_read_from_a_cached_start_gives_what_reading_it_whole_gives(rea
 @pytest.mark.parametrize("lean", [True, False], ids=["lean step", "model's forward"])
 def test_a_reply_whose_prompt_starts_or_is_one_read_before_is_the_reply_without_the_prompt_cache(
         real_generator, lean: bool) -> None:
-    from chatbot.prompt_cache import PromptCache
+    from chatbot.llm.prompt_cache import PromptCache
 
     plain, _ = reply_tokens(real_generator, RAG_CHAT, 0, lean=lean)
     cache = PromptCache(2**30)
@@ -353,7 +352,7 @@ def test_a_chat_joining_a_reply_with_tokens_chosen_ahead_keeps_every_row_in_step
     """Tokens checked ahead are handed out one a step; when another chat joins, the first row
     goes on from its latest chosen token, and each row's cache holds its prompt and every
     chosen token but the latest."""
-    from chatbot.running_batch import RunningBatch
+    from chatbot.llm.continuous_batch import RunningBatch
 
     batch = RunningBatch(real_generator.model, real_generator.tokenizer, set(), 0.0, real_generator.reader,
                          real_generator.writer, 3)
@@ -377,7 +376,7 @@ def test_concurrent_chats_batched_get_the_replies_they_would_get_alone(real_gene
     """With the model's own fp32 forward writing (decode_step = "transformers"), token for token."""
     import threading
 
-    from chatbot.batching import BatchingGenerator
+    from chatbot.llm.concurrent import BatchingGenerator
 
     monkeypatch.setattr(real_generator, "writer", None)
 
@@ -406,7 +405,7 @@ def test_concurrent_chats_batched_get_the_replies_they_would_get_alone(real_gene
 def test_the_int8_generator_runs_quantized_linear_layers(real_settings) -> None:
     from torch.ao.nn.quantized.dynamic import Linear as DynamicInt8Linear
 
-    from chatbot.generation import TransformersGenerator
+    from chatbot.llm.huggingface import TransformersGenerator
 
     generator = TransformersGenerator(real_settings.model, real_settings.gguf_file, "cpu", quantize="int8",
                                       model_cache_dir=real_settings.model_cache_dir)
@@ -423,7 +422,7 @@ def test_a_gguf_model_is_kept_converted_and_loaded_from_there_with_the_same_weig
 
     import torch
 
-    from chatbot.generation import TransformersGenerator, resolve_model
+    from chatbot.llm.huggingface import TransformersGenerator, resolve_model
 
     def load() -> TransformersGenerator:
         return TransformersGenerator(real_settings.model, real_settings.gguf_file, "cpu", prefill_dtype="float32",
@@ -456,7 +455,7 @@ def test_a_gguf_model_is_kept_converted_and_loaded_from_there_with_the_same_weig
 
 def test_unknown_speed_options_are_refused_before_loading() -> None:
     from chatbot.errors import ModelLoadError
-    from chatbot.generation import TransformersGenerator
+    from chatbot.llm.huggingface import TransformersGenerator
 
     with pytest.raises(ModelLoadError, match="quantize must be"):
         TransformersGenerator(quantize="int4")

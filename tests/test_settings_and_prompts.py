@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from chatbot.answer.prompts import render_prompt
 from chatbot.errors import SettingsError
-from chatbot.prompts import render_prompt
 from chatbot.settings import Settings, load_settings
 from chatbot.values import Passage
 

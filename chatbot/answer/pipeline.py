@@ -1,0 +1,466 @@
+"""The one answering pipeline behind the chat, the CLI and batch: retrieve, decide, generate, cite."""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
+
+from chatbot.answer.condense import Condenser, make_condenser
+from chatbot.answer.evidence import Abstention
+from chatbot.answer.grounding import extract, ground
+from chatbot.answer.guardrails import (
+    REASON_OFF_TOPIC,
+    REASON_SENSITIVE,
+    TopicGuard,
+    Verdict,
+    leaks_prompt,
+    remove_instructions,
+)
+from chatbot.answer.prompts import render_prompt
+from chatbot.errors import ChatbotError, QuestionError
+from chatbot.knowledge.retrieval import Retriever, merge_results
+from chatbot.llm.base import Generator, Message
+from chatbot.orders.chat import (
+    DURATION,
+    ORDER_FOUND,
+    ORDER_LOCKED,
+    OrderDesk,
+    OrderLookup,
+    OrderSession,
+    asks_for_a_time_limit,
+    has_policy_part,
+    order_facts,
+    order_passage,
+    shift_citations,
+    without_order_details,
+)
+from chatbot.settings import Settings
+from chatbot.text.citations import cite_best_passage, map_citations, split_sentences, strip_markers
+from chatbot.text.words import content_words
+from chatbot.values import Answer, Passage
+
+if TYPE_CHECKING:  # the order store's module imports SQLAlchemy
+    from chatbot.orders.store import OrderRecord
+
+REASON_NO_EVIDENCE = "no_evidence"
+REASON_ANSWERED = "answered"
+REASON_EMPTY_ANSWER = "empty_answer"
+REASON_ASKED_FOR_HUMAN = "user_asked_for_human"
+REASON_UNSUPPORTED = "unsupported_answer"
+REASON_QUOTED = "quoted"  # nothing the model wrote was supported: the best passage is quoted instead
+# What each escalation tells the shopper (a prompt file in prompts/).
+DECLINE_PROMPTS = {REASON_ASKED_FOR_HUMAN: "handoff", REASON_OFF_TOPIC: "off_topic", REASON_SENSITIVE: "sensitive"}
+
+_WANTS_PERSON = re.compile(
+    r"\b(talk|speak|chat|connect me|put me through|transfer me|get me|pass me)\s+(to|with|through to)?\s*"
+    r"(a|an|some|your|real|live|actual|\s)*"
+    r"(person|human|agent|someone|somebody|representative|advisor|adviser|staff|operator|manager|supervisor)\b"
+    r"|\b(real|live|actual) (person|human|agent|human being)\b"
+    r"|\banyone\b[^.?!]{0,40}\b(speak|talk)\b"
+    r"|^\W*(agent|operator|human|manager|representative)( please| now)?\W*$",
+    re.IGNORECASE,
+)
+
+# Whether a sentence is finished: a sentence end with the citation markers that follow it.
+_SENTENCE_END = re.compile(r"([.!?](\s*\[[\d,\s]+\])*|\n)\s*$")
+# Up to the last sentence end (not the dot in "£4.95"), with the citation markers that follow it.
+_COMPLETE_SENTENCES = re.compile(r".*[.!?](?:\s*\[[\d,\s]+\])*(?=\s|$)", re.DOTALL)
+
+
+def clean_question(question: str, max_chars: int) -> str:
+    """The question with surrounding whitespace removed; a clear error when it is empty or too long."""
+    question = (question or "").strip()
+    if not question:
+        raise QuestionError("Please type a question.")
+    if len(question) > max_chars:
+        raise QuestionError(
+            f"Your message is {len(question):,} characters long; the limit is {max_chars:,}. "
+            "Please shorten it to the question itself."
+        )
+    return question
+
+
+def wants_person(question: str) -> bool:
+    """Whether the shopper asks for a human, which is always honoured.
+
+    >>> wants_person("can I speak to a real person"), wants_person("is a person needed to sign?")
+    (True, False)
+    """
+    return bool(_WANTS_PERSON.search(question))
+
+
+@dataclass(frozen=True)
+class Decision:
+    """The retrieved passages, how well they match, and whether to answer or hand over."""
+
+    passages: tuple[Passage, ...]
+    confidence: float
+    escalate: bool
+    reason: str
+    question: str = ""  # what is searched and answered: the message without instructions to the bot
+    verdict: Verdict | None = None
+
+
+class Pipeline:
+    """answer(question, history) -> Answer; stream(...) yields text pieces, then the Answer."""
+
+    def __init__(
+        self,
+        retriever: Retriever,
+        generator: Generator | None,
+        settings: Settings,
+        condenser: Condenser | None = None,
+        guard: TopicGuard | None = None,
+        abstention: Abstention | None = None,
+        orders: OrderDesk | None = None,
+    ) -> None:
+        self.retriever = retriever
+        self.generator = generator
+        self.settings = settings
+        self.condense = condenser or make_condenser(settings, generator, self._render)
+        self.guard = guard
+        self.abstention = abstention
+        self.orders = orders
+
+    def with_retriever(self, retriever: Retriever) -> Pipeline:
+        """The same pipeline over another knowledge base's retriever. The calibrated abstention
+        model belongs to the old index, so the plain `min_score` threshold decides instead."""
+        return Pipeline(retriever, self.generator, self.settings, self.condense, self.guard, None, self.orders)
+
+    def search(self, question: str, history: Sequence[Message] = (), k: int | None = None) -> list[Passage]:
+        return self._retrieve(question, history, k)[0]
+
+    def _retrieve(self, question: str, history: Sequence[Message], k: int | None = None) -> tuple[list[Passage], float]:
+        """The passages for the question in its conversation, and the best score of the question alone."""
+        k = k or self.settings.top_k
+        alone = self.retriever.search(question, k)
+        best_alone = max((p.score for p in alone), default=0.0)
+        query = self.condense(question, history) if history else question
+        if query == question:
+            return alone, best_alone
+        # The standalone query finds the topic of the conversation; the question alone still
+        # finds a new topic ("and if it arrives broken?" after a delivery question).
+        return merge_results([self.retriever.search(query, k), alone], k), best_alone
+
+    def decide(
+        self, question: str, history: Sequence[Message] = (), k: int | None = None, for_staff: bool = False
+    ) -> Decision:
+        """Retrieve, then decide whether to answer, decline or hand over (no generation).
+
+        Messages and passages are data: sentences in them that give the bot orders ("ignore your
+        instructions", "SYSTEM: ...") are removed before anything is searched, shown or checked.
+        `for_staff`: a person is already reading it, so asking for one does not end the answer.
+        """
+        message = clean_question(question, self.settings.max_question_chars)
+        if wants_person(message) and not for_staff:
+            return Decision((), 1.0, True, REASON_ASKED_FOR_HUMAN, message)
+        question = remove_instructions(message)
+        if not question:
+            verdict = Verdict(REASON_SENSITIVE, "instructions")
+            return Decision((), 0.0, True, verdict.reason, message, verdict)
+        history = [{**m, "content": remove_instructions(m.get("content") or "")} for m in history]
+        found, alone = self._retrieve(question, history, k)
+        passages = tuple(replace(p, text=remove_instructions(p.text)) for p in found)
+        # Fused rankings may put a passage with a lower cosine first: trust the best evidence.
+        cosine = max(0.0, min(1.0, max((p.score for p in passages), default=0.0)))
+        confidence, weak = cosine, cosine < self.settings.min_score
+        if self.abstention:  # calibrated on labelled questions: P(the passages answer it)
+            confidence = self.abstention.probability(question, passages)
+            weak = confidence < self.abstention.model.threshold
+        # In a conversation the previous turn lifts every score; an unrelated new question
+        # ("what is the capital of France?") must still relate to the shop on its own.
+        weak = weak or alone < self.settings.follow_up_min_score
+        verdict = self.guard.verdict(message, question, cosine, weak) if self.guard else None
+        if verdict:
+            return Decision(passages, confidence, True, verdict.reason, question, verdict)
+        if weak:
+            return Decision(passages, confidence, True, REASON_NO_EVIDENCE, question)
+        return Decision(passages, confidence, False, REASON_ANSWERED, question)
+
+    def answer(self, question: str, history: Sequence[Message] = (), session: OrderSession | None = None) -> Answer:
+        for item in self.stream(question, history, session):
+            if isinstance(item, Answer):
+                return item
+        raise AssertionError("stream() ended without an Answer")
+
+    def stream(
+        self, question: str, history: Sequence[Message] = (), session: OrderSession | None = None
+    ) -> Iterator[str | Answer]:
+        """Yield the answer's sentences as they are written and checked, then the final `Answer`.
+
+        A sentence is shown once it is complete and its passages support it, so a shopper never
+        sees what the check then drops. The final text may still differ from the streamed
+        pieces: citation markers are renumbered, or a quote replaces an unsupported answer.
+        A question about one order goes to the order desk (with `session`, the chat's identity
+        checks so far; without, a new one).
+        """
+        message = clean_question(question, self.settings.max_question_chars)
+        if self.orders is not None and not wants_person(message):
+            lookup = self.orders.lookup(remove_instructions(message) or message, history, session or OrderSession())
+            if lookup is not None:
+                answer = self._order_answer(lookup, message, history)
+                yield answer.text
+                yield answer
+                return
+        yield from self._policy_stream(question, history)
+
+    def draft(
+        self,
+        message: str,
+        history: Sequence[Message] = (),
+        order: OrderRecord | None = None,
+        temperature: float | None = None,
+    ) -> Answer:
+        """A reply for support staff to edit, checked like any answer. Staff need no identity
+        check: with `order` (found by its number) the reply gives that order's status. A request
+        for a person is not honoured (staff are the person). `temperature` > 0 samples another
+        wording (the panel's "regenerate")."""
+        message = clean_question(message, self.settings.max_question_chars)
+        if order is not None:
+            return self._order_answer(OrderLookup(ORDER_FOUND, order, order.number), message, history, for_staff=True)
+        for item in self._policy_stream(message, history, temperature, for_staff=True):
+            if isinstance(item, Answer):
+                return item
+        raise AssertionError("_policy_stream() ended without an Answer")
+
+    def _order_answer(self, lookup: OrderLookup, message: str, history: Sequence[Message], for_staff: bool = False) -> Answer:
+        """The order desk's reply: the verified order's status from its record (checked against
+        it like any answer), with the policy's answer after it when the shopper also asks what
+        the policy allows; otherwise a request for the number or proof, or the refusal."""
+        if lookup.order is None:
+            return Answer(self._render(lookup.reason, number=lookup.number), (), 0.0, lookup.reason == ORDER_LOCKED, lookup.reason)
+        record = order_passage(lookup.order)
+        written = self._render("order_status", number=lookup.number, status=lookup.order.status, facts=order_facts(lookup.order))
+        text, dropped = self._ground(" ".join(written.split()), [record])
+        sources: tuple[Passage, ...] = (record,)
+        if has_policy_part(message):
+            # The policy's own words, quoted: "can I still return it?" needs the return window exactly.
+            policy_question = without_order_details(message)
+            decision = self.decide(policy_question, history, for_staff=for_staff)
+            passages = list(decision.passages)
+            if asks_for_a_time_limit(message):  # "can I still ...?": the passage that states the period
+                passages.sort(key=lambda p: DURATION.search(p.text) is None)
+            # A weak match is enough here ("can I still return?" is short): the quote must share the
+            # question's words, and the order already says what the shopper is talking about.
+            usable = decision.reason in (REASON_ANSWERED, REASON_NO_EVIDENCE)
+            quote = extract(policy_question, passages[:1]) if usable else ""
+            if quote:
+                text, sources = f"{text} {shift_citations(quote, 1)}", (record, passages[0])
+        notes = tuple((d.sentence, d.reason) for d in dropped)
+        return Answer(text, sources, 1.0, False, ORDER_FOUND, dropped=notes)
+
+    def _policy_stream(
+        self, question: str, history: Sequence[Message], temperature: float | None = None, for_staff: bool = False
+    ) -> Iterator[str | Answer]:
+        started = time.perf_counter()
+        decision = self.decide(question, history, for_staff=for_staff)
+        question = decision.question
+        timings = {"retrieval_ms": (time.perf_counter() - started) * 1000}
+        if decision.escalate:
+            timings["total_ms"] = (time.perf_counter() - started) * 1000
+            declined = self._decline(decision, timings)
+            yield declined.text
+            yield declined
+            return
+
+        self._require_generator()
+        shown = self._shown(decision)
+        written, checked, instructions = "", 0, self._render("system")
+        generation_started = time.perf_counter()
+        stream = self.generator.stream(self._messages(question, history, shown), self.settings.max_new_tokens, temperature)
+        try:
+            for piece in stream:
+                if not written:
+                    timings["first_token_ms"] = (time.perf_counter() - started) * 1000
+                written += piece
+                if repeats(written):
+                    break  # small models loop; a repeated sentence adds nothing
+                *complete, _ = split_sentences(written[checked:]) or [""]
+                for sentence in complete:
+                    checked += len(sentence)
+                    if (self._ground(sentence, shown)[0] and not leaks_prompt(written[:checked], instructions)
+                            and not echoes_question(sentence, question)):
+                        yield sentence
+        finally:
+            stream.close()
+        timings["generation_ms"] = (time.perf_counter() - generation_started) * 1000
+        timings["total_ms"] = (time.perf_counter() - started) * 1000
+        yield self._finish(question, decision, written, timings)
+
+    def answer_batch(self, questions: Sequence[str], batch_size: int = 16) -> list[Answer | ChatbotError]:
+        """Answer many single questions, the decoder writing up to `batch_size` replies at once
+        (a finished reply's place taken by the next); the same decisions and checks as `answer`.
+        A question the pipeline refuses (empty, too long) gives its error in its place."""
+        results: list[Answer | ChatbotError] = []
+        pending: list[tuple[int, Decision, list[Message], float]] = []
+        for question in questions:
+            started = time.perf_counter()
+            try:
+                decision = self.decide(question)
+            except ChatbotError as error:
+                results.append(error)
+                continue
+            timings = {"retrieval_ms": (time.perf_counter() - started) * 1000}
+            if decision.escalate:
+                results.append(self._decline(decision, timings))
+                continue
+            results.append(Answer(""))  # written below
+            messages = self._messages(decision.question, (), self._shown(decision))
+            pending.append((len(results) - 1, decision, messages, timings["retrieval_ms"]))
+        if pending:
+            self._require_generator()
+        write_batch = getattr(self.generator, "generate_batch", None)
+        pending.sort(key=lambda item: sum(len(m["content"]) for m in item[2]))  # similar lengths read together
+        conversations = [messages for _, _, messages, _ in pending]
+        started = time.perf_counter()
+        if write_batch:
+            replies = write_batch(conversations, self.settings.max_new_tokens, stop_when=repeats, rows=batch_size)
+        else:
+            replies = ["".join(self.generator.stream(c, self.settings.max_new_tokens)) for c in conversations]
+        each = (time.perf_counter() - started) * 1000 / max(len(pending), 1)
+        for (position, decision, _, retrieval_ms), reply in zip(pending, replies):
+            timings = {"retrieval_ms": retrieval_ms, "generation_ms": each, "total_ms": retrieval_ms + each}
+            results[position] = self._finish(decision.question, decision, until_repeat(reply), timings)
+        return results
+
+    def _require_generator(self) -> None:
+        if self.generator is None:
+            raise ChatbotError("This pipeline was built without a generator: it can search and decide, not answer.")
+
+    def _shown(self, decision: Decision) -> list[Passage]:
+        """The passages the decoder is shown (and its [n] markers refer to)."""
+        return list(decision.passages[: self.settings.prompt_passages])
+
+    def _decline(self, decision: Decision, timings: dict[str, float]) -> Answer:
+        return Answer(self._render(DECLINE_PROMPTS.get(decision.reason, "escalation")), (), decision.confidence, True, decision.reason, timings)
+
+    def _finish(self, question: str, decision: Decision, written: str, timings: dict[str, float]) -> Answer:
+        """The checked Answer from what the model wrote: markers renumbered, unsupported
+        sentences dropped, and a quote (or an escalation) when nothing useful is left."""
+        confidence = decision.confidence
+        shown = self._shown(decision)
+        raw = tidy_answer(drop_repeated_sentences(written))
+        if not raw:
+            return Answer(self._render("escalation"), (), confidence, True, REASON_EMPTY_ANSWER, timings)
+        text, sources = map_citations(raw, shown)
+        if not sources:
+            text, sources = cite_best_passage(text, shown)
+        sentences = split_sentences(text)
+        echoes = [sentence for sentence in sentences if echoes_question(sentence, question)]
+        if echoes:  # the decoder read the prompt back: "Question: how many days ...?"
+            text = "".join(sentence for sentence in sentences if sentence not in echoes).strip()
+        kept, dropped = self._ground(text, sources)
+        notes = tuple((sentence.strip(), "repeats the question") for sentence in echoes)
+        notes += tuple((d.sentence, d.reason) for d in dropped)
+        if leaks_prompt(raw, self._render("system")):  # small models echo their instructions
+            kept, notes = "", ((raw, "repeats the bot's instructions"),)
+        # "Yes, I am." or "The answer is: 2." passes every check and says nothing about the shop.
+        if not any(word.isalpha() for word in content_words(strip_markers(kept))):
+            quote = extract(question, shown) if self.settings.quote_when_unsupported else ""
+            if quote:
+                return Answer(quote, (shown[0],), confidence, False, REASON_QUOTED, timings, notes)
+            return Answer(self._render("escalation"), (), confidence, True, REASON_UNSUPPORTED, timings, notes)
+        if kept != text:
+            text, sources = map_citations(kept, sources)
+            if not sources:
+                text, sources = cite_best_passage(kept, shown)
+        return Answer(text, sources, confidence, False, REASON_ANSWERED, timings, notes)
+
+    def _ground(self, text: str, sources: Sequence[Passage]) -> tuple[str, tuple]:
+        contact = (self.settings.store_name, self.settings.support_contact)
+        return ground(text, sources, allowed=contact, min_support=self.settings.min_support)
+
+    def handoff_message(self) -> str:
+        return self._render("handoff")
+
+    def _messages(self, question: str, history: Sequence[Message], shown: Sequence[Passage]) -> list[Message]:
+        turns = [
+            {"role": m["role"], "content": remove_instructions(m["content"])}
+            for m in history
+            if m.get("role") in ("user", "assistant") and m.get("content")
+        ]
+        recent = turns[-2 * self.settings.history_turns :] if self.settings.history_turns > 0 else []
+        return [
+            {"role": "system", "content": self._render("system")},
+            *recent,
+            {"role": "user", "content": self._render("answer", passages=shown, question=question)},
+        ]
+
+    def _render(self, name: str, **values: object) -> str:
+        return render_prompt(
+            self.settings.prompts_dir,
+            name,
+            store_name=self.settings.store_name,
+            support_contact=self.settings.support_contact,
+            **values,
+        )
+
+
+def drop_repeated_sentences(text: str) -> str:
+    """Keep the first of repeated sentences (compared without case, spaces or citation markers).
+
+    >>> drop_repeated_sentences("Yes, within 1 hour [1]. Call us. Yes, within 1 hour. And")
+    'Yes, within 1 hour [1]. Call us. And'
+    """
+    seen: set[str] = set()
+    kept: list[str] = []
+    for sentence in split_sentences(text):
+        key = " ".join(re.sub(r"\[[\d,\s]+\]|[^\w\s]", " ", sentence.lower()).split())
+        if key in seen and len(key.split()) >= 3 and _SENTENCE_END.search(sentence):
+            continue
+        seen.add(key)
+        kept.append(sentence)
+    return "".join(kept)
+
+
+def echoes_question(sentence: str, question: str) -> bool:
+    """Whether a sentence of the answer only reads the prompt back: a "Question:" or "Passages:"
+    line, or a question made of the shopper's own words.
+
+    >>> echoes_question("Question: How many days do I have? [1]", "how many days do i have?")
+    True
+    >>> echoes_question("You have 30 days [1].", "How many days do I have?")
+    False
+    """
+    text = strip_markers(sentence).strip()
+    if re.match(r"(question|passages?)\s*:", text, re.IGNORECASE):
+        return True
+    words = content_words(text)
+    return text.endswith("?") and bool(words) and words <= content_words(question)
+
+
+def repeats(text: str) -> bool:
+    """Whether the text has come to a repeated sentence (where generation can stop)."""
+    return drop_repeated_sentences(text) != text
+
+
+def until_repeat(text: str) -> str:
+    """The text up to its first repeated sentence, where streaming would have stopped.
+
+    >>> until_repeat("Yes, within 1 hour [1]. Call us. Yes, within 1 hour. And 14 days.")
+    'Yes, within 1 hour [1]. Call us. '
+    """
+    written = ""
+    for sentence in split_sentences(text):
+        if repeats(written + sentence):
+            return written
+        written += sentence
+    return written
+
+
+def tidy_answer(text: str) -> str:
+    r"""Trim whitespace, and a sentence cut off by the token limit when a complete one precedes it.
+
+    >>> tidy_answer("Returns are free [1]. You can also")
+    'Returns are free [1].'
+    >>> tidy_answer("1. Sign in.\n2. Open My orders.\n3. ")
+    '1. Sign in.\n2. Open My orders.'
+    """
+    text = re.sub(r"(^|\n)\s*\d+[.)]?\s*$", "", text.strip()).strip()  # a list's next number, and nothing after it
+    match = _COMPLETE_SENTENCES.match(text)
+    if match and match.end() < len(text):
+        text = text[: match.end()]
+    return text

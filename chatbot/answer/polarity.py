@@ -1,0 +1,97 @@
+"""Whether a sentence says the opposite of its sources: "Yes, we deliver to Japan" shares every word
+of "we do not deliver to ... Japan", so the word, fact and name checks pass it; here its clauses
+are compared with the sources' clauses that share most of their words, negation included."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from functools import lru_cache
+
+from chatbot.text.citations import strip_markers
+from chatbot.text.words import content_words, passage_sentences
+
+# "without" and "non-" are left out: "without fabric softener" and "non-stick pans" deny nothing.
+_NEGATION = re.compile(r"\b(?:not|no|never|cannot|nor|none|neither|nothing|nowhere|unable)\b|n['’]t\b", re.IGNORECASE)
+# Negative words that do not deny the clause: "no more than 30 days" is "within 30 days".
+_IDIOM = re.compile(
+    r"\b(?:at\s+)?no\s+(?:more|less|later|longer|earlier|sooner|fewer|extra|additional|charge|cost|fee|problem|"
+    r"questions?|worries|matter|need|obligation)\b|\bnot\s+only\b|\bno-(?:quibble|questions)\b|\bcosts?\s+nothing\b",
+    re.IGNORECASE,
+)
+# Words that turn a clause into a restriction, which the sources may word either way: "we only
+# deliver to the UK" is "we do not deliver outside the UK".
+_RESTRICTION = re.compile(r"\b(?:only|just|except|excluding|unless|outside|other\s+than|apart\s+from)\b", re.IGNORECASE)
+# "Yes, ..." or "No, ..." answers the shopper; the polarity that matters is the statement's after it.
+_REPLY = re.compile(
+    r"^\s*(?:yes|yep|yeah|no|nope)\b"
+    r"(?:\s*[,.!:;–—-]+\s*|\s+(?=(?:we|you|it|they|there|i|our|your|that|this|sorry|unfortunately)\b))",
+    re.IGNORECASE,
+)
+_CLAUSE_BREAK = re.compile(
+    r";|\s+[–—]\s+|,?\s+\b(?:but|however|although|though|whereas|while|yet|because|as\s+long\s+as|provided)\b\s*,?",
+    re.IGNORECASE,
+)
+MIN_SHARED = 2  # a clause must share this many content words with a source clause to be compared
+
+
+def clauses(text: str) -> list[str]:
+    """A sentence's clauses, split where it turns ("but", "however", ";").
+
+    >>> clauses("We deliver to the EU, but not to Asia; UK orders are free.")
+    ['We deliver to the EU', 'not to Asia', 'UK orders are free.']
+    """
+    return [piece.strip() for piece in _CLAUSE_BREAK.split(text) if piece and piece.strip()]
+
+
+def negated(clause: str, about: frozenset[str] | None = None) -> bool:
+    """Whether a clause denies what it says (idioms such as "no more than" do not); with `about`,
+    only a negation followed by one of those content words counts, so "Wash towels at 40°C
+    with no fabric softener" denies nothing about washing towels at 40°C.
+
+    >>> negated("We do not deliver to Japan"), negated("Returns cost no more than £3"), negated("No, it is free")
+    (True, False, False)
+    >>> negated("Wash towels at 40°C with no fabric softener", about=frozenset({"wash", "towel"}))
+    False
+    """
+    text = _IDIOM.sub(" ", _REPLY.sub("", clause))
+    return any(about is None or content_words(text[found.end():]) & about for found in _NEGATION.finditer(text))
+
+
+def contradicted(sentence: str, passages: Sequence[str]) -> str:
+    """The source clause that a clause of `sentence` contradicts, or "" when none does.
+
+    A clause is compared with the source clauses that share the most of its content words (at
+    least MIN_SHARED, and at least half of them). It contradicts them when it negates those
+    shared words and none of them does, or the other way round; a source clause sharing one
+    word fewer that says it the same way still counts as agreeing. Restrictions ("only",
+    "except") are not compared.
+
+    >>> japan = "Maple & Moss does not currently deliver to countries in Asia (including Japan, China)."
+    >>> contradicted("Yes, we deliver to Japan [1].", [japan])[:32]
+    'Maple & Moss does not currently '
+    >>> contradicted("No, we do not deliver to Japan.", [japan])
+    ''
+    """
+    pieces = [piece for text in passages for piece in _comparable_clauses(text)]
+    said = [clause for piece in passage_sentences(strip_markers(sentence)) for clause in clauses(_REPLY.sub("", piece))]
+    for clause in said:  # a quotation may hold several sentences
+        words = content_words(clause)
+        if len(words) < MIN_SHARED or _RESTRICTION.search(clause):
+            continue
+        shared = [(words & source_words, source) for source, source_words in pieces]
+        best = max((len(common) for common, _ in shared), default=0)
+        if best < max(MIN_SHARED, (len(words) + 1) // 2):
+            continue
+        close = [(common, source) for common, source in shared if len(common) >= max(MIN_SHARED, best - 1)]
+        if all(negated(clause, common) != negated(source, common) for common, source in close):
+            return max(close, key=lambda found: len(found[0]))[1]
+    return ""
+
+
+@lru_cache(maxsize=1024)
+def _comparable_clauses(text: str) -> tuple[tuple[str, frozenset[str]], ...]:
+    """A source's clauses that are not restrictions, each with its content words: read once per
+    passage, not once for every sentence of every answer that cites it."""
+    return tuple((clause, content_words(clause)) for line in passage_sentences(text) for clause in clauses(line)
+                 if not _RESTRICTION.search(clause))

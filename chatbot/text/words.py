@@ -1,0 +1,69 @@
+"""Words and sentences as the answer check reads them: content words (stemmed, no stopwords, numbers
+in one spelling) and a passage's whole sentences."""
+
+from __future__ import annotations
+
+import re
+from functools import cache, lru_cache
+from typing import Any
+
+from chatbot.text.citations import strip_markers
+from chatbot.text.facts import normalise
+
+_STOPWORD_TEXT = (
+    "a about above after again all also am an and any are aren as at be because been before being below between both "
+    "but by can cannot could couldn d did didn do does doesn doing don down during each either else etc ever every "
+    "few for from further get gets got had hadn has hasn have haven having he her here hers herself him himself his "
+    "how however i if in into is isn it its itself just let ll m may me might more most must mustn my myself need "
+    "needn no nor not now of off on once only or other our ours ourselves out over own please pm re really s said "
+    "same say says shall shan she should shouldn so some such sure t than thank thanks that the their theirs them "
+    "themselves then there these they this those through to too under until up us ve very via was wasn way we "
+    "were weren what when where which while who whom why will with won would wouldn yes yet you your yours "
+    "yourself yourselves definitely absolutely certainly course simply happy glad help hi hello"
+    # Words about the conversation, not the shop: "The answer is: no." has nothing to support.
+    " answer answers question questions passage passages correct indeed policy policies"
+    # Chat in the shopper's question, which the passage need not share.
+    " want wants like need know tell ok okay cool tho u ur pls plz thx"
+)
+_STOPWORDS = frozenset(_STOPWORD_TEXT.split())
+_CONTENT = re.compile(r"\d+(?::\d{2}|(?:[.,]\d+)*)|[a-z]+")
+
+
+@cache
+def _stemmer() -> Any:
+    import Stemmer
+
+    return Stemmer.Stemmer("english")
+
+
+@lru_cache(maxsize=4096)
+def content_words(text: str) -> frozenset[str]:
+    """A text's stemmed words, without stopwords or citation markers; numbers in one spelling.
+
+    >>> sorted(content_words("Refunds are returned within thirty days [1]."))
+    ['30', 'day', 'refund', 'return', 'within']
+    """
+    words = [w for w in _CONTENT.findall(normalise(strip_markers(text)).lower()) if w not in _STOPWORDS]
+    return frozenset(_stemmer().stemWords(words))
+
+
+_ABBREVIATED = re.compile(r"\b(?:e\.g|i\.e|etc|approx|incl|no|vs|Mr|Mrs|Ms|Dr|St)\.$", re.IGNORECASE)
+
+
+def passage_sentences(text: str) -> list[str]:
+    """A passage's sentences, whole: lines and list items apart, "e.g." and "£3.95" not ends.
+
+    >>> passage_sentences("Tracked, e.g. Royal Mail. Costs £3.95!\\n- Rugs\\n- Beds")
+    ['Tracked, e.g. Royal Mail.', 'Costs £3.95!', 'Rugs', 'Beds']
+    """
+    found: list[str] = []
+    for line in text.splitlines():
+        line = re.sub(r"^\s*(?:[-*•]|\d+[.)])\s+", "", line).strip()
+        merged: list[str] = []
+        for piece in re.split(r"(?<=[.!?])\s+", line):
+            if merged and _ABBREVIATED.search(merged[-1]):
+                merged[-1] = f"{merged[-1]} {piece}"
+            else:
+                merged.append(piece)
+        found.extend(piece for piece in merged if piece)
+    return found

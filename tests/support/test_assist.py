@@ -1,0 +1,191 @@
+"""The agent-assist desk with fake models: drafts, orders without the shopper's check, next
+actions, the queue, feedback, and loading another store's knowledge base."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from chatbot.answer.pipeline import Pipeline
+from chatbot.errors import ChatbotError, QuestionError
+from chatbot.knowledge.index import build_index
+from chatbot.knowledge.ingest import read_knowledge_base
+from chatbot.knowledge.retrieval import HybridRetriever
+from chatbot.orders.chat import OrderDesk
+from chatbot.orders.store import open_order_store
+from chatbot.service import create_assist_desk
+from chatbot.settings import Settings
+from chatbot.support.assist import (
+    ANSWER,
+    ASK_FOR_ORDER_NUMBER,
+    ESCALATE,
+    AssistDesk,
+    highlight,
+    latest_message,
+    next_action,
+)
+from chatbot.support.log import open_support_log
+from chatbot.support.triage import Triage
+from chatbot.values import Answer
+from tests.fakes import ScriptedGenerator, ToyEmbedder
+
+RETURN_REPLY = "Full-price items can be returned within 30 days of delivery [1]."
+
+
+@pytest.fixture
+def shop(tmp_path: Path):
+    with open_order_store(f"sqlite:///{tmp_path / 'orders.db'}") as store:
+        store.seed_demo(count=40)
+        yield store
+
+
+@pytest.fixture
+def support_log(tmp_path: Path):
+    with open_support_log(f"sqlite:///{tmp_path / 'support.db'}") as log:
+        yield log
+
+
+@pytest.fixture
+def make_desk(toy_settings: Settings, toy_embedder: ToyEmbedder, shop, support_log, tmp_path: Path):
+    build_index(read_knowledge_base(toy_settings.kb_dir).passages, toy_embedder, toy_settings.index_dir)
+    settings = replace(toy_settings, triage_file="", panel_index_dir=tmp_path / "indexes")
+
+    def make(*replies: str) -> tuple[AssistDesk, ScriptedGenerator]:
+        generator = ScriptedGenerator(*replies)
+        retriever = HybridRetriever.from_settings(settings, toy_embedder)
+        pipeline = Pipeline(retriever, generator, settings, orders=OrderDesk(shop))
+        return create_assist_desk(settings, pipeline, toy_embedder, support_log), generator
+
+    return make
+
+
+@pytest.mark.parametrize(
+    ("thread", "newest"),
+    [
+        ("Where is my refund?", "Where is my refund?"),
+        ("Still nothing!\n\nOn Mon, 3 Nov 2026 at 09:12, Maple & Moss <help@maplemoss.example> wrote:\n> Your refund is on its way.",
+         "Still nothing!"),
+        ("It came broken.\n> Thanks for your order\nPlease help", "It came broken.\nPlease help"),
+        ("Any news?\n-----Original Message-----\nFrom: Maple & Moss\nYour parcel has shipped.", "Any news?"),
+        ("Hi team,\nWhere is it?\nSent from my iPhone", "Hi team,\nWhere is it?"),
+        ("> only a quote", "> only a quote"),
+    ],
+)
+def test_the_newest_message_of_an_email_thread_is_read(thread: str, newest: str) -> None:
+    assert latest_message(thread) == newest
+
+
+def test_highlight_marks_the_words_the_question_shares() -> None:
+    pieces = highlight("Sale items can be returned within 14 days of delivery.", "can I return a sale item after 14 days?")
+    assert [text for text, hit in pieces if hit] == ["Sale items", "returned", "14 days"]
+    assert "".join(text for text, _ in pieces) == "Sale items can be returned within 14 days of delivery."
+
+
+UPSET = Triage("complaint", "negative", "high", "en")
+CALM = Triage("return", "neutral", "low", "en")
+
+
+@pytest.mark.parametrize(
+    ("message", "answer", "number", "found", "triage", "action"),
+    [
+        ("How do I return?", Answer("Within 30 days [1].", (), 0.8, False, "answered"), "", False, CALM, ANSWER),
+        ("Where is order 12345?", Answer("..."), "12345", False, CALM, ASK_FOR_ORDER_NUMBER),
+        ("Where is my parcel?", Answer("Within 30 days [1].", (), 0.8, False, "answered"), "", False, CALM, ASK_FOR_ORDER_NUMBER),
+        ("Can I sue you?", Answer("A person will help.", (), 0.2, True, "sensitive"), "", False, CALM, ESCALATE),
+        ("Return a sofa bed?", Answer("A person will help.", (), 0.2, True, "no_evidence"), "", False, CALM, ESCALATE),
+        ("Charged twice!!", Answer("Within 30 days [1].", (), 0.8, False, "answered"), "", False, UPSET, ESCALATE),
+        ("Capital of France?", Answer("I can only help with the shop.", (), 0.1, True, "off_topic"), "", False, CALM, ANSWER),
+    ],
+)
+def test_next_action(message: str, answer: Answer, number: str, found: bool, triage: Triage, action: str) -> None:
+    assert next_action(message, answer, number, None, triage).action == action
+
+
+def test_a_pasted_question_gets_passages_a_cited_draft_and_is_stored(make_desk, support_log) -> None:
+    desk, _ = make_desk(RETURN_REPLY)
+    draft = desk.draft("I'm jo@example.com. How many days do I have to return a full-price item?", "ana")
+    assert draft.answer.text == RETURN_REPLY and draft.answer.sources[0].title == "Returns and refunds"
+    assert draft.passages[0].doc_id == "returns" and [p.score for p in draft.passages] == sorted((p.score for p in draft.passages), reverse=True)
+    assert draft.next_action.action == ANSWER and draft.order is None and draft.order_number == ""
+    [stored] = support_log.drafts()
+    assert (stored.id, stored.agent, stored.draft) == (draft.id, "ana", RETURN_REPLY)
+    assert stored.message == "I'm [email]. How many days do I have to return a full-price item?"
+
+
+def test_staff_see_the_order_without_the_identity_check(make_desk, shop) -> None:
+    desk, generator = make_desk()
+    order = shop.list_orders("shipped")[0]
+    draft = desk.draft(f"Hello, any news on order #{order.number}? Thanks, Sam", "ana")
+    assert draft.order == order and draft.order_number == order.number
+    assert draft.answer.reason == "order_found" and order.shipment.tracking_number in draft.answer.text
+    assert draft.next_action.action == ANSWER and "shipped" in draft.next_action.reason
+    assert generator.received == []  # the status reply comes from the record's template, not the model
+
+
+def test_an_unknown_order_number_asks_the_customer_to_check_it(make_desk) -> None:
+    desk, _ = make_desk()
+    draft = desk.draft("Where is order 99999?", "ana")
+    assert draft.order is None and draft.order_number == "99999" and draft.next_action.action == ASK_FOR_ORDER_NUMBER
+
+
+def test_a_request_for_a_person_does_not_stop_the_draft(make_desk) -> None:
+    desk, _ = make_desk(RETURN_REPLY)
+    draft = desk.draft("I want to speak to a real person! How many days do I have to return a full-price item?", "ana")
+    assert draft.answer.reason == "answered" and draft.answer.text == RETURN_REPLY
+
+
+def test_regenerate_samples_another_wording(make_desk) -> None:
+    desk, generator = make_desk(RETURN_REPLY, RETURN_REPLY)
+    desk.draft("How many days do I have to return a full-price item?", "ana")
+    desk.draft("How many days do I have to return a full-price item?", "ana", regenerate=True)
+    assert generator.temperatures == [None, 0.7]
+
+
+def test_an_empty_message_is_refused(make_desk) -> None:
+    desk, _ = make_desk()
+    with pytest.raises(QuestionError, match="Paste the customer's message"):
+        desk.draft("  \n ", "ana")
+
+
+def test_a_queued_chat_is_answered_with_its_history_then_leaves_the_queue(make_desk, support_log) -> None:
+    desk, generator = make_desk("Standard UK delivery costs £3.95 [1].")
+    conversation = support_log.new_conversation()
+    support_log.record_turn(conversation, "How much is UK delivery?", Answer("It costs £3.95 [1].", (), 0.7, False, "answered"))
+    support_log.record_turn(conversation, "and to Jersey?", Answer("Let me get a person.", (), 0.1, True, "no_evidence"))
+    assert [c.id for c in desk.queue()] == [conversation]
+    question, history, reason = desk.conversation(conversation)
+    assert (question, reason) == ("and to Jersey?", "no_evidence")
+    assert history == [{"role": "user", "content": "How much is UK delivery?"}, {"role": "assistant", "content": "It costs £3.95 [1]."}]
+    draft = desk.draft(question, "ben", history, conversation)
+    desk.rate(draft.id, "edited", "We don't deliver to Jersey yet, sorry.")
+    assert desk.queue() == [] and support_log.drafts("edited")[0].final_text == "We don't deliver to Jersey yet, sorry."
+    assert desk.conversation(conversation)[2] == "handled"
+
+
+def test_feedback_needs_a_draft_and_a_log(make_desk, toy_settings) -> None:
+    desk, _ = make_desk()
+    with pytest.raises(ChatbotError, match="Draft a reply first"):
+        desk.rate(None, "good")
+    desk.log = None
+    with pytest.raises(ChatbotError, match="support log is off"):
+        desk.rate(1, "good")
+
+
+def test_another_stores_folder_is_indexed_with_progress_and_used(make_desk, tmp_path: Path) -> None:
+    desk, _ = make_desk()
+    folder = tmp_path / "other_store"
+    folder.mkdir()
+    (folder / "gift-cards.md").write_text("# Gift cards\n\nGift cards never expire and can be used online.\n", encoding="utf-8")
+    (folder / "broken.md").write_bytes(b"\xff\xfe not utf-8")
+    seen: list[tuple[int, int]] = []
+    kb = desk.use_knowledge_base(str(folder), lambda done, total: seen.append((done, total)))
+    assert (kb.folder, kb.passages, kb.embedded) == (folder.resolve(), 1, 1) and seen == [(1, 1)]
+    assert kb.skipped and kb.skipped[0].startswith("broken.md: not valid UTF-8")
+    assert [p.doc_id for p in desk.search("do gift cards expire")] == ["gift-cards"]
+    assert desk.use_knowledge_base(folder).embedded == 0  # loaded again: nothing re-embedded
+    with pytest.raises(ChatbotError, match="No folder"):
+        desk.use_knowledge_base(tmp_path / "missing")
+    with pytest.raises(ChatbotError, match="Give the path"):
+        desk.use_knowledge_base("  ")
