@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 import time
 from collections.abc import Iterator, Sequence
@@ -22,7 +23,7 @@ from chatbot.answer.guardrails import (
 from chatbot.answer.prompts import render_prompt
 from chatbot.errors import ChatbotError, QuestionError
 from chatbot.knowledge.retrieval import Retriever, merge_results
-from chatbot.llm.base import Generator, Message
+from chatbot.llm.base import BatchGenerator, Generator, Message, generate
 from chatbot.orders.chat import (
     DURATION,
     ORDER_FOUND,
@@ -154,7 +155,10 @@ class Pipeline:
         instructions", "SYSTEM: ...") are removed before anything is searched, shown or checked.
         `for_staff`: a person is already reading it, so asking for one does not end the answer.
         """
-        message = clean_question(question, self.settings.max_question_chars)
+        return self._decide(clean_question(question, self.settings.max_question_chars), history, k, for_staff)
+
+    def _decide(self, message: str, history: Sequence[Message], k: int | None = None, for_staff: bool = False) -> Decision:
+        """`decide` for a message already cleaned (`clean_question`)."""
         if wants_person(message) and not for_staff:
             return Decision((), 1.0, True, REASON_ASKED_FOR_HUMAN, message)
         question = remove_instructions(message)
@@ -196,8 +200,13 @@ class Pipeline:
         pieces: citation markers are renumbered, or a quote replaces an unsupported answer.
         A question about one order goes to the order desk (with `session`, the chat's identity
         checks so far; without, a new one).
+
+        An empty or over-long question raises `QuestionError` here, at the call, before anything
+        is searched: the chat shows the error without waiting for the first sentence.
         """
-        message = clean_question(question, self.settings.max_question_chars)
+        return self._stream(clean_question(question, self.settings.max_question_chars), history, session)
+
+    def _stream(self, message: str, history: Sequence[Message], session: OrderSession | None) -> Iterator[str | Answer]:
         if self.orders is not None and not wants_person(message):
             lookup = self.orders.lookup(remove_instructions(message) or message, history, session or OrderSession())
             if lookup is not None:
@@ -205,7 +214,7 @@ class Pipeline:
                 yield answer.text
                 yield answer
                 return
-        yield from self._policy_stream(question, history)
+        yield from self._policy_stream(message, history)
 
     def draft(
         self,
@@ -253,10 +262,11 @@ class Pipeline:
         return Answer(text, sources, 1.0, False, ORDER_FOUND, dropped=notes)
 
     def _policy_stream(
-        self, question: str, history: Sequence[Message], temperature: float | None = None, for_staff: bool = False
+        self, message: str, history: Sequence[Message], temperature: float | None = None, for_staff: bool = False
     ) -> Iterator[str | Answer]:
+        """The policy answer to a cleaned message, sentence by sentence, then the `Answer`."""
         started = time.perf_counter()
-        decision = self.decide(question, history, for_staff=for_staff)
+        decision = self._decide(message, history, for_staff=for_staff)
         question = decision.question
         timings = {"retrieval_ms": (time.perf_counter() - started) * 1000}
         if decision.escalate:
@@ -268,7 +278,7 @@ class Pipeline:
 
         self._require_generator()
         shown = self._shown(decision)
-        written, checked, instructions = "", 0, self._render("system")
+        written, checked, instructions = "", 0, self.system_prompt
         generation_started = time.perf_counter()
         stream = self.generator.stream(self._messages(question, history, shown), self.settings.max_new_tokens, temperature)
         try:
@@ -312,14 +322,14 @@ class Pipeline:
             pending.append((len(results) - 1, decision, messages, timings["retrieval_ms"]))
         if pending:
             self._require_generator()
-        write_batch = getattr(self.generator, "generate_batch", None)
         pending.sort(key=lambda item: sum(len(m["content"]) for m in item[2]))  # similar lengths read together
         conversations = [messages for _, _, messages, _ in pending]
         started = time.perf_counter()
-        if write_batch:
-            replies = write_batch(conversations, self.settings.max_new_tokens, stop_when=repeats, rows=batch_size)
+        if isinstance(self.generator, BatchGenerator):
+            replies = self.generator.generate_batch(conversations, self.settings.max_new_tokens, stop_when=repeats,
+                                                    rows=batch_size)
         else:
-            replies = ["".join(self.generator.stream(c, self.settings.max_new_tokens)) for c in conversations]
+            replies = [generate(self.generator, c, self.settings.max_new_tokens) for c in conversations]
         each = (time.perf_counter() - started) * 1000 / max(len(pending), 1)
         for (position, decision, _, retrieval_ms), reply in zip(pending, replies):
             timings = {"retrieval_ms": retrieval_ms, "generation_ms": each, "total_ms": retrieval_ms + each}
@@ -355,7 +365,7 @@ class Pipeline:
         kept, dropped = self._ground(text, sources)
         notes = tuple((sentence.strip(), "repeats the question") for sentence in echoes)
         notes += tuple((d.sentence, d.reason) for d in dropped)
-        if leaks_prompt(raw, self._render("system")):  # small models echo their instructions
+        if leaks_prompt(raw, self.system_prompt):  # small models echo their instructions
             kept, notes = "", ((raw, "repeats the bot's instructions"),)
         # "Yes, I am." or "The answer is: 2." passes every check and says nothing about the shop.
         if not any(word.isalpha() for word in content_words(strip_markers(kept))):
@@ -373,6 +383,11 @@ class Pipeline:
         contact = (self.settings.store_name, self.settings.support_contact)
         return ground(text, sources, allowed=contact, min_support=self.settings.min_support)
 
+    @functools.cached_property
+    def system_prompt(self) -> str:
+        """The system prompt, rendered once: it depends on the settings alone."""
+        return self._render("system")
+
     def handoff_message(self) -> str:
         return self._render("handoff")
 
@@ -384,7 +399,7 @@ class Pipeline:
         ]
         recent = turns[-2 * self.settings.history_turns :] if self.settings.history_turns > 0 else []
         return [
-            {"role": "system", "content": self._render("system")},
+            {"role": "system", "content": self.system_prompt},
             *recent,
             {"role": "user", "content": self._render("answer", passages=shown, question=question)},
         ]

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 import gradio as gr
 
-from chatbot.answer.pipeline import Pipeline, clean_question
+from chatbot.answer.pipeline import Pipeline
 from chatbot.errors import ChatbotError, SupportLogError
 from chatbot.orders.chat import OrderSession
 from chatbot.settings import Settings
@@ -146,15 +146,15 @@ def build_app(
         return gr.update(visible=False), gr.update(value="")
 
     def respond(message: str, history: list[dict], session: ChatSession) -> Iterator[list[dict]]:
-        try:
-            clean_question(message, settings.max_question_chars)  # empty or oversized: say so at once
+        try:  # an empty or oversized message raises here, before the message is shown
+            answering = pipeline.stream(message, conversation(history), session.orders)
         except ChatbotError as error:
             raise gr.Error(str(error)) from error
         history = [*history, {"role": "user", "content": message.strip()}]
         yield history  # the shopper's message shows while the answer is written and checked
         partial = ""
         try:
-            for item in pipeline.stream(message, conversation(history[:-1]), session.orders):
+            for item in answering:
                 if isinstance(item, Answer):
                     record(session, message.strip(), item, len(history))
                     yield [*history, *answer_messages(item)]

@@ -270,3 +270,25 @@ def test_a_reply_that_reads_the_question_back_is_not_shown(make_pipeline) -> Non
     assert answer.text == "Full-price items can be returned within 30 days of delivery [1]."
     assert ("Question: How many days do I have to return a full-price item? [1]", "repeats the question") in answer.dropped
     assert not any("Question:" in piece for piece in streamed[:-1])
+
+
+def test_a_message_is_cleaned_once_and_the_system_prompt_rendered_once(make_pipeline, monkeypatch) -> None:
+    import chatbot.answer.pipeline as module
+
+    cleaned: list[str] = []
+    rendered: list[str] = []
+    clean, render = module.clean_question, module.render_prompt
+    monkeypatch.setattr(module, "clean_question", lambda q, n: cleaned.append(q) or clean(q, n))
+    monkeypatch.setattr(module, "render_prompt", lambda folder, name, **v: rendered.append(name) or render(folder, name, **v))
+    pipeline, _ = make_pipeline("You have 30 days to return full-price items [1].", "Sale items: 14 days [1].")
+    pipeline.answer("  How many days to return full-price items?  ")
+    pipeline.answer("How many days to return sale items?")
+    assert cleaned == ["  How many days to return full-price items?  ", "How many days to return sale items?"]
+    assert rendered.count("system") == 1
+
+
+def test_an_empty_question_is_refused_when_the_stream_is_asked_for(make_pipeline) -> None:
+    pipeline, generator = make_pipeline("never written")
+    with pytest.raises(QuestionError):
+        pipeline.stream("   ")  # at the call, before the first piece is asked for
+    assert generator.received == []
