@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import logging
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
@@ -29,8 +29,8 @@ FAILURE = "load_failure"  # an extra column: why an actor could not load its mod
 
 @dataclass(frozen=True)
 class RayAnswerer:
-    """Answers with `actors` Ray actors, each holding its own pipeline (`create_ticket_answerer`)
-    and sent `batch_size * window` tickets at a time, as `LocalAnswerer` takes them.
+    """Answers with `actors` Ray actors, each holding its own pipeline made by `load(settings,
+    batch_size)` (the wiring's `create_ticket_answerer`, a module-level function Ray can send) and sent `batch_size * window` tickets at a time, as `LocalAnswerer` takes them.
 
     Joins the Ray instance this process already has, else the cluster at `RAY_ADDRESS`, else
     starts a local one for the run. Rows come back in ticket order (a resumed run relies on it)
@@ -38,6 +38,7 @@ class RayAnswerer:
     """
 
     settings: Settings
+    load: Callable[[Settings, int], LocalAnswerer]
     batch_size: int = 16
     actors: int = 1
     window: int = LocalAnswerer.window
@@ -56,7 +57,7 @@ class RayAnswerer:
             records = [{"id": t.id, "text": t.text, "line": t.line, "error": t.error} for t in tickets]
             answered = ray.data.from_items(records).map_batches(
                 TicketActor,
-                fn_constructor_kwargs={"settings": self.settings, "batch_size": self.batch_size},
+                fn_constructor_kwargs={"settings": self.settings, "batch_size": self.batch_size, "load": self.load},
                 batch_size=self.batch_size * self.window,
                 batch_format="pyarrow",
                 compute=ray.data.ActorPoolStrategy(size=self.actors),
@@ -74,15 +75,13 @@ class RayAnswerer:
 class TicketActor:
     """One Ray actor: loads the models once, then answers each batch of tickets it is sent."""
 
-    def __init__(self, settings: Settings, batch_size: int) -> None:
-        from chatbot.service import create_ticket_answerer
-
+    def __init__(self, settings: Settings, batch_size: int, load: Callable[[Settings, int], LocalAnswerer]) -> None:
         # A ChatbotError here (no index, a bad settings file) goes back with the first batch, not
         # raised: Ray would report "actor died" with the user's message buried in a traceback.
         self.answerer: LocalAnswerer | None = None
         self.failure: ChatbotError | None = None
         try:
-            self.answerer = create_ticket_answerer(settings, batch_size)
+            self.answerer = load(settings, batch_size)
         except ChatbotError as error:
             self.failure = error
 

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from chatbot.errors import ChatbotError, IndexMissingError
+from chatbot.service import create_ticket_answerer
 from chatbot.support.triage import TicketTriage
 from chatbot.tickets.answering import COLUMNS, Answerer, LocalAnswerer, answer_tickets
 from chatbot.tickets.ray_engine import RAY_MISSING, RayAnswerer, TicketActor, rows_from_batch
@@ -62,7 +63,7 @@ def test_ray_job_gives_the_rows_of_the_local_engine(
     export.write_text("".join(json.dumps({"id": i, "body": text}) + "\n" for i, text in TICKETS), encoding="utf-8")
     tickets = read_tickets(export)
 
-    by_ray = Recording(RayAnswerer(real_settings, batch_size=4, actors=1))
+    by_ray = Recording(RayAnswerer(real_settings, create_ticket_answerer, batch_size=4, actors=1))
     capfd.readouterr()
     summary = answer_tickets(by_ray, tickets, tmp_path / "ray.jsonl")
     assert capfd.readouterr().out == ""  # Ray's logs stay off stdout, where the CLI prints its JSON
@@ -86,7 +87,7 @@ def test_ray_job_gives_the_rows_of_the_local_engine(
 def test_without_ray_the_error_says_what_to_install(toy_settings, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(sys.modules, "ray", None)  # `import ray` now raises ImportError, as when it is absent
     with pytest.raises(ChatbotError, match=re.escape(RAY_MISSING)) as raised:
-        RayAnswerer(toy_settings)
+        RayAnswerer(toy_settings, create_ticket_answerer)
     assert isinstance(raised.value.__cause__, ImportError)
 
 
@@ -95,7 +96,7 @@ def test_an_actor_without_an_index_says_which_command_builds_it(real_settings, t
     pa = pytest.importorskip("pyarrow", reason="Ray is not installed: pip install -r requirements-ray.txt")
     # In this process: Ray would carry the same table, as it carries the answered rows above.
     settings = dataclasses.replace(real_settings, index_dir=tmp_path / "no-index", triage_file="")
-    actor = TicketActor(settings, batch_size=4)
+    actor = TicketActor(settings, batch_size=4, load=create_ticket_answerer)
     tickets = pa.Table.from_pylist([{"id": "T1", "text": "Do you ship to Canada?", "line": 2, "error": ""}])
     with pytest.raises(IndexMissingError, match="python -m chatbot build-index --index"):
         rows_from_batch(actor(tickets))
