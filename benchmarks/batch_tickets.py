@@ -10,14 +10,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 import time
 from itertools import cycle, islice
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from chatbot.settings import REPO_ROOT, load_settings  # noqa: E402
+from chatbot.settings import REPO_ROOT, load_settings
 
 
 def main() -> None:

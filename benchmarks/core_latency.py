@@ -8,14 +8,11 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from chatbot.settings import load_settings  # noqa: E402
+from chatbot.settings import load_settings
 
 QUESTIONS = [
     "How many days do I have to return an item?",

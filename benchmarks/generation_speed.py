@@ -31,10 +31,9 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
+from chatbot.settings import load_settings
 
-from chatbot.settings import load_settings  # noqa: E402
+REPO = Path(__file__).resolve().parent.parent  # for evals/
 
 QUESTIONS = ["How many days do I have to return an item?", "How much is standard delivery in the UK?",
              "Can I cancel my order after it has shipped?", "How long does a refund take to reach my card?"]

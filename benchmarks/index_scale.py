@@ -27,13 +27,11 @@ import ctypes
 import itertools
 import json
 import os
-import sys
 import time
 from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from chatbot.knowledge.vector_index import build_vector_index, choose_index_kind  # noqa: E402

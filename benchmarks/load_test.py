@@ -33,8 +33,7 @@ from pathlib import Path
 
 import httpx
 
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
+REPO = Path(__file__).resolve().parent.parent  # for evals/ and app.py
 
 QUESTIONS = [
     "How many days do I have to return an item?", "How much is delivery in the UK?", "Do you ship to Canada?",

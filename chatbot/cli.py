@@ -227,7 +227,7 @@ def answer_tickets_command(
     limit: Annotated[Optional[int], typer.Option("--limit", min=1, help="Answer at most N tickets this run.")] = None,
     batch_size: Annotated[int, typer.Option("--batch-size", min=1, help="Tickets the decoder answers together.")] = 32,
     engine: Annotated[
-        str, typer.Option("--engine", help="local: this process; ray: a Ray Data job (pip install -r requirements-ray.txt).")
+        str, typer.Option("--engine", help="local: this process; ray: a Ray Data job (pip install -e '.[ray]').")
     ] = "local",
     actors: Annotated[int, typer.Option("--actors", min=1, help="With --engine ray: model copies working at once.")] = 1,
     id_column: Annotated[Optional[str], typer.Option("--id-column", help="The ticket id column (found by name otherwise).")] = None,
@@ -252,7 +252,7 @@ def answer_tickets_command(
     if engine == "ray":
         from chatbot.tickets.ray_engine import RayAnswerer
 
-        answerer: Answerer = RayAnswerer(settings, batch_size, actors)
+        answerer: Answerer = RayAnswerer(settings, create_ticket_answerer, batch_size, actors)
     elif engine == "local":
         answerer = create_ticket_answerer(settings, batch_size)
     else:

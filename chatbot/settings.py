@@ -7,13 +7,18 @@ import os
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
+from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
 from chatbot.errors import SettingsError
 from chatbot.llm.bundled import BUNDLED_GENERATOR
 
+# The repository's working folders (knowledge_base/, index/, data/) are not package data: their
+# defaults are found from the checkout, and an installed copy is pointed at its own with settings.
 REPO_ROOT = Path(__file__).resolve().parent.parent
+# What the package ships (package data in pyproject.toml), found wherever it is installed.
+PACKAGE_DATA = files("chatbot")
 ENV_PREFIX = "CHATBOT_"
 BUNDLED_EMBEDDER = "sentence-transformers/all-MiniLM-L6-v2"
 
@@ -26,7 +31,7 @@ class Settings:
     support_contact: str = "our support team at help@maplemoss.example or 0113 496 0123 (Mon-Fri 8:00-18:00)"
     kb_dir: Path = REPO_ROOT / "knowledge_base"
     index_dir: Path = REPO_ROOT / "index"
-    prompts_dir: Path = REPO_ROOT / "prompts"
+    prompts_dir: Path = Path(str(PACKAGE_DATA / "prompts"))
 
     # Retrieval
     embedder: str = BUNDLED_EMBEDDER
@@ -120,11 +125,11 @@ class Settings:
 
     # Guardrails (guardrails.py): examples and patterns of off-topic and sensitive requests
     # ("" turns the topic guard off; instructions in messages and passages are always removed).
-    topics_file: str = str(REPO_ROOT / "chatbot" / "answer" / "topics.toml")
+    topics_file: str = str(PACKAGE_DATA / "answer" / "topics.toml")
     topic_min_similarity: float = 0.45
     topic_margin: float = 0.05
     # Labelled example tickets for answer-tickets' intent, sentiment and urgency ("" = no triage).
-    triage_file: str = str(REPO_ROOT / "chatbot" / "support" / "triage.toml")
+    triage_file: str = str(PACKAGE_DATA / "support" / "triage.toml")
 
     # Orders (order_chat.py): the order store's SQLAlchemy URL ("" = no order lookups), seeded with
     # demo orders when empty; a chat session may fail the identity check this many times.

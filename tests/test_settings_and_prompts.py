@@ -6,9 +6,10 @@ from pathlib import Path
 
 import pytest
 
+import chatbot
 from chatbot.answer.prompts import render_prompt
 from chatbot.errors import SettingsError
-from chatbot.settings import Settings, load_settings
+from chatbot.settings import REPO_ROOT, Settings, load_settings
 from chatbot.values import Passage
 
 
@@ -52,3 +53,28 @@ def test_a_missing_prompt_variable_is_an_error_not_a_blank() -> None:
         render_prompt(Settings().prompts_dir, "system")
     with pytest.raises(SettingsError, match="not found"):
         render_prompt(Settings().prompts_dir, "no-such-prompt")
+
+
+def test_the_default_prompts_and_examples_are_the_package_s_own() -> None:
+    package = Path(chatbot.__file__).resolve().parent
+    settings = Settings()
+    # Inside the package, not through the repository's top-level prompts/ link.
+    assert (settings.prompts_dir.parent.resolve(), settings.prompts_dir.name) == (package, "prompts")
+    assert (settings.prompts_dir / "system.j2").is_file()
+    assert Path(settings.topics_file).resolve() == package / "answer" / "topics.toml"
+    assert Path(settings.triage_file).resolve() == package / "support" / "triage.toml"
+    assert Path(settings.topics_file).is_file() and Path(settings.triage_file).is_file()
+    # The repository's top-level prompts/ is a link to them, not a second copy.
+    assert (REPO_ROOT / "prompts").resolve() == package / "prompts"
+
+
+def test_a_store_s_own_prompts_and_examples_are_used(tmp_path: Path) -> None:
+    (tmp_path / "handoff.j2").write_text("Passed on to {{ store_name }}.")
+    env = {
+        "CHATBOT_PROMPTS_DIR": str(tmp_path),
+        "CHATBOT_TOPICS_FILE": str(tmp_path / "topics.toml"),
+        "CHATBOT_TRIAGE_FILE": "",
+    }
+    settings = load_settings(env=env)
+    assert render_prompt(settings.prompts_dir, "handoff", store_name="Shop") == "Passed on to Shop."
+    assert (settings.topics_file, settings.triage_file) == (str(tmp_path / "topics.toml"), "")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from importlib.resources import files
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -18,7 +19,7 @@ if TYPE_CHECKING:
 
 REASON_OFF_TOPIC = "off_topic"
 REASON_SENSITIVE = "sensitive"
-TOPICS_FILE = Path(__file__).with_name("topics.toml")
+TOPICS_FILE = Path(str(files("chatbot.answer") / "topics.toml"))  # package data
 
 # Text that talks to the assistant instead of about the shop: "ignore previous instructions",
 # "SYSTEM:", "[[Note for the AI: ...]]", "new instruction from the dev team".
@@ -95,7 +96,7 @@ def rule_verdict(question: str) -> Verdict | None:
 
 
 class TopicGuard:
-    """Declines what the shop should not answer, from chatbot/topics.toml (or a store's own file):
+    """Declines what the shop should not answer, from chatbot/answer/topics.toml (or a store's own file):
     patterns that decide alone, then nearest labelled examples. A message closer to examples of an
     off-topic or sensitive kind than to the shop (its in-domain examples and its own passages) is
     declined; when the passages are a weak match anyway, being closer is enough, otherwise it must

@@ -1,4 +1,5 @@
-"""Prompt templates from the prompts/ folder, rendered with Jinja2 (a missing variable is an error)."""
+"""Prompt templates, rendered with Jinja2 (a missing variable is an error): the package's own in
+chatbot/prompts/ (package data; the `prompts_dir` setting's default) or a store's own folder."""
 
 from __future__ import annotations
 
@@ -24,7 +25,7 @@ def _environment(prompts_dir: Path):  # noqa: ANN202 - jinja2 is imported lazily
 
 
 def render_prompt(prompts_dir: str | Path, name: str, **values: Any) -> str:
-    """Render `prompts/<name>.j2` with `values`; raise SettingsError for a missing file or variable.
+    """Render `<name>.j2` from `prompts_dir` with `values`; raise SettingsError for a missing file or variable.
 
     >>> from chatbot.settings import Settings
     >>> render_prompt(Settings().prompts_dir, "handoff", store_name="Shop", support_contact="x@y.z").split(".")[0]

@@ -1,11 +1,12 @@
 """Ticket triage for the batch run: intent, sentiment and urgency by similarity to labelled
-example messages (chatbot/triage.toml, or a store's own file), and the ticket's language."""
+example messages (chatbot/support/triage.toml, or a store's own file), and the ticket's language."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
+from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +14,7 @@ from chatbot.errors import EvalSetError, SettingsError
 from chatbot.knowledge.embedding import Embedder
 from chatbot.knowledge.examples import read_examples
 
-TRIAGE_FILE = Path(__file__).with_name("triage.toml")
+TRIAGE_FILE = Path(str(files("chatbot.support") / "triage.toml"))  # package data
 FIELDS = ("intent", "sentiment", "urgency")
 
 
@@ -34,7 +35,7 @@ class TicketTriage:
     examples' mean embedding (centroid) is nearest wins. A ticket is read from its first
     `max_chars` (the subject and opening say what it is about).
 
-    Centroids beat the nearest 1, 3, 5 or 8 examples in leave-one-out on chatbot/triage.toml
+    Centroids beat the nearest 1, 3, 5 or 8 examples in leave-one-out on chatbot/support/triage.toml
     (intent 0.73 against at best 0.67, sentiment 0.79 against 0.66, urgency 0.72 against 0.58),
     and matched a softmax regression on the same embeddings (0.73, 0.78, 0.74), so it stays."""
 

@@ -20,7 +20,7 @@ from chatbot.tickets.reader import Ticket
 if TYPE_CHECKING:
     import pyarrow as pa
 
-RAY_MISSING = "--engine ray needs Ray: pip install -r requirements-ray.txt"
+RAY_MISSING = "--engine ray needs Ray: pip install -e '.[ray]'"
 # The store that carries tickets and rows between processes: small, because on a small machine
 # the models (in each actor's own memory) need the room. Ray spills to disk beyond it.
 OBJECT_STORE_BYTES = 256 * 1024**2

@@ -56,7 +56,7 @@ def test_ray_job_gives_the_rows_of_the_local_engine(
     tmp_path: Path,
     capfd: pytest.CaptureFixture[str],
 ) -> None:
-    pytest.importorskip("ray.data", reason="Ray is not installed: pip install -r requirements-ray.txt")
+    pytest.importorskip("ray.data", reason="Ray is not installed: pip install -e '.[ray]'")
     import ray
 
     export = tmp_path / "export.jsonl"
@@ -93,7 +93,7 @@ def test_without_ray_the_error_says_what_to_install(toy_settings, monkeypatch: p
 
 @pytest.mark.real
 def test_an_actor_without_an_index_says_which_command_builds_it(real_settings, tmp_path: Path) -> None:
-    pa = pytest.importorskip("pyarrow", reason="Ray is not installed: pip install -r requirements-ray.txt")
+    pa = pytest.importorskip("pyarrow", reason="Ray is not installed: pip install -e '.[ray]'")
     # In this process: Ray would carry the same table, as it carries the answered rows above.
     settings = dataclasses.replace(real_settings, index_dir=tmp_path / "no-index", triage_file="")
     actor = TicketActor(settings, batch_size=4, load=create_ticket_answerer)
