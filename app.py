@@ -6,7 +6,8 @@ Run `python app.py [--host HOST] [--port PORT] [--settings FILE]` (or `chatbot s
 from __future__ import annotations
 
 import argparse
-import logging
+
+from chatbot.web.server import serve
 
 
 def main() -> None:
@@ -15,11 +16,6 @@ def main() -> None:
     parser.add_argument("--port", type=int, help="Port (default 7860).")
     parser.add_argument("--settings", help="TOML settings file.")
     args = parser.parse_args()
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    for noisy in ("faiss.loader", "httpx"):  # library chatter, not the app's
-        logging.getLogger(noisy).setLevel(logging.WARNING)
-    from chatbot.web.server import serve
-
     serve(args.settings, args.host, args.port)
 
 

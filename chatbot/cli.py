@@ -361,6 +361,18 @@ def prune_log_command(
     typer.echo(f"Deleted {deleted} conversations older than {keep} days.")
 
 
+@app.command()
+def serve(
+    host: Annotated[Optional[str], typer.Option("--host", help="Address to listen on (default 127.0.0.1).")] = None,
+    port: Annotated[Optional[int], typer.Option("--port", help="Port (default 7860).")] = None,
+    settings_file: SettingsFile = None,
+) -> None:
+    """Serve the shopper chat at / and, with staff accounts, the agent-assist panel at /assist/ (as app.py does)."""
+    from chatbot.web.server import serve as serve_web
+
+    serve_web(str(settings_file) if settings_file else None, host, port)
+
+
 @app.command("serve-openai")
 def serve_openai_command(
     host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = "127.0.0.1",

@@ -50,6 +50,9 @@ def serve(settings_file: str | None = None, host: str | None = None, port: int |
     from chatbot.support.staff import StaffAccounts
     from chatbot.text.redaction import redact_logs
 
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    for noisy in ("faiss.loader", "httpx"):  # library chatter, not the app's
+        logging.getLogger(noisy).setLevel(logging.WARNING)
     redact_logs()
     try:
         settings = load_settings(settings_file, host=host, port=port)
