@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated, Any, Optional
 
 import typer
 
@@ -26,7 +26,7 @@ IndexDir = Annotated[Optional[Path], typer.Option("--index", help="Index folder 
 AsJson = Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")]
 
 
-def _settings(settings_file: Path | None, **overrides: object) -> Settings:
+def _settings(settings_file: Path | None, **overrides: Any) -> Settings:
     return load_settings(settings_file, **overrides)
 
 

@@ -8,7 +8,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from chatbot.errors import IndexMismatchError
 from chatbot.text.words import content_words
@@ -120,7 +120,8 @@ class AbstentionModel:
         again = "run `python -m chatbot calibrate --questions <labelled set>` again, or delete it"
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
-            model = cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in data.items()})
+            fields: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v for k, v in data.items()}
+            model = cls(**fields)
         except (OSError, ValueError, TypeError) as error:
             raise IndexMismatchError(f"The abstention model {path} is unreadable ({error}): {again}.") from error
         if model.embedder != embedder:
@@ -139,7 +140,7 @@ class Abstention:
         return self.model.probability(self.reader.features(question, passages))
 
 
-def fit_abstention(rows: Sequence[dict[str, float]], answerable: Sequence[bool], l2: float = 1.0, **extra: object) -> AbstentionModel:
+def fit_abstention(rows: Sequence[dict[str, float]], answerable: Sequence[bool], l2: float = 1.0, **extra: Any) -> AbstentionModel:
     """Logistic regression (Newton's method, L2 penalty) on standardised features.
 
     >>> rows = [{"cosine": c} for c in (0.1, 0.2, 0.3, 0.6, 0.7, 0.8)]
@@ -170,7 +171,7 @@ def out_of_fold(rows: Sequence[dict[str, float]], answerable: Sequence[bool], fo
     for fold in range(folds):
         train = [i for i in range(len(rows)) if fold_of[i] != fold]
         model = fit_abstention([rows[i] for i in train], [answerable[i] for i in train])
-        for i in np.flatnonzero(fold_of == fold):
+        for i in np.flatnonzero(fold_of == fold).tolist():
             result[i] = model.probability(rows[i])
     return result
 

@@ -163,8 +163,8 @@ class Pipeline:
             return Decision((), 1.0, True, REASON_ASKED_FOR_HUMAN, message)
         question = remove_instructions(message)
         if not question:
-            verdict = Verdict(REASON_SENSITIVE, "instructions")
-            return Decision((), 0.0, True, verdict.reason, message, verdict)
+            planted = Verdict(REASON_SENSITIVE, "instructions")
+            return Decision((), 0.0, True, planted.reason, message, planted)
         history = [{**m, "content": remove_instructions(m.get("content") or "")} for m in history]
         found, alone = self._retrieve(question, history, k)
         passages = tuple(replace(p, text=remove_instructions(p.text)) for p in found)
@@ -276,11 +276,11 @@ class Pipeline:
             yield declined
             return
 
-        self._require_generator()
+        generator = self._require_generator()
         shown = self._shown(decision)
         written, checked, instructions = "", 0, self.system_prompt
         generation_started = time.perf_counter()
-        stream = self.generator.stream(self._messages(question, history, shown), self.settings.max_new_tokens, temperature)
+        stream = generator.stream(self._messages(question, history, shown), self.settings.max_new_tokens, temperature)
         try:
             for piece in stream:
                 if not written:
@@ -320,25 +320,27 @@ class Pipeline:
             results.append(Answer(""))  # written below
             messages = self._messages(decision.question, (), self._shown(decision))
             pending.append((len(results) - 1, decision, messages, timings["retrieval_ms"]))
-        if pending:
-            self._require_generator()
+        if not pending:
+            return results
+        generator = self._require_generator()
         pending.sort(key=lambda item: sum(len(m["content"]) for m in item[2]))  # similar lengths read together
         conversations = [messages for _, _, messages, _ in pending]
         started = time.perf_counter()
-        if isinstance(self.generator, BatchGenerator):
-            replies = self.generator.generate_batch(conversations, self.settings.max_new_tokens, stop_when=repeats,
-                                                    rows=batch_size)
+        if isinstance(generator, BatchGenerator):
+            replies = generator.generate_batch(conversations, self.settings.max_new_tokens, stop_when=repeats,
+                                               rows=batch_size)
         else:
-            replies = [generate(self.generator, c, self.settings.max_new_tokens) for c in conversations]
+            replies = [generate(generator, c, self.settings.max_new_tokens) for c in conversations]
         each = (time.perf_counter() - started) * 1000 / max(len(pending), 1)
         for (position, decision, _, retrieval_ms), reply in zip(pending, replies):
             timings = {"retrieval_ms": retrieval_ms, "generation_ms": each, "total_ms": retrieval_ms + each}
             results[position] = self._finish(decision.question, decision, until_repeat(reply), timings)
         return results
 
-    def _require_generator(self) -> None:
+    def _require_generator(self) -> Generator:
         if self.generator is None:
             raise ChatbotError("This pipeline was built without a generator: it can search and decide, not answer.")
+        return self.generator
 
     def _shown(self, decision: Decision) -> list[Passage]:
         """The passages the decoder is shown (and its [n] markers refer to)."""

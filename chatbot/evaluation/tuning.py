@@ -119,7 +119,7 @@ def tune_embedder(
     manifest = {"base": base, "pairs": len(pairs), "documents": len({d for _, d in pairs}), "epochs": epochs,
                 "learning_rate": learning_rate, "batch_size": batch_size, "seed": seed}
     (out_dir / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
-    return TuningReport(len(pairs), manifest["documents"], tuple(unmatched), epochs, seconds, out_dir)
+    return TuningReport(len(pairs), len({d for _, d in pairs}), tuple(unmatched), epochs, seconds, out_dir)
 
 
 def _embed(model, texts: list[str]):  # noqa: ANN001, ANN202 - a SentenceTransformer and its tensors

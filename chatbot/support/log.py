@@ -31,7 +31,7 @@ from sqlalchemy import (
     text,
     update,
 )
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine import Connection, CursorResult, Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from chatbot.database import Database, database_message, open_engine
@@ -200,7 +200,7 @@ class SupportLog(Database):
                 sources=row["sources"], confidence=row["confidence"], escalate=answer.escalate, reason=answer.reason,
                 timings=row["timings"], model=model or None, index_version=index_version or None,
             ))
-            return int(result.inserted_primary_key[0])
+            return _inserted_id(result)
 
     def record_feedback(self, turn_id: int, rating: str, comment: str = "") -> None:
         """The shopper's thumbs up or down on an answer, with an optional comment (redacted).
@@ -272,7 +272,7 @@ class SupportLog(Database):
                 created_at=_now(), agent=agent, conversation_id=conversation_id, message=redact(message),
                 draft=redact(answer.text), sources=answer.as_dict()["sources"], reason=answer.reason, next_action=next_action,
             ))
-            return int(result.inserted_primary_key[0])
+            return _inserted_id(result)
 
     def rate_draft(self, draft_id: int, rating: str, final_text: str | None = None) -> DraftRecord:
         """Record the agent's verdict on a draft: good, bad, or edited with the text they sent
@@ -300,6 +300,14 @@ class SupportLog(Database):
             query = query.where(drafts.c.rating == rating)
         with self._connect() as connection:
             return [_draft(row) for row in connection.execute(query).all()]
+
+
+def _inserted_id(result: CursorResult[Any]) -> int:
+    """The id the database gave the row just inserted."""
+    key = result.inserted_primary_key
+    if key is None:
+        raise SupportLogError("The support log's database did not return the new row's id.")
+    return int(key[0])
 
 
 def _draft(row: Any) -> DraftRecord:

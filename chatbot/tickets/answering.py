@@ -254,7 +254,7 @@ def _finished_ids(path: Path) -> Counter[str]:
     if path.name.lower().endswith(".csv"):
         rows = list(csv.DictReader(text.splitlines()))
         return Counter(row["id"] for row in rows if row.get("id") is not None)
-    ids = Counter()
+    ids: Counter[str] = Counter()
     for number, line in enumerate(text.splitlines(), 1):
         try:
             ids[json.loads(line)["id"]] += 1

@@ -54,7 +54,7 @@ def report_frames(report: Report) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFr
     return days, outcomes, reasons, groups
 
 
-def _from_zero(counts: pd.Series) -> list[float]:
+def _from_zero(counts: pd.Series) -> list[float | None]:
     return [0, max(1, int(counts.max()) if len(counts) else 1)]
 
 

@@ -73,7 +73,7 @@ def serve(settings_file: str | None = None, host: str | None = None, port: int |
         raise SystemExit(f"Error: {error}") from error
     base = f"http://{settings.host}:{settings.port}"
     log.info("Shopper chat: %s/", base)
-    if panel is not None:
+    if panel is not None and staff:
         log.info("Agent-assist panel: %s/assist/ (%d staff accounts)", base, len(staff))
     else:
         log.info("No staff accounts (`staff_accounts`): the agent-assist panel is off. "
