@@ -40,7 +40,7 @@ def main() -> None:
     pipeline = answerer.pipeline
 
     def forget_prompts() -> None:
-        """An empty prompt cache (chatbot/prompt_cache.py), so that neither run finds the prompts
+        """An empty prompt cache (chatbot/llm/prompt_cache.py), so that neither run finds the prompts
         the other read; within a run, tickets still find the starts they share."""
         cache = getattr(pipeline.generator, "prompt_cache", None)
         if cache is not None:

@@ -1,18 +1,18 @@
 """Generation speed on a realistic RAG prompt (6 demo-store passages, about 600 tokens): time to
 first token and decode tokens/s, one chat and a batch of chats, for this project's transformers
 generator's own decoding loop (fp32; fp32 with prompts read in bf16 on CPUs with AMX tiles or AVX-512 BF16;
-bf16; int8 linear layers; the lean step of chatbot/fast_decode.py writing replies with prompts
+bf16; int8 linear layers; the lean step of chatbot/llm/lean/decoder.py writing replies with prompts
 read in bf16, with and without prompt lookup, where a lone reply guesses its next tokens from its
 prompt and checks them in one pass; that step with its layers compiled by torch.compile, with
 prompt lookup and without it; and the default, compiled, its int4 products and attention by this
-project's kernels (chatbot/native.py), with prompt lookup and without it) and, in the same run, llama-cpp-python on the
+project's kernels (chatbot/llm/lean/native.py), with prompt lookup and without it) and, in the same run, llama-cpp-python on the
 same GGUF file, plain and with its own prompt lookup (an optional dev extra: `pip install
 llama-cpp-python`; its rows are skipped, saying so, when absent).
 Every reply is made to run exactly --tokens tokens (end of text banned), so the rates compare
 like with like; prompts are read cold (no prompt cache). Then, as the app writes them, the replies
 to --natural demo-eval questions written to their end: the lean step with and without prompt
 lookup, compiled and not, and llama.cpp; and those questions' time to first token asked one after another, with
-the prompt cache (chatbot/prompt_cache.py) against llama.cpp keeping its previous prompt. Last,
+the prompt cache (chatbot/llm/prompt_cache.py) against llama.cpp keeping its previous prompt. Last,
 the default and llama.cpp timed in turns, --rounds rounds: the rows above are timed minutes
 apart, and this machine drifts by 20-40% within minutes, so those turns give the ratios to trust.
 

@@ -82,7 +82,7 @@ class Settings:
     # "int8": int8 linear layers on CPU, answers about 3.8x faster on a demo eval sample, but a
     # reply then depends a little on the other chats in its batch (see README); "" (default): off.
     quantize: str = ""
-    # How replies are written a token at a time: "auto" is the lean step of fast_decode.py (int4
+    # How replies are written a token at a time: "auto" is the lean step of llm/lean/decoder.py (int4
     # or int8 weights, bf16 activations and cache; about 2.8x faster a token) for a Llama-style fp32
     # model on CPU, else the model's own forward; "transformers": always the model's own forward.
     decode_step: str = "auto"
@@ -92,23 +92,23 @@ class Settings:
     # a machine) more at loading.
     compile_step: bool = True
     # The lean step's int4 products, and its attention and prompt reading's, by this project's own kernels
-    # (native.py, int4_kernel.cpp, attention_kernel.cpp) on CPUs with AVX-512 VNNI: int4 sums in
+    # (llm/lean/native.py, int4_kernel.cpp, attention_kernel.cpp) on CPUs with AVX-512 VNNI: int4 sums in
     # integers, as llama.cpp multiplies; built with g++ the first time on a machine (about 20 s).
     # Without them, or where they cannot be built, PyTorch's int4 kernel and attention by PyTorch's operations.
     native_kernel: bool = True
-    # Where a model read from a GGUF file is kept converted (model_cache.py: about 520 MB for the
+    # Where a model read from a GGUF file is kept converted (llm/model_cache.py: about 520 MB for the
     # bundled one), so that later loads take 0.4 s instead of about 27; "": nothing kept.
     model_cache_dir: str = "~/.cache/chatbot-models"
     # A reply written alone (greedy) guesses this many next tokens from its prompt and checks them
-    # in one pass (prompt_lookup.py): those the model would choose are kept. 0: off.
+    # in one pass (llm/prompt_lookup.py): those the model would choose are kept. 0: off.
     draft_tokens: int = 3
-    # Keys and values of prompts read lately, in MB (prompt_cache.py): a prompt that starts as one
+    # Keys and values of prompts read lately, in MB (llm/prompt_cache.py): a prompt that starts as one
     # of them (the system prompt, the same first passages, the same question) is read only from
     # where they part. 0: off.
     prompt_cache_mb: float = 512
     max_new_tokens: int = 96
     temperature: float = 0.0
-    # Many shoppers at once (batching.py, the web app): chats being written share one batch of up
+    # Many shoppers at once (llm/concurrent.py, the web app): chats being written share one batch of up
     # to `max_batch` rows, joining and leaving it at every token; an empty batch waits
     # `batch_window_ms` after the first chat for others. Beyond `max_waiting` waiting, "busy".
     max_batch: int = 16
@@ -118,12 +118,12 @@ class Settings:
     # 135M model copies earlier replies instead of reading the passages, so none by default.
     history_turns: int = 0
 
-    # Checking answers (grounding.py): a sentence whose content words are less than this share
+    # Checking answers (answer/grounding.py): a sentence whose content words are less than this share
     # in its cited passages is dropped; when nothing is left, quote the best passage (or escalate).
     min_support: float = 0.4
     quote_when_unsupported: bool = True
 
-    # Guardrails (guardrails.py): examples and patterns of off-topic and sensitive requests
+    # Guardrails (answer/guardrails.py): examples and patterns of off-topic and sensitive requests
     # ("" turns the topic guard off; instructions in messages and passages are always removed).
     topics_file: str = str(PACKAGE_DATA / "answer" / "topics.toml")
     topic_min_similarity: float = 0.45
@@ -131,17 +131,17 @@ class Settings:
     # Labelled example tickets for answer-tickets' intent, sentiment and urgency ("" = no triage).
     triage_file: str = str(PACKAGE_DATA / "support" / "triage.toml")
 
-    # Orders (order_chat.py): the order store's SQLAlchemy URL ("" = no order lookups), seeded with
+    # Orders (orders/chat.py): the order store's SQLAlchemy URL ("" = no order lookups), seeded with
     # demo orders when empty; a chat session may fail the identity check this many times.
     orders_url: str = f"sqlite:///{REPO_ROOT / 'data' / 'orders.db'}"
     max_order_attempts: int = 3
 
-    # The support log (support_log.py): shopper conversations, the staff queue of escalated ones,
+    # The support log (support/log.py): shopper conversations, the staff queue of escalated ones,
     # and the assist panel's drafts and feedback ("" = nothing is logged, no queue, no feedback).
     support_log_url: str = f"sqlite:///{REPO_ROOT / 'data' / 'support.db'}"
     retention_days: int = 0  # conversations last active longer ago are deleted at start (0 = keep)
 
-    # The assist panel (assist_panel.py): staff accounts as "name:hash" pairs joined by commas, made
+    # The assist panel (web/assist_panel.py): staff accounts as "name:hash" pairs joined by commas, made
     # by `python -m chatbot staff-account NAME` ("" = the panel is not served). Best set through
     # the CHATBOT_STAFF_ACCOUNTS variable, never committed.
     staff_accounts: str = ""

@@ -54,7 +54,7 @@ class Answer:
     escalate: bool = False
     reason: str = ""
     timings: dict[str, float] = field(default_factory=dict)
-    # Sentences the model wrote that its sources do not support, each with why (see grounding.py).
+    # Sentences the model wrote that its sources do not support, each with why (see answer/grounding.py).
     dropped: tuple[tuple[str, str], ...] = ()
 
     def as_dict(self) -> dict[str, Any]:

@@ -128,7 +128,7 @@ def ground(
     """Keep the sentences that the passages they cite support; say why the others went.
 
     A sentence goes when it states a fact or a name its passages lack, when it says the opposite
-    of them (polarity.py), or when its support score (`similarity`, else `support_score`) is
+    of them (answer/polarity.py), or when its support score (`similarity`, else `support_score`) is
     below `min_support`. `allowed` holds what any answer may state, whatever it cites: the
     store's name, the support contact.
 

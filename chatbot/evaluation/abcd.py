@@ -14,7 +14,7 @@ from chatbot.settings import REPO_ROOT
 DEFAULT_SOURCE = REPO_ROOT.parent / "shared" / "benchmarks" / "abcd" / "guidelines.json"
 
 # Sibling procedures share most of their steps and differ in a title and a sentence, so each
-# document signal is standardised over the candidates before it is weighed (see retrieval.py).
+# document signal is standardised over the candidates before it is weighed (see knowledge/retrieval.py).
 # On the demo store's articles the default "weighted" fusion stays slightly better.
 RETRIEVAL_SETTINGS = """\
 fusion = "standardised"

@@ -39,7 +39,7 @@ _TIME_LIMIT = re.compile(r"\b(still|too late|in time|deadline|how long|time limi
 # A passage sentence that states a period: "within 30 days", "thirty days", "48 hours".
 DURATION = re.compile(r"\b(\d+|one|two|three|seven|fourteen|thirty|sixty)[ -](day|week|hour|month)s?\b", re.IGNORECASE)
 
-# Why an order reply is what it is (Answer.reason), beside the reasons in pipeline.py.
+# Why an order reply is what it is (Answer.reason), beside the reasons in answer/pipeline.py.
 NEEDS_ORDER_NUMBER = "needs_order_number"
 NEEDS_IDENTITY = "needs_identity"
 ORDER_NOT_FOUND = "order_not_found"

@@ -1,7 +1,7 @@
 """The agent-assist desk behind the staff panel: from a customer's message to the passages that
 matter, a checked draft reply, the order it names and what to do next, and the agents' feedback.
 
-Everything here is the same pipeline the shopper chat and batch use; the panel (assist_panel.py)
+Everything here is the same pipeline the shopper chat and batch use; the panel (web/assist_panel.py)
 only shows it.
 """
 

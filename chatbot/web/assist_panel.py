@@ -2,7 +2,7 @@
 
 A customer's message (pasted, or an escalated chat from the queue) in; the passages that matter,
 a checked draft reply to edit, the order it names and the next action out. The desk
-(chatbot/assist.py) does the work; this only shows it.
+(chatbot/support/assist.py) does the work; this only shows it.
 """
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """The staff dashboard (a tab of the assist panel, behind the same login): volume, deflection,
-feedback, latency and the questions the bot could not answer, with exports. chatbot/analytics.py
+feedback, latency and the questions the bot could not answer, with exports. chatbot/support/analytics.py
 computes it; this only shows it."""
 
 from __future__ import annotations
