@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -32,6 +35,25 @@ SHIPPING_MD = """# Shipping
 ## UK delivery
 Standard UK delivery costs £3.95 and takes 2 to 4 business days. Delivery is free on orders over £50.
 """
+
+
+def _run_cli(*args: str, env: dict[str, str] | None = None, input_text: str | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "chatbot", *args],
+        cwd=REPO_ROOT,
+        input=input_text,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        # No order store unless a test gives one: `ask` would otherwise create data/orders.db in the repo.
+        env={**os.environ, "HF_HUB_OFFLINE": "1", "CHATBOT_ORDERS_URL": "", **(env or {})},
+    )
+
+
+@pytest.fixture
+def run_cli() -> Callable[..., subprocess.CompletedProcess[str]]:
+    """`python -m chatbot ARGS...` in the repository, as a user runs it (offline, no order store)."""
+    return _run_cli
 
 
 @pytest.fixture

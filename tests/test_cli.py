@@ -13,27 +13,14 @@ import pytest
 from chatbot.settings import REPO_ROOT
 
 
-def run_cli(*args: str, env: dict[str, str] | None = None, input_text: str | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "chatbot", *args],
-        cwd=REPO_ROOT,
-        input=input_text,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        # No order store unless a test gives one: `ask` would otherwise create data/orders.db in the repo.
-        env={**os.environ, "HF_HUB_OFFLINE": "1", "CHATBOT_ORDERS_URL": "", **(env or {})},
-    )
-
-
-def test_help_is_quick_and_lists_the_commands() -> None:
+def test_help_is_quick_and_lists_the_commands(run_cli) -> None:
     result = run_cli("--help")
     assert result.returncode == 0
     assert all(name in result.stdout for name in ("build-index", "search", "ask"))
 
 
 @pytest.mark.real
-def test_build_index_then_search_json(small_kb: Path, tmp_path: Path) -> None:
+def test_build_index_then_search_json(run_cli, small_kb: Path, tmp_path: Path) -> None:
     (small_kb / "latin1.md").write_bytes("# Caf\xe9".encode("latin-1"))
     built = run_cli("build-index", "--kb", str(small_kb), "--index", str(tmp_path / "index"))
     assert built.returncode == 0, built.stderr
@@ -49,7 +36,7 @@ def test_build_index_then_search_json(small_kb: Path, tmp_path: Path) -> None:
 
 
 @pytest.mark.real
-def test_ask_json_shape(real_settings, real_index) -> None:
+def test_ask_json_shape(run_cli, real_settings, real_index) -> None:
     result = run_cli("ask", "How much does standard UK delivery cost?", "--index", str(real_settings.index_dir), "--json")
     assert result.returncode == 0, result.stderr
     answer = json.loads(result.stdout)
@@ -59,14 +46,14 @@ def test_ask_json_shape(real_settings, real_index) -> None:
     assert 0.0 <= answer["confidence"] <= 1.0
 
 
-def test_missing_index_is_a_clear_error(tmp_path: Path) -> None:
+def test_missing_index_is_a_clear_error(run_cli, tmp_path: Path) -> None:
     result = run_cli("search", "returns", "--index", str(tmp_path / "none"))
     assert result.returncode == 1
     assert "No index found" in result.stderr and "build-index" in result.stderr
     assert "Traceback" not in result.stderr
 
 
-def test_mismatched_index_is_a_clear_error(small_kb: Path, tmp_path: Path) -> None:
+def test_mismatched_index_is_a_clear_error(run_cli, small_kb: Path, tmp_path: Path) -> None:
     from chatbot.knowledge.index import build_index
     from chatbot.knowledge.ingest import read_knowledge_base
     from tests.fakes import ToyEmbedder
@@ -78,7 +65,7 @@ def test_mismatched_index_is_a_clear_error(small_kb: Path, tmp_path: Path) -> No
     assert "python -m chatbot build-index --index" in result.stderr and "Traceback" not in result.stderr
 
 
-def test_empty_question_is_a_clear_error(tmp_path: Path) -> None:
+def test_empty_question_is_a_clear_error(run_cli, tmp_path: Path) -> None:
     result = run_cli("ask", "  ", "--index", str(tmp_path / "none"))
     assert result.returncode == 1 and "Please type a question" in result.stderr
 
@@ -94,7 +81,7 @@ def wixqa_row(number: int, question: str, title: str, body: str) -> dict:
     }
 
 
-def test_eval_with_a_broken_eval_set_names_the_line(tmp_path: Path) -> None:
+def test_eval_with_a_broken_eval_set_names_the_line(run_cli, tmp_path: Path) -> None:
     broken = tmp_path / "set.jsonl"
     broken.write_text('{"question": "refund?", "expected": ["returns"]}\n{"question": \n', encoding="utf-8")
     result = run_cli("eval", "--questions", str(broken), "--retrieval-only")
@@ -102,7 +89,7 @@ def test_eval_with_a_broken_eval_set_names_the_line(tmp_path: Path) -> None:
     assert f"{broken}, line 2" in result.stderr
 
 
-def test_tune_embedder_on_messages_naming_no_document_of_the_kb_is_a_clear_error(small_kb: Path, tmp_path: Path) -> None:
+def test_tune_embedder_on_messages_naming_no_document_of_the_kb_is_a_clear_error(run_cli, small_kb: Path, tmp_path: Path) -> None:
     labelled = tmp_path / "labelled.jsonl"
     labelled.write_text('{"question": "my 2fa code never arrives", "expected": ["Account Access / Reset 2FA"]}\n', encoding="utf-8")
     result = run_cli("tune-embedder", "--questions", str(labelled), "--out", str(tmp_path / "tuned"), "--kb", str(small_kb))
@@ -112,7 +99,7 @@ def test_tune_embedder_on_messages_naming_no_document_of_the_kb_is_a_clear_error
 
 
 @pytest.mark.real
-def test_import_wixqa_then_eval_writes_metrics_and_a_report(tmp_path: Path) -> None:
+def test_import_wixqa_then_eval_writes_metrics_and_a_report(run_cli, tmp_path: Path) -> None:
     rows = [
         wixqa_row(1, "How do I connect my own domain?", "Connecting a Domain", "Go to Domains and click Connect."),
         wixqa_row(2, "can i get a refund for my premium plan", "Cancelling a Premium Plan", "Refunds within 14 days."),
@@ -157,7 +144,7 @@ def test_import_wixqa_leaves_every_kth_article_out(tmp_path: Path) -> None:
 
 
 @pytest.mark.real
-def test_calibrate_reports_cross_validated_figures_and_saves_the_model(tmp_path: Path) -> None:
+def test_calibrate_reports_cross_validated_figures_and_saves_the_model(run_cli, tmp_path: Path) -> None:
     index = tmp_path / "index"
     assert run_cli("build-index", "--index", str(index)).returncode == 0
     rows = [json.loads(line) for line in (REPO_ROOT / "evals" / "demo_store.jsonl").read_text().splitlines()]
@@ -176,7 +163,7 @@ def test_calibrate_reports_cross_validated_figures_and_saves_the_model(tmp_path:
     assert json.loads(asked.stdout)["escalate"] is True
 
 
-def test_calibrate_needs_both_kinds_of_question(tmp_path: Path) -> None:
+def test_calibrate_needs_both_kinds_of_question(run_cli, tmp_path: Path) -> None:
     questions = tmp_path / "labelled.jsonl"
     questions.write_text('{"question": "refund?", "expected": ["returns"]}\n', encoding="utf-8")
     result = run_cli("calibrate", "--questions", str(questions))
@@ -184,7 +171,7 @@ def test_calibrate_needs_both_kinds_of_question(tmp_path: Path) -> None:
 
 
 @pytest.mark.real
-def test_answer_tickets_survives_kill_9_and_resumes(tmp_path: Path) -> None:
+def test_answer_tickets_survives_kill_9_and_resumes(run_cli, tmp_path: Path) -> None:
     import signal
     import time
 
@@ -219,7 +206,7 @@ def test_answer_tickets_survives_kill_9_and_resumes(tmp_path: Path) -> None:
     assert "## By intent" in report and (out.parent / "answers.report.svg").exists()
 
 
-def test_answer_tickets_names_the_engines(tmp_path: Path) -> None:
+def test_answer_tickets_names_the_engines(run_cli, tmp_path: Path) -> None:
     export = tmp_path / "export.jsonl"
     export.write_text('{"id": "1", "body": "Do you ship to Canada?"}\n')
     result = run_cli("answer-tickets", str(export), "--out", str(tmp_path / "a.jsonl"), "--engine", "spark")
@@ -227,7 +214,7 @@ def test_answer_tickets_names_the_engines(tmp_path: Path) -> None:
     assert not (tmp_path / "a.jsonl").exists()
 
 
-def test_answer_tickets_refuses_an_output_it_cannot_write_before_loading_the_models(tmp_path: Path) -> None:
+def test_answer_tickets_refuses_an_output_it_cannot_write_before_loading_the_models(run_cli, tmp_path: Path) -> None:
     export = tmp_path / "export.jsonl"
     export.write_text('{"id": "1", "body": "Do you ship to Canada?"}\n')
     out = tmp_path / "answers.jsonl"
@@ -242,7 +229,7 @@ def test_answer_tickets_refuses_an_output_it_cannot_write_before_loading_the_mod
 
 
 @pytest.mark.real
-def test_seed_orders_then_ask_where_an_order_is(tmp_path: Path) -> None:
+def test_seed_orders_then_ask_where_an_order_is(run_cli, tmp_path: Path) -> None:
     import sqlite3
 
     database = tmp_path / "shop" / "orders.db"

@@ -158,9 +158,7 @@ def test_a_schema_1_log_is_migrated_without_losing_turns(tmp_path: Path) -> None
         assert (row["question"], row["model"], row["feedback"]) == ("Return window?", None, "up")
 
 
-def test_export_and_eval_case_commands(busy_log, tmp_path: Path) -> None:
-    from tests.test_cli import run_cli
-
+def test_export_and_eval_case_commands(run_cli, busy_log, tmp_path: Path) -> None:
     env = {"CHATBOT_SUPPORT_LOG_URL": f"sqlite:///{tmp_path / 'support.db'}"}
     result = run_cli("export-log", "--out", str(tmp_path / "log.csv"), env=env)
     assert result.returncode == 0 and "Wrote 6 conversations rows" in result.stdout, result.stderr

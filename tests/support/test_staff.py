@@ -6,7 +6,6 @@ import pytest
 
 from chatbot.errors import SettingsError
 from chatbot.support.staff import StaffAccounts, check_password, hash_password, new_account, parse_accounts
-from tests.test_cli import run_cli
 
 
 def test_a_hash_checks_its_password_only() -> None:
@@ -51,7 +50,7 @@ def test_new_account_refuses_a_short_password_or_odd_name() -> None:
         new_account("ana:admin", "a long password")
 
 
-def test_staff_account_command_prints_a_line_the_setting_accepts() -> None:
+def test_staff_account_command_prints_a_line_the_setting_accepts(run_cli) -> None:
     result = run_cli("staff-account", "dana", "--password-stdin", input_text="a long password\n")
     assert result.returncode == 0, result.stderr
     line = result.stdout.strip()

@@ -77,9 +77,7 @@ def test_bundled_examples_sort_plain_tickets(real_embedder) -> None:
 
 
 @pytest.mark.real
-def test_eval_triage_scores_a_labelled_file(tmp_path: Path) -> None:
-    from tests.test_cli import run_cli
-
+def test_eval_triage_scores_a_labelled_file(run_cli, tmp_path: Path) -> None:
     labelled = tmp_path / "labelled.jsonl"
     labelled.write_text(json.dumps({"text": "Where is my refund? I sent the kettle back weeks ago.", "intent": "refund",
                                     "sentiment": "negative", "urgency": "normal", "language": "en"}) + "\n")
