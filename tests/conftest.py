@@ -37,7 +37,9 @@ Standard UK delivery costs £3.95 and takes 2 to 4 business days. Delivery is fr
 """
 
 
-def _run_cli(*args: str, env: dict[str, str] | None = None, input_text: str | None = None) -> subprocess.CompletedProcess[str]:
+def _run_cli(
+    *args: str, env: dict[str, str] | None = None, input_text: str | None = None
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "chatbot", *args],
         cwd=REPO_ROOT,
