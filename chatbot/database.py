@@ -1,7 +1,7 @@
 """Opening a SQLAlchemy database named by a setting (SQLite by default), with errors that name it.
 
-Importing this module imports SQLAlchemy (about 0.3 s): callers import it inside the function that
-opens a database, so `python -m chatbot --help` stays instant.
+Importing this module imports SQLAlchemy, which is slow to import: callers import it inside the
+function that opens a database, so `python -m chatbot --help` stays instant.
 """
 
 from __future__ import annotations

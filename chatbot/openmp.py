@@ -4,8 +4,8 @@ libgomp keeps its idle worker threads spinning, ready for the next parallel oper
 the process holds no more OpenMP threads than cores; beyond that they sleep after about 100 spins
 and every operation waits for them to wake. Each thread that has run a parallel operation keeps a
 pool of workers of its own. In the web app the models are loaded on the main thread, replies are
-written on the batch thread and questions are embedded on request threads: a pool on each, on a
-2-core machine, and a token took 22 ms to write instead of 12.6 (one row, bundled model).
+written on the batch thread and questions are embedded on request threads: with a pool on each,
+a 2-core machine holds more OpenMP threads than cores, and every token waits for sleeping workers.
 
 So the thread that writes replies should own the only pool: the loading thread releases its pool
 when it is done (`release_pool`), and the others run their small work on one thread
@@ -28,8 +28,8 @@ _found: tuple[int, list[ctypes.CDLL]] = (-1, [])  # how many modules were import
 def runtimes() -> list[ctypes.CDLL]:
     """The copies of libgomp mapped into this process (none where /proc is absent). Looked for
     again only once modules were imported since (one may bring a copy): the web app's process
-    maps some 1600 files once its layers are compiled, and reading their list took 3.7 ms, for
-    every question embedded."""
+    maps some 1600 files once its layers are compiled, too many to read again for every question
+    embedded."""
     global _found
     if _found[0] == len(sys.modules):
         return _found[1]

@@ -77,27 +77,26 @@ class Settings:
     device: str = "auto"
     dtype: str = "auto"  # "auto" (bf16 on CUDA, fp32 on CPU), "float32" or "bfloat16"
     # The dtype prompts are read in: "auto" is bf16 for fp32 weights on a CPU with AMX tiles or
-    # AVX-512 BF16 (a bf16 copy of the weights reads prompts 2-3x faster), else the weights' own.
+    # AVX-512 BF16 (a bf16 copy of the weights reads prompts faster), else the weights' own.
     prefill_dtype: str = "auto"
-    # "int8": int8 linear layers on CPU, answers about 3.8x faster on a demo eval sample, but a
-    # reply then depends a little on the other chats in its batch (see README); "" (default): off.
+    # "int8": int8 linear layers on CPU, faster than fp32 (benchmarks/generation_speed.py), but a
+    # reply then depends a little on the other chats in its batch; "" (default): off.
     quantize: str = ""
     # How replies are written a token at a time: "auto" is the lean step of llm/lean/decoder.py (int4
-    # or int8 weights, bf16 activations and cache; about 2.8x faster a token) for a Llama-style fp32
+    # or int8 weights, bf16 activations and cache: benchmarks/generation_speed.py) for a Llama-style fp32
     # model on CPU, else the model's own forward; "transformers": always the model's own forward.
     decode_step: str = "auto"
     # The lean step's layers compiled by torch.compile, for a lone reply and for batches (needs a
-    # C++ compiler; without one, or where compiling fails, replies are written without it): about
-    # 1.4x faster a lone reply's token, 1.1x to 1.3x a batch's step, for 8 s (41 s the first time on
-    # a machine) more at loading.
+    # C++ compiler; without one, or where compiling fails, replies are written without it): faster
+    # steps (benchmarks/generation_speed.py) for a longer start (compiling at loading).
     compile_step: bool = True
     # The lean step's int4 products, and its attention and prompt reading's, by this project's own kernels
     # (llm/lean/native.py, int4_kernel.cpp, attention_kernel.cpp) on CPUs with AVX-512 VNNI: int4 sums in
-    # integers, as llama.cpp multiplies; built with g++ the first time on a machine (about 20 s).
+    # integers, as llama.cpp multiplies; built with g++ the first time on a machine.
     # Without them, or where they cannot be built, PyTorch's int4 kernel and attention by PyTorch's operations.
     native_kernel: bool = True
     # Where a model read from a GGUF file is kept converted (llm/model_cache.py: about 520 MB for the
-    # bundled one), so that later loads take 0.4 s instead of about 27; "": nothing kept.
+    # bundled one), so that later loads skip parsing the GGUF file; "": nothing kept.
     model_cache_dir: str = "~/.cache/chatbot-models"
     # A reply written alone (greedy) guesses this many next tokens from its prompt and checks them
     # in one pass (llm/prompt_lookup.py): those the model would choose are kept. 0: off.

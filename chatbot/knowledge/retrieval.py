@@ -90,7 +90,7 @@ class HybridRetriever:
         cosines: dict[int, float] = {}
         if self.method != "lexical":
             # One question at a time: faiss's workers buy nothing, and left on they spin after each
-            # search and take the cores from the decoder (5 tickets: 206 s against 10 s).
+            # search and take the cores from the decoder (a ticket run slowed many times over).
             with one_thread():
                 scores, ids = self.index.vectors.search(vector, n)
             cosines = {int(i): float(s) for s, i in zip(scores[0], ids[0]) if i >= 0}
