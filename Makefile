@@ -22,10 +22,10 @@ run: install
 index: install
 	$(PY) -m chatbot build-index
 
-test: install chromium
+# The type checker first (settings in pyproject.toml), then the tests.
+test: install chromium typecheck
 	$(PY) -m pytest $(ARGS)
 
-# Not yet part of `make test`: mypy still finds errors in chatbot/ (settings in pyproject.toml).
 typecheck: install
 	$(PY) -m mypy chatbot
 

@@ -45,7 +45,7 @@ def main() -> None:
 
     from chatbot.answer.pipeline import Pipeline
     from chatbot.knowledge.retrieval import HybridRetriever
-    from chatbot.llm.huggingface import TransformersGenerator
+    from chatbot.llm.huggingface import TransformersGenerator, TransformersOptions
     from chatbot.service import index_knowledge_base, load_embedder
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -57,7 +57,7 @@ def main() -> None:
         rebuild = index_knowledge_base(settings, embedder)  # nothing changed: nothing re-embedded
 
         started = time.perf_counter()
-        generator = TransformersGenerator(settings.model, settings.gguf_file, settings.device)
+        generator = TransformersGenerator(TransformersOptions(settings.model, settings.gguf_file, settings.device))
         generator_load = time.perf_counter() - started
         recorder = RecordingGenerator(generator)
         pipeline = Pipeline(HybridRetriever.from_settings(settings, embedder), recorder, settings)

@@ -304,7 +304,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path)
     args = parser.parse_args()
 
-    from chatbot.llm.huggingface import TransformersGenerator, resolve_model
+    from chatbot.llm.huggingface import TransformersGenerator, TransformersOptions, resolve_model
 
     settings = load_settings()
     single, batch = rag_conversations(1), rag_conversations(args.batch)
@@ -328,9 +328,9 @@ def main() -> None:
     for name, (dtype, quantize, prefill, step, compiled, native, draft) in variants.items():
         if loaded != (dtype, quantize, prefill, step, compiled, native):  # a prompt lookup row reuses the model before it
             del generator
-            generator = TransformersGenerator(settings.model, settings.gguf_file, "cpu", dtype=dtype, quantize=quantize,
-                                              prefill_dtype=prefill, decode_step=step, compile_step=compiled,
-                                              native_kernel=native)
+            generator = TransformersGenerator(TransformersOptions(
+                settings.model, settings.gguf_file, "cpu", dtype=dtype, quantize=quantize, prefill_dtype=prefill,
+                decode_step=step, compile_step=compiled, native_kernel=native))
             if compiled and generator.writer.compile_error:
                 print(f"{name}: not compiled ({generator.writer.compile_error})", file=sys.stderr)
             if native and generator.writer.native_error:

@@ -386,11 +386,11 @@ def serve_openai_command(
 
     from chatbot.llm.openai_server import create_openai_app
     from chatbot.openmp import release_pool
-    from chatbot.service import batching_generator, load_transformers
+    from chatbot.service import concurrent_generator, load_transformers
 
     settings = _settings(settings_file)
     # Requests at the same time are written in one batch, on its own thread (openmp.py).
-    generator = batching_generator(settings, load_transformers(settings))
+    generator = concurrent_generator(settings, load_transformers(settings))
     release_pool()
     typer.echo(f"Serving {settings.model} at http://{host}:{port}/v1", err=True)
     uvicorn.run(create_openai_app(generator, settings.model), host=host, port=port, log_level="warning")

@@ -21,13 +21,17 @@ from chatbot.knowledge.index import BuildReport, Progress, build_index, read_man
 from chatbot.knowledge.ingest import Skipped, read_knowledge_base
 from chatbot.knowledge.rerank import BUNDLED_RERANKER, RerankingRetriever, make_reranker
 from chatbot.knowledge.retrieval import HybridRetriever, Retriever
+from chatbot.llm.base import BatchDecoder, Generator, Scorer
+from chatbot.llm.concurrent import ConcurrentGenerator
 from chatbot.orders.chat import OrderDesk
 from chatbot.settings import Settings
 from chatbot.support.assist import AssistDesk, KnowledgeBaseInUse
 from chatbot.support.triage import TicketTriage
 from chatbot.tickets.answering import LocalAnswerer
 
-if TYPE_CHECKING:  # SQLAlchemy is imported only when a database is opened
+if TYPE_CHECKING:  # SQLAlchemy is imported only when a database is opened; the decoders when loaded
+    from chatbot.llm.huggingface import TransformersGenerator
+    from chatbot.llm.openai_client import OpenAIGenerator
     from chatbot.support.log import SupportLog
 
 log = logging.getLogger(__name__)
@@ -82,24 +86,22 @@ def create_pipeline(
     embedder = embedder or load_embedder(settings)
     retriever = open_retriever(settings, embedder, build_if_missing)
     abstention = load_abstention(settings, retriever, embedder)
-    generator = None
+    generator: Generator | None = None
     if with_generator or settings.reranker == BUNDLED_RERANKER or settings.condense == "model":
         generator = make_generator(settings)
     orders = open_order_desk(settings) if with_orders else None
-    retriever = with_reranker(settings, retriever, generator)
-    if concurrent and hasattr(generator, "open_batch"):
-        generator = batching_generator(settings, generator)
-    return Pipeline(retriever, generator, settings, guard=make_guard(settings, embedder), abstention=abstention, orders=orders)
+    searcher = with_reranker(settings, retriever, generator)
+    if concurrent and isinstance(generator, BatchDecoder):
+        generator = concurrent_generator(settings, generator)
+    return Pipeline(searcher, generator, settings, guard=make_guard(settings, embedder), abstention=abstention, orders=orders)
 
 
-def batching_generator(settings: Settings, decoder: Any) -> Any:
+def concurrent_generator(settings: Settings, decoder: BatchDecoder) -> ConcurrentGenerator:
     """`decoder` writing concurrent requests in one running batch, sized by the settings."""
-    from chatbot.llm.concurrent import BatchingGenerator
-
-    return BatchingGenerator(decoder, settings.max_batch, settings.batch_window_ms, settings.max_waiting)
+    return ConcurrentGenerator(decoder, settings.max_batch, settings.batch_window_ms, settings.max_waiting)
 
 
-def make_generator(settings: Settings) -> Any:
+def make_generator(settings: Settings) -> OpenAIGenerator | TransformersGenerator:
     """The decoder named by `settings.generator`: transformers in this process, or an
     OpenAI-compatible endpoint."""
     if settings.generator == "openai":
@@ -108,29 +110,35 @@ def make_generator(settings: Settings) -> Any:
         if settings.reranker == BUNDLED_RERANKER:
             raise SettingsError("reranker = \"bundled\" scores passages with a local transformers model; "
                                 "with generator = \"openai\" use a cross-encoder reranker or none.")
-        return OpenAIGenerator(settings.openai_base_url, settings.model, settings.openai_api_key, settings.temperature,
-                               settings.openai_timeout, settings.openai_retries)
+        return OpenAIGenerator(settings.openai_base_url, settings.model, api_key=settings.openai_api_key,
+                               temperature=settings.temperature, timeout=settings.openai_timeout,
+                               retries=settings.openai_retries)
     if settings.generator != "transformers":
         raise SettingsError(f"generator must be \"transformers\" or \"openai\", not {settings.generator!r}.")
     return load_transformers(settings)
 
 
-def load_transformers(settings: Settings) -> Any:
+def load_transformers(settings: Settings) -> TransformersGenerator:
     """The transformers decoder for `model`, with the device, dtype and quantization settings."""
-    from chatbot.llm.huggingface import TransformersGenerator
+    from chatbot.llm.huggingface import TransformersGenerator, TransformersOptions
 
-    return TransformersGenerator(settings.model, settings.gguf_file, settings.device, settings.temperature,
-                                 settings.dtype, settings.quantize, settings.prefill_dtype, settings.decode_step,
-                                 settings.draft_tokens, settings.prompt_cache_mb, settings.compile_step,
-                                 settings.native_kernel, settings.model_cache_dir)
+    return TransformersGenerator(TransformersOptions(
+        model=settings.model, gguf_file=settings.gguf_file, device=settings.device, temperature=settings.temperature,
+        dtype=settings.dtype, quantize=settings.quantize, prefill_dtype=settings.prefill_dtype,
+        decode_step=settings.decode_step, draft_tokens=settings.draft_tokens, prompt_cache_mb=settings.prompt_cache_mb,
+        compile_step=settings.compile_step, native_kernel=settings.native_kernel,
+        model_cache_dir=settings.model_cache_dir,
+    ))
 
 
-def with_reranker(settings: Settings, retriever: Retriever, generator: Any) -> Retriever:
-    """The retriever, with the second-stage reranker named by `settings.reranker` if any."""
+def with_reranker(settings: Settings, retriever: Retriever, generator: Generator | None) -> Retriever:
+    """The retriever, with the second-stage reranker named by `settings.reranker` if any (the
+    bundled one scores with `generator`, where it is a local transformers decoder)."""
     if not settings.reranker:
         return retriever
     render = partial(render_prompt, settings.prompts_dir)
-    reranker = make_reranker(settings.reranker, settings.device, generator, render)
+    scorer = generator if isinstance(generator, Scorer) else None
+    reranker = make_reranker(settings.reranker, settings.device, scorer, render)
     return RerankingRetriever(retriever, reranker, settings.rerank_candidates, settings.rerank_weight)
 
 

@@ -376,14 +376,14 @@ def test_concurrent_chats_batched_get_the_replies_they_would_get_alone(real_gene
     """With the model's own fp32 forward writing (decode_step = "transformers"), token for token."""
     import threading
 
-    from chatbot.llm.concurrent import BatchingGenerator
+    from chatbot.llm.concurrent import ConcurrentGenerator
 
     monkeypatch.setattr(real_generator, "writer", None)
 
     questions = ["How do I return an item?", "Do you ship to Canada?", "Say hello.", "What is your phone number?"]
     conversations = [[{"role": "system", "content": "Answer briefly."}, {"role": "user", "content": q}] for q in questions]
     alone = ["".join(real_generator.stream(c, 24)) for c in conversations]
-    batching = BatchingGenerator(real_generator, max_batch=8, window_ms=500)
+    batching = ConcurrentGenerator(real_generator, max_batch=8, window_ms=500)
     together = [""] * len(conversations)
     first_words = threading.Event()
 
@@ -405,10 +405,10 @@ def test_concurrent_chats_batched_get_the_replies_they_would_get_alone(real_gene
 def test_the_int8_generator_runs_quantized_linear_layers(real_settings) -> None:
     from torch.ao.nn.quantized.dynamic import Linear as DynamicInt8Linear
 
-    from chatbot.llm.huggingface import TransformersGenerator
+    from chatbot.llm.huggingface import TransformersGenerator, TransformersOptions
 
-    generator = TransformersGenerator(real_settings.model, real_settings.gguf_file, "cpu", quantize="int8",
-                                      model_cache_dir=real_settings.model_cache_dir)
+    generator = TransformersGenerator(TransformersOptions(real_settings.model, real_settings.gguf_file, "cpu",
+                                                          quantize="int8", model_cache_dir=real_settings.model_cache_dir))
     layers = [m for m in generator.model.modules() if isinstance(m, DynamicInt8Linear)]
     assert len(layers) == 30 * 7 + 1  # every attention and MLP projection, and the output layer
     messages = [{"role": "user", "content": "Passage: Items can be returned within 30 days.\nQuestion: How many days?"}]
@@ -422,11 +422,12 @@ def test_a_gguf_model_is_kept_converted_and_loaded_from_there_with_the_same_weig
 
     import torch
 
-    from chatbot.llm.huggingface import TransformersGenerator, resolve_model
+    from chatbot.llm.huggingface import TransformersGenerator, TransformersOptions, resolve_model
 
     def load() -> TransformersGenerator:
-        return TransformersGenerator(real_settings.model, real_settings.gguf_file, "cpu", prefill_dtype="float32",
-                                     decode_step="transformers", model_cache_dir=str(tmp_path))
+        return TransformersGenerator(TransformersOptions(real_settings.model, real_settings.gguf_file, "cpu",
+                                                         prefill_dtype="float32", decode_step="transformers",
+                                                         model_cache_dir=str(tmp_path)))
 
     first = load()
     (kept,) = tmp_path.iterdir()
@@ -455,13 +456,13 @@ def test_a_gguf_model_is_kept_converted_and_loaded_from_there_with_the_same_weig
 
 def test_unknown_speed_options_are_refused_before_loading() -> None:
     from chatbot.errors import ModelLoadError
-    from chatbot.llm.huggingface import TransformersGenerator
+    from chatbot.llm.huggingface import TransformersGenerator, TransformersOptions
 
     with pytest.raises(ModelLoadError, match="quantize must be"):
-        TransformersGenerator(quantize="int4")
+        TransformersGenerator(TransformersOptions(quantize="int4"))
     with pytest.raises(ModelLoadError, match="dtype must be one of"):
-        TransformersGenerator(dtype="float8")
+        TransformersGenerator(TransformersOptions(dtype="float8"))
     with pytest.raises(ModelLoadError, match="prefill_dtype must be one of"):
-        TransformersGenerator(prefill_dtype="half")
+        TransformersGenerator(TransformersOptions(prefill_dtype="half"))
     with pytest.raises(ModelLoadError, match="decode_step must be one of"):
-        TransformersGenerator(decode_step="llama.cpp")
+        TransformersGenerator(TransformersOptions(decode_step="llama.cpp"))

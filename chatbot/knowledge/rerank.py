@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Protocol
+from typing import Protocol
 
 from chatbot.errors import ModelLoadError, SettingsError
 from chatbot.knowledge.retrieval import Retriever
+from chatbot.llm.base import Scorer
 from chatbot.values import Passage
-
-if TYPE_CHECKING:
-    from chatbot.llm.huggingface import TransformersGenerator
 
 BUNDLED_RERANKER = "bundled"
 MAX_PASSAGE_TOKENS = 256
@@ -46,40 +44,14 @@ class QueryLikelihoodReranker:
     prompt that shows the passage and asks for a question about it (prompts/rerank.j2).
     A passage that makes the shopper's question likely is one that is about it."""
 
-    def __init__(self, generator: TransformersGenerator, render: Callable[..., str]) -> None:
-        self.tokenizer = generator.tokenizer
-        self.model = generator.model
+    def __init__(self, scorer: Scorer, render: Callable[..., str]) -> None:
+        self.scorer = scorer
         self.render = render
 
     def scores(self, query: str, passages: Sequence[Passage]) -> list[float]:
-        import torch
-
-        if not passages:
-            return []
-        tokenizer = self.tokenizer
-        question = tokenizer(" " + query, add_special_tokens=False)["input_ids"][:MAX_QUERY_TOKENS]
-        prefixes = []
-        for passage in passages:
-            text_ids = tokenizer(passage.indexed_text, add_special_tokens=False)["input_ids"][:MAX_PASSAGE_TOKENS]
-            prompt = self.render("rerank", passage=tokenizer.decode(text_ids))
-            prefixes.append(tokenizer(prompt, add_special_tokens=False)["input_ids"])
-        length = max(len(p) for p in prefixes) + len(question)
-        ids = torch.full((len(prefixes), length), tokenizer.pad_token_id or 0, dtype=torch.long)
-        mask = torch.zeros((len(prefixes), length), dtype=torch.long)
-        for row, prefix in enumerate(prefixes):
-            sequence = prefix + question
-            ids[row, : len(sequence)] = torch.tensor(sequence)
-            mask[row, : len(sequence)] = 1
-        with torch.no_grad():
-            logits = self.model(input_ids=ids.to(self.model.device), attention_mask=mask.to(self.model.device)).logits
-        log_probs = torch.log_softmax(logits.float(), dim=-1).cpu()
-        target = torch.tensor(question)
-        results = []
-        for row, prefix in enumerate(prefixes):
-            # The logits at position t predict token t + 1: the question's tokens follow the prefix.
-            positions = torch.arange(len(prefix) - 1, len(prefix) - 1 + len(question))
-            results.append(float(log_probs[row, positions, target].mean()))
-        return results
+        prompts = [self.render("rerank", passage=self.scorer.first_tokens(p.indexed_text, MAX_PASSAGE_TOKENS))
+                   for p in passages]
+        return self.scorer.mean_log_probabilities(prompts, " " + query, MAX_QUERY_TOKENS)
 
 
 class RerankingRetriever:
@@ -125,10 +97,11 @@ def _standardise(values: Sequence[float]) -> list[float]:
     return [(v - mean) / spread for v in values]
 
 
-def make_reranker(name: str, device: str, generator: TransformersGenerator | None, render: Callable[..., str]) -> Reranker:
-    """The reranker a `reranker` setting names (not "", which means none)."""
+def make_reranker(name: str, device: str, scorer: Scorer | None, render: Callable[..., str]) -> Reranker:
+    """The reranker a `reranker` setting names (not "", which means none); the bundled one scores
+    with `scorer`, the local transformers decoder."""
     if name == BUNDLED_RERANKER:
-        if generator is None:
+        if scorer is None:
             raise SettingsError("reranker = 'bundled' needs the decoder, and this pipeline was built without one.")
-        return QueryLikelihoodReranker(generator, render)
+        return QueryLikelihoodReranker(scorer, render)
     return CrossEncoderReranker(name, device)

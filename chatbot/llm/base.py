@@ -1,18 +1,22 @@
 """The engine's contract: the chat message type and the protocols the rest of the project
 depends on (a generator that streams a reply, one that writes many replies at once, a decoder
-whose replies share a running batch). Nothing here imports torch or transformers."""
+whose replies share a running batch, one that scores text). Nothing here imports torch or
+transformers."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+import collections.abc
+from collections.abc import Callable, Sequence
 from typing import Protocol, runtime_checkable
 
 Message = dict[str, str]  # {"role": "system" | "user" | "assistant", "content": text}
+# A reply as it is written, piece by piece; closing it early stops the writing.
+Reply = collections.abc.Generator[str, None, None]
 
 
 @runtime_checkable
 class Generator(Protocol):
-    def stream(self, messages: Sequence[Message], max_new_tokens: int, temperature: float | None = None) -> Iterator[str]:
+    def stream(self, messages: Sequence[Message], max_new_tokens: int, temperature: float | None = None) -> Reply:
         """Yield the reply to a chat (role/content messages) piece by piece; `temperature`, when
         given, overrides the generator's own (0: greedy)."""
         ...
@@ -42,6 +46,21 @@ class DecodingBatch(Protocol):
 @runtime_checkable
 class BatchDecoder(Protocol):
     def open_batch(self) -> DecodingBatch: ...
+
+
+@runtime_checkable
+class Scorer(Protocol):
+    """A decoder that scores text instead of writing it (knowledge/rerank.py's bundled reranker):
+    how likely it finds a continuation after each of several prompts."""
+
+    def first_tokens(self, text: str, count: int) -> str:
+        """`text` cut to its first `count` tokens (all of it when shorter)."""
+        ...
+
+    def mean_log_probabilities(self, prompts: Sequence[str], continuation: str, max_tokens: int) -> list[float]:
+        """For each prompt, the mean log-probability of `continuation`'s tokens (its first
+        `max_tokens`) following it, the prompts scored together in one batch."""
+        ...
 
 
 def generate(generator: Generator, messages: Sequence[Message], max_new_tokens: int) -> str:

@@ -8,12 +8,12 @@ import logging
 import queue
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 from chatbot.errors import BusyError
-from chatbot.llm.base import BatchDecoder, DecodingBatch, Message
+from chatbot.llm.base import BatchDecoder, DecodingBatch, Message, Reply, Scorer
+from chatbot.llm.continuous_batch import write_replies
 
 log = logging.getLogger(__name__)
 _END = object()
@@ -29,14 +29,15 @@ class _Request:
     written: int = 0  # tokens so far
 
 
-class BatchingGenerator:
+class ConcurrentGenerator:
     """A Generator that writes concurrent `stream` calls in one running batch of a decoder.
 
     When the batch is empty, a request starts it and those arriving in the next `window_ms`
     join at once. While it runs, waiting requests join before each token, up to `max_batch`
     rows; a finished or abandoned reply leaves at once, making room. More than `max_waiting`
-    waiting requests: `BusyError` at once, not a growing delay. Other calls (`generate_batch`
-    for ticket runs, the reranker) go straight to the decoder.
+    waiting requests: `BusyError` at once, not a growing delay. The other calls callers make
+    (`generate_batch` for ticket runs and the staff panel, the bundled reranker's scores) go
+    straight to the decoder, beside the running batch.
     """
 
     def __init__(self, decoder: BatchDecoder, max_batch: int = 8, window_ms: float = 25.0, max_waiting: int = 32) -> None:
@@ -45,13 +46,29 @@ class BatchingGenerator:
         self.window = window_ms / 1000
         self._waiting: queue.Queue[_Request] = queue.Queue(maxsize=max_waiting)
         self.batch_sizes: list[int] = []  # how many requests joined each time some did (for tests and benchmarks)
-        self._worker = threading.Thread(target=self._run, name="batching-generator", daemon=True)
+        self._worker = threading.Thread(target=self._run, name="concurrent-generator", daemon=True)
         self._worker.start()
 
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.decoder, name)
+    def generate_batch(self, conversations: Sequence[Sequence[Message]], max_new_tokens: int,
+                       stop_when: Callable[[str], bool] | None = None, rows: int = 16) -> list[str]:
+        """Replies to many chats at once (base.BatchGenerator), in a batch of the decoder's own:
+        `TransformersGenerator.generate_batch`, for any decoder."""
+        return write_replies(self.decoder.open_batch(), conversations, max_new_tokens, rows, stop_when)
 
-    def stream(self, messages: Sequence[Message], max_new_tokens: int, temperature: float | None = None) -> Iterator[str]:
+    def first_tokens(self, text: str, count: int) -> str:
+        """The decoder's (base.Scorer), for the bundled reranker."""
+        return self._scorer().first_tokens(text, count)
+
+    def mean_log_probabilities(self, prompts: Sequence[str], continuation: str, max_tokens: int) -> list[float]:
+        """The decoder's (base.Scorer), for the bundled reranker."""
+        return self._scorer().mean_log_probabilities(prompts, continuation, max_tokens)
+
+    def _scorer(self) -> Scorer:
+        if not isinstance(self.decoder, Scorer):
+            raise TypeError(f"{type(self.decoder).__name__} does not score text, as the bundled reranker needs.")
+        return self.decoder
+
+    def stream(self, messages: Sequence[Message], max_new_tokens: int, temperature: float | None = None) -> Reply:
         request = _Request(list(messages), max_new_tokens, temperature)
         try:
             self._waiting.put_nowait(request)
@@ -100,6 +117,7 @@ class BatchingGenerator:
                     rows += joining
                     self._hand_out(joining, pieces, batch, rows, first=len(rows) - len(joining))
             if rows:
+                assert batch is not None  # rows are only ever added to a batch
                 try:
                     self._hand_out(rows, batch.step(), batch, rows, first=0)
                 except Exception as error:  # noqa: BLE001 - handed to every shopper in the batch

@@ -4,179 +4,93 @@ leave with their part of it, so the batch stays full instead of waiting for its 
 
 from __future__ import annotations
 
-import functools
 import inspect
 from collections import deque
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
 from chatbot.llm.base import DecodingBatch, Message
 from chatbot.llm.prompt_lookup import propose
 
+if TYPE_CHECKING:  # torch and transformers are imported by the model's loading, not by this module's
+    import torch
+    from transformers import DynamicCache, PreTrainedModel, PreTrainedTokenizerBase
 
-def growing_layer_class() -> type:
-    """A transformers cache layer (a DynamicLayer) whose keys and values are views of buffers with
-    room to grow, in rows and in positions: a step writes its token into the room instead of
-    copying the whole cache with torch.cat (about an eighth of a decoding step on 2 cores), a
-    joining row is copied into spare rows, and a leaving row's place is taken by the last row,
-    so neither copies the rows that stay (restacking every row for each change took about a
-    quarter of a 32-row ticket run). The view is `buffer[:rows, :, start:end]`."""
-    from transformers.cache_utils import DynamicLayer
-
-    class GrowingLayer(DynamicLayer):
-        room = 128  # spare positions allocated at a time
-        keys_positions_last = False  # see _place
-
-        def hold(self, keys: Any, values: Any, keys_positions_last: bool) -> None:
-            """Hold these keys and values (a prompt just read), copied into buffers laid out as
-            `keys_positions_last` says (see _place); not copied again when they are this layer's
-            own, already laid out so (the model's forward read the prompt and writes the reply)."""
-            if keys is self.keys and values is self.values and keys_positions_last == self.keys_positions_last:
-                return
-            self.keys_positions_last = keys_positions_last
-            self._place(keys, values, keys.shape[0], before=keys.shape[-2], after=1)
-
-        def update(self, key_states: Any, value_states: Any, *args: Any, **kwargs: Any) -> tuple[Any, Any]:
-            if not self.is_initialized:
-                self.lazy_initialization(key_states, value_states)
-            new = key_states.shape[-2]
-            if self.keys.numel() == 0:  # the first positions: a prompt being read
-                self._place(key_states[:, :, :0], value_states[:, :, :0], key_states.shape[0], before=0, after=new)
-            else:
-                self._make_room(new)
-            keys, values = self._buffers
-            keys[:self._rows, :, self._end:self._end + new] = key_states
-            values[:self._rows, :, self._end:self._end + new] = value_states
-            self._end += new
-            self._show()
-            return self.keys, self.values
-
-        def grow(self, new: int) -> None:
-            """Show `new` more positions after the held ones, not written yet: the compiled layers
-            (fast_decode.py) write their tokens' keys and values into them, which spares `update`'s
-            copies: a lone reply's step spent 0.7-0.95 ms around the layers' graphs instead of 1.4-1.6."""
-            self._make_room(new)
-            self._end += new
-            self._show()
-
-        def _make_room(self, new: int) -> None:
-            """Buffers of this layer's own, with room for `new` positions after the held ones."""
-            if not self._holds_view():  # keys set from outside (a batch selection, say)
-                self._place(self.keys, self.values, self.keys.shape[0], before=self.keys.shape[-2], after=new)
-            elif self._end + new > self._buffers[0].shape[-2]:
-                self._place(self.keys, self.values, self._buffers[0].shape[0], before=self._end - self._start, after=new)
-
-        def join(self, others: list[Any]) -> None:
-            """Append the rows of freshly read layers, each right-aligned to the last position
-            (its earlier positions are padding, masked out)."""
-            longest = max(other.keys.shape[-2] for other in others)
-            rows = self.keys.shape[0] + sum(other.keys.shape[0] for other in others)
-            capacity = self._buffers[0].shape[0] if self._holds_view() else 0
-            if rows > capacity or longest > self._end:
-                capacity = capacity if rows <= capacity else max(rows, 2 * capacity)
-                width = self.keys.shape[-2]
-                self._place(self.keys, self.values, capacity, before=max(longest, width) + self.room, after=1)
-            keys, values = self._buffers
-            row = self._rows
-            for other in others:
-                count, length = other.keys.shape[0], other.keys.shape[-2]
-                keys[row:row + count, :, self._end - length:self._end] = other.keys
-                values[row:row + count, :, self._end - length:self._end] = other.values
-                row += count
-            self._rows, self._start = rows, min(self._start, self._end - longest)
-            self._show()
-
-        def drop(self, leaving: Sequence[int]) -> list[int]:
-            """Remove rows, moving the last rows into their places (their shown positions only:
-            the room after them is written before it is shown, and positions before them that a
-            longer joining row shows are masked padding in theirs); the old index of each row
-            kept, in its new order."""
-            order = list(range(self._rows))
-            for row in sorted(leaving, reverse=True):
-                if row != len(order) - 1:
-                    for buffer in self._buffers:
-                        buffer[row, :, self._start:self._end] = buffer[len(order) - 1, :, self._start:self._end]
-                    order[row] = order[-1]
-                order.pop()
-            self._rows = len(order)
-            self._show()
-            return order
-
-        def trim(self, positions: int) -> None:
-            """Forget the last `positions` positions (guessed tokens that were not kept)."""
-            self._end -= positions
-            self._show()
-
-        def cut(self, positions: int) -> None:
-            """Forget the first `positions` positions (padding in every row)."""
-            self._start += positions
-            self._show()
-
-        def _holds_view(self) -> bool:
-            return getattr(self, "_view", None) is self.keys
-
-        def _place(self, keys: Any, values: Any, capacity: int, before: int, after: int) -> None:
-            """Copy keys and values into new zeroed buffers of `capacity` rows, right-aligned so
-            that `before` positions end where the next one goes, with `after` + room beyond."""
-            rows, length = keys.shape[0], keys.shape[-2]
-
-            def room_for(held: Any) -> Any:  # keys and values may differ in their last dimension
-                return held.new_zeros((capacity, *held.shape[1:-2], before + after + self.room, held.shape[-1]))
-
-            def positions_last(held: Any) -> Any:  # room_for's shape, laid out with positions last
-                shape = (capacity, *held.shape[1:-2], held.shape[-1], before + after + self.room)
-                return held.new_zeros(shape).transpose(-1, -2)
-
-            # For the lean step (keys_positions_last), keys are laid out positions last, so that
-            # its scores (queries times keys transposed) read each head's keys as a plain matrix
-            # with a row stride: a 16-row step's attention over 654 columns took 1.08 ms a layer
-            # against 2.14 when the matrix product first copied the transposed view (scratch,
-            # bf16, AVX-512 without AMX). The model's own forward (SDPA) wants them positions first.
-            self._buffers = (positions_last(keys) if self.keys_positions_last else room_for(keys), room_for(values))
-            self._buffers[0][:rows, :, before - length:before] = keys
-            self._buffers[1][:rows, :, before - length:before] = values
-            self._rows, self._start, self._end = rows, before - length, before
-            self._show()
-
-        def _show(self) -> None:
-            keys, values = self._buffers
-            self.keys = keys[:self._rows, :, self._start:self._end]
-            self.values = values[:self._rows, :, self._start:self._end]
-            self._view = self.keys
-
-    return GrowingLayer
+    from chatbot.llm.growing_cache import GrowingLayer
+    from chatbot.llm.prompt_cache import PromptCache
 
 
-_GROWING_LAYER: type | None = None
+class DecodingStep(Protocol):
+    """A step that writes a batch's tokens instead of its model's forward (lean/decoder.py's
+    FastDecoder), keeping the cache's keys and values in `kv_dtype`."""
+
+    kv_dtype: torch.dtype
+
+    @property
+    def reads_prompts(self) -> bool:
+        """Whether `read` reads prompts (else the batch's reader model does)."""
+        ...
+
+    def read(self, ids: torch.Tensor, cache: DynamicCache) -> torch.Tensor:
+        """Read a prompt (1 x tokens) into `cache`: the logits after it (1 x vocabulary)."""
+        ...
+
+    def logits(self, final: torch.Tensor) -> torch.Tensor:
+        """Logits (rows x vocabulary) from the last layer's normalised output (rows x hidden)."""
+        ...
+
+    def step(self, tokens: torch.Tensor, positions: torch.Tensor, cache: DynamicCache,
+             mask: torch.Tensor) -> torch.Tensor:
+        """Logits (rows x vocabulary) after each row's token (`tokens`: one a row), read into `cache`."""
+        ...
+
+    def extend(self, tokens: torch.Tensor, start: int, cache: DynamicCache) -> torch.Tensor:
+        """Logits (tokens x vocabulary) after each of one row's next tokens, read into `cache`."""
+        ...
 
 
-def new_cache() -> Any:
-    """An empty key/value cache of growing layers (see growing_layer_class)."""
-    global _GROWING_LAYER
+def new_cache() -> DynamicCache:
+    """An empty key/value cache of growing layers (growing_cache.py)."""
+    # Imported here, not at the top: growing_cache.py imports torch and transformers, which
+    # importing this module does not (the first batch is opened after the model is loaded).
     from transformers import DynamicCache
 
-    _GROWING_LAYER = _GROWING_LAYER or growing_layer_class()
+    from chatbot.llm.growing_cache import GrowingLayer
+
     cache = DynamicCache()
-    cache.layer_class_to_replicate = _GROWING_LAYER
+    cache.layer_class_to_replicate = GrowingLayer
     return cache
 
 
-@functools.cache
-def cache_keyword(model_class: type) -> str:
+def growing_layers(cache: DynamicCache) -> list[GrowingLayer]:
+    """The layers of a cache made by `new_cache` (transformers types them as its base class)."""
+    return cast("list[GrowingLayer]", cache.layers)
+
+
+_CACHE_KEYWORDS: dict[type, str] = {}  # model class -> the keyword its forward takes the cache by
+
+
+def cache_keyword(model_class: type[torch.nn.Module]) -> str:
     """The keyword a model class's forward takes its key/value cache by: `cache` in transformers
     5.25, `past_key_values` in 5.17. An older forward takes an unknown `cache=` into its
     **kwargs and ignores it, and each step would then read its token with nothing before it."""
-    return "cache" if "cache" in inspect.signature(model_class.forward).parameters else "past_key_values"
+    if model_class not in _CACHE_KEYWORDS:
+        forward = inspect.signature(model_class.forward).parameters
+        _CACHE_KEYWORDS[model_class] = "cache" if "cache" in forward else "past_key_values"
+    return _CACHE_KEYWORDS[model_class]
 
 
-def forward_with_cache(model: Any, cache: Any, **inputs: Any) -> Any:
-    """`model`'s forward over `inputs`, reading and growing `cache` (cache_keyword)."""
+def forward_with_cache(model: torch.nn.Module, cache: DynamicCache, **inputs: Any) -> Any:
+    """`model`'s forward over `inputs`, reading and growing `cache` (cache_keyword): its output,
+    logits for a causal LM, hidden states for the decoder inside it."""
     return model(**inputs, **{cache_keyword(type(model)): cache}, use_cache=True)
 
 
-def only_growing_layers(cache: Any) -> bool:
+def only_growing_layers(cache: DynamicCache) -> bool:
     """Whether `cache` is made of plain growing key/value layers, which hold every position."""
-    return all(type(layer) is _GROWING_LAYER for layer in cache.layers)
+    from chatbot.llm.growing_cache import GrowingLayer  # imports transformers: see new_cache
+
+    return all(type(layer) is GrowingLayer for layer in cache.layers)
 
 
 class RunningBatch:
@@ -187,7 +101,7 @@ class RunningBatch:
     stored with their rotary positions already applied, and each row's positions count its own
     tokens only, so with the model's fp32 forward writing, a reply written here is the reply
     written alone, token for token, in greedy decoding (tested). A `writer` (the lean bf16 step
-    of fast_decode.py) takes the steps instead of the model's forward and keeps the cache in
+    of lean/decoder.py) takes the steps instead of the model's forward and keeps the cache in
     bf16; its rows are close to, not always the same as, rows written alone.
 
     A batch of one greedy row guesses up to `draft_tokens` next tokens from its prompt
@@ -197,11 +111,12 @@ class RunningBatch:
     count a token a step.
     """
 
-    def __init__(self, model: Any, tokenizer: Any, end_tokens: set[int], default_temperature: float,
-                 reader: Any = None, writer: Any = None, draft_tokens: int = 0, prompt_cache: Any = None) -> None:
+    def __init__(self, model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, end_tokens: set[int],
+                 default_temperature: float, reader: PreTrainedModel | None = None, writer: DecodingStep | None = None,
+                 draft_tokens: int = 0, prompt_cache: PromptCache | None = None) -> None:
         self.model = model  # writes the replies, a token per step
         self.reader = reader or model  # reads the prompts (bf16 on CPUs with fast bf16: TransformersGenerator)
-        self.writer = writer  # a FastDecoder (fast_decode.py) writing for `model`, with its cache in bf16
+        self.writer = writer  # a FastDecoder (lean/decoder.py) writing for `model`, with its cache in bf16
         self.tokenizer = tokenizer
         self.end_tokens = end_tokens
         self.default_temperature = default_temperature
@@ -211,9 +126,10 @@ class RunningBatch:
         self._empty()
 
     def _empty(self) -> None:
-        self.cache: Any = None
-        self.mask: Any = None  # rows x columns of the cache, 1 where a real token is
-        self.next_tokens: Any = None  # each row's latest token, read at the next step
+        # None while the batch has no rows:
+        self.cache: DynamicCache | None = None
+        self.mask: torch.Tensor | None = None  # rows x columns of the cache, 1 where a real token is
+        self.next_tokens: torch.Tensor | None = None  # each row's latest token, read at the next step
         self.temperatures: list[float] = []
         self.tokens: list[list[int]] = []  # each row's reply so far, as handed out
         self.ahead: list[deque[int]] = []  # each row's tokens chosen but not yet handed out
@@ -258,7 +174,7 @@ class RunningBatch:
         self.shown += ["" for _ in conversations]
         return [self._piece(start + row, int(first)) for row, (_, _, first) in enumerate(read)]
 
-    def _read(self, ids: Any) -> tuple[Any, Any]:
+    def _read(self, ids: torch.Tensor) -> tuple[DynamicCache, torch.Tensor]:
         """A cache holding the prompt `ids` (1 x tokens) in the writer's dtype, and the logits
         after it. Where the prompt cache holds the prompt's start, only the rest is read; the
         prompt read is then held there in turn."""
@@ -268,30 +184,33 @@ class RunningBatch:
         # How the prompt is read and scored, so that a cached start is used only as it was made.
         reader = "lean" if lean else f"{type(self.reader).__name__} {self.reader.dtype} {self.writer is not None}"
         found = self.prompt_cache.find(reader, ids[0].tolist()) if self.prompt_cache is not None else None
-        whole = found is not None and found.logits is not None  # the whole prompt was read before
+        held = found.logits if found is not None else None  # the whole prompt was read before
         cache = new_cache()
         for index, (keys, values) in enumerate(found.layers if found else []):
             cache.update(keys, values, index)
         with torch.no_grad():
-            if whole:
-                logits = found.logits.clone()
-            elif lean:
+            if held is not None:
+                logits = held.clone()
+            elif lean and self.writer is not None:
                 logits = self.writer.read(ids, cache)
             else:
                 start = found.length if found else 0
                 positions = torch.arange(start, ids.shape[1], device=ids.device)[None]
-                if self.writer is not None and hasattr(self.reader, "model"):  # the first token scored like the rest
-                    hidden = forward_with_cache(self.reader.model, cache, input_ids=ids[:, start:],
+                if self.writer is not None:  # the first token scored like the rest
+                    # A writer serves Llama-style decoders only (lean/decoder.supports): their
+                    # reader's `base_model` is the decoder without its head (`.model`).
+                    hidden = forward_with_cache(self.reader.base_model, cache, input_ids=ids[:, start:],
                                                 position_ids=positions)
                     logits = self.writer.logits(hidden.last_hidden_state[:, -1])
                 else:
                     logits = forward_with_cache(self.reader, cache, input_ids=ids[:, start:], position_ids=positions,
                                                 logits_to_keep=1).logits[:, -1]
         # Only growing layers hold every position (a sliding-window layer keeps its last few).
-        if self.prompt_cache is not None and not whole and only_growing_layers(cache):
-            self.prompt_cache.store(reader, ids[0].tolist(), [(layer.keys, layer.values) for layer in cache.layers], logits)
+        if self.prompt_cache is not None and held is None and only_growing_layers(cache):
+            layers = [(layer.keys, layer.values) for layer in growing_layers(cache)]
+            self.prompt_cache.store(reader, ids[0].tolist(), layers, logits)
         dtype = self.writer.kv_dtype if self.writer else self.model.dtype
-        for layer in cache.layers:
+        for layer in growing_layers(cache):
             layer.hold(layer.keys.to(dtype), layer.values.to(dtype), keys_positions_last=self.writer is not None)
         return cache, logits
 
@@ -304,6 +223,7 @@ class RunningBatch:
             return [self._hand_out(0)]
         guess = self._guess()
         if guess:
+            assert self.next_tokens is not None  # a batch with rows
             chosen = self._check(guess)
             self.ahead[0].extend(chosen)
             self.next_tokens = torch.tensor(chosen[-1:], device=self.next_tokens.device)
@@ -316,8 +236,8 @@ class RunningBatch:
     def _guess(self) -> list[int]:
         """The next tokens guessed from the prompt, for a batch of one greedy row without
         padding whose cache can forget positions (growing layers only); else []."""
-        if (not self.draft_tokens or self.rows != 1 or self.temperatures[0] > 0 or not bool(self.mask.all())
-                or not self.can_join()):
+        if (not self.draft_tokens or self.rows != 1 or self.temperatures[0] > 0 or self.mask is None
+                or not bool(self.mask.all()) or not self.can_join()):
             return []
         return propose(self.prompts[0] + self.tokens[0], self.draft_tokens)
 
@@ -327,6 +247,7 @@ class RunningBatch:
         end of text), and the model's token after them. The cache keeps the kept positions."""
         import torch
 
+        assert self.cache is not None and self.mask is not None and self.next_tokens is not None  # a batch with rows
         start = int(self.mask[0].sum())  # the latest token's position
         tokens = torch.tensor([int(self.next_tokens[0]), *guess], device=self.next_tokens.device)
         self.mask = torch.cat([self.mask, self.mask.new_ones((1, len(tokens)))], dim=1)
@@ -344,7 +265,7 @@ class RunningBatch:
         self.checks, self.guessed, self.kept = self.checks + 1, self.guessed + len(guess), self.kept + kept
         unused = len(guess) - kept
         if unused:
-            for layer in self.cache.layers:
+            for layer in growing_layers(self.cache):
                 layer.trim(unused)
             self.mask = self.mask[:, :-unused]
         return best[:kept + 1]
@@ -352,11 +273,12 @@ class RunningBatch:
     def _hand_out(self, row: int) -> str | None:
         return self._piece(row, self.ahead[row].popleft())
 
-    def next_logits(self) -> Any:
+    def next_logits(self) -> torch.Tensor:
         """Read every row's latest token into the cache and give each row's logits for the token
         after it (rows x vocabulary), from the writer's step or else the model's forward."""
         import torch
 
+        assert self.cache is not None and self.mask is not None and self.next_tokens is not None  # a batch with rows
         self.mask = torch.cat([self.mask, self.mask.new_ones((self.rows, 1))], dim=1)
         positions = self.mask.sum(-1) - 1
         if self.writer is not None:
@@ -374,10 +296,11 @@ class RunningBatch:
         if not rows:
             self._empty()
             return []
+        assert self.cache is not None and self.mask is not None and self.next_tokens is not None  # a batch with rows
         kept = set(rows)
         leaving = [row for row in range(self.rows) if row not in kept]
         order = list(range(self.rows))
-        for layer in self.cache.layers:
+        for layer in growing_layers(self.cache):
             order = layer.drop(leaving)
         selected = torch.tensor(order, dtype=torch.long, device=self.mask.device)
         self.mask, self.next_tokens = self.mask[selected], self.next_tokens[selected]
@@ -389,7 +312,7 @@ class RunningBatch:
         unused = int(self.mask.any(dim=0).int().argmax())  # columns before the first real token of any row
         if unused:
             self.mask = self.mask[:, unused:]
-            for layer in self.cache.layers:
+            for layer in growing_layers(self.cache):
                 layer.cut(unused)
         return order
 
@@ -397,13 +320,13 @@ class RunningBatch:
         if token in self.end_tokens:
             return None
         self.tokens[row].append(token)
-        text = self.tokenizer.decode(self.tokens[row], skip_special_tokens=True)
+        text = cast(str, self.tokenizer.decode(self.tokens[row], skip_special_tokens=True))  # one reply: one text
         if text.endswith("\ufffd") or len(text) <= len(self.shown[row]):  # half a character
             return ""
         piece, self.shown[row] = text[len(self.shown[row]):], text
         return piece
 
-    def _choose(self, logits: Any, temperatures: Sequence[float]) -> Any:
+    def _choose(self, logits: torch.Tensor, temperatures: Sequence[float]) -> torch.Tensor:
         """The next token of each row: the likeliest at temperature 0, else sampled with the
         model's top-k/top-p settings."""
         import torch
@@ -417,25 +340,25 @@ class RunningBatch:
             chosen[rows] = torch.multinomial(filtered_probabilities(scaled, config.top_k, config.top_p), 1)[:, 0]
         return chosen
 
-    def _merge(self, read: list[tuple[Any, Any, Any]]) -> None:
+    def _merge(self, read: list[tuple[DynamicCache, torch.Tensor, torch.Tensor]]) -> None:
         """Append freshly read rows (each a cache, mask and first token) to the batch: each new
         row's keys and values are copied once into the running cache's spare rows, right-aligned;
         the rows already there are not copied unless the buffers must grow."""
         import torch
 
-        if self.cache is None:
+        if self.cache is None or self.mask is None or self.next_tokens is None:  # no rows yet
             (self.cache, self.mask, self.next_tokens), read = read[0], read[1:]
         if not read:
             return
-        for index, layer in enumerate(self.cache.layers):
-            layer.join([cache.layers[index] for cache, _, _ in read])
+        for index, layer in enumerate(growing_layers(self.cache)):
+            layer.join([growing_layers(cache)[index] for cache, _, _ in read])
         width = max(self.mask.shape[1], *(mask.shape[1] for _, mask, _ in read))
         masks = [self.mask, *(mask for _, mask, _ in read)]
         self.mask = torch.cat([torch.nn.functional.pad(mask, (width - mask.shape[1], 0)) for mask in masks])
         self.next_tokens = torch.cat([self.next_tokens, *(first for _, _, first in read)])
 
 
-def filtered_probabilities(scaled_logits: Any, top_k: int | None, top_p: float | None) -> Any:
+def filtered_probabilities(scaled_logits: torch.Tensor, top_k: int | None, top_p: float | None) -> torch.Tensor:
     """Softmax over each row's logits after keeping its `top_k` likeliest tokens and the
     smallest set whose probability reaches `top_p` (either may be None: no limit)."""
     import torch

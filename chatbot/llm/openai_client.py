@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 
 from chatbot.errors import GenerationError
-from chatbot.llm.base import Message
+from chatbot.llm.base import Message, Reply
 
 log = logging.getLogger(__name__)
 RETRY_STATUSES = {408, 409, 429, 500, 502, 503, 504}
@@ -30,6 +30,7 @@ class OpenAIGenerator:
         self,
         base_url: str,
         model: str,
+        *,
         api_key: str = "",
         temperature: float = 0.0,
         timeout: float = 60.0,
@@ -49,7 +50,7 @@ class OpenAIGenerator:
         # `timeout` bounds connecting and each wait for the next piece of the stream.
         self.client = httpx.Client(headers=headers, timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)))
 
-    def stream(self, messages: Sequence[Message], max_new_tokens: int, temperature: float | None = None) -> Iterator[str]:
+    def stream(self, messages: Sequence[Message], max_new_tokens: int, temperature: float | None = None) -> Reply:
         body = {
             "model": self.id,
             "messages": [{"role": m["role"], "content": m["content"]} for m in messages],

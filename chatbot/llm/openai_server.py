@@ -45,12 +45,12 @@ def create_openai_app(generator: Generator, model_id: str) -> FastAPI:
         if request.model and request.model != model_id:
             raise HTTPException(404, f"This server serves {model_id!r}, not {request.model!r}.")
         messages = [m.model_dump() for m in request.messages]
-        pieces = generator.stream(messages, request.max_tokens, request.temperature)
+        reply = generator.stream(messages, request.max_tokens, request.temperature)
         try:  # the first piece before answering: a full batch is a 429, which clients retry
-            first = next(pieces, None)
+            first = next(reply, None)
         except BusyError as error:
             raise HTTPException(429, str(error)) from error
-        pieces = itertools.chain(() if first is None else (first,), pieces)
+        pieces = itertools.chain(() if first is None else (first,), reply)
         completion_id, created = f"chatcmpl-{uuid.uuid4().hex[:24]}", int(time.time())
         if not request.stream:
             text = "".join(pieces)

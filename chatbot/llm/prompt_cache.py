@@ -61,7 +61,8 @@ class PromptCache:
         `ids`' last token unless the whole prompt is held, with its logits); None when none shares a token."""
         key = tuple(ids)
         with self._lock:
-            best, length = None, 0
+            best: tuple[int, ...] | None = None
+            length = 0
             for held_by, tokens in self._entries:
                 shared = shared_length(tokens, key) if held_by == reader else 0
                 if shared > length:
@@ -69,7 +70,7 @@ class PromptCache:
             whole = best is not None and length == len(ids) == len(best)
             if not whole:  # the last token is read again, for the logits after it
                 length = min(length, len(ids) - 1)
-            if length <= 0:
+            if best is None or length <= 0:
                 return None
             self._entries.move_to_end((reader, best))
             layers, logits, _ = self._entries[reader, best]

@@ -1,6 +1,6 @@
 """Guessing a reply's next tokens from its own prompt (prompt lookup): answers from passages copy
 their words, so the tokens that followed the reply's last few tokens where they appear earlier
-are a likely continuation. The guess is checked by the model in one pass (running_batch.py): a
+are a likely continuation. The guess is checked by the model in one pass (continuous_batch.py): a
 guessed token is kept only where it is the token the model would have chosen itself.
 
 On the demo eval's prompts, the bundled decoder's greedy answers (48 of them, 50 tokens on

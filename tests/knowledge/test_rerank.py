@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from functools import partial
 from pathlib import Path
 
@@ -85,6 +86,37 @@ def test_bad_rerank_settings_are_refused(candidates: int, weight: float) -> None
 def test_the_bundled_reranker_needs_the_decoder() -> None:
     with pytest.raises(SettingsError, match="needs the decoder"):
         make_reranker("bundled", "cpu", None, partial(render_prompt, Settings().prompts_dir))
+
+
+class WordScorer:
+    """A scorer (chatbot.llm.base.Scorer) whose tokens are words; it records what it was asked and
+    scores a continuation by the prompt's words it repeats."""
+
+    def __init__(self) -> None:
+        self.asked: list[tuple[list[str], str, int]] = []
+
+    def first_tokens(self, text: str, count: int) -> str:
+        return " ".join(text.split()[:count])
+
+    def mean_log_probabilities(self, prompts: Sequence[str], continuation: str, max_tokens: int) -> list[float]:
+        self.asked.append((list(prompts), continuation, max_tokens))
+        words = set(continuation.split()[:max_tokens])
+        return [float(len(words & set(prompt.split()))) for prompt in prompts]
+
+
+def test_the_bundled_reranker_asks_the_decoder_how_likely_the_question_is_after_each_passage() -> None:
+    from chatbot.knowledge.rerank import MAX_PASSAGE_TOKENS, MAX_QUERY_TOKENS
+
+    scorer = WordScorer()
+    long = replace(PASSAGES[3], text=" ".join(["weekday"] * 300))
+    reranker = make_reranker("bundled", "cpu", scorer, partial(render_prompt, Settings().prompts_dir))
+    scores = reranker.scores("can sale items be returned", [PASSAGES[2], long])
+    (prompts, continuation, max_tokens), = scorer.asked
+    assert continuation == " can sale items be returned" and max_tokens == MAX_QUERY_TOKENS
+    assert prompts[0].startswith("Passage: Returns Sale items can be returned within 14 days of delivery.\n")  # its words
+    assert prompts[1].count("weekday") == MAX_PASSAGE_TOKENS - 1  # the title is the first word
+    assert scores[0] > scores[1]
+    assert reranker.scores("anything", []) == []
 
 
 def tiny_cross_encoder(folder: Path) -> Path:

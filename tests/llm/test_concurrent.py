@@ -10,7 +10,7 @@ from collections.abc import Sequence
 import pytest
 
 from chatbot.errors import BusyError
-from chatbot.llm.concurrent import BatchingGenerator
+from chatbot.llm.concurrent import ConcurrentGenerator
 
 
 class FakeBatch:
@@ -64,7 +64,7 @@ class FakeBatchDecoder:
         return FakeBatch(self)
 
 
-def ask_together(generator: BatchingGenerator, questions: list[str], **kwargs) -> list[str | Exception]:
+def ask_together(generator: ConcurrentGenerator, questions: list[str], **kwargs) -> list[str | Exception]:
     replies: list[str | Exception] = [""] * len(questions)
 
     def ask(i: int) -> None:
@@ -83,7 +83,7 @@ def ask_together(generator: BatchingGenerator, questions: list[str], **kwargs) -
 
 def test_concurrent_chats_share_one_generation_and_each_gets_its_own_reply() -> None:
     decoder = FakeBatchDecoder()
-    generator = BatchingGenerator(decoder, max_batch=8, window_ms=200)
+    generator = ConcurrentGenerator(decoder, max_batch=8, window_ms=200)
     questions = [f"question number {i} please" for i in range(5)]
     assert ask_together(generator, questions) == [q + " " for q in questions]
     assert generator.batch_sizes == [5] and sorted(decoder.added[0][0]) == questions
@@ -91,7 +91,7 @@ def test_concurrent_chats_share_one_generation_and_each_gets_its_own_reply() -> 
 
 def test_a_waiting_chat_joins_the_running_batch_when_a_row_finishes() -> None:
     decoder = FakeBatchDecoder()
-    generator = BatchingGenerator(decoder, max_batch=2, window_ms=200)
+    generator = ConcurrentGenerator(decoder, max_batch=2, window_ms=200)
     replies = ask_together(generator, ["a b c d e f g h", "short", "i j"])
     assert replies == ["a b c d e f g h ", "short ", "i j "] and generator.batch_sizes == [2, 1]
     assert decoder.added[1] == (["i j"], [None], 1)  # joined while the long reply was still being written
@@ -99,14 +99,14 @@ def test_a_waiting_chat_joins_the_running_batch_when_a_row_finishes() -> None:
 
 def test_a_decoder_that_cannot_join_running_batches_starts_a_new_one() -> None:
     decoder = FakeBatchDecoder(joinable=False)
-    generator = BatchingGenerator(decoder, max_batch=2, window_ms=200)
+    generator = ConcurrentGenerator(decoder, max_batch=2, window_ms=200)
     replies = ask_together(generator, ["a b c d e f g h", "short", "i j"])
     assert replies == ["a b c d e f g h ", "short ", "i j "] and decoder.added[1][2] == 0
 
 
 def test_each_row_keeps_its_own_temperature() -> None:
     decoder = FakeBatchDecoder()
-    generator = BatchingGenerator(decoder, max_batch=8, window_ms=200)
+    generator = ConcurrentGenerator(decoder, max_batch=8, window_ms=200)
     greedy = threading.Thread(target=lambda: ask_together(generator, ["greedy one", "greedy two"]))
     greedy.start()
     ask_together(generator, ["sampled"], temperature=0.7)
@@ -118,7 +118,7 @@ def test_each_row_keeps_its_own_temperature() -> None:
 def test_beyond_the_wait_list_shoppers_are_told_to_retry() -> None:
     decoder = FakeBatchDecoder()
     decoder.hold.clear()  # the first chat is being read...
-    generator = BatchingGenerator(decoder, max_batch=1, window_ms=1, max_waiting=2)
+    generator = ConcurrentGenerator(decoder, max_batch=1, window_ms=1, max_waiting=2)
     first = threading.Thread(target=lambda: ask_together(generator, ["first"]))
     first.start()
     assert decoder.started.wait(5)
@@ -137,7 +137,7 @@ def test_beyond_the_wait_list_shoppers_are_told_to_retry() -> None:
 
 def test_a_shopper_who_leaves_stops_only_their_row() -> None:
     decoder = FakeBatchDecoder()
-    generator = BatchingGenerator(decoder, max_batch=8, window_ms=200)
+    generator = ConcurrentGenerator(decoder, max_batch=8, window_ms=200)
     leaving = generator.stream([{"role": "user", "content": "one two three four five six"}], 50)
     staying: list[str | Exception] = []
     other = threading.Thread(target=lambda: staying.extend(ask_together(generator, ["seven eight nine ten eleven"])))
@@ -150,12 +150,12 @@ def test_a_shopper_who_leaves_stops_only_their_row() -> None:
 
 
 def test_a_reply_stops_at_its_length() -> None:
-    generator = BatchingGenerator(FakeBatchDecoder(), max_batch=8, window_ms=1)
+    generator = ConcurrentGenerator(FakeBatchDecoder(), max_batch=8, window_ms=1)
     assert "".join(generator.stream([{"role": "user", "content": "one two three four"}], 2)) == "one two "
 
 
 def test_a_failed_generation_reaches_every_shopper_in_the_batch() -> None:
-    generator = BatchingGenerator(FakeBatchDecoder(), max_batch=8, window_ms=200)
+    generator = ConcurrentGenerator(FakeBatchDecoder(), max_batch=8, window_ms=200)
     replies = ask_together(generator, ["please explode", "innocent bystander"])
     assert all(isinstance(r, RuntimeError) and "out of memory" in str(r) for r in replies)
     assert ask_together(generator, ["still working"]) == ["still working "]  # the worker carries on
@@ -163,7 +163,7 @@ def test_a_failed_generation_reaches_every_shopper_in_the_batch() -> None:
 
 def test_a_chat_that_cannot_be_read_fails_alone() -> None:
     decoder = FakeBatchDecoder()
-    generator = BatchingGenerator(decoder, max_batch=8, window_ms=1)
+    generator = ConcurrentGenerator(decoder, max_batch=8, window_ms=1)
     running = generator.stream([{"role": "user", "content": "a b c d e f g h i j k l"}], 50)
     assert next(running) == "a "
     assert isinstance(ask_together(generator, ["unreadable message"])[0], ValueError)
@@ -188,3 +188,40 @@ def test_a_ticket_reply_stops_at_its_length_or_when_asked() -> None:
     assert write_replies(FakeBatchDecoder().open_batch(), chats, max_new_tokens=3, rows=4) == ["one two three "]
     stopped = write_replies(FakeBatchDecoder().open_batch(), chats, 50, 4, stop_when=lambda text: "three" in text)
     assert stopped == ["one two three four "]  # checked every 4 tokens
+
+
+def test_a_ticket_run_through_the_concurrent_generator_is_written_in_a_batch_of_its_own() -> None:
+    from chatbot.llm.base import BatchGenerator
+
+    decoder = FakeBatchDecoder()
+    generator = ConcurrentGenerator(decoder, max_batch=8, window_ms=1)
+    assert isinstance(generator, BatchGenerator)
+    chats = [[{"role": "user", "content": q}] for q in ["a b c", "d", "e f"]]
+    assert generator.generate_batch(chats, 50, rows=2) == ["a b c ", "d ", "e f "]
+    assert generator.batch_sizes == []  # not the shoppers' running batch
+    assert [questions for questions, _, _ in decoder.added] == [["a b c", "d"], ["e f"]]
+
+
+class ScoringDecoder(FakeBatchDecoder):
+    """A decoder that also scores text (base.Scorer): a continuation scores the number of prompts'
+    words it repeats."""
+
+    def first_tokens(self, text: str, count: int) -> str:
+        return " ".join(text.split()[:count])
+
+    def mean_log_probabilities(self, prompts: Sequence[str], continuation: str, max_tokens: int) -> list[float]:
+        asked = set(continuation.split()[:max_tokens])
+        return [float(len(asked & set(prompt.split()))) for prompt in prompts]
+
+
+def test_scores_asked_of_the_concurrent_generator_are_its_decoders() -> None:
+    from chatbot.llm.base import Scorer
+
+    decoder, prompts = ScoringDecoder(), ["gift cards never expire", "sale items can be returned within 14 days"]
+    generator = ConcurrentGenerator(decoder, window_ms=1)
+    assert isinstance(generator, Scorer)
+    assert generator.first_tokens("sale items can be returned", 2) == "sale items"
+    scores = generator.mean_log_probabilities(prompts, " can sale items be returned", 4)
+    assert scores == decoder.mean_log_probabilities(prompts, " can sale items be returned", 4) == [0.0, 4.0]
+    with pytest.raises(TypeError, match="does not score text"):
+        ConcurrentGenerator(FakeBatchDecoder(), window_ms=1).mean_log_probabilities(prompts, "b", 4)

@@ -83,7 +83,7 @@ def test_our_server_answers_429_when_its_batch_is_full_and_the_client_tries_agai
     from chatbot.errors import BusyError
 
     class FullAtFirst(ScriptedGenerator):
-        """Full for the first `full` requests, as BatchingGenerator is beyond max_waiting."""
+        """Full for the first `full` requests, as ConcurrentGenerator is beyond max_waiting."""
 
         def __init__(self, full: int, *replies: str) -> None:
             super().__init__(*replies)
@@ -131,10 +131,10 @@ def test_nothing_listening_is_a_clear_error() -> None:
 
 @pytest.mark.real
 def test_the_bundled_model_served_as_an_endpoint_writes_what_it_writes_in_process(real_generator) -> None:
-    from chatbot.llm.concurrent import BatchingGenerator
+    from chatbot.llm.concurrent import ConcurrentGenerator
 
     # As serve-openai serves it: through a running batch on its own thread.
-    with serving(create_openai_app(BatchingGenerator(real_generator), "bundled"), "/v1/models") as url:
+    with serving(create_openai_app(ConcurrentGenerator(real_generator), "bundled"), "/v1/models") as url:
         remote = "".join(OpenAIGenerator(f"{url}/v1", "bundled").stream(MESSAGES, 24))
     assert remote.strip() and remote == "".join(real_generator.stream(MESSAGES, 24))
 

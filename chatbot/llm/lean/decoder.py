@@ -19,7 +19,7 @@ more multiplies by that copy's weights instead, packed for oneDNN's bf16 kernels
 where many rows cost little more than one (ticket runs write 32 at once, many shoppers 16). bf16
 rounds weights that int4 holds exactly, as reading the prompt in bf16 already did.
 
-Prompts are read into the running batch's cache (running_batch.py) by the same packed weights in
+Prompts are read into the running batch's cache (continuous_batch.py) by the same packed weights in
 a short loop of the same kind (`read`), where they are there, from where they part from a prompt
 read before (prompt_cache.py); else by the transformers model.
 The copy itself is then no longer needed (TransformersGenerator lets it go). `extend` reads a few
@@ -32,12 +32,16 @@ fused by torch.compile (`CompiledLayers`)."""
 from __future__ import annotations
 
 import types
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 import torch
 
-from chatbot.llm.continuous_batch import new_cache
+from chatbot.llm.continuous_batch import growing_layers, new_cache
 from chatbot.llm.lean.native import kernels
+
+if TYPE_CHECKING:
+    from transformers import DynamicCache, PreTrainedModel
 
 KV_DTYPE = torch.bfloat16
 GROUP = 32  # weights sharing an int4 scale and offset, as in GGUF's Q4 blocks
@@ -159,6 +163,12 @@ class DenseLinear:
         return torch.ops.mkldnn._linear_pointwise(x, self.packed, None, "none", [], "")
 
 
+# A linear layer's weights in one of the forms above, and a decoder layer's: its input norm, q/k/v,
+# output, post-attention norm, gate/up and down.
+Linear = Int4Linear | NativeInt4Linear | Int8Linear | DenseLinear
+Layer = tuple[torch.Tensor, Linear, Linear, torch.Tensor, Linear, Linear]
+
+
 @torch.library.custom_op("chatbot::dense_product", mutates_args=())
 def dense_product(x: torch.Tensor, packed: torch.Tensor) -> torch.Tensor:
     """`DenseLinear`'s product as an operation of its own for torch.compile (`CompiledLayers`),
@@ -201,7 +211,7 @@ def compact_linear(*weights: torch.Tensor, exact: bool = True,
     return Int4Linear(*groups)
 
 
-def supports(model: Any) -> str:
+def supports(model: PreTrainedModel) -> str:
     """Why this step cannot write for `model` ("" when it can): a Llama-style decoder on CPU in
     fp32, without biases, with plain rotary positions and full attention."""
     config = getattr(model, "config", None)
@@ -226,7 +236,8 @@ class FastDecoder:
 
     kv_dtype = KV_DTYPE
 
-    def __init__(self, model: Any, reader: Any = None, compile_step: bool = False, native: bool = False) -> None:
+    def __init__(self, model: PreTrainedModel, reader: PreTrainedModel | None = None, compile_step: bool = False,
+                 native: bool = False) -> None:
         """`reader`: the bf16 copy of `model` that reads prompts, if any; its weights, packed
         here (the copy is left as it was), serve `read` and steps of `DENSE_ROWS` rows or more.
         `compile_step`: the layers are compiled by torch.compile (`CompiledLayers`), here,
@@ -246,7 +257,7 @@ class FastDecoder:
         native = not self.native_error
         # The attention kernel's shapes: a head dim of 64, 1-4 query heads per key/value head.
         self.native_attention = native and self.head_dim == 64 and self.heads // self.kv_heads in (1, 2, 3, 4)
-        self.layers = []
+        self.layers: list[Layer] = []
         for layer in inner.layers:
             attention, mlp = layer.self_attn, layer.mlp
             self.layers.append((
@@ -258,7 +269,8 @@ class FastDecoder:
                 compact_linear(mlp.gate_proj.weight, mlp.up_proj.weight, native=native),
                 compact_linear(mlp.down_proj.weight, native=native),
             ))
-        self.dense_layers, self.dense_head = None, None
+        self.dense_layers: list[Layer] | None = None
+        self.dense_head: DenseLinear | None = None
         if (reader is not None and reader is not model and getattr(reader, "dtype", None) == KV_DTYPE
                 and torch.backends.mkldnn.is_available()):
             self.dense_layers = []
@@ -299,12 +311,12 @@ class FastDecoder:
         return ((angles.cos() * self.attention_scaling).to(KV_DTYPE),
                 (angles.sin() * self.attention_scaling * self.sign).to(KV_DTYPE))
 
-    def _feed_forward(self, hidden: torch.Tensor, norm: torch.Tensor, gate_up: Any, down: Any) -> torch.Tensor:
+    def _feed_forward(self, hidden: torch.Tensor, norm: torch.Tensor, gate_up: Linear, down: Linear) -> torch.Tensor:
         """The layer's gated MLP added to the residual stream, for the step and for `read` alike."""
         gate, up = gate_up(self._rms_norm(hidden, norm)).chunk(2, dim=-1)
         return hidden + down(torch.nn.functional.silu(gate) * up)
 
-    def _project(self, hidden: torch.Tensor, norm: torch.Tensor, qkv: Any, cos: torch.Tensor,
+    def _project(self, hidden: torch.Tensor, norm: torch.Tensor, qkv: Linear, cos: torch.Tensor,
                  signed_sin: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """A layer's queries and keys, rotary positions applied (rows x heads + key/value heads x
         head dim), and values (rows x key/value heads x head dim), for each row of `hidden`: for
@@ -337,7 +349,8 @@ class FastDecoder:
         return torch.matmul(weights, values).reshape(rows, self.heads * self.head_dim)
 
     @torch.no_grad()
-    def step(self, tokens: torch.Tensor, positions: torch.Tensor, cache: Any, mask: torch.Tensor) -> torch.Tensor:
+    def step(self, tokens: torch.Tensor, positions: torch.Tensor, cache: DynamicCache,
+             mask: torch.Tensor) -> torch.Tensor:
         """Logits (rows x vocabulary, fp32) for `tokens` (one per row) at `positions`, appending
         their keys and values to `cache`'s layers; `mask` (rows x cache columns, this token's
         column included) is 1 where a real token is."""
@@ -352,15 +365,16 @@ class FastDecoder:
         # Padding columns get -inf before the softmax; a batch without padding needs no mask.
         attend = None if bool(mask.all()) else torch.zeros(mask.shape, dtype=KV_DTYPE).masked_fill(
             mask == 0, float("-inf"))[:, None, None, :]
+        stored = growing_layers(cache)
         for index, (norm_in, qkv, out, norm_mid, gate_up, down) in enumerate(layers):
             rotated, value = self._project(hidden, norm_in, qkv, cos, sin)
-            keys, values = cache.layers[index].update(rotated[:, self.heads:, None, :], value[:, :, None, :])
+            keys, values = stored[index].update(rotated[:, self.heads:, None, :], value[:, :, None, :])
             attended = self._attend(rotated[:, :self.heads], keys, values, attend)
             hidden = self._feed_forward(hidden + out(attended), norm_mid, gate_up, down)
         return self.logits(torch.nn.functional.rms_norm(hidden, (hidden.shape[-1],), self.norm, self.eps))
 
     @torch.no_grad()
-    def extend(self, tokens: torch.Tensor, start: int, cache: Any) -> torch.Tensor:
+    def extend(self, tokens: torch.Tensor, start: int, cache: DynamicCache) -> torch.Tensor:
         """Logits (tokens x vocabulary, fp32) after each of `tokens` (one row's next tokens, the
         first at position `start`), appending their keys and values to `cache`, which holds that
         one row's earlier positions and no padding: a guessed continuation checked in one pass
@@ -369,7 +383,7 @@ class FastDecoder:
         hidden = self._through_layers(tokens, start, cache, layers)
         return self.logits(torch.nn.functional.rms_norm(hidden, (hidden.shape[-1],), self.norm, self.eps))
 
-    def _through_layers(self, tokens: torch.Tensor, start: int, cache: Any, layers: list,
+    def _through_layers(self, tokens: torch.Tensor, start: int, cache: DynamicCache, layers: list[Layer],
                         reading: bool = False) -> torch.Tensor:
         """The last layer's output (tokens x hidden) for one row's `tokens`, the first at position
         `start`, appending their keys and values to `cache`, which holds that row's positions
@@ -401,6 +415,7 @@ class FastDecoder:
                 keys = keys.transpose(-1, -2).contiguous().transpose(-1, -2)
                 attended = self._attend_own_tokens(rotated[:, :self.heads], keys, values)
             else:
+                assert later is not None  # made above wherever the kernel does not attend
                 attended = self._attend_tokens(rotated[:, :self.heads], keys[0], values[0], later)
             hidden = self._feed_forward(hidden + out(attended), norm_mid, gate_up, down)
         return hidden
@@ -431,16 +446,16 @@ class FastDecoder:
         attended = torch.matmul(weights, values).view(self.kv_heads, groups, count, self.head_dim)
         return attended.permute(2, 0, 1, 3).reshape(count, self.heads * self.head_dim)
 
-    def _compiled_for(self, cache: Any) -> bool:
+    def _compiled_for(self, cache: DynamicCache) -> bool:
         """Whether the compiled layers can write into `cache`: keys laid out positions last as a
-        running batch holds them (running_batch.py), and two positions or more (the compiler
+        running batch holds them (continuous_batch.py), and two positions or more (the compiler
         takes a size of 1 as a constant). The graphs do not check their inputs."""
         if self.compiled_layers is None or not cache.layers:
             return False
-        keys = cache.layers[0].keys
+        keys = growing_layers(cache)[0].keys
         return keys.dim() == 4 and keys.shape[-2] > 1 and keys.stride(-2) == 1
 
-    def _through_compiled(self, tokens: torch.Tensor, positions: torch.Tensor, cache: Any, layers: list,
+    def _through_compiled(self, tokens: torch.Tensor, positions: torch.Tensor, cache: DynamicCache, layers: list[Layer],
                           mask: torch.Tensor | None = None) -> torch.Tensor:
         """The last layer's output ((rows x tokens) x hidden) for `tokens` at `positions` (rows x
         tokens: a step's one token for each row, or one row's next tokens) through the compiled
@@ -448,22 +463,24 @@ class FastDecoder:
         row's earlier positions (`grow` shows the room the layers write into); `mask` (rows x
         cache columns) is 1 where a real token is: given for several rows, None for one row
         without padding."""
+        compiled = self.compiled_layers
+        assert compiled is not None  # callers check _compiled_for first
         rows, count = tokens.shape
         hidden = self.embed[tokens.flatten()]
         cos, sin = self._rotary(positions.flatten())
         later = torch.full((count, count), float("-inf")).triu(1)  # a token does not see those after it
         padding = None if mask is None else torch.zeros(mask.shape).masked_fill(mask == 0, float("-inf"))
-        for stored in cache.layers:
+        for stored in growing_layers(cache):
             stored.grow(count)  # the layers write their tokens' keys and values into the positions shown
         if rows == 1:  # a lone row: SPAN layers a graph (CompiledLayers.span)
             for first in range(0, len(layers), SPAN):
-                stored = cache.layers[first:first + SPAN]
-                hidden = self.compiled_layers.span(layers[first:first + SPAN], hidden, cos, sin,
-                                                   [layer.keys for layer in stored], [layer.values for layer in stored],
+                span = growing_layers(cache)[first:first + SPAN]
+                hidden = compiled.span(layers[first:first + SPAN], hidden, cos, sin,
+                                                   [layer.keys for layer in span], [layer.values for layer in span],
                                                    later)
             return hidden
-        for stored, layer in zip(cache.layers, layers):
-            hidden = self.compiled_layers(layer, hidden, cos, sin, stored.keys, stored.values, padding, later)
+        for stored, layer in zip(growing_layers(cache), layers):
+            hidden = compiled(layer, hidden, cos, sin, stored.keys, stored.values, padding, later)
         return hidden
 
     def _compiled_span(self, hidden: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor, keys: list[torch.Tensor],
@@ -478,8 +495,8 @@ class FastDecoder:
 
     def _compiled_layer(self, hidden: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor, keys: torch.Tensor,
                         values: torch.Tensor, padding: torch.Tensor | None, later: torch.Tensor, norm_in: torch.Tensor,
-                        qkv: Any, out: Any, norm_mid: torch.Tensor, gate_up: Any,
-                        down: Any) -> torch.Tensor:
+                        qkv: Linear, out: Linear, norm_mid: torch.Tensor, gate_up: Linear,
+                        down: Linear) -> torch.Tensor:
         """One layer for each row's new tokens (hidden: (rows x tokens) x hidden size, a row's
         tokens together), written for torch.compile (`CompiledLayers`): the layer's output. `keys`
         and `values` (rows x key/value heads x columns x head dim) are the rows' positions before
@@ -540,7 +557,7 @@ class FastDecoder:
         return self.dense_layers is not None
 
     @torch.no_grad()
-    def read(self, ids: torch.Tensor, cache: Any) -> torch.Tensor:
+    def read(self, ids: torch.Tensor, cache: DynamicCache) -> torch.Tensor:
         """Read one prompt (ids: 1 x tokens) into `cache` (keys with their rotary
         positions applied, in bf16) and give the logits for the token after it (1 x vocabulary,
         fp32), as the step scores them. The same layers as the transformers reader in fewer
@@ -558,6 +575,7 @@ class FastDecoder:
         demo-eval answers changed. The products took 0.630 against 0.654 s for a 607-token prompt
         (scratch, interleaved), the kernel 0.55-0.58 s against the products' 0.70-0.79 (scratch,
         interleaved, 5 each)."""
+        assert self.dense_layers is not None, "only a decoder that reads_prompts reads them"
         start = cache.get_seq_length()
         hidden = self._through_layers(ids[0, start:], start, cache, self.dense_layers, reading=True)
         return self.logits(torch.nn.functional.rms_norm(hidden[-1:], (hidden.shape[-1],), self.norm, self.eps))
@@ -600,12 +618,12 @@ class CompiledLayers:
     laid out positions last, at least two positions: FastDecoder._compiled_for), so the checks
     are skipped."""
 
-    def __init__(self, decoder: "FastDecoder") -> None:
+    def __init__(self, decoder: FastDecoder) -> None:
         self.decoder = decoder
-        self.compiled: dict[tuple, Any] = {}
+        self.compiled: dict[tuple, Callable[..., torch.Tensor]] = {}
 
-    def __call__(self, layer: tuple, hidden: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor, keys: torch.Tensor,
-                 values: torch.Tensor, padding: torch.Tensor | None, later: torch.Tensor) -> Any:
+    def __call__(self, layer: Layer, hidden: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor, keys: torch.Tensor,
+                 values: torch.Tensor, padding: torch.Tensor | None, later: torch.Tensor) -> torch.Tensor:
         """`FastDecoder._compiled_layer` for `layer` (its norms and products), compiled the first
         time for this kind of layer and of call (one token, several, several rows)."""
         batch, several = keys.shape[0] > 1, later.shape[0] > 1
@@ -614,7 +632,7 @@ class CompiledLayers:
         if compiled is None:
             # Only the cache's length, and the count of tokens or rows where there are several,
             # are symbolic: the model's sizes stay constants the compiler can unroll and vectorise by.
-            marked = [(keys, (2,)), (values, (2,))]
+            marked: list[tuple[torch.Tensor | None, tuple[int, ...]]] = [(keys, (2,)), (values, (2,))]
             if batch or several:  # rows x tokens of them
                 marked += [(hidden, (0,)), (cos, (0,)), (sin, (0,))]
             if several:
@@ -624,22 +642,24 @@ class CompiledLayers:
             compiled = self._compile(kind, FastDecoder._compiled_layer, marked)
         return compiled(self.decoder, hidden, cos, sin, keys, values, padding, later, *layer)
 
-    def span(self, layers: list, hidden: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor, keys: list[torch.Tensor],
-             values: list[torch.Tensor], later: torch.Tensor) -> Any:
+    def span(self, layers: list[Layer], hidden: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor,
+             keys: list[torch.Tensor], values: list[torch.Tensor], later: torch.Tensor) -> torch.Tensor:
         """`FastDecoder._compiled_span` for a lone row through `layers`, compiled the first time
         for this many layers of these kinds, for one token or several."""
         several = later.shape[0] > 1
         kind = ("span", several, *(type(weights).__name__ for layer in layers for weights in layer))
         compiled = self.compiled.get(kind)
         if compiled is None:
-            marked = [(tensor, (2,)) for tensor in keys + values]  # as in __call__, for a lone row
+            # As in __call__, for a lone row.
+            marked: list[tuple[torch.Tensor | None, tuple[int, ...]]] = [(tensor, (2,)) for tensor in keys + values]
             if several:
                 marked += [(hidden, (0,)), (cos, (0,)), (sin, (0,)), (later, (0, 1))]
             compiled = self._compile(kind, FastDecoder._compiled_span, marked)
         return compiled(self.decoder, hidden, cos, sin, keys, values, later, *(weights for layer in layers
                                                                               for weights in layer))
 
-    def _compile(self, kind: tuple, function: Any, marked: list[tuple[torch.Tensor, tuple[int, ...]]]) -> Any:
+    def _compile(self, kind: tuple, function: Callable[..., torch.Tensor],
+                 marked: list[tuple[torch.Tensor | None, tuple[int, ...]]]) -> Callable[..., torch.Tensor]:
         """`function` compiled as a graph of its own for calls of `kind`, the sizes in `marked`
         (each tensor's dims) symbolic; kept for the next such call."""
         compiled = self.compiled[kind] = torch.compile(
@@ -672,11 +692,12 @@ class CompiledLayers:
             return f"{type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}"
         return ""
 
-    def _cache(self, rows: int) -> Any:
+    def _cache(self, rows: int) -> DynamicCache:
         """A throwaway cache of `rows` rows of 37 positions, laid out as a running batch's."""
         decoder, cache = self.decoder, new_cache()
         shape = (rows, decoder.kv_heads, 37, decoder.head_dim)
         for index in range(len(decoder.layers)):
             cache.update(torch.zeros(shape, dtype=KV_DTYPE), torch.zeros(shape, dtype=KV_DTYPE), index)
-            cache.layers[index].hold(cache.layers[index].keys, cache.layers[index].values, keys_positions_last=True)
+            layer = growing_layers(cache)[index]
+            layer.hold(layer.keys, layer.values, keys_positions_last=True)
         return cache

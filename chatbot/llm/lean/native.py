@@ -1,4 +1,4 @@
-"""This project's own CPU kernels, for the lean step (fast_decode.py): int4 weights times bf16
+"""This project's own CPU kernels, for the lean step (decoder.py): int4 weights times bf16
 activations with AVX-512 VNNI (int4_kernel.cpp, `NativeInt4Linear`), and attention over the cache
 (attention_kernel.cpp: a step's and guessed tokens' in `FastDecoder._compiled_layer`, a prompt's
 as `FastDecoder.read` reads it), and oneDNN's bf16 product as an operator the compiled layers call
