@@ -66,3 +66,85 @@ class BatchScriptedGenerator(ScriptedGenerator):
         self.received += [[dict(m) for m in c] for c in conversations]
         questions = [c[-1]["content"].rpartition("Question:")[2] for c in conversations]
         return [next((r for k, r in self.by_key.items() if k in q), "") for q in questions]
+
+
+# A tiny Llama for the decoding engine's tests (torch and transformers imported when used).
+
+VOCAB = 320
+
+
+def tiny_llama(on_grid: bool, **config: object):  # noqa: ANN201
+    """A 2-layer Llama with random weights (no download); `on_grid`: every weight moved onto its
+    group's 16 levels, as weights dequantized from a Q4 GGUF are."""
+    import torch
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    from chatbot.llm.lean.decoder import GROUP
+
+    torch.manual_seed(0)
+    options = dict(vocab_size=VOCAB, hidden_size=64, intermediate_size=128, num_hidden_layers=2, num_attention_heads=4,
+                   num_key_value_heads=2, max_position_embeddings=256, tie_word_embeddings=True)
+    model = LlamaForCausalLM(LlamaConfig(**{**options, **config})).eval()
+    if on_grid:
+        with torch.no_grad():
+            for parameter in model.parameters():
+                if parameter.dim() == 2:
+                    rows, inputs = parameter.shape
+                    groups = parameter.view(rows, inputs // GROUP, GROUP)
+                    low, high = groups.amin(-1, keepdim=True), groups.amax(-1, keepdim=True)
+                    step = (high - low) / 15
+                    parameter.copy_((torch.round((groups - low) / step) * step + low).view(rows, inputs))
+    return model
+
+
+class DigitTokenizer:
+    """Just enough of a tokenizer for RunningBatch: a message's content is its token ids."""
+
+    def apply_chat_template(self, conversation, add_generation_prompt: bool, tokenize: bool) -> str:  # noqa: ANN001
+        return " ".join(message["content"] for message in conversation)
+
+    def __call__(self, prompt: str, return_tensors: str, add_special_tokens: bool) -> dict:
+        import torch
+
+        return {"input_ids": torch.tensor([[int(token) for token in prompt.split()]])}
+
+    def decode(self, tokens: list[int], skip_special_tokens: bool) -> str:
+        return "".join(chr(65 + token % 26) for token in tokens)
+
+
+def prompt(length: int, seed: int) -> list[dict[str, str]]:
+    """A user message of `length` random token ids, for `DigitTokenizer`."""
+    import torch
+
+    generator = torch.Generator().manual_seed(seed)
+    return [{"role": "user", "content": " ".join(str(t) for t in torch.randint(0, VOCAB, (length,), generator=generator).tolist())}]
+
+
+def next_logits(model, writer, conversations) -> list:  # noqa: ANN001
+    """Each chat's logits for its second reply token, its prompt read by `model`, the step by `writer`."""
+    from chatbot.llm.continuous_batch import RunningBatch
+
+    batch = RunningBatch(model, DigitTokenizer(), set(), 0.0, writer=writer)
+    batch.add(conversations, [None] * len(conversations))
+    return list(batch.next_logits())
+
+
+def write_alike(model, eager, compiled, chats: list) -> None:  # noqa: ANN001
+    """Step by step, `compiled` gives the logits `eager` gives, the eager layers' likeliest token
+    fed to both, for 140 steps: past the cache's room of 128 positions, so that it is laid out
+    anew (the compiled graphs take its length and layout from the tensors they are given)."""
+    import torch
+
+    from chatbot.llm.continuous_batch import RunningBatch
+
+    batches = []
+    for writer in (eager, compiled):
+        batches.append(RunningBatch(model, DigitTokenizer(), set(), 0.0, writer=writer))
+        batches[-1].add(chats, [None] * len(chats))
+    for _ in range(140):
+        plain, fused = (batch.next_logits() for batch in batches)
+        # Attention in fp32 against the eager step's bf16 products: 0.36 at most for the int8
+        # layers; keys one position off gave 10.6.
+        torch.testing.assert_close(fused, plain, atol=1.0, rtol=0)
+        for batch in batches:
+            batch.next_tokens = plain.argmax(-1)

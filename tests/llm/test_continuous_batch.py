@@ -147,7 +147,7 @@ class CacheNamedPastKeyValues(torch.nn.Module):
 def test_a_model_whose_forward_names_its_cache_past_key_values_writes_what_one_naming_it_cache_writes() -> None:
     """On a GPU machine with transformers 5.17 every reply read its prompt, then went on as if
     each new token had nothing before it ("The-----...")."""
-    from tests.llm.lean.test_decoder import DigitTokenizer, prompt, tiny_llama
+    from tests.fakes import DigitTokenizer, prompt, tiny_llama
 
     model = tiny_llama(on_grid=False)
     chats = [prompt(19, seed=7), prompt(11, seed=3)]

@@ -1,4 +1,4 @@
-"""The lean decoding step (fast_decode.py) on a small random Llama built here (no download): it
+"""The lean decoding step (llm/lean/decoder.py) on a small random Llama built here (no download): it
 computes the logits the transformers model computes, its layers in int4 when the weights are on
 a 4-bit grid and int8 otherwise, and each row of a padded batch gets what it gets alone."""
 
@@ -9,55 +9,8 @@ import pytest
 torch = pytest.importorskip("torch")
 
 from chatbot.llm.continuous_batch import RunningBatch  # noqa: E402
-from chatbot.llm.lean.decoder import DENSE_ROWS, GROUP, RESCORED, DenseLinear, FastDecoder, supports  # noqa: E402
-
-VOCAB = 320
-
-
-def tiny_llama(on_grid: bool, **config: object):
-    """A 2-layer Llama with random weights; `on_grid`: every weight moved onto its group's 16
-    levels, as weights dequantized from a Q4 GGUF are."""
-    from transformers import LlamaConfig, LlamaForCausalLM
-
-    torch.manual_seed(0)
-    options = dict(vocab_size=VOCAB, hidden_size=64, intermediate_size=128, num_hidden_layers=2, num_attention_heads=4,
-                   num_key_value_heads=2, max_position_embeddings=256, tie_word_embeddings=True)
-    model = LlamaForCausalLM(LlamaConfig(**{**options, **config})).eval()
-    if on_grid:
-        with torch.no_grad():
-            for parameter in model.parameters():
-                if parameter.dim() == 2:
-                    rows, inputs = parameter.shape
-                    groups = parameter.view(rows, inputs // GROUP, GROUP)
-                    low, high = groups.amin(-1, keepdim=True), groups.amax(-1, keepdim=True)
-                    step = (high - low) / 15
-                    parameter.copy_((torch.round((groups - low) / step) * step + low).view(rows, inputs))
-    return model
-
-
-class DigitTokenizer:
-    """Just enough of a tokenizer for RunningBatch: a message's content is its token ids."""
-
-    def apply_chat_template(self, conversation, add_generation_prompt: bool, tokenize: bool) -> str:  # noqa: ANN001
-        return " ".join(message["content"] for message in conversation)
-
-    def __call__(self, prompt: str, return_tensors: str, add_special_tokens: bool) -> dict:
-        return {"input_ids": torch.tensor([[int(token) for token in prompt.split()]])}
-
-    def decode(self, tokens: list[int], skip_special_tokens: bool) -> str:
-        return "".join(chr(65 + token % 26) for token in tokens)
-
-
-def prompt(length: int, seed: int) -> list[dict[str, str]]:
-    generator = torch.Generator().manual_seed(seed)
-    return [{"role": "user", "content": " ".join(str(t) for t in torch.randint(0, VOCAB, (length,), generator=generator).tolist())}]
-
-
-def next_logits(model, writer, conversations) -> list:  # noqa: ANN001
-    """Each chat's logits for its second reply token, its prompt read by `model`, the step by `writer`."""
-    batch = RunningBatch(model, DigitTokenizer(), set(), 0.0, writer=writer)
-    batch.add(conversations, [None] * len(conversations))
-    return list(batch.next_logits())
+from chatbot.llm.lean.decoder import DENSE_ROWS, RESCORED, DenseLinear, FastDecoder, supports  # noqa: E402
+from tests.fakes import DigitTokenizer, next_logits, prompt, tiny_llama, write_alike  # noqa: E402
 
 
 @pytest.mark.parametrize("on_grid, bits", [(True, 4), (False, 8)])
@@ -249,20 +202,3 @@ def test_a_lone_rows_compiled_layers_go_a_span_at_a_time_and_write_what_one_laye
     for spanned_step, plain_step in zip(spanned_steps, plain_steps):
         torch.testing.assert_close(spanned_step, plain_step, atol=0, rtol=0)
     torch.testing.assert_close(spanned_check, plain_check, atol=0, rtol=0)
-
-
-def write_alike(model, eager: FastDecoder, compiled: FastDecoder, chats: list) -> None:  # noqa: ANN001
-    """Step by step, `compiled` gives the logits `eager` gives, the eager layers' likeliest token
-    fed to both, for 140 steps: past the cache's room of 128 positions, so that it is laid out
-    anew (the compiled graphs take its length and layout from the tensors they are given)."""
-    batches = []
-    for writer in (eager, compiled):
-        batches.append(RunningBatch(model, DigitTokenizer(), set(), 0.0, writer=writer))
-        batches[-1].add(chats, [None] * len(chats))
-    for _ in range(140):
-        plain, fused = (batch.next_logits() for batch in batches)
-        # Attention in fp32 against the eager step's bf16 products: 0.36 at most for the int8
-        # layers; keys one position off gave 10.6.
-        torch.testing.assert_close(fused, plain, atol=1.0, rtol=0)
-        for batch in batches:
-            batch.next_tokens = plain.argmax(-1)

@@ -21,7 +21,7 @@ from chatbot.llm.lean.decoder import (  # noqa: E402
     Int4Linear,
     NativeInt4Linear,
 )
-from tests.llm.lean.test_decoder import DigitTokenizer, next_logits, prompt, tiny_llama, write_alike  # noqa: E402
+from tests.fakes import DigitTokenizer, next_logits, prompt, tiny_llama, write_alike  # noqa: E402
 
 needs_kernel = pytest.mark.skipif(bool(native.kernels()), reason=f"no kernels here: {native.kernels()}")
 
