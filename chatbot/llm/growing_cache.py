@@ -15,10 +15,10 @@ from transformers.cache_utils import DynamicLayer
 class GrowingLayer(DynamicLayer):
     """A transformers cache layer (a DynamicLayer) whose keys and values are views of buffers with
     room to grow, in rows and in positions: a step writes its token into the room instead of
-    copying the whole cache with torch.cat (about an eighth of a decoding step on 2 cores), a
-    joining row is copied into spare rows, and a leaving row's place is taken by the last row,
-    so neither copies the rows that stay (restacking every row for each change took about a
-    quarter of a 32-row ticket run). The view is `buffer[:rows, :, start:end]`."""
+    copying the whole cache with torch.cat (a share of every decoding step), a joining row is
+    copied into spare rows, and a leaving row's place is taken by the last row, so neither copies
+    the rows that stay (restacking every row for each change weighed on ticket runs). The view is
+    `buffer[:rows, :, start:end]`."""
 
     room = 128  # spare positions allocated at a time
     keys_positions_last = False  # see _place
@@ -60,7 +60,8 @@ class GrowingLayer(DynamicLayer):
     def grow(self, new: int) -> None:
         """Show `new` more positions after the held ones, not written yet: the compiled layers
         (lean/decoder.py) write their tokens' keys and values into them, which spares `update`'s
-        copies: a lone reply's step spent 0.7-0.95 ms around the layers' graphs instead of 1.4-1.6."""
+        copies: a lone reply's step spent 0.7-0.95 ms around the layers' graphs instead of 1.4-1.6
+        (docs/speed-log.md)."""
         self._make_room(new)
         self._end += new
         self._show()
@@ -135,9 +136,9 @@ class GrowingLayer(DynamicLayer):
 
         # For the lean step (keys_positions_last), keys are laid out positions last, so that
         # its scores (queries times keys transposed) read each head's keys as a plain matrix
-        # with a row stride: a 16-row step's attention over 654 columns took 1.08 ms a layer
-        # against 2.14 when the matrix product first copied the transposed view (scratch,
-        # bf16, AVX-512 without AMX). The model's own forward (SDPA) wants them positions first.
+        # with a row stride, where the matrix product first copied the transposed view and steps
+        # were slower (bf16, AVX-512 without AMX; docs/speed-log.md, "Keys laid out positions
+        # last"). The model's own forward (SDPA) wants them positions first.
         self._buffers = (positions_last(keys) if self.keys_positions_last else room_for(keys), room_for(values))
         self._buffers[0][:rows, :, before - length:before] = keys
         self._buffers[1][:rows, :, before - length:before] = values

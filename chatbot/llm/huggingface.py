@@ -55,8 +55,8 @@ DECODE_STEPS = ("auto", "transformers")
 
 def return_freed_memory() -> None:
     """Give memory freed by Python back to the system where the C library can (glibc's
-    malloc_trim): the bundled model's bf16 copy, once let go, still counted 230 MB in the
-    process's resident size without it (scratch: 1493 MB against 1265 after the trim)."""
+    malloc_trim): the bundled model's bf16 copy, once let go, still counted in the process's
+    resident size without it."""
     import ctypes
     import gc
 
@@ -71,7 +71,8 @@ def cpu_has_fast_bf16() -> bool:
     """Whether this CPU multiplies bf16 matrices faster than fp32 ones in PyTorch's oneDNN kernels:
     it has AMX tiles (Intel, from Sapphire Rapids) or AVX-512 BF16 instructions (AMD from Zen 4,
     Intel Cooper Lake). On an AMD EPYC with AVX-512 BF16 and no AMX, a 600-token prompt took 575 ms
-    to read in bf16 (the lean step's `read`) against 1195 ms in fp32 (the model's forward; scratch)."""
+    to read in bf16 (the lean step's `read`) against 1195 ms in fp32 (the model's forward;
+    docs/speed-log.md)."""
     import torch
 
     return any(bool(check and check()) for check in (getattr(torch.cpu, "_is_amx_tile_supported", None),
@@ -196,9 +197,10 @@ class TransformersGenerator:
 
     def _quantize(self, use_cuda: bool) -> None:
         """The linear layers' weights in int8, activations quantized on the fly (PyTorch's dynamic
-        quantization, fbgemm/oneDNN int8 kernels): on this project's 2-core CPU, decoding about
-        2.5x and whole answers about 3.8x faster than fp32 (benchmarks/README.md). Activations are scaled
-        per call, so a reply written in a batch can differ a little from the same reply alone."""
+        quantization, fbgemm/oneDNN int8 kernels): on this project's 2-core CPU, decoding and whole
+        answers faster than in fp32 (benchmarks/generation_speed.py times its int8 row beside fp32).
+        Activations are scaled per call, so a reply written in a batch can differ a little from the
+        same reply alone."""
         import torch
 
         if use_cuda or self.model.dtype != torch.float32:

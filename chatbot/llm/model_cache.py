@@ -1,9 +1,9 @@
 """A model read from a GGUF file, kept converted: its config, tokenizer and fp32 weights saved as a
 transformers folder (safetensors) the first time, and loaded from there after. transformers
 parses a GGUF file three times (config, tokenizer, weights) and maps its tensor names each time:
-the bundled SmolLM2 took 26.6-27.3 s to load that way and 0.4 s from the folder (scratch), with
-the same weights, tokenizer, chat template and logits bit for bit. The folder takes about 520 MB
-(the weights in fp32, as transformers dequantizes them).
+the bundled SmolLM2 took 26.6-27.3 s to load that way and 0.4 s from the folder, with the same
+weights, tokenizer, chat template and logits bit for bit (docs/speed-log.md). The folder takes
+about 520 MB (the weights in fp32, as transformers dequantizes them).
 
 The folder is named by the GGUF file's path, size and modification time and by transformers'
 version, under the `model_cache_dir` setting (~/.cache/chatbot-models; "" keeps nothing). It

@@ -3,8 +3,9 @@ their words, so the tokens that followed the reply's last few tokens where they 
 are a likely continuation. The guess is checked by the model in one pass (continuous_batch.py): a
 guessed token is kept only where it is the token the model would have chosen itself.
 
-On the demo eval's prompts, the bundled decoder's greedy answers (48 of them, 50 tokens on
-average) were written 2.5 tokens per pass with 5 guessed tokens, 2.2 with 3, 2.7 with 8 (scratch)."""
+On the demo eval's prompts, the bundled decoder's greedy answers were written 2.2 tokens per pass
+with 3 guessed tokens, a little more with 5 or 8 (docs/speed-log.md, "Prompt lookup";
+benchmarks/generation_speed.py counts the guessed tokens kept and the passes on demo replies)."""
 
 from __future__ import annotations
 

@@ -13,11 +13,12 @@ kernels compute each row from that row alone, but attention over a row padded to
 length sums in another order, and in bf16 that can turn a near-tie: a reply written in a batch
 is close to, not always the same as, the reply written alone (benchmarks/README.md).
 
-Those kernels work row by row: a step for 32 rows took 9x one row's time. Given a bf16 copy of
-the model (the prompt reader, on CPUs with fast bf16 products), a step for `DENSE_ROWS` rows or
-more multiplies by that copy's weights instead, packed for oneDNN's bf16 kernels (`DenseLinear`),
-where many rows cost little more than one (ticket runs write 32 at once, many shoppers 16). bf16
-rounds weights that int4 holds exactly, as reading the prompt in bf16 already did.
+Those kernels work row by row: a step for 32 rows took 9x one row's time (docs/speed-log.md).
+Given a bf16 copy of the model (the prompt reader, on CPUs with fast bf16 products), a step for
+`DENSE_ROWS` rows or more multiplies by that copy's weights instead, packed for oneDNN's bf16
+kernels (`DenseLinear`), where many rows cost little more than one (ticket runs write 32 at once,
+many shoppers 16). bf16 rounds weights that int4 holds exactly, as reading the prompt in bf16
+already did.
 
 Prompts are read into the running batch's cache (continuous_batch.py) by the same packed weights in
 a short loop of the same kind (`read`), where they are there, from where they part from a prompt
@@ -46,19 +47,17 @@ if TYPE_CHECKING:
 KV_DTYPE = torch.bfloat16
 GROUP = 32  # weights sharing an int4 scale and offset, as in GGUF's Q4 blocks
 RESCORED = 64  # the likeliest tokens by the compact output layer, scored again in fp32
-# From this many rows a step multiplies by bf16 weights. Whole steps of the bundled model with a
-# 632-column cache, int4 against packed bf16 (scratch): 4 rows 20.2 against 30.2 ms, 8 rows
-# 33.3 / 38.1, 10 rows 43.5 / 41.2, 12 rows 46.6 / 43.5. bf16 reads 4x the bytes, so it wins
-# only where int4's row-by-row work costs more than that.
+# From this many rows a step multiplies by bf16 weights. Whole steps of the bundled model, int4
+# against packed bf16, were faster in int4 below 10 rows and not from 10 on (docs/speed-log.md).
+# bf16 reads 4x the bytes, so it wins only where int4's row-by-row work costs more than that.
 DENSE_ROWS = 10
 # A lone row's compiled layers are called this many at a time, one graph for each span: each call
 # of a compiled graph costs about 30-40 us around its work (torch.compile's wrappers, the cache's
 # views), and a lone row's step took 0.83-0.89x the time with spans of 5 as with one layer a graph
-# (the bundled model, medians of 40, interleaved, scratch). Inductor fuses across the layers of a
-# span, which can round differently: the logits of 30 scratch steps were the same, but 6 of 257
-# demo-eval answers changed at a near-tie (3 traced: after 30-46 tokens). Spans of 30 took 38 s
-# to compile. A batch's rows keep one layer a graph: in spans a key came one bf16 step apart in
-# the 19th layer.
+# (docs/speed-log.md). Inductor fuses across the layers of a span, which can round differently:
+# the logits of 30 steps were the same, but 6 of 257 demo-eval answers changed at a near-tie
+# (3 traced: after 30-46 tokens). Spans of 30 took 38 s to compile. A batch's rows keep one layer
+# a graph: in spans a key came one bf16 step apart in the 19th layer.
 SPAN = 5
 
 
@@ -130,8 +129,8 @@ class NativeInt4Linear:
     """`Int4Linear`'s weights, with their scales and lowest weights in fp16 (as exact as GGUF's
     Q4_1 holds them), multiplied by this project's AVX-512 VNNI kernel (native.py): products
     summed in int32, each group of 32 activations as two int8 parts. A product's error against
-    the weights' exact product was 0.17% (relative, random weights and activations, scratch),
-    PyTorch's kernel's 0.25%; with one int8 part, as llama.cpp multiplies, it was 0.55%."""
+    the weights' exact product was 0.17% (relative, random weights and activations), PyTorch's
+    kernel's 0.25%; with one int8 part, as llama.cpp multiplies, it was 0.55% (docs/speed-log.md)."""
 
     bits = 4
 
@@ -146,7 +145,7 @@ class DenseLinear:
     """y = x W^T with W in bf16, for many rows at once (oneDNN's bf16 kernels: AMX tiles or AVX-512
     BF16). The weights are held in oneDNN's own blocked layout, packed once here instead of at
     every product: the bundled model's 30 layers for 16 rows, weights not in cache, took 11.5
-    against 17.7 ms unpacked (scratch); the products are the same."""
+    against 17.7 ms unpacked (docs/speed-log.md); the products are the same."""
 
     bits = 16
 
@@ -174,7 +173,7 @@ def dense_product(x: torch.Tensor, packed: torch.Tensor) -> torch.Tensor:
     """`DenseLinear`'s product as an operation of its own for torch.compile (`CompiledLayers`),
     which would otherwise lower oneDNN's product itself, and can only for weights it packed.
     Where the native library is loaded its operator does the same without Python, 20-30 us
-    less a call (dense_product.cpp)."""
+    less a call (dense_product.cpp; docs/speed-log.md)."""
     return torch.ops.mkldnn._linear_pointwise(x, packed, None, "none", [], "")
 
 
@@ -188,8 +187,8 @@ def held(x: torch.Tensor) -> torch.Tensor:
     """A copy of `x`, which torch.compile cannot fuse into what reads it: there it is computed
     once. A batch's compiled layer (`FastDecoder._compiled_layer`) holds its queries so: else the
     compiler computed each query's rotary positions again for every 32 columns of the cache it
-    was multiplied by (16 rows of 640 columns: 1.44 ms a layer against 1.05 held, scratch). For
-    one row the call costs about what it saves (0.13 against 0.09 ms, and ~0.03 ms for the call)."""
+    was multiplied by (16 rows of 640 columns: 1.44 ms a layer against 1.05 held;
+    docs/speed-log.md). For one row the call costs about what it saves."""
     return x.clone()
 
 
@@ -339,7 +338,7 @@ class FastDecoder:
         matrix products with a softmax in fp32 between them: each key/value head's group of
         queries is one small product. PyTorch's CPU attention kernel (SDPA) took 3.5 ms a layer
         for 16 rows over 331 columns on an AVX-512 CPU without AMX, these products 0.27 ms; one
-        row 0.22 against 0.09 ms (scratch, bf16)."""
+        row 0.22 against 0.09 ms (bf16; docs/speed-log.md)."""
         rows, groups = queries.shape[0], self.heads // self.kv_heads
         grouped = queries.reshape(rows, self.kv_heads, groups, self.head_dim)
         scores = torch.matmul(grouped, keys.transpose(-1, -2)).float() * self.head_dim ** -0.5
@@ -388,7 +387,7 @@ class FastDecoder:
         """The last layer's output (tokens x hidden) for one row's `tokens`, the first at position
         `start`, appending their keys and values to `cache`, which holds that row's positions
         before `start`: for `extend`, and for `read` (`reading`: the last token's output only, 1 x
-        hidden; for a 607-token prompt 561 against 580 ms, interleaved, scratch, with the same keys
+        hidden; for a 607-token prompt 561 against 580 ms (docs/speed-log.md), with the same keys
         and values, and logits within 2.3e-5 of the whole last layer's: the fp32 norms of one row
         sum in another order). The compact layers go through their compiled graphs where there
         are some for `cache` (`_through_compiled`). A prompt's tokens attend by this project's
@@ -502,25 +501,25 @@ class FastDecoder:
         and `values` (rows x key/value heads x columns x head dim) are the rows' positions before
         the tokens and then as many unwritten ones as tokens, into which the tokens' keys and
         values are written here, into the cache's buffers (a lone reply was written 1.06x as fast
-        as when the caller copied them there, 1.12x with guessed tokens: scratch, interleaved,
-        medians of 7). `padding` (rows x columns before the tokens, for several rows) is added to
-        their scores (-inf where a row's padding is), `later` as in `_attend_tokens`. A lone
-        row's graphs take none (a lone row with padding is written by the eager step): adding a
-        row of zeros is work the lone step need not do.
+        as when the caller copied them there, 1.12x with guessed tokens: docs/speed-log.md).
+        `padding` (rows x columns before the tokens, for several rows) is added to their scores
+        (-inf where a row's padding is), `later` as in `_attend_tokens`. A lone row's graphs take
+        none (a lone row with padding is written by the eager step): adding a row of zeros is work
+        the lone step need not do.
 
         Attention is this project's kernel where it is built (`native_attention`;
         attention_kernel.cpp), which takes a token of each row, or a lone row's tokens each as a
         row of its own that does not see the tokens after it. The compiler's loops read a
         key/value head's keys again for each of its query heads: with the kernel steps were 1.25x
         as fast for a lone row, 1.42x for 4 rows and 1.37x for 16, and a lone reply checking
-        guessed tokens 1.64x (scratch, interleaved, medians of 5 and 7).
+        guessed tokens 1.64x (interleaved; docs/speed-log.md).
 
         Without the kernel, attention is products summed in fp32, in two parts, the cached
         positions and the new tokens, which the compiler fuses with the softmax into loops over
         the cache as it is laid out. Summed over the cache and the new tokens as one piece, as the
-        step and `_attend_tokens` do, the compiled layer was slower than not compiling it (0.6x,
-        scratch): the compiler copied the pieces together first. Either way a token's logits
-        depend a little on how many tokens came with it (up to 0.2 apart, scratch), as a batched
+        step and `_attend_tokens` do, the compiled layer was slower than not compiling it (0.6x;
+        docs/speed-log.md): the compiler copied the pieces together first. Either way a token's
+        logits depend a little on how many tokens came with it (up to 0.2 apart), as a batched
         row's do."""
         rotated, value = self._project(hidden, norm_in, qkv, cos, sin)
         rows, count, groups = keys.shape[0], later.shape[0], self.heads // self.kv_heads
@@ -562,7 +561,8 @@ class FastDecoder:
         positions applied, in bf16) and give the logits for the token after it (1 x vocabulary,
         fp32), as the step scores them. The same layers as the transformers reader in fewer
         operations: q/k/v and gate/up fused, fused norms, the residual stream in fp32 as in the
-        step (scratch, a 244-token chat prompt: 89.5 ms against 117 for the reader's forward).
+        step (a 244-token chat prompt: 89.5 ms against 117 for the reader's forward;
+        docs/speed-log.md).
 
         `cache` may hold the prompt's first positions already, read before (prompt_cache.py);
         only the tokens after them are read, attending to them as well. A position's keys,
@@ -572,9 +572,8 @@ class FastDecoder:
         are read with it, else the products of `_attend_tokens`. PyTorch's CPU attention kernel
         (SDPA) sums in blocks whose size follows the prompt's length; with it, 9 of 23 demo
         prompts read after the ones before differed by up to 0.72 in a logit, and 8 of 257
-        demo-eval answers changed. The products took 0.630 against 0.654 s for a 607-token prompt
-        (scratch, interleaved), the kernel 0.55-0.58 s against the products' 0.70-0.79 (scratch,
-        interleaved, 5 each)."""
+        demo-eval answers changed. The products took 0.630 against 0.654 s for a 607-token prompt,
+        the kernel 0.55-0.58 s against the products' 0.70-0.79 (interleaved; docs/speed-log.md)."""
         assert self.dense_layers is not None, "only a decoder that reads_prompts reads them"
         start = cache.get_seq_length()
         hidden = self._through_layers(ids[0, start:], start, cache, self.dense_layers, reading=True)
@@ -613,10 +612,10 @@ class CompiledLayers:
     a graph serves every length.
 
     torch.compile checks a call's inputs against each graph before running it, which cost about
-    50 us a call (scratch), more than some of the layer's kernels; here each graph is a function
-    of its own (`own_code`) that is only called with inputs like those it was compiled for (keys
-    laid out positions last, at least two positions: FastDecoder._compiled_for), so the checks
-    are skipped."""
+    50 us a call (docs/speed-log.md), more than some of the layer's kernels; here each graph is a
+    function of its own (`own_code`) that is only called with inputs like those it was compiled
+    for (keys laid out positions last, at least two positions: FastDecoder._compiled_for), so the
+    checks are skipped."""
 
     def __init__(self, decoder: FastDecoder) -> None:
         self.decoder = decoder

@@ -9,8 +9,9 @@ PyTorch's int4 kernel widens each weight to floating point before multiplying: o
 kernel sums the products in integers, as llama.cpp does for the same Q4_1 weights, with each
 group of 32 activations as two int8 parts (the second what the first leaves out: llama.cpp's one
 part moved the bundled model's logits by up to 0.28 from the fp32 model's). The bundled model's
-products took 2-3x less time one by one (scratch, weights in cache), and all of a token's
-5.2-6.4 ms against 5.6-10.7 with weights from memory (scratch, noisy).
+products took less time one by one (weights in cache), and all of a token's products less too,
+though noisily, with weights from memory (docs/speed-log.md, "An int4 kernel of our own";
+benchmarks/generation_speed.py times the lean step with these kernels and without).
 
 The kernels are compiled together, as one translation unit, with g++ (or $CXX) against torch's
 headers, the first time a machine needs them, about 17 s, into a folder of built kernels
@@ -101,7 +102,7 @@ def _built() -> Path:
     abi = f"-D_GLIBCXX_USE_CXX11_ABI={int(torch._C._GLIBCXX_USE_CXX11_ABI)}"
     with tempfile.TemporaryDirectory(dir=folder) as scratch:
         built = Path(scratch) / library.name
-        # One translation unit: each source alone spent about 12 s parsing torch's headers.
+        # One translation unit: each source alone spent about 12 s parsing torch's headers (docs/speed-log.md).
         unit = Path(scratch) / "kernels.cpp"
         unit.write_text("".join(f'#include "{source}"\n' for source in SOURCES), encoding="utf-8")
         command = [compiler, *COMPILE_FLAGS, abi, *includes, str(unit), "-o", str(built),
