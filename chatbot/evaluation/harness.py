@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -32,6 +33,14 @@ class EvalCase:
     answerable: bool = True
     reference: str | None = None
     history: tuple[dict[str, str], ...] = ()
+    # Key facts: patterns a right answer matches, each of them (`must`), and patterns that match
+    # a contradiction of the pages (`must_not`); case-insensitive, after markdown emphasis is removed.
+    must: tuple[str, ...] = ()
+    must_not: tuple[str, ...] = ()
+
+    @property
+    def has_key_facts(self) -> bool:
+        return bool(self.must or self.must_not)
 
 
 @dataclass
@@ -48,6 +57,13 @@ class CaseResult:
     sources: list[Passage] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
     retrieval_ms: float = 0.0
+
+    @property
+    def verdict(self) -> str | None:
+        """The answer against the case's key facts (`key_fact_verdict`); None without an answer or key facts."""
+        if self.answer is None and not self.escalate:
+            return None
+        return key_fact_verdict(self.case, self.answer, self.escalate)
 
     @property
     def judged(self) -> bool:
@@ -93,7 +109,50 @@ def _case_from_row(row: Any) -> EvalCase:
     history = tuple(
         {"role": str(turn["role"]), "content": str(turn["content"])} for turn in row.get("history", []) or []
     )
-    return EvalCase(question, tuple(str(e) for e in expected), answerable, row.get("reference") or None, history)
+    must, must_not = _patterns(row, "must"), _patterns(row, "must_not")
+    return EvalCase(question, tuple(str(e) for e in expected), answerable, row.get("reference") or None, history,
+                    must, must_not)
+
+
+def _patterns(row: dict[str, Any], key: str) -> tuple[str, ...]:
+    """A row's `must` or `must_not`: a regex or a list of them, each checked to compile."""
+    patterns = row.get(key) or []
+    if isinstance(patterns, str):
+        patterns = [patterns]
+    for pattern in patterns:
+        try:
+            re.compile(pattern)
+        except (re.error, TypeError) as error:
+            raise ValueError(f"'{key}' holds a pattern that is not a regular expression: {pattern!r} ({error})") from error
+    return tuple(patterns)
+
+
+_EMPHASIS = re.compile(r"\*\*|__|(?<!\w)[*_](?=\S)|(?<=\S)[*_](?!\w)|`")
+KEY_FACT_VERDICTS = ("correct", "incomplete", "wrong", "escalated")
+
+
+def key_fact_verdict(case: EvalCase, answer: str | None, escalated: bool) -> str | None:
+    """How an answer fares against its case's key facts: "escalated" (handed to a person),
+    "wrong" (it matches a `must_not`), "correct" (every `must`, no `must_not`) or "incomplete";
+    None for a case without key facts. Markdown emphasis is removed before matching.
+
+    >>> case = EvalCase("Can I return Final Sale items?", ("returns",), must=(r"\\bno\\b|cannot",),
+    ...                 must_not=(r"\\byes\\b",))
+    >>> key_fact_verdict(case, "**No**: Final Sale items *cannot* be returned. [1]", False)
+    'correct'
+    >>> key_fact_verdict(case, "Yes, within 14 days. [1]", False), key_fact_verdict(case, "Sorry.", True)
+    ('wrong', 'escalated')
+    """
+    if not case.has_key_facts:
+        return None
+    if escalated or answer is None:
+        return "escalated"
+    plain = _EMPHASIS.sub("", answer)
+    if any(re.search(pattern, plain, re.IGNORECASE) for pattern in case.must_not):
+        return "wrong"
+    if all(re.search(pattern, plain, re.IGNORECASE) for pattern in case.must):
+        return "correct"
+    return "incomplete"
 
 
 def passage_matches(passage: Passage, expected: Iterable[str]) -> bool:
@@ -171,6 +230,10 @@ def summarize(results: Sequence[CaseResult], retrieval_only: bool) -> dict[str, 
             "latency_ms_p95": percentile([r.timings.get("total_ms", 0.0) for r in results], 95),
             "ttft_ms_p50": percentile([r.timings["first_token_ms"] for r in results if "first_token_ms" in r.timings], 50),
         }
+        keyed = [r.verdict for r in answerable if r.case.has_key_facts and r.judged]
+        if keyed:
+            metrics["n_key_facts"] = len(keyed)
+            metrics |= {f"{verdict}_rate": keyed.count(verdict) / len(keyed) for verdict in KEY_FACT_VERDICTS}
     multi_turn = [r for r in results if r.case.history]
     if multi_turn and len(multi_turn) < len(results):
         metrics["multi_turn"] = {

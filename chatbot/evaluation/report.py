@@ -23,6 +23,11 @@ METRIC_NOTES = {
     "unsupported_number_rate": "answers stating a number none of their sources contains",
     "reference_token_f1": "word overlap with the reference answer",
     "reference_rouge_l": "longest common word sequence with the reference answer",
+    "n_key_facts": "answerable questions with key facts (`must`, `must_not`)",
+    "correct_rate": "... answered with every key fact and no contradiction",
+    "incomplete_rate": "... answered without a contradiction, but missing a key fact",
+    "wrong_rate": "... answered with a contradiction of the pages (`must_not`)",
+    "escalated_rate": "... handed to a person",
 }
 
 
@@ -44,7 +49,8 @@ def write_report(
         svg_path.write_text(trade_off_svg(trade_off_curve(results), settings_used.get("min_score")), encoding="utf-8")
         written.append(svg_path)
         plot = f"\n## Abstention trade-off\n\n![answer rate against abstain recall]({svg_path.name})\n"
-    path.write_text(_markdown(metrics, results, title, settings_used) + plot + _misses(results), encoding="utf-8")
+    text = _markdown(metrics, results, title, settings_used) + plot + _key_fact_misses(results) + _misses(results)
+    path.write_text(text, encoding="utf-8")
     return written
 
 
@@ -56,6 +62,23 @@ def _markdown(metrics: dict[str, Any], results: Sequence[CaseResult], title: str
         text += [f"- {key}: {_fmt(value)}" for key, value in metrics["multi_turn"].items()] + [""]
     text += ["Settings: " + ", ".join(f"`{k}={v}`" for k, v in settings_used.items()), ""]
     return "\n".join(text)
+
+
+def _key_fact_misses(results: Sequence[CaseResult]) -> str:
+    """Every wrong and every incomplete answer, with its question and the key facts it was held to."""
+    missed = [r for r in results if r.verdict in ("wrong", "incomplete")]
+    if not missed:
+        return ""
+    lines = ["", "## Wrong and incomplete answers", ""]
+    lines += ["| verdict | question | answer | must | must not |", "| --- | --- | --- | --- | --- |"]
+
+    def cell(text: str) -> str:
+        return " ".join(text.split()).replace("|", "/")
+
+    for r in sorted(missed, key=lambda r: r.verdict != "wrong"):
+        lines.append(f"| {r.verdict} | {cell(r.case.question)} | {cell(r.answer or '')} | "
+                     f"{cell(' ; '.join(r.case.must))} | {cell(' ; '.join(r.case.must_not))} |")
+    return "\n".join(lines) + "\n"
 
 
 def _misses(results: Sequence[CaseResult]) -> str:
@@ -124,6 +147,8 @@ def _case_json(r: CaseResult) -> dict[str, Any]:
     }
     if r.answer is not None:
         data |= {"answer": r.answer, "sources": [p.as_source() for p in r.sources], "timings": r.timings}
+    if r.verdict is not None:
+        data["key_facts"] = r.verdict
     return data
 
 

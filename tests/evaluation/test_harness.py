@@ -93,6 +93,7 @@ def test_trade_off_curve_runs_from_answer_everything_to_escalate_everything() ->
         ('{"question": "  "}', "non-empty"),
         ('{"question": "where is my parcel"}', "needs 'expected'"),
         ("[1, 2]", "JSON object"),
+        ('{"question": "q?", "expected": ["a"], "must": ["(30 days"]}', "'must' holds a pattern"),
     ],
 )
 def test_a_bad_row_names_its_line(tmp_path: Path, line: str, message: str) -> None:
@@ -141,3 +142,44 @@ def test_run_eval_over_a_small_index(toy_settings, toy_embedder) -> None:
     assert [r.rank for r in results[:2]] == [1, 1]
     assert results[2].escalate and not results[0].escalate
     assert summarize(results, retrieval_only=True)["abstain_recall"] == 1.0
+
+
+def keyed(answer: str | None, escalate: bool = False, must: tuple[str, ...] = (r"\b30 days\b",),
+          must_not: tuple[str, ...] = (r"\b60 days\b",)) -> CaseResult:
+    case = EvalCase("How long do I have to return an item?", ("returns",), must=must, must_not=must_not)
+    return CaseResult(case, [], 1, 0.9, escalate, "no_evidence" if escalate else "answered", answer=answer)
+
+
+def test_key_facts_sort_answers_into_correct_incomplete_wrong_and_escalated() -> None:
+    results = [
+        keyed("You have **30 days** to return it [1]."),  # emphasis removed before matching: correct
+        keyed("You have 30 days, or 60 days at Christmas [1]."),  # a contradiction wins over the fact: wrong
+        keyed("Returns are free [1]."),  # incomplete
+        keyed(None, escalate=True),  # escalated
+        keyed("Within 30 days [1].", must=(r"30 days", r"full refund")),  # one of two facts: incomplete
+        result(True, 1, 0.9, False, answer="anything"),  # no key facts: not counted
+    ]
+    assert [r.verdict for r in results] == ["correct", "wrong", "incomplete", "escalated", "incomplete", None]
+    metrics = summarize(results, retrieval_only=False)
+    assert metrics["n_key_facts"] == 5
+    assert (metrics["correct_rate"], metrics["wrong_rate"], metrics["incomplete_rate"], metrics["escalated_rate"]) == (
+        0.2, 0.2, 0.4, 0.2)
+    assert "correct_rate" not in summarize(FIXED, retrieval_only=False)
+
+
+def test_key_facts_are_read_from_a_row_and_the_report_lists_wrong_and_incomplete_answers(tmp_path: Path) -> None:
+    path = tmp_path / "set.jsonl"
+    row = {"question": "Can I return Final Sale items?", "expected": ["returns"], "must": r"\bno\b|cannot",
+           "must_not": [r"\byes\b", "within 14 days"]}
+    path.write_text(json.dumps(row) + "\n", encoding="utf-8")
+    [case] = read_eval_cases(path)
+    assert (case.must, case.must_not) == ((r"\bno\b|cannot",), (r"\byes\b", "within 14 days"))
+    results = [CaseResult(case, [], 1, 0.9, False, "answered", answer="Yes, within 14 days [1]."),
+               CaseResult(case, [], 1, 0.9, False, "answered", answer="No: they cannot be returned [1].")]
+    write_report(tmp_path / "demo.md", summarize(results, retrieval_only=False), results, "Demo", {})
+    markdown = (tmp_path / "demo.md").read_text(encoding="utf-8")
+    assert "## Wrong and incomplete answers" in markdown
+    assert "| wrong | Can I return Final Sale items? | Yes, within 14 days [1]. |" in markdown
+    assert "No: they cannot" not in markdown.split("## Wrong and incomplete answers")[1]
+    cases = json.loads((tmp_path / "demo.json").read_text(encoding="utf-8"))["cases"]
+    assert [c["key_facts"] for c in cases] == ["wrong", "correct"]
