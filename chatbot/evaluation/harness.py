@@ -123,7 +123,8 @@ def _patterns(row: dict[str, Any], key: str) -> tuple[str, ...]:
         try:
             re.compile(pattern)
         except (re.error, TypeError) as error:
-            raise ValueError(f"'{key}' holds a pattern that is not a regular expression: {pattern!r} ({error})") from error
+            message = f"'{key}' holds a pattern that is not a regular expression: {pattern!r} ({error})"
+            raise ValueError(message) from error
     return tuple(patterns)
 
 
