@@ -1,0 +1,28 @@
+"""The demo eval set's key facts: every answerable row has them, its reference answer passes them,
+and its wrong example (a contradiction a weak model might write) does not."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from chatbot.evaluation.harness import EvalCase, key_fact_verdict, read_eval_cases
+from chatbot.settings import REPO_ROOT
+
+DEMO = REPO_ROOT / "evals" / "demo_store.jsonl"
+ROWS = [json.loads(line) for line in DEMO.read_text(encoding="utf-8").splitlines() if line.strip()]
+CASES = read_eval_cases(DEMO)
+KEYED = [(row, case) for row, case in zip(ROWS, CASES) if case.answerable]
+
+
+def test_every_answerable_row_has_key_facts_and_a_wrong_example() -> None:
+    missing = [row["question"] for row, case in KEYED if not case.must or "wrong_example" not in row]
+    assert len(KEYED) == 211 and missing == []
+
+
+@pytest.mark.parametrize(("row", "case"), KEYED, ids=[row["question"][:40] for row, _ in KEYED])
+def test_the_reference_is_right_and_the_wrong_example_is_not(row: dict, case: EvalCase) -> None:
+    assert key_fact_verdict(case, row["reference"], escalated=False) == "correct"
+    expected = "wrong" if case.must_not else "incomplete"
+    assert key_fact_verdict(case, row["wrong_example"], escalated=False) == expected
