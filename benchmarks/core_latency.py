@@ -49,7 +49,7 @@ def main() -> None:
     from chatbot.service import index_knowledge_base, load_embedder
 
     with tempfile.TemporaryDirectory() as tmp:
-        settings = load_settings(kb_dir=args.kb, index_dir=Path(tmp) / "index")
+        settings = load_settings(kb_dir=args.kb, index_dir=Path(tmp) / "index", answer_style="generative")
         started = time.perf_counter()
         embedder = load_embedder(settings)
         embedder_load = time.perf_counter() - started

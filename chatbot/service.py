@@ -78,8 +78,9 @@ def create_pipeline(
 ) -> Pipeline:
     """Load the embedder (unless given), the index and the decoder named by `settings` (the slow part of start-up).
 
-    Without the generator the pipeline can still search and decide (`Pipeline.decide`), not write;
-    the decoder is loaded all the same when the reranker or the condenser needs it. With
+    Without the generator the pipeline can still search, decide and compose answers from the
+    passages' sentences (`answer_style = "extractive"`), not write; the decoder is loaded for
+    `answer_style = "generative"`, and whenever the reranker or the condenser needs it. With
     `with_orders` (the chat and `ask`) it also answers order questions from the order store.
     With `concurrent` (the web app) chats asked at the same time are written in one batch.
     """
@@ -87,13 +88,15 @@ def create_pipeline(
     retriever = open_retriever(settings, embedder, build_if_missing)
     abstention = load_abstention(settings, retriever, embedder)
     generator: Generator | None = None
-    if with_generator or settings.reranker == BUNDLED_RERANKER or settings.condense == "model":
+    writes = with_generator and settings.answer_style == "generative"
+    if writes or settings.reranker == BUNDLED_RERANKER or settings.condense == "model":
         generator = make_generator(settings)
     orders = open_order_desk(settings) if with_orders else None
     searcher = with_reranker(settings, retriever, generator)
     if concurrent and isinstance(generator, BatchDecoder):
         generator = concurrent_generator(settings, generator)
-    return Pipeline(searcher, generator, settings, guard=make_guard(settings, embedder), abstention=abstention, orders=orders)
+    return Pipeline(searcher, generator, settings, guard=make_guard(settings, embedder), abstention=abstention,
+                    orders=orders, embedder=embedder)
 
 
 def concurrent_generator(settings: Settings, decoder: BatchDecoder) -> ConcurrentGenerator:

@@ -63,6 +63,13 @@ class Settings:
     # Follow-ups ("and for sale items?"): "rules" joins the shopper's earlier turn to the
     # question, "model" asks the decoder to rewrite it, "off" searches the question alone.
     condense: str = "rules"
+    # How an answer is written: "extractive" composes it from the top `compose_passages` passages'
+    # `compose_sentences` sentences closest to the question (answer/compose.py: every fact is the
+    # store's own, and no decoder is loaded for it); "generative" has the decoder write it from the
+    # top `prompt_passages`, each sentence then checked against the passages it cites.
+    answer_style: str = "extractive"
+    compose_passages: int = 3
+    compose_sentences: int = 2
 
     # Generation: "transformers" runs `model` in this process; "openai" asks an OpenAI-compatible
     # endpoint (`openai_base_url`, e.g. vLLM, TGI, llama.cpp server, `python -m chatbot

@@ -76,6 +76,7 @@ def toy_settings(tmp_path: Path, small_kb: Path) -> Settings:
         min_score=0.2,
         follow_up_min_score=0.1,
         passages_per_doc=2,
+        answer_style="generative",  # the fast tests script the decoder's replies
     )
 
 
@@ -125,7 +126,8 @@ def real_pipeline(real_settings: Settings, real_embedder, real_index, real_gener
     from chatbot.service import make_guard
 
     retriever = HybridRetriever.from_settings(real_settings, real_embedder)
-    return Pipeline(retriever, real_generator, real_settings, guard=make_guard(real_settings, real_embedder))
+    return Pipeline(retriever, real_generator, real_settings, guard=make_guard(real_settings, real_embedder),
+                    embedder=real_embedder)
 
 
 @pytest.hookimpl(wrapper=True, tryfirst=True)

@@ -9,6 +9,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
+from chatbot.answer.compose import compose
 from chatbot.answer.condense import Condenser, make_condenser
 from chatbot.answer.evidence import Abstention
 from chatbot.answer.grounding import extract, ground
@@ -21,7 +22,8 @@ from chatbot.answer.guardrails import (
     remove_instructions,
 )
 from chatbot.answer.prompts import render_prompt
-from chatbot.errors import ChatbotError, QuestionError
+from chatbot.errors import ChatbotError, QuestionError, SettingsError
+from chatbot.knowledge.embedding import Embedder
 from chatbot.knowledge.retrieval import Retriever, merge_results
 from chatbot.llm.base import BatchGenerator, Generator, Message, generate
 from chatbot.orders.chat import (
@@ -52,6 +54,7 @@ REASON_EMPTY_ANSWER = "empty_answer"
 REASON_ASKED_FOR_HUMAN = "user_asked_for_human"
 REASON_UNSUPPORTED = "unsupported_answer"
 REASON_QUOTED = "quoted"  # nothing the model wrote was supported: the best passage is quoted instead
+ANSWER_STYLES = ("extractive", "generative")
 # What each escalation tells the shopper (a prompt file in prompts/).
 DECLINE_PROMPTS = {REASON_ASKED_FOR_HUMAN: "handoff", REASON_OFF_TOPIC: "off_topic", REASON_SENSITIVE: "sensitive"}
 
@@ -103,6 +106,7 @@ class Decision:
     reason: str
     question: str = ""  # what is searched and answered: the message without instructions to the bot
     verdict: Verdict | None = None
+    query: str = ""  # what was searched: `question`, or with a follow-up its standalone form
 
 
 class Pipeline:
@@ -117,8 +121,12 @@ class Pipeline:
         guard: TopicGuard | None = None,
         abstention: Abstention | None = None,
         orders: OrderDesk | None = None,
+        embedder: Embedder | None = None,
     ) -> None:
+        if settings.answer_style not in ANSWER_STYLES:
+            raise SettingsError(f"answer_style must be one of {', '.join(ANSWER_STYLES)}, not {settings.answer_style!r}.")
         self.retriever = retriever
+        self.embedder = embedder  # for choosing the sentences of a composed answer; words alone without it
         self.generator = generator
         self.settings = settings
         self.condense = condenser or make_condenser(settings, generator, self._render)
@@ -129,22 +137,26 @@ class Pipeline:
     def with_retriever(self, retriever: Retriever) -> Pipeline:
         """The same pipeline over another knowledge base's retriever. The calibrated abstention
         model belongs to the old index, so the plain `min_score` threshold decides instead."""
-        return Pipeline(retriever, self.generator, self.settings, self.condense, self.guard, None, self.orders)
+        return Pipeline(retriever, self.generator, self.settings, self.condense, self.guard, None, self.orders,
+                        self.embedder)
 
     def search(self, question: str, history: Sequence[Message] = (), k: int | None = None) -> list[Passage]:
         return self._retrieve(question, history, k)[0]
 
-    def _retrieve(self, question: str, history: Sequence[Message], k: int | None = None) -> tuple[list[Passage], float]:
-        """The passages for the question in its conversation, and the best score of the question alone."""
+    def _retrieve(
+        self, question: str, history: Sequence[Message], k: int | None = None
+    ) -> tuple[list[Passage], float, str]:
+        """The passages for the question in its conversation, the best score of the question
+        alone, and the standalone query searched (the question itself when it stands alone)."""
         k = k or self.settings.top_k
         alone = self.retriever.search(question, k)
         best_alone = max((p.score for p in alone), default=0.0)
         query = self.condense(question, history) if history else question
         if query == question:
-            return alone, best_alone
+            return alone, best_alone, query
         # The standalone query finds the topic of the conversation; the question alone still
         # finds a new topic ("and if it arrives broken?" after a delivery question).
-        return merge_results([self.retriever.search(query, k), alone], k), best_alone
+        return merge_results([self.retriever.search(query, k), alone], k), best_alone, query
 
     def decide(
         self, question: str, history: Sequence[Message] = (), k: int | None = None, for_staff: bool = False
@@ -166,7 +178,7 @@ class Pipeline:
             planted = Verdict(REASON_SENSITIVE, "instructions")
             return Decision((), 0.0, True, planted.reason, message, planted)
         history = [{**m, "content": remove_instructions(m.get("content") or "")} for m in history]
-        found, alone = self._retrieve(question, history, k)
+        found, alone, query = self._retrieve(question, history, k)
         passages = tuple(replace(p, text=remove_instructions(p.text)) for p in found)
         # Fused rankings may put a passage with a lower cosine first: trust the best evidence.
         cosine = max(0.0, min(1.0, max((p.score for p in passages), default=0.0)))
@@ -179,10 +191,10 @@ class Pipeline:
         weak = weak or alone < self.settings.follow_up_min_score
         verdict = self.guard.verdict(message, question, cosine, weak) if self.guard else None
         if verdict:
-            return Decision(passages, confidence, True, verdict.reason, question, verdict)
+            return Decision(passages, confidence, True, verdict.reason, question, verdict, query)
         if weak:
-            return Decision(passages, confidence, True, REASON_NO_EVIDENCE, question)
-        return Decision(passages, confidence, False, REASON_ANSWERED, question)
+            return Decision(passages, confidence, True, REASON_NO_EVIDENCE, question, query=query)
+        return Decision(passages, confidence, False, REASON_ANSWERED, question, query=query)
 
     def answer(self, question: str, history: Sequence[Message] = (), session: OrderSession | None = None) -> Answer:
         for item in self.stream(question, history, session):
@@ -275,6 +287,11 @@ class Pipeline:
             yield declined.text
             yield declined
             return
+        if self.settings.answer_style == "extractive":
+            composed = self._composed(decision, started, timings)
+            yield composed.text
+            yield composed
+            return
 
         generator = self._require_generator()
         shown = self._shown(decision)
@@ -317,6 +334,9 @@ class Pipeline:
             if decision.escalate:
                 results.append(self._decline(decision, timings))
                 continue
+            if self.settings.answer_style == "extractive":
+                results.append(self._composed(decision, started, timings))
+                continue
             results.append(Answer(""))  # written below
             messages = self._messages(decision.question, (), self._shown(decision))
             pending.append((len(results) - 1, decision, messages, timings["retrieval_ms"]))
@@ -336,6 +356,18 @@ class Pipeline:
             timings = {"retrieval_ms": retrieval_ms, "generation_ms": each, "total_ms": retrieval_ms + each}
             results[position] = self._finish(decision.question, decision, until_repeat(reply), timings)
         return results
+
+    def _composed(self, decision: Decision, started: float, timings: dict[str, float]) -> Answer:
+        """The answer composed from the top passages' sentences closest to the question (with a
+        follow-up, to its standalone query too), each cited; an escalation when they have none."""
+        shown = list(decision.passages[: self.settings.compose_passages])
+        asked = decision.question if decision.query in ("", decision.question) else f"{decision.query} {decision.question}"
+        text = " ".join(compose(asked, shown, self.embedder, self.settings.compose_sentences))
+        timings["first_token_ms"] = timings["total_ms"] = (time.perf_counter() - started) * 1000
+        if not text:
+            return Answer(self._render("escalation"), (), decision.confidence, True, REASON_EMPTY_ANSWER, timings)
+        text, sources = map_citations(text, shown)
+        return Answer(text, sources, decision.confidence, False, REASON_ANSWERED, timings)
 
     def _require_generator(self) -> Generator:
         if self.generator is None:

@@ -31,7 +31,7 @@ def planted_pipeline(tmp_path_factory, real_settings, real_embedder, real_genera
     settings = replace(real_settings, kb_dir=kb, index_dir=kb.parent / "index")
     index_knowledge_base(settings, real_embedder)
     retriever = HybridRetriever.from_settings(settings, real_embedder)
-    return Pipeline(retriever, real_generator, settings, guard=make_guard(settings, real_embedder))
+    return Pipeline(retriever, real_generator, settings, guard=make_guard(settings, real_embedder), embedder=real_embedder)
 
 
 # Known misses, kept visible: strict, so fixing one turns the run red until it is removed here.

@@ -49,7 +49,8 @@ def running_site(pipeline: Any, settings: Any, embedder: Any, folder: Path) -> I
     store = open_order_store(f"sqlite:///{folder / 'orders.db'}")
     store.seed_demo(count=120)
     log = open_support_log(f"sqlite:///{folder / 'support.db'}")
-    pipeline = Pipeline(pipeline.retriever, pipeline.generator, settings, guard=pipeline.guard, orders=OrderDesk(store))
+    pipeline = Pipeline(pipeline.retriever, pipeline.generator, settings, guard=pipeline.guard, orders=OrderDesk(store),
+                        embedder=pipeline.embedder)
     staff = StaffAccounts(parse_accounts(new_account(STAFF_NAME, STAFF_PASSWORD, iterations=1000)))
     panel = build_panel(create_assist_desk(settings, pipeline, embedder, log), settings.store_name, embedder)
     app = create_server(build_app(pipeline, settings, log, "test-index"), panel, staff)

@@ -89,7 +89,8 @@ def order_chat(real_pipeline, real_settings, tmp_path_factory: pytest.TempPathFa
     path = tmp_path_factory.mktemp("orders") / "orders.db"
     store = open_order_store(f"sqlite:///{path}")
     store.seed_demo(count=120)
-    pipeline = Pipeline(real_pipeline.retriever, real_pipeline.generator, real_settings, orders=OrderDesk(store))
+    pipeline = Pipeline(real_pipeline.retriever, real_pipeline.generator, real_settings, orders=OrderDesk(store),
+                        embedder=real_pipeline.embedder)
     demo = build_app(pipeline, real_settings).queue()
     demo.launch(server_name="127.0.0.1", server_port=None, prevent_thread_lock=True, quiet=True)
     try:

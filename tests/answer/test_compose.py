@@ -1,0 +1,79 @@
+"""Answers composed from the pages' own sentences (answer_style "extractive"), with fake models."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+
+from chatbot.answer.compose import candidate_sentences, compose
+from chatbot.answer.pipeline import Pipeline
+from chatbot.errors import SettingsError
+from chatbot.knowledge.index import build_index
+from chatbot.knowledge.ingest import read_knowledge_base
+from chatbot.knowledge.retrieval import HybridRetriever
+from chatbot.settings import Settings
+from chatbot.values import Passage
+from tests.fakes import ScriptedGenerator, ToyEmbedder
+
+RETURNS = Passage("returns#0", "returns", "Returns", "Can I return things? Full-price items can be returned within "
+                  "30 days of delivery. Sale items can be returned within 14 days. We love our customers.", "r.md")
+DELIVERY = Passage("shipping#0", "shipping", "Delivery", "Standard UK delivery costs £3.95. Delivery is free on "
+                   "orders over £50.", "s.md")
+
+
+def test_a_pages_own_questions_are_not_answers() -> None:
+    assert [s for _, _, s in candidate_sentences([RETURNS])] == [
+        "Full-price items can be returned within 30 days of delivery.",
+        "Sale items can be returned within 14 days.",
+        "We love our customers.",
+    ]
+
+
+@pytest.mark.parametrize("embedder", [None, ToyEmbedder()], ids=["words", "embedder"])
+def test_the_closest_sentences_are_kept_in_the_passages_order_and_cited(embedder: ToyEmbedder | None) -> None:
+    chosen = compose("How much is UK delivery, and is it free over £50?", [RETURNS, DELIVERY], embedder, sentences=2)
+    assert chosen == ["Standard UK delivery costs £3.95. [2]", "Delivery is free on orders over £50. [2]"]
+    assert compose("sale items days", [RETURNS], embedder, sentences=1) == ["Sale items can be returned within 14 days. [1]"]
+    assert compose("anything", [], embedder) == []
+
+
+@pytest.fixture
+def extractive(toy_settings: Settings, toy_embedder: ToyEmbedder):
+    build_index(read_knowledge_base(toy_settings.kb_dir).passages, toy_embedder, toy_settings.index_dir)
+    settings = replace(toy_settings, answer_style="extractive", compose_sentences=1)
+    generator = ScriptedGenerator("never written")
+    pipeline = Pipeline(HybridRetriever.from_settings(settings, toy_embedder), generator, settings, embedder=toy_embedder)
+    return pipeline, generator
+
+
+def test_an_extractive_answer_is_the_pages_sentence_cited_and_the_decoder_is_not_asked(extractive) -> None:
+    pipeline, generator = extractive
+    answer = pipeline.answer("How many days to return sale items?")
+    assert answer.text == "Sale items can be returned within 14 days of delivery. [1]"
+    assert [p.id for p in answer.sources] == ["returns#sale-items"]
+    assert (answer.escalate, answer.reason) == (False, "answered")
+    assert generator.received == []
+    assert pipeline.answer("Who won the football yesterday?").reason == "no_evidence"
+
+
+def test_a_follow_up_is_composed_for_its_conversation(extractive) -> None:
+    pipeline, _ = extractive
+    history = [{"role": "user", "content": "Can I return sale items?"},
+               {"role": "assistant", "content": "Yes. [1]"}]
+    alone = pipeline.answer("how many days for those?")
+    answer = pipeline.answer("how many days for those?", history)
+    assert answer.text == "Sale items can be returned within 14 days of delivery. [1]" != alone.text
+
+
+def test_tickets_are_composed_without_a_decoder(extractive, toy_settings: Settings, toy_embedder: ToyEmbedder) -> None:
+    pipeline, _ = extractive
+    without_decoder = Pipeline(pipeline.retriever, None, pipeline.settings, embedder=toy_embedder)
+    answers = without_decoder.answer_batch(["How many days to return sale items?", "", "Who won the football?"])
+    assert answers[0].text == "Sale items can be returned within 14 days of delivery. [1]"
+    assert type(answers[1]).__name__ == "QuestionError" and answers[2].escalate
+
+
+def test_an_unknown_answer_style_is_a_clear_error(toy_settings: Settings, toy_embedder: ToyEmbedder) -> None:
+    with pytest.raises(SettingsError, match="answer_style must be one of extractive, generative"):
+        Pipeline(HybridRetriever, None, replace(toy_settings, answer_style="poetic"))
