@@ -1,4 +1,4 @@
-"""The demo eval set's key facts: every answerable row has them, its reference answer passes them,
+"""The demo eval sets' key facts: every answerable row has them, its reference answer passes them,
 and its wrong example (a contradiction a weak model might write) does not."""
 
 from __future__ import annotations
@@ -10,15 +10,17 @@ import pytest
 from chatbot.evaluation.harness import EvalCase, key_fact_verdict, read_eval_cases
 from chatbot.settings import REPO_ROOT
 
-DEMO = REPO_ROOT / "evals" / "demo_store.jsonl"
-ROWS = [json.loads(line) for line in DEMO.read_text(encoding="utf-8").splitlines() if line.strip()]
-CASES = read_eval_cases(DEMO)
-KEYED = [(row, case) for row, case in zip(ROWS, CASES) if case.answerable]
+SETS = {"demo_store.jsonl": 211, "demo_store_hard.jsonl": 60}  # answerable rows in each
+KEYED = []
+for name in SETS:
+    path = REPO_ROOT / "evals" / name
+    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    KEYED += [(row, case) for row, case in zip(rows, read_eval_cases(path)) if case.answerable]
 
 
 def test_every_answerable_row_has_key_facts_and_a_wrong_example() -> None:
     missing = [row["question"] for row, case in KEYED if not case.must or "wrong_example" not in row]
-    assert len(KEYED) == 211 and missing == []
+    assert len(KEYED) == sum(SETS.values()) and missing == []
 
 
 @pytest.mark.parametrize(("row", "case"), KEYED, ids=[row["question"][:40] for row, _ in KEYED])
