@@ -10,7 +10,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from chatbot.knowledge.embedding import Embedder
-from chatbot.text.words import content_words, passage_sentences
+from chatbot.text.words import content_words, passage_sentences, says_something
 from chatbot.values import Passage
 
 # Each content word the sentence shares with the question adds this much to its cosine: words
@@ -41,7 +41,7 @@ def candidate_sentences(passages: Sequence[Passage]) -> list[tuple[int, int, str
     found = []
     for number, passage in enumerate(passages, 1):
         for position, sentence in enumerate(passage_sentences(passage.text)):
-            if not sentence.rstrip().endswith("?") and any(word.isalpha() for word in content_words(sentence)):
+            if not sentence.rstrip().endswith("?") and says_something(sentence):
                 found.append((number, position, without_verdict(sentence)))
     return found
 

@@ -42,7 +42,7 @@ from chatbot.orders.chat import (
 )
 from chatbot.settings import Settings
 from chatbot.text.citations import cite_best_passage, map_citations, split_sentences, strip_markers
-from chatbot.text.words import content_words
+from chatbot.text.words import content_words, says_something
 from chatbot.values import Answer, Passage
 
 if TYPE_CHECKING:  # the order store's module imports SQLAlchemy
@@ -402,7 +402,7 @@ class Pipeline:
         if leaks_prompt(raw, self.system_prompt):  # small models echo their instructions
             kept, notes = "", ((raw, "repeats the bot's instructions"),)
         # "Yes, I am." or "The answer is: 2." passes every check and says nothing about the shop.
-        if not any(word.isalpha() for word in content_words(strip_markers(kept))):
+        if not says_something(kept):
             quote = extract(question, shown) if self.settings.quote_when_unsupported else ""
             if quote:
                 return Answer(quote, (shown[0],), confidence, False, REASON_QUOTED, timings, notes)

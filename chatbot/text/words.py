@@ -47,6 +47,16 @@ def content_words(text: str) -> frozenset[str]:
     return frozenset(_stemmer().stemWords(words))
 
 
+def says_something(text: str) -> bool:
+    """Whether a text has a content word that is not a number: "Yes, I am." or "The answer is: 2."
+    says nothing about the shop.
+
+    >>> says_something("Yes, I am. [1]"), says_something("The answer is: 2."), says_something("Returns are free.")
+    (False, False, True)
+    """
+    return any(word.isalpha() for word in content_words(text))
+
+
 _ABBREVIATED = re.compile(r"\b(?:e\.g|i\.e|etc|approx|incl|no|vs|Mr|Mrs|Ms|Dr|St)\.$", re.IGNORECASE)
 
 
