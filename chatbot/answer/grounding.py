@@ -113,6 +113,8 @@ def cited(sentence: str, count: int) -> list[int]:
 
 _ENUMERATOR = re.compile(r"^\s*(?:\d{1,2}[.)]|[-*•])\s+")
 _WORDS = re.compile(r"[^\W\d_]{2}")
+# A greeting that cites a passage ("Hi Maple & Moss team, [1]") quotes nothing from it.
+_GREETING = re.compile(r"^\W*(?:hi|hello|hey|dear|good\s+(?:morning|afternoon|evening))\b", re.IGNORECASE)
 
 
 def ground(
@@ -141,6 +143,8 @@ def ground(
     ('You have 30 days [1].', ())
     >>> ground("Items cannot be returned [1].", [p])[1][0].reason
     'says the opposite of its sources: "Items can be returned within 30 days."'
+    >>> ground("Yes, you can [1]. Items can be returned [1].", [p])[0]
+    'Items can be returned [1].'
     """
     allowed = tuple(allowed)
     texts = [p.indexed_text for p in sources]
@@ -154,6 +158,9 @@ def ground(
         if not _WORDS.search(plain):
             continue  # a stray "1." or "[1]" says nothing, and is not worth reporting either
         reasons = []
+        if chosen and (_GREETING.match(plain) or not _states_something(plain, allowed)):
+            dropped.append(Dropped(sentence, "cites a source but states nothing from it (a bare verdict or a greeting)"))
+            continue
         missing = facts_in(plain) - always - set().union(*(source_facts[i] for i in chosen))
         if missing:
             reasons.append("not in its sources: " + ", ".join(reported(missing)))
@@ -176,6 +183,13 @@ def ground(
         else:
             kept.append(sentence)
     return " ".join(kept), tuple(dropped)
+
+
+def _states_something(sentence: str, allowed: Sequence[str]) -> bool:
+    """Whether a sentence has a content word, not a number, beyond the store's name and contact:
+    "Yes, you can." states nothing a source could support."""
+    words = content_words(sentence) - content_words(" ".join(allowed))
+    return any(word.isalpha() for word in words)
 
 
 # --- The fallback: quote the best passage. ---------------------------------------------------

@@ -29,10 +29,32 @@ _REPLY = re.compile(
     re.IGNORECASE,
 )
 _CLAUSE_BREAK = re.compile(
-    r";|\s+[–—]\s+|,?\s+\b(?:but|however|although|though|whereas|while|yet|because|as\s+long\s+as|provided)\b\s*,?",
+    r";|\s+[–—]\s+|,\s+and\b|,?\s+\b(?:but|however|although|though|whereas|while|yet|because|as\s+long\s+as|provided)\b\s*,?",
     re.IGNORECASE,
 )
 MIN_SHARED = 2  # a clause must share this many content words with a source clause to be compared
+# Price words read as one word with a polarity, so "return postage is free" and "returning costs
+# £2.95" disagree: being free is "not charged", whatever word the page uses for paying.
+_FREE = re.compile(
+    r"(?<![-\w])(?<!feel )free(?:\s+of\s+charge)?(?!-)\b|\b(?:at\s+)?no\s+(?:extra\s+|additional\s+)?(?:charge|cost|fee)s?\b",
+    re.IGNORECASE,
+)
+_NOT_FREE = re.compile(r"(?:\bnot\s+|n['’]t\s+)free\b", re.IGNORECASE)
+_CHARGED = re.compile(r"\b(?:charge[sd]?|costs?|fees?|pay|pays|paid|payable)\b", re.IGNORECASE)
+# The "not" of "not charged" denies the price only, not the rest of its clause ("free ... by Royal Mail").
+_PRICE_ONLY = re.compile(r"\s+charged\b", re.IGNORECASE)
+
+
+def as_compared(text: str) -> str:
+    """The text with its price words in one spelling: "free" and "no charge" become "not charged",
+    "costs", "fee" and "pay" become "charged".
+
+    >>> as_compared("Returns are free; exchanges cost £3 and there is no extra fee")
+    'Returns are not charged; exchanges charged £3 and there is not charged'
+    >>> as_compared("Delivery isn't free")
+    'Delivery is charged'
+    """
+    return _CHARGED.sub("charged", _FREE.sub("not charged", _NOT_FREE.sub(" charged", text)))
 
 
 def clauses(text: str) -> list[str]:
@@ -55,17 +77,26 @@ def negated(clause: str, about: frozenset[str] | None = None) -> bool:
     False
     """
     text = _IDIOM.sub(" ", _REPLY.sub("", clause))
-    return any(about is None or content_words(text[found.end():]) & about for found in _NEGATION.finditer(text))
+    for found in _NEGATION.finditer(text):
+        rest = text[found.end():]
+        if about is None:
+            return True
+        if _PRICE_ONLY.match(rest):
+            if "charg" in about:
+                return True
+        elif content_words(rest) & about:
+            return True
+    return False
 
 
 def contradicted(sentence: str, passages: Sequence[str]) -> str:
     """The source clause that a clause of `sentence` contradicts, or "" when none does.
 
-    A clause is compared with the source clauses that share the most of its content words (at
-    least MIN_SHARED, and at least half of them). It contradicts them when it negates those
-    shared words and none of them does, or the other way round; a source clause sharing one
-    word fewer that says it the same way still counts as agreeing. Restrictions ("only",
-    "except") are not compared.
+    A clause is compared with the source clauses that share at least half of its content words
+    (and at least MIN_SHARED). It contradicts one when it negates those shared words and the
+    source clause does not, or the other way round, unless another source clause says it the same
+    way about at least the same words. Price words are compared as "charged" or "not charged"
+    (`as_compared`). Restrictions ("only", "except") are not compared.
 
     >>> japan = "Maple & Moss does not currently deliver to countries in Asia (including Japan, China)."
     >>> contradicted("Yes, we deliver to Japan [1].", [japan])[:32]
@@ -74,24 +105,38 @@ def contradicted(sentence: str, passages: Sequence[str]) -> str:
     ''
     """
     pieces = [piece for text in passages for piece in _comparable_clauses(text)]
-    said = [clause for piece in passage_sentences(strip_markers(sentence)) for clause in clauses(_REPLY.sub("", piece))]
+    said = [as_compared(clause) for piece in passage_sentences(strip_markers(sentence))
+            for clause in clauses(_REPLY.sub("", piece))]
     for clause in said:  # a quotation may hold several sentences
         words = content_words(clause)
         if len(words) < MIN_SHARED or _RESTRICTION.search(clause):
             continue
-        shared = [(words & source_words, source) for source, source_words in pieces]
-        best = max((len(common) for common, _ in shared), default=0)
+        shared = [(words & source_words, source, compared) for source, compared, source_words in pieces]
+        best = max((len(common) for common, _, _ in shared), default=0)
         if best < max(MIN_SHARED, (len(words) + 1) // 2):
             continue
-        close = [(common, source) for common, source in shared if len(common) >= max(MIN_SHARED, best - 1)]
-        if all(negated(clause, common) != negated(source, common) for common, source in close):
-            return max(close, key=lambda found: len(found[0]))[1]
+        agreeing = [common for common, _, compared in shared
+                    if len(common) >= MIN_SHARED and negated(clause, common) == negated(compared, common)]
+        # A source clause saying the opposite about these words stands unless one saying it the
+        # same way covers at least the same words: "Sale items can be returned within 14 days"
+        # does not answer for "items marked Final Sale can be returned".
+        for common, source, compared in sorted(shared, key=lambda found: -len(found[0])):
+            if len(common) < max(MIN_SHARED, (len(words) + 1) // 2):
+                break
+            if negated(clause, common) != negated(compared, common) and not any(common <= other for other in agreeing):
+                return source
     return ""
 
 
 @lru_cache(maxsize=1024)
-def _comparable_clauses(text: str) -> tuple[tuple[str, frozenset[str]], ...]:
-    """A source's clauses that are not restrictions, each with its content words: read once per
-    passage, not once for every sentence of every answer that cites it."""
-    return tuple((clause, content_words(clause)) for line in passage_sentences(text) for clause in clauses(line)
-                 if not _RESTRICTION.search(clause))
+def _comparable_clauses(text: str) -> tuple[tuple[str, str, frozenset[str]], ...]:
+    """A source's clauses that are not restrictions, each as written, with its price words in one
+    spelling, and with its content words: read once per passage, not once for every sentence of
+    every answer that cites it."""
+    found = []
+    for line in passage_sentences(text):
+        for clause in clauses(line):
+            if not _RESTRICTION.search(clause):
+                compared = as_compared(clause)
+                found.append((clause, compared, content_words(compared)))
+    return tuple(found)
