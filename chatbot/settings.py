@@ -69,7 +69,7 @@ class Settings:
     # top `prompt_passages`, each sentence then checked against the passages it cites.
     answer_style: str = "extractive"
     compose_passages: int = 3
-    compose_sentences: int = 2
+    compose_sentences: int = 3
 
     # Generation: "transformers" runs `model` in this process; "openai" asks an OpenAI-compatible
     # endpoint (`openai_base_url`, e.g. vLLM, TGI, llama.cpp server, `python -m chatbot

@@ -9,6 +9,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from chatbot.answer.polarity import clauses, negated
 from chatbot.knowledge.embedding import Embedder
 from chatbot.text.words import content_words, passage_sentences, says_something
 from chatbot.values import Passage
@@ -20,6 +21,71 @@ WORD_WEIGHT = 0.05
 # shopper's: the verdict is dropped and the statement kept ("Yes, we deliver to Ireland" beside a
 # question about Japan must not read as a yes).
 _BARE_VERDICT = re.compile(r"^(?:yes|no)[,:;!.]\s+(?=\S)", re.IGNORECASE)
+
+
+# A question a verdict answers: it opens with an auxiliary ("Can I ...?", "do you ...", "is it ...").
+_YES_NO = re.compile(
+    r"^\W*(?:(?:ok(?:ay)?|and|so|also|but|hi|hello|hey)\W+)*"
+    r"(?:can|could|do|does|did|is|are|was|were|will|would|should|may|might|have|has|am|must)\b",
+    re.IGNORECASE,
+)
+# Words the content words leave out that a yes must still match: "same day" is not "day".
+_QUALIFIER = re.compile(r"\b(?:same|only|all|every|both|any|extra|more|less|before|after)\b", re.IGNORECASE)
+_ALTERNATIVES = re.compile(r"\bor\b", re.IGNORECASE)  # "from the order date or when it arrives?" wants a choice
+_QUESTION_NEGATION = re.compile(r"\b(?:not|no|never)\b|n['’]t\b", re.IGNORECASE)
+
+
+def asks_yes_or_no(question: str) -> str:
+    """The one yes/no question in a message ("" when it has none, or several questions): its last
+    sentence that ends in "?", or the whole message without a question mark.
+
+    >>> asks_yes_or_no("Hi! I'm in Ohio. Do you ship to the US?"), asks_yes_or_no("how long do refunds take")
+    ('Do you ship to the US?', '')
+    >>> asks_yes_or_no("Can I return it? And how long do refunds take?")
+    ''
+    """
+    asked = [s for s in passage_sentences(question) if s.rstrip().endswith("?")] or [question]
+    if (len(asked) != 1 or not _YES_NO.match(asked[0]) or _QUESTION_NEGATION.search(asked[0])
+            or _ALTERNATIVES.search(asked[0])):
+        return ""
+    return asked[0]
+
+
+def verdict(question: str, sentence: str) -> str:
+    """"No" when the sentence's clauses closest to the question deny it, "Yes" when one of them has
+    every content word of the question and no clause denies any of them, "" otherwise: the
+    verdict comes from the sentence, never from a guess.
+
+    >>> page = 'Sale items can be returned within 14 days, and items marked "Final Sale" cannot be returned.'
+    >>> verdict("Can I return Final Sale items?", page), verdict("can i return sale items", page)
+    ('No', '')
+    >>> verdict("Can I return sale items within 14 days?", "Sale items can be returned within 14 days.")
+    'Yes'
+    >>> verdict("can I use Klarna in Ireland?", "UK customers can use Klarna.")
+    ''
+    >>> verdict("do you dispatch same day", "Orders may take 2 days to dispatch.")
+    ''
+    >>> verdict("do I need an account to order", "You do not need an account, but guest orders can be linked to an account.")
+    ''
+    """
+    asked = asks_yes_or_no(question)
+    wanted = content_words(asked)
+    if not wanted:
+        return ""
+    shared = [(content_words(clause) & wanted, clause) for clause in clauses(without_verdict(sentence))]
+    most = max((len(common) for common, _ in shared), default=0)
+    closest = [(common, clause) for common, clause in shared if len(common) == most]
+    if most < min(2, len(wanted)):
+        return ""
+    if all(negated(clause, common) for common, clause in closest):
+        return "No"
+    # A yes needs a clause that says all the question asks (its "same" or "only" too), and no
+    # clause that denies any of it.
+    qualifiers = {word.lower() for word in _QUALIFIER.findall(asked)}
+    if (any(common == wanted and qualifiers <= {w.lower() for w in _QUALIFIER.findall(clause)} for common, clause in closest)
+            and not any(common and negated(clause, common) for common, clause in shared)):
+        return "Yes"
+    return ""
 
 
 def without_verdict(sentence: str) -> str:
@@ -65,7 +131,8 @@ def sentence_scores(question: str, sentences: Sequence[str], titles: Sequence[st
 
 def compose(question: str, passages: Sequence[Passage], embedder: Embedder | None, sentences: int = 2) -> list[str]:
     """The `sentences` sentences of `passages` that best answer `question`, in the passages' order
-    and each followed by its passage's marker ("... delivery. [1]"); [] when they have none.
+    and each followed by its passage's marker ("... delivery. [1]"); [] when they have none. A
+    yes/no question whose best sentence gives a verdict (`verdict`) gets it first: "No: ...".
 
     >>> p = Passage("r", "returns", "Returns", "We love returns. Full-price items can be returned "
     ...             "within 30 days. Sale items within 14 days.", "r.md")
@@ -76,4 +143,9 @@ def compose(question: str, passages: Sequence[Passage], embedder: Embedder | Non
     titles = [passages[number - 1].title for number, _, _ in found]
     scores = sentence_scores(question, [sentence for _, _, sentence in found], titles, embedder)
     best = sorted(range(len(found)), key=lambda i: -scores[i])[:sentences]
-    return [f"{found[i][2]} [{found[i][0]}]" for i in sorted(best, key=lambda i: found[i][:2])]
+    chosen = [f"{found[i][2]} [{found[i][0]}]" for i in sorted(best, key=lambda i: found[i][:2])]
+    said = verdict(question, found[best[0]][2]) if best else ""
+    if said:  # the sentence that gives the verdict comes first, after it
+        first = chosen.pop(sorted(best, key=lambda i: found[i][:2]).index(best[0]))
+        chosen.insert(0, f"{said}: {first}")
+    return chosen
