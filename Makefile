@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test typecheck chromium index eval eval-wixqa eval-abcd
+.PHONY: install run test typecheck chromium postgres index eval eval-wixqa eval-abcd
 
 # The package itself, editable, with its dev and ray extras (pyproject.toml reads the requirements files).
 $(STAMP): pyproject.toml requirements.txt requirements-dev.txt requirements-ray.txt
@@ -23,7 +23,7 @@ index: install
 	$(PY) -m chatbot build-index
 
 # The type checker first (settings in pyproject.toml), then the tests.
-test: install chromium typecheck
+test: install chromium postgres typecheck
 	$(PY) -m pytest $(ARGS)
 
 typecheck: install
@@ -39,6 +39,17 @@ chromium:
 	    || { $$SUDO apt-get update -q >/dev/null 2>&1 && $$SUDO apt-get install -y -q --no-install-recommends chromium >/dev/null 2>&1; } \
 	    || echo "Could not install chromium with apt-get: the browser tests will be skipped."; \
 	  else echo "chromium is not installed and apt-get is not available to this user: the browser tests will be skipped."; fi; }
+
+# The `postgres` tests start Debian's PostgreSQL server in a temporary folder (tests/postgres_server.py;
+# Debian keeps initdb in /usr/lib/postgresql/N/bin, off PATH). Installed like chromium; otherwise they skip.
+postgres:
+	@command -v initdb >/dev/null 2>&1 || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=; elif sudo -n true 2>/dev/null; then SUDO="sudo -n"; else SUDO=none; fi; \
+	  if [ "$$SUDO" != none ] && command -v apt-get >/dev/null 2>&1; then \
+	    $$SUDO apt-get install -y -q --no-install-recommends postgresql >/dev/null 2>&1 \
+	    || { $$SUDO apt-get update -q >/dev/null 2>&1 && $$SUDO apt-get install -y -q --no-install-recommends postgresql >/dev/null 2>&1; } \
+	    || echo "Could not install postgresql with apt-get: the PostgreSQL tests will be skipped."; \
+	  else echo "PostgreSQL is not installed and apt-get is not available to this user: the PostgreSQL tests will be skipped."; fi; }
 
 # The demo store's labelled questions against the bundled knowledge base (ARGS=--retrieval-only to skip answers).
 eval: install

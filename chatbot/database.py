@@ -6,11 +6,12 @@ function that opens a database, so `python -m chatbot --help` stays instant.
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 from typing import Any, Self
 
-from sqlalchemy import create_engine, event
-from sqlalchemy.engine import URL, Engine, make_url
+from sqlalchemy import create_engine, event, text
+from sqlalchemy.engine import URL, Connection, Engine, make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
 from chatbot.errors import ChatbotError
@@ -60,6 +61,19 @@ class Database:
 
     def __exit__(self, *_: object) -> None:
         self.close()
+
+
+def lock_schema(connection: Connection, name: str) -> None:
+    """On PostgreSQL, wait for the lock named `name` until `connection`'s transaction ends; elsewhere nothing.
+
+    Two processes starting on a new database would both find its tables missing and both create
+    them, and PostgreSQL refuses the second CREATE TABLE (duplicate key in pg_type). Taken first
+    in the transaction that creates or migrates tables, this lets one process at a time do it;
+    the next then finds the tables made. SQLite's file lock already serialises writers.
+    """
+    if connection.dialect.name == "postgresql":
+        key = int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big", signed=True)
+        connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
 
 
 def database_message(url: URL, exc: BaseException, setting: str, what: str) -> str:

@@ -26,7 +26,7 @@ from sqlalchemy.engine import URL, Engine
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship, selectinload, sessionmaker
 
-from chatbot.database import Database, database_message, open_engine
+from chatbot.database import Database, database_message, lock_schema, open_engine
 from chatbot.errors import OrderStoreError
 
 ORDER_STATUSES = (
@@ -381,7 +381,9 @@ def open_order_store(url: str) -> OrderStore:
     """
     engine = open_engine(url, "orders_url", OrderStoreError, "orders")
     try:
-        _Base.metadata.create_all(engine)
+        with engine.begin() as connection:
+            lock_schema(connection, "order store schema")  # two processes opening a new database at once
+            _Base.metadata.create_all(connection)
     except SQLAlchemyError as exc:
         engine.dispose()
         raise OrderStoreError(_db_message(engine.url, exc)) from exc
