@@ -1,5 +1,6 @@
-"""Guardrails around the pipeline: instructions planted in messages or passages are removed, and
-requests the shop should not answer (off-topic, sensitive) are recognised and declined."""
+"""Guardrails around the pipeline: instructions planted in messages or passages are removed,
+requests the shop should not answer (off-topic, sensitive) are recognised and declined, and
+payment disputes, which only a person may handle, are recognised."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ if TYPE_CHECKING:
 
 REASON_OFF_TOPIC = "off_topic"
 REASON_SENSITIVE = "sensitive"
+REASON_PAYMENT_DISPUTE = "payment_dispute"
 TOPICS_FILE = Path(str(files("chatbot.answer") / "topics.toml"))  # package data
 
 # Text that talks to the assistant instead of about the shop: "ignore previous instructions",
@@ -53,6 +55,46 @@ _JAILBREAK = re.compile(
     r"|\byou are now\b|\bfrom now on,? you (are|will)\b",
     re.IGNORECASE,
 )
+
+
+# A payment the shopper disputes: charged twice, a charge they did not make, authorise or recognise,
+# fraud, a chargeback. A bot must not answer these from the policy pages (a person checks the
+# payment and the bank's case), so each is matched in English, the shop's other European
+# languages and Chinese. A sentence is read on its own, so that a charge word and a "twice"
+# in different sentences ("I was charged. I emailed twice.") make no dispute.
+_CHARGE = r"(?:charg\w*|payments?|transactions?|debits?|purchases?)"
+_IN = r"(?:[^.!?\n]|(?<=\d)\.(?=\d))"  # a character of the same sentence ("£64.99" is one)
+_PAYMENT_DISPUTE = re.compile(
+    rf"\b(?:charged|charging|charges?\s+me|billed|debited|deducted|paid)\b{_IN}{{0,30}}?\btwice\b(?!\s+as\b)"
+    r"|\b(?:payment|order)\s+(?:was\s+|has\s+been\s+|got\s+)?(?:processed|put\s+through)\s+twice\b"
+    r"|\b(?:took|taken)\s+(?:the\s+|my\s+)?(?:money|payment|[£$€]\s?\d[\d.,]*)\s+(?:out\s+)?twice\b"
+    r"|\b(?:double|duplicated?|repeated)[- ]?(?:charg|payment|transaction|debit|bill)\w*"
+    r"|\btwo\s+(?:identical\s+)?(?:charges|debits|transactions)\b|\btwo\s+identical\s+(?:payments|amounts)\b"
+    # "charge back" only beside a bank or card: "get the delivery charge back" asks for a refund
+    rf"|\bcharge-?backs?\b|\bcharge back\b{_IN}{{0,30}}\b(?:bank|card)\b|\b(?:bank|card)\b{_IN}{{0,30}}\bcharge back\b"
+    rf"|(?<!not )(?<!n't )(?<!never )\bdisput\w*\b{_IN}{{0,40}}\b(?:transactions?|payments?|charges?|bank|card)\b"
+    r"|\bfraud\w*\b(?!\s+(?:checks?|prevention|protection|screening|team|department|detection)\b)"
+    r"|\bun-?authori[sz]ed\b|\b(?:did\s*not|didn.t|never)\s+authori[sz]e"
+    rf"|\b{_CHARGE}\b{_IN}{{0,80}}\b(?:i|we)\s+(?:did\s*not|didn.t|never|have\s*not|haven.t|had\s*not|hadn.t)\s+"
+    r"(?:make|made|place|placed|order|ordered|buy|bought|purchase|purchased)\b"
+    rf"|\b(?:do\s*not|don.t|did\s*not|didn.t|can.?t|cannot|doesn.t)\s+recogni[sz]e\b{_IN}{{0,40}}\b(?:{_CHARGE}|amounts?)"
+    rf"|\b{_CHARGE}\b{_IN}{{0,40}}\b(?:i|we)\s+(?:do\s*not|don.t|did\s*not|didn.t|can.?t|cannot)\s+recogni[sz]e"
+    rf"|\bunrecogni[sz]ed\s+{_CHARGE}|\bsuspicious\s+(?:{_CHARGE}|activity)"
+    rf"|\bsomeone\b{_IN}{{0,20}}\b(?:used|using)\s+my\s+(?:card|account|paypal|details)"
+    rf"|\b(?:stolen|cloned|compromised)\s+(?:card|details)|\b(?:card|account)\b{_IN}{{0,25}}\b(?:stolen|hacked|cloned|compromised)\b"
+    # French, German, Spanish, Italian, Dutch, Portuguese
+    rf"|\b(?:débité|prélevé|facturé)e?s?\b{_IN}{{0,30}}\bdeux fois\b|\bdouble (?:prélèvement|débit|paiement)"
+    rf"|\b(?:zweimal|doppelt)\b{_IN}{{0,30}}\b(?:abgebucht|belastet|berechnet|abgezogen)\b|\bRückbuchung\b|\bBetrug\b"
+    rf"|\b(?:(?:cobrad|cargad|debitad)[oa]s?|cobraron|cargaron)\b{_IN}{{0,30}}\b(?:dos veces|duas vezes)\b|\bdoble (?:cobro|cargo)\b|\bcontracargo\b"
+    rf"|\baddebitat[oi]\b{_IN}{{0,30}}\bdue volte\b|\bdoppio addebito\b|\bfrode\b"
+    rf"|\b(?:twee keer|dubbel)\b{_IN}{{0,30}}\b(?:afgeschreven|afgeboekt|betaald)\b|\bfraude\b"
+    r"|\b(?:non|no|niet|não|nicht)\s+(?:ge)?autori[sz]\w*"
+    # Chinese: charged twice, billed repeatedly, card fraud, chargeback, unauthorised
+    r"|重复扣款|扣了两次|扣两次|两次扣款|重复收费|收了两次|盗刷|拒付|未经授权|未授权",
+    re.IGNORECASE,
+)
+# A sentence thanking the shop for a dispute already settled ("thanks for sorting the double charge").
+_SETTLED = re.compile(rf"\bthank\w*\b(?!\s+in advance){_IN}{{0,40}}\b(?:sort|fix|refund|resolv|revers|cancell?)(?:ed|ing)\b", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -180,3 +222,21 @@ def leaks_prompt(answer: str, system_prompt: str, words: int = 8) -> bool:
     told = re.findall(r"\w+", system_prompt.lower())
     runs = {tuple(told[i : i + words]) for i in range(len(told) - words + 1)}
     return any(tuple(said[i : i + words]) in runs for i in range(len(said) - words + 1))
+
+
+def payment_dispute(text: str) -> bool:
+    """Whether `text` disputes a payment (charged twice, a charge not made, authorised or
+    recognised, fraud, a chargeback), which a person must handle: the chat escalates it with
+    reason "payment_dispute", and ticket triage flags it. Asking how to pay, or thanking the
+    shop for a dispute already settled, is not one.
+
+    >>> payment_dispute("I've been charged twice for order MM40551, refund one now or I'll do a chargeback.")
+    True
+    >>> payment_dispute("我的信用卡被重复扣款了")
+    True
+    >>> payment_dispute("Can I pay in two instalments?")
+    False
+    >>> payment_dispute("Thanks for sorting the double charge so quickly!")
+    False
+    """
+    return any(_PAYMENT_DISPUTE.search(s) and not _SETTLED.search(s) for s in split_sentences(text))

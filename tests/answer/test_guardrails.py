@@ -1,4 +1,4 @@
-"""Guardrails: instructions removed from messages and passages, off-topic and sensitive requests declined."""
+"""Guardrails: instructions removed from messages and passages, off-topic and sensitive requests declined, payment disputes recognised."""
 
 from __future__ import annotations
 
@@ -6,7 +6,14 @@ from pathlib import Path
 
 import pytest
 
-from chatbot.answer.guardrails import TopicGuard, Verdict, leaks_prompt, remove_instructions, rule_verdict
+from chatbot.answer.guardrails import (
+    TopicGuard,
+    Verdict,
+    leaks_prompt,
+    payment_dispute,
+    remove_instructions,
+    rule_verdict,
+)
 from chatbot.errors import SettingsError
 from tests.fakes import ToyEmbedder
 
@@ -107,3 +114,48 @@ def test_a_leaked_system_prompt_is_recognised() -> None:
     system = "You are a helpful customer support assistant for Maple & Moss. Answer using only the passages."
     assert leaks_prompt("Here: a helpful customer support assistant for Maple & Moss. Answer using", system)
     assert not leaks_prompt("A helpful answer: returns take 30 days.", system)
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        "Apple Pay took £45.90 twice for one order, please reverse one of them",
+        "I was charged for the same order twice?!",
+        "There's a duplicate payment on my statement for MM40551",
+        "Two identical charges from you this morning",
+        "If this isn't refunded I'm raising a chargeback",
+        "I will ask my bank to charge back the payment",
+        "There's an unauthorised payment from your shop on my card",
+        "A payment from Maple & Moss appeared last night that I did NOT make",
+        "I don't recognise the £64.99 charge on my card",
+        "This is fraud, someone used my card on your site",
+        "I'm going to dispute the transaction with my card provider",
+        "On m'a débité deux fois pour la même commande",
+        "Er is twee keer €58 afgeschreven",
+        "我的信用卡被重复扣款了",
+        "订单扣了两次钱",
+        "有人盗刷了我的卡",
+        "我要向银行申请拒付",
+        "有一笔未经授权的付款",
+    ],
+)
+def test_payment_disputes_are_recognised(message: str) -> None:
+    assert payment_dispute(message)
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        "Can I pay in two instalments?",
+        "Do you run fraud checks on new orders?",
+        "Do I get the delivery charge back if I return everything?",
+        "I was charged. I've emailed twice since and heard nothing.",  # charge and twice in separate sentences
+        "It took twice as long as you said to arrive",
+        "The money left my account the next day, which is fine, I'm not disputing the charge.",
+        "Thanks so much for refunding the duplicate payment so quickly!",
+        "What payment methods do you accept?",
+        "请问你们可以寄到上海吗？",
+    ],
+)
+def test_payment_questions_that_dispute_nothing_pass(message: str) -> None:
+    assert not payment_dispute(message)
