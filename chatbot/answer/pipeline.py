@@ -15,10 +15,12 @@ from chatbot.answer.evidence import Abstention
 from chatbot.answer.grounding import extract, ground
 from chatbot.answer.guardrails import (
     REASON_OFF_TOPIC,
+    REASON_PAYMENT_DISPUTE,
     REASON_SENSITIVE,
     TopicGuard,
     Verdict,
     leaks_prompt,
+    payment_dispute,
     remove_instructions,
 )
 from chatbot.answer.prompts import render_prompt
@@ -56,7 +58,8 @@ REASON_UNSUPPORTED = "unsupported_answer"
 REASON_QUOTED = "quoted"  # nothing the model wrote was supported: the best passage is quoted instead
 ANSWER_STYLES = ("extractive", "generative")
 # What each escalation tells the shopper (a prompt file in prompts/).
-DECLINE_PROMPTS = {REASON_ASKED_FOR_HUMAN: "handoff", REASON_OFF_TOPIC: "off_topic", REASON_SENSITIVE: "sensitive"}
+DECLINE_PROMPTS = {REASON_ASKED_FOR_HUMAN: "handoff", REASON_OFF_TOPIC: "off_topic", REASON_SENSITIVE: "sensitive",
+                   REASON_PAYMENT_DISPUTE: "payment_dispute"}
 
 _WANTS_PERSON = re.compile(
     r"\b(talk|speak|chat|connect me|put me through|transfer me|get me|pass me)\s+(to|with|through to)?\s*"
@@ -173,6 +176,8 @@ class Pipeline:
         """`decide` for a message already cleaned (`clean_question`)."""
         if wants_person(message) and not for_staff:
             return Decision((), 1.0, True, REASON_ASKED_FOR_HUMAN, message)
+        if payment_dispute(message) and not for_staff:  # "charged twice", "chargeback": always a person
+            return Decision((), 1.0, True, REASON_PAYMENT_DISPUTE, message)
         question = remove_instructions(message)
         if not question:
             planted = Verdict(REASON_SENSITIVE, "instructions")

@@ -115,6 +115,9 @@ def next_action(message: str, answer: Answer, number: str, order: OrderRecord | 
     """What the agent should do, and why, from the draft's outcome and the message."""
     if number and order is None:
         return NextAction(ASK_FOR_ORDER_NUMBER, f"Order {number} is not in the order store: ask the customer to check the number.")
+    if triage is not None and triage.payment_dispute:
+        return NextAction(ESCALATE, "A disputed payment (charged twice, chargeback, fraud or an unauthorised charge): "
+                                    "a person should check the payment records and reply.")
     if answer.reason == REASON_SENSITIVE:
         return NextAction(ESCALATE, "A sensitive request (legal, medical, security, abuse or a payment card): a specialist should reply.")
     if triage is not None and triage.urgency == "high" and triage.sentiment == "negative":

@@ -89,6 +89,18 @@ def test_asking_for_a_person_is_always_honoured(make_pipeline) -> None:
     assert "support team" in answer.text and generator.received == []
 
 
+@pytest.mark.parametrize("message", [
+    "I've been charged twice for the same order and I'm going to do a chargeback",
+    "there's an unauthorised payment from you on my card",
+])
+def test_a_payment_dispute_goes_to_a_person_with_its_own_reason(make_pipeline, message: str) -> None:
+    pipeline, generator = make_pipeline("Refunds take 2 business days [1].")
+    answer = pipeline.answer(message)
+    assert (answer.escalate, answer.reason) == (True, "payment_dispute")
+    assert "support team" in answer.text and generator.received == []
+    assert pipeline.draft(message).reason != "payment_dispute"  # staff drafting a reply are the person
+
+
 def test_follow_up_retrieves_with_the_conversation(make_pipeline) -> None:
     history = [
         {"role": "user", "content": "Is UK delivery free?"},

@@ -85,6 +85,7 @@ def test_highlight_marks_the_words_the_question_shares() -> None:
 
 UPSET = Triage("complaint", "negative", "high", "en")
 CALM = Triage("return", "neutral", "low", "en")
+DISPUTE = Triage("payment", "neutral", "high", "en", payment_dispute=True)
 
 
 @pytest.mark.parametrize(
@@ -96,6 +97,7 @@ CALM = Triage("return", "neutral", "low", "en")
         ("Can I sue you?", Answer("A person will help.", (), 0.2, True, "sensitive"), "", False, CALM, ESCALATE),
         ("Return a sofa bed?", Answer("A person will help.", (), 0.2, True, "no_evidence"), "", False, CALM, ESCALATE),
         ("Charged twice!!", Answer("Within 30 days [1].", (), 0.8, False, "answered"), "", False, UPSET, ESCALATE),
+        ("I see two payments", Answer("Pending holds drop off [1].", (), 0.8, False, "answered"), "", False, DISPUTE, ESCALATE),
         ("Capital of France?", Answer("I can only help with the shop.", (), 0.1, True, "off_topic"), "", False, CALM, ANSWER),
     ],
 )
