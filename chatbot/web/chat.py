@@ -1,17 +1,21 @@
 """The shopper chat (Gradio): answers streamed and cited, their sources shown, thumbs up or down,
-and a way to reach a person. server.py mounts it at / beside the staff's panel."""
+and a way to reach a person; a message sent while an answer is written waits its turn. server.py
+mounts it at / beside the staff's panel."""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
-from dataclasses import dataclass, field
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 import gradio as gr
 
-from chatbot.answer.pipeline import Pipeline
-from chatbot.errors import ChatbotError, SupportLogError
+from chatbot.answer.pipeline import REASON_ASKED_FOR_HUMAN, Pipeline, clean_question
+from chatbot.errors import BusyError, ChatbotError, QuestionError, SupportLogError
 from chatbot.orders.chat import OrderSession
 from chatbot.settings import Settings
 from chatbot.values import Answer
@@ -29,7 +33,11 @@ EXAMPLES = [
     "Can I cancel my order?",
 ]
 HUMAN_REQUEST = "I'd like to talk to a person, please."
+OFFER_LABEL = "Yes, connect me with a person"  # the reply to the bot's "Would you like me to connect you with a person?"
+WAITING_NOTICE = "Your message will be answered as soon as the answer being written is finished."
 SOURCES_TITLE = "Sources"
+# Refusals a shopper meets in ordinary use: shown to them, logged as one line, no traceback.
+ORDINARY_ERRORS = (QuestionError, BusyError)
 
 
 def message_text(content: Any) -> str:
@@ -62,11 +70,8 @@ def sources_markdown(answer: Answer) -> str:
 
 
 def answer_messages(answer: Answer) -> list[dict]:
-    """The bot's reply, its sources box, and (when escalated) the offer of a person."""
-    reply: dict[str, Any] = {"role": "assistant", "content": answer.text}
-    if answer.escalate and answer.reason != "user_asked_for_human":
-        reply["options"] = [{"label": "Talk to a person", "value": HUMAN_REQUEST}]
-    messages = [reply]
+    """The bot's reply and its sources box."""
+    messages: list[dict[str, Any]] = [{"role": "assistant", "content": answer.text}]
     if answer.sources:
         messages.append({
             "role": "assistant",
@@ -76,12 +81,63 @@ def answer_messages(answer: Answer) -> list[dict]:
     return messages
 
 
+def offers_person(answer: Answer | None) -> bool:
+    """Whether the bot's answer offers a person (it escalated without being asked to)."""
+    return answer is not None and answer.escalate and answer.reason != REASON_ASKED_FOR_HUMAN
+
+
+class Outbox:
+    """A browser session's messages not yet answered, in the order sent, each with when it came.
+    One answerer at a time takes them, so a message sent while an answer is being written waits
+    for it and is answered next, below it."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._messages: deque[tuple[str, float]] = deque()
+        self._answering = False
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> Outbox:
+        # Gradio copies the session state's first value for each browser session: a new session
+        # has nothing waiting, and a lock of its own (a lock cannot be copied).
+        return Outbox()
+
+    def put(self, message: str, received: float) -> bool:
+        """Add a message that came at `received`; True when it waits behind an answer being
+        written or another message."""
+        with self._lock:
+            self._messages.append((message, received))
+            return self._answering or len(self._messages) > 1
+
+    def claim(self) -> bool:
+        """Become the answerer; False when another one is at work (it answers the new message too)."""
+        with self._lock:
+            if self._answering:
+                return False
+            self._answering = True
+            return True
+
+    def take(self) -> tuple[str, float] | None:
+        """The oldest waiting message and when it came; None ends the claim. Both happen under one
+        lock, so a message put meanwhile is taken by this answerer or by the next one."""
+        with self._lock:
+            if self._messages:
+                return self._messages.popleft()
+            self._answering = False
+            return None
+
+    def release(self) -> None:
+        """End the claim when an answer failed; what still waits is answered by the next answerer."""
+        with self._lock:
+            self._answering = False
+
+
 @dataclass
 class ChatSession:
     """One browser session: its order checks (kept across "New conversation", so the attempt
-    limit holds) and the conversation being written to the support log."""
+    limit holds), the messages waiting for an answer, and the conversation in the support log."""
 
     orders: OrderSession = field(default_factory=OrderSession)
+    outbox: Outbox = field(default_factory=Outbox)
     conversation_id: str | None = None
     answers: dict[int, int] = field(default_factory=dict)  # chat message index -> logged turn id
     disliked: int | None = None  # the turn a comment box below the chat is asking about
@@ -105,23 +161,106 @@ def liked_turn(session: ChatSession, index: int | tuple[int, int] | list[int]) -
     return session.answers.get(position)
 
 
+Shown = tuple[list[dict], Answer | None]  # the chat as it is now, and the answer once it is final
+
+
+class ShopperChat:
+    """What the chat does with a shopper's messages, apart from Gradio: each is checked as it is
+    sent, answered in the order sent (one waits while another is answered), shown as it is
+    written, and logged with its timings, among them `first_visible_ms`: from the message's
+    arrival to the first words of the reply shown, on `clock` (seconds)."""
+
+    def __init__(
+        self,
+        pipeline: Pipeline,
+        settings: Settings,
+        support_log: SupportLog | None = None,
+        index_version: str = "",
+        clock: Callable[[], float] = time.perf_counter,
+    ) -> None:
+        self.pipeline = pipeline
+        self.settings = settings
+        self.support_log = support_log
+        self.index_version = index_version
+        self.clock = clock
+
+    def send(self, message: str, session: ChatSession) -> bool:
+        """Take a message to answer; True when it waits behind another. An empty or over-long
+        message raises `QuestionError` here, before it is taken, so the shopper can fix it."""
+        return session.outbox.put(clean_question(message, self.pipeline.settings.max_question_chars), self.clock())
+
+    def answer_waiting(self, history: list[dict], session: ChatSession) -> Iterator[Shown]:
+        """Answer the session's waiting messages in turn, each below the one before; nothing when
+        another call is already answering them (that one answers the newest as well)."""
+        if not session.outbox.claim():
+            return
+        try:
+            while (waiting := session.outbox.take()) is not None:
+                message, received = waiting
+                for shown in self.answer(message, received, history, session):
+                    history = shown[0]
+                    yield shown
+        except BaseException:
+            session.outbox.release()
+            raise
+
+    def answer(self, message: str, received: float, history: list[dict], session: ChatSession) -> Iterator[Shown]:
+        """One message answered: the chat with the shopper's message, then with the reply as it is
+        written, then with the final reply and its sources, logged. `received`: its arrival on
+        `clock`. A bad message raises `QuestionError` before anything is shown."""
+        answering = self.pipeline.stream(message, conversation(history), session.orders)
+        history = [*history, {"role": "user", "content": message.strip()}]
+        yield history, None  # the shopper's message shows while the answer is written and checked
+        partial, first_visible = "", None
+        for item in answering:
+            if isinstance(item, Answer):
+                if first_visible is None and item.text.strip():
+                    first_visible = (self.clock() - received) * 1000
+                if first_visible is not None:
+                    item = replace(item, timings={**item.timings, "first_visible_ms": first_visible})
+                self.record(session, message.strip(), item, len(history))
+                yield [*history, *answer_messages(item)], item
+                return
+            partial += item
+            if first_visible is None and partial.strip():
+                first_visible = (self.clock() - received) * 1000
+            yield [*history, {"role": "assistant", "content": partial}], None
+
+    def record(self, session: ChatSession, message: str, answer: Answer, position: int) -> None:
+        """Log the turn (with a support log); the reply at `position` and its sources box can then be rated."""
+        if self.support_log is None:
+            return
+        try:
+            session.conversation_id = session.conversation_id or self.support_log.new_conversation()
+            turn = self.support_log.record_turn(
+                session.conversation_id, message, answer, self.settings.model, self.index_version
+            )
+        except SupportLogError as error:  # the shopper still gets the answer; the operator sees why
+            log.error("Not logged: %s", error)
+            return
+        session.answers |= {position: turn, position + 1: turn}  # the reply and its sources box
+
+
+def shown_error(error: ChatbotError) -> gr.Error:
+    """The error as the shopper sees it. An ordinary refusal (an empty or over-long message, a
+    busy moment) is one log line: Gradio prints a raised gr.Error's traceback unless told not to."""
+    if isinstance(error, ORDINARY_ERRORS):
+        log.info("Refused a message: %s", error)
+        return gr.Error(str(error), print_exception=False)
+    return gr.Error(str(error))
+
+
 def build_app(
     pipeline: Pipeline, settings: Settings, support_log: SupportLog | None = None, index_version: str = ""
 ) -> gr.Blocks:
     """The shopper chat. The pipeline does all the work; this only shows it. With `support_log`,
     each question and answer is logged (redacted) with the model and `index_version`, shoppers can
-    rate answers, and escalated conversations join the staff queue."""
+    rate answers, and escalated conversations join the staff queue.
 
-    def record(session: ChatSession, message: str, answer: Answer, position: int) -> None:
-        if support_log is None:
-            return
-        try:
-            session.conversation_id = session.conversation_id or support_log.new_conversation()
-            turn = support_log.record_turn(session.conversation_id, message, answer, settings.model, index_version)
-        except SupportLogError as error:  # the shopper still gets the answer; the operator sees why
-            log.error("Not logged: %s", error)
-            return
-        session.answers |= {position: turn, position + 1: turn}  # the reply and its sources box
+    A message sent while an answer is being written waits and is answered next; one that is
+    refused (empty, too long) stays in the box beside the error. The public API `/chat` takes a
+    message and the history and returns the history with the answer."""
+    shopper = ShopperChat(pipeline, settings, support_log, index_version)
 
     def rate_answer(session: ChatSession, data: gr.LikeData) -> tuple[Any, Any]:
         turn, rating = liked_turn(session, data.index), thumbs(data.liked)
@@ -145,42 +284,46 @@ def build_app(
         session.disliked = None
         return gr.update(visible=False), gr.update(value="")
 
-    def respond(message: str, history: list[dict], session: ChatSession) -> Iterator[list[dict]]:
-        try:  # an empty or oversized message raises here, before the message is shown
-            answering = pipeline.stream(message, conversation(history), session.orders)
-        except ChatbotError as error:
-            raise gr.Error(str(error)) from error
-        history = [*history, {"role": "user", "content": message.strip()}]
-        yield history  # the shopper's message shows while the answer is written and checked
-        partial = ""
+    def send_message(message: str, session: ChatSession) -> str:
+        # A refused message raises before the box is emptied, so the shopper keeps what they typed.
         try:
-            for item in answering:
-                if isinstance(item, Answer):
-                    record(session, message.strip(), item, len(history))
-                    yield [*history, *answer_messages(item)]
-                    return
-                partial += item
-                yield [*history, {"role": "assistant", "content": partial}]
+            waits = shopper.send(message, session)
         except ChatbotError as error:
-            raise gr.Error(str(error)) from error
+            raise shown_error(error) from error
+        if waits:
+            gr.Info(WAITING_NOTICE)
+        return ""
 
-    def take_message(message: str) -> tuple[str, str]:
-        # Empty the box at once; the answer streams into the chat alone, so typing the next
-        # question is never overwritten by a streamed update.
-        return "", message
+    def ask_for_person(session: ChatSession) -> None:
+        if shopper.send(HUMAN_REQUEST, session):
+            gr.Info(WAITING_NOTICE)
 
-    def ask_for_person(history: list[dict], session: ChatSession) -> Iterator[list[dict]]:
-        yield from respond(HUMAN_REQUEST, history, session)
+    def answer_waiting(history: list[dict], session: ChatSession) -> Iterator[tuple[Any, Any]]:
+        answered = False
+        try:
+            for shown, answer in shopper.answer_waiting(history, session):
+                answered = True
+                yield shown, gr.update(visible=offers_person(answer))
+        except ChatbotError as error:
+            raise shown_error(error) from error
+        if not answered:  # another call answers the waiting messages; nothing here changes
+            yield gr.skip(), gr.skip()
 
-    def choose_option(history: list[dict], session: ChatSession, selection: gr.SelectData) -> Iterator[list[dict]]:
-        yield from respond(str(selection.value), history, session)
+    def respond(message: str, history: list[dict], session: ChatSession) -> Iterator[list[dict]]:
+        try:
+            for shown, _ in shopper.answer(message, shopper.clock(), history, session):
+                yield shown
+        except ChatbotError as error:
+            raise shown_error(error) from error
 
-    def new_conversation(session: ChatSession) -> None:
+    def new_conversation(session: ChatSession) -> Any:
         session.conversation_id, session.answers, session.disliked = None, {}, None
+        return gr.update(visible=False)
 
     with gr.Blocks(title=f"{settings.store_name} help") as demo:
         gr.Markdown(f"## {settings.store_name} customer help\nAnswers come from our store policies, with their sources.")
         chat = gr.Chatbot(label="Chat", height=460, placeholder="Ask about returns, delivery, payments or your account.")
+        offer = gr.Button(OFFER_LABEL, variant="primary", visible=False)  # shown while the bot offers a person
         with gr.Row():
             box = gr.Textbox(show_label=False, placeholder="Type your question…", scale=5, max_lines=6, autofocus=True)
             send = gr.Button("Send", variant="primary", scale=1)
@@ -191,18 +334,17 @@ def build_app(
             comment = gr.Textbox(show_label=False, placeholder="What was wrong with this answer? (optional)", scale=5)
             send_comment_button = gr.Button("Send comment", size="sm", scale=1)
         gr.Examples(EXAMPLES, inputs=box, label="Try asking")
-        question = gr.Textbox(visible=False)
         session = gr.State(ChatSession())  # kept on the server, per browser session
 
-        box.submit(take_message, [box], [box, question], api_visibility="private").then(
-            respond, [question, chat, session], [chat], api_name="chat"
-        )
-        send.click(take_message, [box], [box, question], api_visibility="private").then(
-            respond, [question, chat, session], [chat], api_visibility="private"
-        )
-        person.click(ask_for_person, [chat, session], [chat], api_visibility="private")
-        chat.option_select(choose_option, [chat, session], [chat], api_visibility="private")
-        clear.click(new_conversation, [session], None, api_visibility="private")
+        # Each message joins the session's outbox; the answering step that follows runs once
+        # more after the one in progress ("always_last"), so a message sent meanwhile is
+        # answered by one or the other, never dropped.
+        for sent in (gr.on([box.submit, send.click], send_message, [box, session], [box], api_visibility="private"),
+                     gr.on([person.click, offer.click], ask_for_person, [session], None, api_visibility="private")):
+            sent.success(answer_waiting, [chat, session], [chat, offer], trigger_mode="always_last",
+                         api_visibility="private")
+        gr.on([], respond, [box, chat, session], [chat], api_name="chat")  # for API clients, not the page
+        clear.click(new_conversation, [session], [offer], api_visibility="private")
         if support_log is not None:
             chat.like(rate_answer, [session], [comment_row, comment], api_visibility="private")
             send_comment_button.click(send_comment, [comment, session], [comment_row, comment], api_visibility="private")
