@@ -49,7 +49,7 @@ class Settings:
     # documents, weighted alike; it suits documents that share most of their text (ABCD's
     # procedures). "rrf": reciprocal-rank fusion only.
     fusion: str = "weighted"
-    dense_weight: float = 0.7
+    dense_weight: float = 0.85  # chosen on WixQA, ABCD and Bitext (benchmarks/retrieval_defaults.py), not the demo
     title_weight: float = 0.2
     document_weight: float = 0.2
     candidates: int = 50  # taken from each of dense and BM25 before fusing

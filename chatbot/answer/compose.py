@@ -53,8 +53,9 @@ def asks_yes_or_no(question: str) -> str:
 
 def verdict(question: str, sentence: str) -> str:
     """"No" when the sentence's clauses closest to the question deny it, "Yes" when one of them has
-    every content word of the question and no clause denies any of them, "" otherwise: the
-    verdict comes from the sentence, never from a guess.
+    every content word of the question (at least 3: two words are easily matched by chance) and
+    no clause denies any of them, "" otherwise: the verdict comes from the sentence, never from
+    a guess.
 
     >>> page = 'Sale items can be returned within 14 days, and items marked "Final Sale" cannot be returned.'
     >>> verdict("Can I return Final Sale items?", page), verdict("can i return sale items", page)
@@ -82,7 +83,7 @@ def verdict(question: str, sentence: str) -> str:
     # A yes needs a clause that says all the question asks (its "same" or "only" too), and no
     # clause that denies any of it.
     qualifiers = {word.lower() for word in _QUALIFIER.findall(asked)}
-    if (any(common == wanted and qualifiers <= {w.lower() for w in _QUALIFIER.findall(clause)} for common, clause in closest)
+    if (len(wanted) >= 3 and any(common == wanted and qualifiers <= {w.lower() for w in _QUALIFIER.findall(clause)} for common, clause in closest)
             and not any(common and negated(clause, common) for common, clause in shared)):
         return "Yes"
     return ""
@@ -129,10 +130,15 @@ def sentence_scores(question: str, sentences: Sequence[str], titles: Sequence[st
     return [round(score, 6) for score in scores]
 
 
-def compose(question: str, passages: Sequence[Passage], embedder: Embedder | None, sentences: int = 2) -> list[str]:
+def compose(
+    question: str, passages: Sequence[Passage], embedder: Embedder | None, sentences: int = 2, context: str = ""
+) -> list[str]:
     """The `sentences` sentences of `passages` that best answer `question`, in the passages' order
     and each followed by its passage's marker ("... delivery. [1]"); [] when they have none. A
     yes/no question whose best sentence gives a verdict (`verdict`) gets it first: "No: ...".
+    `context`, for a follow-up, is the conversation's standalone query ("and the wooden board?"
+    after a question on cast iron): sentences score on the follow-up alone plus on both together,
+    so the answer is about the follow-up's own subject within the conversation's topic.
 
     >>> p = Passage("r", "returns", "Returns", "We love returns. Full-price items can be returned "
     ...             "within 30 days. Sale items within 14 days.", "r.md")
@@ -141,10 +147,13 @@ def compose(question: str, passages: Sequence[Passage], embedder: Embedder | Non
     """
     found = candidate_sentences(passages)
     titles = [passages[number - 1].title for number, _, _ in found]
-    scores = sentence_scores(question, [sentence for _, _, sentence in found], titles, embedder)
+    texts = [sentence for _, _, sentence in found]
+    scores = sentence_scores(question, texts, titles, embedder)
+    if context:  # a follow-up: its own words count, and the conversation's topic as much again
+        scores = [a + b for a, b in zip(scores, sentence_scores(f"{context} {question}", texts, titles, embedder))]
     best = sorted(range(len(found)), key=lambda i: -scores[i])[:sentences]
     chosen = [f"{found[i][2]} [{found[i][0]}]" for i in sorted(best, key=lambda i: found[i][:2])]
-    said = verdict(question, found[best[0]][2]) if best else ""
+    said = verdict(question, found[best[0]][2]) if best and not context else ""  # a follow-up lacks its subject
     if said:  # the sentence that gives the verdict comes first, after it
         first = chosen.pop(sorted(best, key=lambda i: found[i][:2]).index(best[0]))
         chosen.insert(0, f"{said}: {first}")

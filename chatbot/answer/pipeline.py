@@ -366,8 +366,8 @@ class Pipeline:
         """The answer composed from the top passages' sentences closest to the question (with a
         follow-up, to its standalone query too), each cited; an escalation when they have none."""
         shown = list(decision.passages[: self.settings.compose_passages])
-        asked = decision.question if decision.query in ("", decision.question) else f"{decision.query} {decision.question}"
-        text = " ".join(compose(asked, shown, self.embedder, self.settings.compose_sentences))
+        context = "" if decision.query in ("", decision.question) else decision.query
+        text = " ".join(compose(decision.question, shown, self.embedder, self.settings.compose_sentences, context))
         timings["first_token_ms"] = timings["total_ms"] = (time.perf_counter() - started) * 1000
         if not text:
             return Answer(self._render("escalation"), (), decision.confidence, True, REASON_EMPTY_ANSWER, timings)
