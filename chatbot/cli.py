@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import json
+import logging
 import sys
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Annotated, Any, Optional
 
 import typer
 
-from chatbot.answer.pipeline import clean_question
-from chatbot.errors import ChatbotError, EvalSetError, SettingsError
+from chatbot.answer.pipeline import Pipeline, clean_question
+from chatbot.errors import ChatbotError, EvalSetError, QuestionError, SettingsError
 from chatbot.settings import Settings, load_settings
 from chatbot.values import Answer
 
@@ -78,19 +80,58 @@ def search(
 
 @app.command()
 def ask(
-    question: str,
+    questions: Annotated[
+        list[str], typer.Argument(help="One or more questions; - reads one question a line from standard input.")
+    ],
     index: IndexDir = None,
     as_json: AsJson = False,
     settings_file: SettingsFile = None,
 ) -> None:
-    """Answer QUESTION from the knowledge base, streaming the answer, then list its sources."""
+    """Answer each QUESTION from the knowledge base, streaming the answer, then list its sources.
+
+    The models load once for all of them: `chatbot ask "q1" "q2"`, or `chatbot ask -` with one
+    question a line on standard input (typed at a terminal, each is answered as it is entered).
+    With several questions (or -), each answer follows a `> question` line, and --json prints one
+    JSON object a line, each with its "question".
+    """
     from chatbot.service import create_pipeline
 
     settings = _settings(settings_file, index_dir=index)
-    clean_question(question, settings.max_question_chars)  # fail fast, before loading the models
+    for question in questions:
+        if question != "-":
+            clean_question(question, settings.max_question_chars)  # fail fast, before loading the models
+    several = len(questions) > 1 or "-" in questions
+    if "-" in questions and sys.stdin.isatty():
+        typer.echo("Type a question and press Enter; Ctrl-D ends.", err=True)
     pipeline = create_pipeline(settings, with_orders=True)
+    refused = 0
+    for question in _asked(questions):
+        try:
+            _answer_one(pipeline, question, as_json, several)
+        except QuestionError as error:  # one line of standard input: say so and go on with the next
+            typer.echo(f"Error: {error}", err=True)
+            refused += 1
+    if refused:
+        raise typer.Exit(1)
+
+
+def _asked(arguments: list[str]) -> Iterator[str]:
+    """The questions in order, a `-` replaced by the lines of standard input as they come."""
+    for argument in arguments:
+        if argument != "-":
+            yield argument
+            continue
+        for line in iter(sys.stdin.readline, ""):  # a line at a time, so a terminal gets each answer at once
+            if line.strip():
+                yield line.strip()
+
+
+def _answer_one(pipeline: Pipeline, question: str, as_json: bool, several: bool) -> None:
+    """Stream one answer, then its sources (or print it as JSON)."""
     answer: Answer | None = None
     streamed = ""
+    if several and not as_json:
+        typer.echo(f"> {question}")
     for item in pipeline.stream(question):
         if isinstance(item, Answer):
             answer = item
@@ -99,7 +140,11 @@ def ask(
             typer.echo(item, nl=False)
     assert answer is not None
     if as_json:
-        _print_json({key: value for key, value in answer.as_dict().items() if key != "timings"})
+        data = {key: value for key, value in answer.as_dict().items() if key != "timings"}
+        if several:  # one object a line (JSON Lines), each saying which question it answers
+            typer.echo(json.dumps({"question": question, **data}, ensure_ascii=False))
+        else:
+            _print_json(data)
         return
     typer.echo("")
     if answer.text != streamed.strip():
@@ -109,6 +154,8 @@ def ask(
         typer.echo(f"[{number}] {passage.title} ({passage.id}, score {passage.score:.2f})")
     if answer.escalate:
         typer.echo(f"(escalated: {answer.reason})")
+    if several:
+        typer.echo("")
 
 
 @app.command("eval")
@@ -241,10 +288,12 @@ def answer_tickets_command(
     from tqdm import tqdm
 
     from chatbot.service import create_ticket_answerer
-    from chatbot.tickets.answering import Answerer, answer_tickets, finished_tickets
+    from chatbot.tickets.answering import Answerer, DeferredAnswerer, answer_tickets, finished_tickets
     from chatbot.tickets.reader import read_tickets
     from chatbot.tickets.report import write_batch_report
 
+    if engine not in ("local", "ray"):
+        raise SettingsError(f"--engine must be local or ray, not {engine!r}.")
     settings = _settings(settings_file, index_dir=index)
     columns = [c.strip() for c in text_columns.split(",")] if text_columns else None
     found = read_tickets(tickets, id_column, columns)  # fail fast, before loading the models
@@ -252,13 +301,14 @@ def answer_tickets_command(
     if engine == "ray":
         from chatbot.tickets.ray_engine import RayAnswerer
 
-        answerer: Answerer = RayAnswerer(settings, create_ticket_answerer, batch_size, actors)
-    elif engine == "local":
-        answerer = create_ticket_answerer(settings, batch_size)
+        make: Callable[[], Answerer] = lambda: RayAnswerer(settings, create_ticket_answerer, batch_size, actors)  # noqa: E731
     else:
-        raise SettingsError(f"--engine must be local or ray, not {engine!r}.")
-    progress = lambda total: tqdm(total=total, desc="tickets", unit="ticket", file=sys.stderr)  # noqa: E731
-    summary = answer_tickets(answerer, found, out, resume, limit, progress, finished)
+        make = lambda: create_ticket_answerer(settings, batch_size)  # noqa: E731
+    progress = lambda total: tqdm(total=total, desc="tickets", unit="ticket", file=sys.stderr, disable=not total)  # noqa: E731
+    # The models load only if some ticket is left: a finished --resume returns at once.
+    summary = answer_tickets(DeferredAnswerer(make), found, out, resume, limit, progress, finished)
+    if summary.skipped and not summary.done:
+        typer.echo(f"Nothing left to answer: {out} has a row for every ticket; no model was loaded.", err=True)
     if summary.duplicates:
         typer.echo(f"duplicate ticket ids (later ones got an error row): {', '.join(summary.duplicates)}", err=True)
     report = write_batch_report(out, summary)
@@ -462,6 +512,10 @@ REPORTED_SETTINGS = (
 
 
 def main() -> None:
+    # Start-up's progress lines ("loading the embedder ...: 2.1 s", service.py) go to standard
+    # error, as do warnings; other libraries' chatter stays below warnings.
+    logging.basicConfig(level=logging.WARNING, format="%(message)s")
+    logging.getLogger("chatbot").setLevel(logging.INFO)
     try:
         app()
     except ChatbotError as error:

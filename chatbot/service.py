@@ -5,6 +5,9 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
@@ -43,29 +46,51 @@ class IndexingResult:
     skipped: list[Skipped]
 
 
+@contextmanager
+def timed_step(step: str) -> Iterator[list[str]]:
+    """Log `step` as it begins and again with its time when it ends, so that a slow start says
+    what it is doing: "loading the embedder X ..." then "loading the embedder X: 2.1 s". Notes
+    appended to the yielded list go on the second line, in brackets."""
+    notes: list[str] = []
+    log.info("%s ...", step)
+    started = time.perf_counter()
+    yield notes
+    log.info("%s: %.1f s%s", step, time.perf_counter() - started, f" ({'; '.join(notes)})" if notes else "")
+
+
 def load_embedder(settings: Settings) -> Embedder:
-    return RememberingEmbedder(SentenceTransformerEmbedder(settings.embedder, device=settings.device))
+    with timed_step(f"loading the embedder {settings.embedder}"):
+        return RememberingEmbedder(SentenceTransformerEmbedder(settings.embedder, device=settings.device))
 
 
 def index_knowledge_base(settings: Settings, embedder: Embedder, progress: Progress | None = None) -> IndexingResult:
     """Read `settings.kb_dir` and (re)build the index in `settings.index_dir`."""
-    kb = read_knowledge_base(settings.kb_dir, settings.passage_chars)
-    for skipped in kb.skipped:
-        log.warning("Skipped %s: %s", skipped.path, skipped.reason)
-    report = build_index(kb.passages, embedder, settings.index_dir, progress)
+    with timed_step(f"indexing {settings.kb_dir} into {settings.index_dir}") as notes:
+        kb = read_knowledge_base(settings.kb_dir, settings.passage_chars)
+        for skipped in kb.skipped:
+            log.warning("Skipped %s: %s", skipped.path, skipped.reason)
+        report = build_index(kb.passages, embedder, settings.index_dir, progress)
+        notes.append(f"{report.passages} passages, {report.embedded} embedded, {report.reused} unchanged")
     return IndexingResult(report, kb.skipped)
 
 
 def open_retriever(settings: Settings, embedder: Embedder, build_if_missing: bool = False) -> HybridRetriever:
     """The retriever over the index; with `build_if_missing`, a first start builds it from the KB."""
     try:
-        return HybridRetriever.from_settings(settings, embedder)
+        return _open_index(settings, embedder)
     except IndexMissingError:
         if not build_if_missing:
             raise
         log.info("No index in %s yet: building it from %s", settings.index_dir, settings.kb_dir)
         index_knowledge_base(settings, embedder)
-        return HybridRetriever.from_settings(settings, embedder)
+        return _open_index(settings, embedder)
+
+
+def _open_index(settings: Settings, embedder: Embedder) -> HybridRetriever:
+    with timed_step(f"opening and checking the index in {settings.index_dir}") as notes:
+        retriever = HybridRetriever.from_settings(settings, embedder)
+        notes.append(f"{read_manifest(settings.index_dir).get('passage_count', '?')} passages")
+    return retriever
 
 
 def create_pipeline(
@@ -125,13 +150,21 @@ def load_transformers(settings: Settings) -> TransformersGenerator:
     """The transformers decoder for `model`, with the device, dtype and quantization settings."""
     from chatbot.llm.huggingface import TransformersGenerator, TransformersOptions
 
-    return TransformersGenerator(TransformersOptions(
-        model=settings.model, gguf_file=settings.gguf_file, device=settings.device, temperature=settings.temperature,
-        dtype=settings.dtype, quantize=settings.quantize, prefill_dtype=settings.prefill_dtype,
-        decode_step=settings.decode_step, draft_tokens=settings.draft_tokens, prompt_cache_mb=settings.prompt_cache_mb,
-        compile_step=settings.compile_step, native_kernel=settings.native_kernel,
-        model_cache_dir=settings.model_cache_dir,
-    ))
+    # A GGUF file is converted on the first start and kept (llm/model_cache.py): the note says which.
+    with timed_step(f"loading the decoder {settings.model}") as notes:
+        generator = TransformersGenerator(TransformersOptions(
+            model=settings.model, gguf_file=settings.gguf_file, device=settings.device, temperature=settings.temperature,
+            dtype=settings.dtype, quantize=settings.quantize, prefill_dtype=settings.prefill_dtype,
+            decode_step=settings.decode_step, draft_tokens=settings.draft_tokens, prompt_cache_mb=settings.prompt_cache_mb,
+            compile_step=settings.compile_step, native_kernel=settings.native_kernel,
+            model_cache_dir=settings.model_cache_dir,
+        ))
+        notes.append(_LOADED_FROM.get(generator.loaded_from, generator.loaded_from))
+    return generator
+
+
+_LOADED_FROM = {"converted": "read from its kept conversion", "gguf": "converted from its GGUF file",
+                "source": "read from its weights"}
 
 
 def with_reranker(settings: Settings, retriever: Retriever, generator: Generator | None) -> Retriever:
@@ -141,7 +174,8 @@ def with_reranker(settings: Settings, retriever: Retriever, generator: Generator
         return retriever
     render = partial(render_prompt, settings.prompts_dir)
     scorer = generator if isinstance(generator, Scorer) else None
-    reranker = make_reranker(settings.reranker, settings.device, scorer, render)
+    with timed_step(f"loading the reranker {settings.reranker}"):
+        reranker = make_reranker(settings.reranker, settings.device, scorer, render)
     return RerankingRetriever(retriever, reranker, settings.rerank_candidates, settings.rerank_weight)
 
 
@@ -152,9 +186,10 @@ def open_order_desk(settings: Settings) -> OrderDesk | None:
         return None
     from chatbot.orders.store import open_order_store
 
-    store = open_order_store(settings.orders_url)
-    if store.is_empty():
-        log.info("Seeded %d demo orders into an empty order store", store.seed_demo())
+    with timed_step("opening the order store"):
+        store = open_order_store(settings.orders_url)
+        if store.is_empty():
+            log.info("Seeded %d demo orders into an empty order store", store.seed_demo())
     return OrderDesk(store, settings.max_order_attempts)
 
 
@@ -173,7 +208,7 @@ def create_assist_desk(settings: Settings, pipeline: Pipeline, embedder: Embedde
         return pipeline.with_retriever(with_reranker(settings, retriever, pipeline.generator)), in_use
 
     in_use = KnowledgeBaseInUse(Path(settings.kb_dir), int(read_manifest(settings.index_dir).get("passage_count", 0)))
-    triage = TicketTriage(embedder, settings.triage_file) if settings.triage_file else None
+    triage = make_triage(settings, embedder)
     orders = pipeline.orders.store if pipeline.orders else None
     return AssistDesk(pipeline, in_use, orders, log, triage, open_folder, settings.assist_passages,
                       settings.regenerate_temperature)
@@ -188,8 +223,16 @@ def index_version(index_dir: Path) -> str:
 def create_ticket_answerer(settings: Settings, batch_size: int = 16, build_if_missing: bool = False) -> LocalAnswerer:
     """The pipeline and the ticket triage (unless `triage_file` is ""), sharing one embedder."""
     embedder = load_embedder(settings)
-    triage = TicketTriage(embedder, settings.triage_file) if settings.triage_file else None
+    triage = make_triage(settings, embedder)
     return LocalAnswerer(create_pipeline(settings, build_if_missing, embedder=embedder), triage, batch_size)
+
+
+def make_triage(settings: Settings, embedder: Embedder) -> TicketTriage | None:
+    """The ticket triage on its labelled examples, unless `triage_file` is "" (off)."""
+    if not settings.triage_file:
+        return None
+    with timed_step(f"embedding the triage examples in {settings.triage_file}"):
+        return TicketTriage(embedder, settings.triage_file)
 
 
 def load_abstention(settings: Settings, retriever: HybridRetriever, embedder: Embedder) -> Abstention | None:
@@ -202,7 +245,8 @@ def make_guard(settings: Settings, embedder: Embedder) -> TopicGuard | None:
     """The off-topic and sensitive-request guard, unless `topics_file` is set to "" (off)."""
     if not settings.topics_file:
         return None
-    return TopicGuard(embedder, settings.topics_file, settings.topic_min_similarity, settings.topic_margin)
+    with timed_step(f"embedding the topic guard's examples in {settings.topics_file}"):
+        return TopicGuard(embedder, settings.topics_file, settings.topic_min_similarity, settings.topic_margin)
 
 
 def calibrate_abstention(

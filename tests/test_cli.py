@@ -248,3 +248,45 @@ def test_seed_orders_then_ask_where_an_order_is(run_cli, tmp_path: Path) -> None
     answer = json.loads(result.stdout)
     assert (answer["reason"], answer["sources"][0]["id"]) == ("order_found", f"order:{number}")
     assert "was delivered on" in answer["answer"]
+
+
+def test_answer_tickets_resume_of_a_finished_output_returns_without_loading_models(run_cli, tmp_path: Path) -> None:
+    export = tmp_path / "export.jsonl"
+    export.write_text('{"id": "1", "body": "Do you ship to Canada?"}\n{"id": "2", "body": "Refund?"}\n')
+    out = tmp_path / "answers.jsonl"
+    row = {"answer": "", "sources": [], "confidence": 0.0, "escalate": True, "reason": "no_evidence", "intent": "",
+           "sentiment": "", "urgency": "", "language": "", "error": ""}
+    out.write_text("".join(json.dumps({"id": i, **row}) + "\n" for i in ("1", "2")))
+    no_models = {"CHATBOT_MODEL": str(tmp_path / "no-model"), "CHATBOT_EMBEDDER": str(tmp_path / "no-embedder")}
+    result = run_cli("answer-tickets", str(export), "--out", str(out), "--resume", env=no_models)
+    assert result.returncode == 0, result.stderr
+    summary = json.loads(result.stdout)
+    assert (summary["skipped"], summary["answered"], summary["errors"]) == (2, 0, 0)
+    assert "Nothing left to answer" in result.stderr and "loading the embedder" not in result.stderr
+
+
+@pytest.mark.real
+def test_answer_tickets_answers_every_ticket_after_an_unclosed_quote(run_cli, tmp_path: Path) -> None:
+    from tests.tickets.test_broken_rows import UNCLOSED_QUOTE_CSV
+
+    export = tmp_path / "export.csv"
+    export.write_text(UNCLOSED_QUOTE_CSV, encoding="utf-8")
+    out = tmp_path / "answers.jsonl"
+    result = run_cli("answer-tickets", str(export), "--out", str(out), env={"CHATBOT_TRIAGE_FILE": ""})
+    assert result.returncode == 0, result.stderr
+    written = [json.loads(line) for line in out.read_text().splitlines()]
+    assert [r["id"] for r in written] == [f"M-{n}" for n in range(1, 9)]
+    assert [r["id"] for r in written if r["error"]] == ["M-3"]
+    assert "loading the embedder" in result.stderr  # start-up's progress lines
+
+
+@pytest.mark.real
+def test_ask_answers_questions_from_standard_input_with_one_load(run_cli, real_settings, real_index) -> None:
+    typed = "How many days do I have to return an item?\nHow much does standard UK delivery cost?\n"
+    result = run_cli("ask", "-", "--json", "--index", str(real_settings.index_dir), input_text=typed)
+    assert result.returncode == 0, result.stderr
+    answers = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [a["question"] for a in answers] == typed.splitlines()
+    assert [(a["escalate"], a["sources"] != []) for a in answers] == [(False, True), (False, True)]
+    assert "£3.95" in answers[1]["answer"]
+    assert result.stderr.count("loading the embedder") == 2  # begun and done: loaded once for both

@@ -117,6 +117,22 @@ class LocalAnswerer:
             yield answer_rows(self.pipeline, tickets[first : first + step], self.batch_size, self.triage)
 
 
+class DeferredAnswerer:
+    """An answerer made by `make` (which loads the models) on its first ticket, so that a run
+    with nothing left to answer (a finished `--resume`) loads nothing."""
+
+    def __init__(self, make: Callable[[], Answerer]) -> None:
+        self.make = make
+        self.answerer: Answerer | None = None
+
+    def answer(self, tickets: Sequence[Ticket]) -> Iterator[list[dict[str, Any]]]:
+        if not tickets:
+            return iter(())
+        if self.answerer is None:
+            self.answerer = self.make()
+        return self.answerer.answer(tickets)
+
+
 class ProgressBar(Protocol):
     def update(self, n: int) -> object: ...
 
@@ -131,6 +147,47 @@ class _NoProgress:
         pass
 
 
+@dataclass(frozen=True)
+class TicketsLeft:
+    """What a run has to do: the tickets to answer (a repeated id's later ones carry an error),
+    how many an earlier run finished, and the ids that occur more than once."""
+
+    todo: list[Ticket]
+    skipped: int
+    duplicates: list[str]
+
+    def summary(self) -> BatchSummary:
+        """The summary of a run that answered nothing (yet)."""
+        return BatchSummary(skipped=self.skipped, duplicates=list(self.duplicates))
+
+
+def tickets_left(tickets: Sequence[Ticket], finished: Counter[str], limit: int | None = None) -> TicketsLeft:
+    """The tickets still to answer, given how many rows each id has in the output (a ticket id
+    that occurs k times in the input is finished when it occurs k times in the output). Cheap,
+    so that `answer-tickets --resume` on a finished output stops before it loads the models.
+
+    >>> left = tickets_left([Ticket("1", "a", 2), Ticket("2", "b", 3), Ticket("1", "c", 4)], Counter({"1": 1}))
+    >>> [(t.id, t.error) for t in left.todo], left.skipped, left.duplicates
+    ([('2', ''), ('1', 'duplicate id: the first ticket with id 1 is answered')], 1, ['1'])
+    """
+    skipped = 0
+    duplicates: list[str] = []
+    seen: dict[str, int] = {}
+    todo: list[Ticket] = []
+    for ticket in tickets:
+        occurrence = seen.get(ticket.id, 0)
+        seen[ticket.id] = occurrence + 1
+        if occurrence == 1:
+            duplicates.append(ticket.id)
+        if occurrence < finished.get(ticket.id, 0):
+            skipped += 1
+            continue
+        if occurrence:
+            ticket = replace(ticket, error=f"duplicate id: the first ticket with id {ticket.id} is answered")
+        todo.append(ticket)
+    return TicketsLeft(todo if limit is None else todo[:limit], skipped, duplicates)
+
+
 def answer_tickets(
     answerer: Answerer,
     tickets: Sequence[Ticket],
@@ -143,37 +200,21 @@ def answer_tickets(
     """Answer `tickets` into `out` (.jsonl, or .csv), appending one flushed row per ticket as
     the `answerer` finishes them; `progress(total)` makes the bar that counts them.
 
-    An existing `out` is refused unless `resume`, which skips the tickets it already has (a
-    ticket id that occurs k times in the input is finished when it occurs k times in `out`).
-    A later occurrence of an id gets an error row, so every input row ends with one output row.
-    `finished`: what `finished_tickets(out, resume)` gave a caller that checked `out` before
-    loading the models, so that a long output is not read again; else it is read here.
+    An existing `out` is refused unless `resume`, which skips the tickets it already has (see
+    `tickets_left`). A later occurrence of an id gets an error row, so every input row ends with
+    one output row. `finished`: what `finished_tickets(out, resume)` gave a caller that checked
+    `out` before loading the models, so that a long output is not read again; else it is read here.
     """
     out = Path(out)
     finished = finished_tickets(out, resume) if finished is None else finished
-    summary = BatchSummary()
-    seen: dict[str, int] = {}
-    todo: list[Ticket] = []
-    for ticket in tickets:
-        occurrence = seen.get(ticket.id, 0)
-        seen[ticket.id] = occurrence + 1
-        if occurrence == 1:
-            summary.duplicates.append(ticket.id)
-        if occurrence < finished.get(ticket.id, 0):
-            summary.skipped += 1
-            continue
-        if occurrence:
-            ticket = replace(ticket, error=f"duplicate id: the first ticket with id {ticket.id} is answered")
-        todo.append(ticket)
-    if limit is not None:
-        todo = todo[:limit]
-
+    left = tickets_left(tickets, finished, limit)
+    summary = left.summary()
     started = time.perf_counter()
     out.parent.mkdir(parents=True, exist_ok=True)
-    bar = progress(len(todo))
+    bar = progress(len(left.todo))
     try:
         with _RowWriter(out) as writer:
-            for rows in answerer.answer(todo):
+            for rows in answerer.answer(left.todo):
                 for row in rows:
                     writer.write(row)
                     _count(summary, row)

@@ -1,19 +1,19 @@
-"""Reading helpdesk ticket exports (CSV or JSONL, optionally gzipped): find the id and text
-columns, turn HTML bodies into text, and keep a broken row as a row with an error."""
+"""Reading helpdesk ticket exports (CSV or JSONL, optionally gzipped): decode them, find the id
+and text columns, turn HTML bodies into text, and keep a broken row as a ticket with an error
+(records.py splits the text so that a broken row costs no other ticket)."""
 
 from __future__ import annotations
 
-import csv
+import codecs
 import gzip
-import io
-import json
 import re
 from collections import Counter
-from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from chatbot.errors import TicketFileError
+from chatbot.tickets.records import Record, csv_header, csv_records, id_in_broken_json, jsonl_records, split_lines
 
 # Column names seen in Zendesk, Freshdesk, Help Scout and Gorgias exports, most specific first.
 ID_COLUMNS = ("ticket_id", "ticket id", "id", "conversation_id", "conversation id", "number", "ticket number")
@@ -39,15 +39,30 @@ def read_tickets(path: str | Path, id_column: str | None = None, text_columns: S
 
     Without `id_column` / `text_columns` the columns are found by their usual names (see
     ID_COLUMNS, SUBJECT_COLUMNS, BODY_COLUMNS); the text is the subject and the body joined.
-    A row that cannot be read becomes a Ticket with an `error`, so the run can carry on.
+    A row that cannot be read becomes a Ticket with an `error`, under the id read from it where
+    one can be (else `line-N`), and the rows after it are read as usual (see records.py), so the
+    run answers every intact ticket and gives the broken one an error row.
     """
     path = Path(path)
     name = path.name.lower().removesuffix(".gz")
     if not name.endswith((".csv", ".jsonl")):
         raise TicketFileError(f"{path}: expected a .csv or .jsonl export (optionally .gz).")
     text = _read_text(path)
-    rows = _csv_rows(text) if name.endswith(".csv") else _jsonl_rows(text)
-    return list(_tickets(rows, path, id_column, text_columns))
+    if name.endswith(".csv"):
+        lines = split_lines(text)
+        layout = csv_header(lines)
+        if not layout.columns:
+            return []  # an empty file
+        id_name, text_names = _choose_columns(layout.columns, path, id_column, text_columns)
+        records = list(csv_records(lines, replace(layout, id_index=layout.columns.index(id_name))))
+    else:
+        records = list(jsonl_records(text))
+        keys = dict.fromkeys(k for r in records if r.fields for k in r.fields)  # every row's keys, in order
+        if not keys:
+            return [_broken(r) for r in records]
+        id_name, text_names = _choose_columns(list(keys), path, id_column, text_columns)
+        records = [replace(r, ticket_id=id_in_broken_json(r.source, id_name)) if r.error else r for r in records]
+    return [_ticket(r, id_name, text_names) for r in records]
 
 
 def duplicate_ids(tickets: Iterable[Ticket]) -> list[str]:
@@ -86,73 +101,49 @@ def _read_text(path: Path) -> str:
         raw = gzip.decompress(path.read_bytes()) if path.suffix.lower() == ".gz" else path.read_bytes()
     except (OSError, EOFError, gzip.BadGzipFile) as error:
         raise TicketFileError(f"Cannot read {path}: {error}") from error
+    return decode_export(raw)
+
+
+def decode_export(raw: bytes) -> str:
+    r"""An export's text: UTF-16 where it starts with a byte order mark (Excel's "Unicode
+    text"), else UTF-8 (a BOM dropped); a file that is not all UTF-8 is decoded line by line,
+    each line that is not UTF-8 read as cp1252 (helpdesks on Windows), so the UTF-8 lines of a
+    mixed file keep their accents and nothing is lost silently.
+
+    >>> decode_export("1,Caf\u00e9\n".encode() + "2,Cr\u00e8me".encode("cp1252")) == "1,Caf\u00e9\n2,Cr\u00e8me"
+    True
+    """
+    if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return raw.decode("utf-16", errors="replace")
     try:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError:
-        # Helpdesks on Windows export cp1252; every byte decodes, so nothing is lost silently.
-        return raw.decode("cp1252", errors="replace")
+        return "\n".join(_decode_line(line) for line in raw.removeprefix(codecs.BOM_UTF8).split(b"\n"))
 
 
-def _csv_rows(text: str) -> Iterator[tuple[int, dict[str, str] | None, str]]:
-    """(line, row, error) for each record; quoted newlines stay inside their field."""
-    reader = csv.reader(io.StringIO(text, newline=""))
+def _decode_line(line: bytes) -> str:
     try:
-        header = next(reader)
-    except StopIteration:
-        return
-    except csv.Error as error:
-        raise TicketFileError(f"The CSV header cannot be read: {error}") from error
-    header = [h.strip() for h in header]
-    while True:
-        line = reader.line_num + 1
-        try:
-            values = next(reader)
-        except StopIteration:
-            return
-        except csv.Error as error:
-            yield line, None, f"unreadable CSV row: {error}"
-            continue
-        if not any(v.strip() for v in values):
-            continue  # blank line
-        if len(values) != len(header):
-            yield line, None, f"expected {len(header)} columns, found {len(values)}"
-            continue
-        yield line, dict(zip(header, values)), ""
+        return line.decode("utf-8")
+    except UnicodeDecodeError:
+        return line.decode("cp1252", errors="replace")  # cp1252 leaves 5 bytes undefined: those become U+FFFD
 
 
-def _jsonl_rows(text: str) -> Iterator[tuple[int, dict[str, str] | None, str]]:
-    for line, raw in enumerate(text.splitlines(), 1):
-        if not raw.strip():
-            continue
-        try:
-            row = json.loads(raw)
-        except ValueError as error:
-            yield line, None, f"not valid JSON: {error}"
-            continue
-        if not isinstance(row, dict):
-            yield line, None, "expected a JSON object"
-            continue
-        yield line, {str(k): "" if v is None else v if isinstance(v, str) else json.dumps(v) for k, v in row.items()}, ""
+def _broken(record: Record) -> Ticket:
+    return Ticket(record.ticket_id or f"line-{record.line}", "", record.line, record.error)
 
 
-def _tickets(
-    rows: Iterable[tuple[int, dict[str, str] | None, str]],
-    path: Path,
-    id_column: str | None,
-    text_columns: Sequence[str] | None,
-) -> Iterator[Ticket]:
-    columns: tuple[str, list[str]] | None = None
-    for line, row, error in rows:
-        if row is None:
-            yield Ticket(f"line-{line}", "", line, error)
-            continue
-        if columns is None:
-            columns = _choose_columns(list(row), path, id_column, text_columns)
-        id_name, text_names = columns
-        ticket_id = str(row.get(id_name, "")).strip() or f"line-{line}"
-        parts = [html_to_text(str(row.get(name, ""))) for name in text_names]
-        text = "\n".join(p for p in parts if p)
-        yield Ticket(ticket_id, text, line, "" if text else "empty ticket: no subject or body")
+def _ticket(record: Record, id_name: str, text_names: Sequence[str]) -> Ticket:
+    """The ticket of one record: its id and text, or the error that keeps it from being answered."""
+    row = record.fields
+    if row is None:
+        return _broken(record)
+    ticket_id = str(row.get(id_name, "")).strip()
+    if not ticket_id:
+        return Ticket(f"line-{record.line}", "", record.line,
+                      f"no ticket id: the {id_name!r} field is empty or missing; give every ticket an id")
+    parts = [html_to_text(str(row.get(name, ""))) for name in text_names]
+    text = "\n".join(p for p in parts if p)
+    return Ticket(ticket_id, text, record.line, "" if text else "empty ticket: no subject or body")
 
 
 def _choose_columns(

@@ -1,18 +1,18 @@
 """The web server: the shopper chat at / and, with staff accounts, the agent-assist panel at
-/assist/ behind a login; `serve` loads everything from the settings and runs it."""
+/assist/ behind a login; `serve` loads everything from the settings, saying what it is doing
+and how long each step took, and runs it."""
 
 from __future__ import annotations
 
 import logging
+import time
 from typing import TYPE_CHECKING
-
-import gradio as gr
 
 from chatbot.errors import ChatbotError
 from chatbot.settings import load_settings
-from chatbot.web.chat import build_app
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # gradio takes seconds to import: `serve` says so before it does
+    import gradio as gr
     from fastapi import FastAPI
 
     from chatbot.support.staff import StaffAccounts
@@ -27,6 +27,7 @@ def create_server(
     /assist/, where every page and API call needs a staff login (the chat needs none and has no
     route to the panel's functions). Up to `chats_at_once` chat answers run at the same time
     (a batching generator writes them together); as many more may queue, then "busy"."""
+    import gradio as gr
     from fastapi import FastAPI
 
     server = FastAPI()
@@ -40,23 +41,29 @@ def create_server(
 
 
 def serve(settings_file: str | None = None, host: str | None = None, port: int | None = None) -> None:
-    """Load the models and the index (building it on a first start), then serve until stopped."""
+    """Load the models and the index (building it on a first start), then serve until stopped.
+    Each step of the start is logged as it begins and with its time (service.timed_step)."""
     import uvicorn
 
     from chatbot.knowledge.embedding import OneThreadEmbedder
     from chatbot.openmp import release_pool
-    from chatbot.service import create_assist_desk, create_pipeline, index_version, load_embedder
+    from chatbot.service import create_assist_desk, create_pipeline, index_version, load_embedder, timed_step
     from chatbot.support.log import open_support_log
     from chatbot.support.staff import StaffAccounts
     from chatbot.text.redaction import redact_logs
 
+    started = time.perf_counter()
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     for noisy in ("faiss.loader", "httpx"):  # library chatter, not the app's
         logging.getLogger(noisy).setLevel(logging.WARNING)
     redact_logs()
     try:
         settings = load_settings(settings_file, host=host, port=port)
+        base = f"http://{settings.host}:{settings.port}"
+        log.info("Starting the shopper chat for %s/: loading the models and the index first", base)
         staff = StaffAccounts.from_setting(settings.staff_accounts)
+        with timed_step("loading the web framework (gradio)"):
+            from chatbot.web.chat import build_app
         embedder = OneThreadEmbedder(load_embedder(settings))  # replies are written on the batch thread
         pipeline = create_pipeline(settings, build_if_missing=True, embedder=embedder, with_orders=True, concurrent=True)
         support_log = open_support_log(settings.support_log_url) if settings.support_log_url else None
@@ -68,17 +75,18 @@ def serve(settings_file: str | None = None, host: str | None = None, port: int |
             from chatbot.web.assist_panel import build_panel
 
             desk = create_assist_desk(settings, pipeline, embedder, support_log)
-            panel = build_panel(desk, settings.store_name, embedder, settings.retention_days)
+            with timed_step("building the agent-assist panel"):
+                panel = build_panel(desk, settings.store_name, embedder, settings.retention_days)
     except ChatbotError as error:
         raise SystemExit(f"Error: {error}") from error
-    base = f"http://{settings.host}:{settings.port}"
-    log.info("Shopper chat: %s/", base)
+    with timed_step("building the shopper chat"):
+        chat = build_app(pipeline, settings, support_log, index_version(settings.index_dir))
+        server = create_server(chat, panel, staff, chats_at_once=settings.max_batch + settings.max_waiting)
+    release_pool()  # loading is done; the batch thread's workers are then the only ones (openmp.py)
+    log.info("Loaded in %.1f s; serving the shopper chat at %s/", time.perf_counter() - started, base)
     if panel is not None and staff:
         log.info("Agent-assist panel: %s/assist/ (%d staff accounts)", base, len(staff))
     else:
         log.info("No staff accounts (`staff_accounts`): the agent-assist panel is off. "
                  "Make one with `python -m chatbot staff-account NAME`.")
-    chat = build_app(pipeline, settings, support_log, index_version(settings.index_dir))
-    server = create_server(chat, panel, staff, chats_at_once=settings.max_batch + settings.max_waiting)
-    release_pool()  # loading is done; the batch thread's workers are then the only ones (openmp.py)
     uvicorn.run(server, host=settings.host, port=settings.port, log_level="warning")

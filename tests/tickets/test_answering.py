@@ -8,16 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from chatbot.answer.pipeline import Pipeline
 from chatbot.errors import SettingsError, TicketFileError
-from chatbot.knowledge.index import build_index
-from chatbot.knowledge.ingest import read_knowledge_base
-from chatbot.knowledge.retrieval import HybridRetriever
 from chatbot.support.triage import TicketTriage
-from chatbot.tickets.answering import LocalAnswerer, answer_tickets, finished_tickets
+from chatbot.tickets.answering import DeferredAnswerer, answer_tickets, finished_tickets
 from chatbot.tickets.reader import read_tickets
 from chatbot.tickets.report import write_batch_report
-from tests.fakes import BatchScriptedGenerator, ToyEmbedder
+from tests.fakes import ToyEmbedder
 
 EXPORT = (
     "ticket_id,subject,description\n"
@@ -28,19 +24,6 @@ EXPORT = (
     "1,Again,How many days to return full-price items?\n"
     "5,Capital,What is the capital of France?\n"
 )
-
-
-@pytest.fixture
-def pipeline(toy_settings, toy_embedder: ToyEmbedder):
-    build_index(read_knowledge_base(toy_settings.kb_dir).passages, toy_embedder, toy_settings.index_dir)
-
-    def make(batch_size: int = 16, window: int = 4, triage: TicketTriage | None = None, **replies: str) -> LocalAnswerer:
-        """Replies by a word of the question: make(full="Within 30 days [1].")."""
-        generator = BatchScriptedGenerator(replies)
-        pipeline = Pipeline(HybridRetriever.from_settings(toy_settings, toy_embedder), generator, toy_settings)
-        return LocalAnswerer(pipeline, triage, batch_size, window)
-
-    return make
 
 
 @pytest.fixture
@@ -61,13 +44,13 @@ def test_every_ticket_gets_one_row(pipeline, export: Path, tmp_path: Path) -> No
     assert [(r["id"], r["answer"], r["escalate"], r["reason"]) for r in written] == [
         ("1", "Within 30 days [1].", False, "answered"),
         ("2", "", True, ""),
-        ("line-4", "", True, ""),
+        ("3", "", True, ""),  # the broken row, under its own id
         ("4", "Within 14 days [1].", False, "answered"),
         ("1", "", True, ""),
         ("5", written[5]["answer"], True, "no_evidence"),
     ]
     assert [r["error"] for r in written][1:5] == [
-        "empty ticket: no subject or body", "expected 3 columns, found 4", "",
+        "empty ticket: no subject or body", "line 4: expected 3 columns, found 4", "",
         "duplicate id: the first ticket with id 1 is answered",
     ]
     assert written[0]["sources"][0]["id"] == "returns#return-window"
@@ -87,9 +70,9 @@ def test_resume_finishes_what_a_crash_left(pipeline, export: Path, tmp_path: Pat
     tickets = read_tickets(export)
     answer_tickets(pipeline(full="Within 30 days [1]."), tickets, out, limit=2)
     with open(out, "a", encoding="utf-8") as handle:
-        handle.write('{"id": "line-4", "answ')  # killed while writing the third row
+        handle.write('{"id": "3", "answ')  # killed while writing the third row
     summary = answer_tickets(pipeline(sale="Within 14 days [1]."), tickets, out, resume=True)
-    assert [r["id"] for r in rows(out)] == ["1", "2", "line-4", "4", "1", "5"]
+    assert [r["id"] for r in rows(out)] == ["1", "2", "3", "4", "1", "5"]
     assert summary.skipped == 2 and summary.done == 4
 
 
@@ -104,7 +87,7 @@ def test_resume_takes_the_counts_its_caller_read_before_loading_the_models(
     monkeypatch.setattr("chatbot.tickets.answering._finished_ids", lambda path: reads.append(path) or Counter())
     summary = answer_tickets(pipeline(sale="Within 14 days [1]."), tickets, out, resume=True, finished=finished)
     assert reads == []  # the output was not read again
-    assert [r["id"] for r in rows(out)] == ["1", "2", "line-4", "4", "1", "5"]
+    assert [r["id"] for r in rows(out)] == ["1", "2", "3", "4", "1", "5"]
     assert summary.skipped == 2 and summary.done == 4
 
 
@@ -115,7 +98,7 @@ def test_csv_output_and_resume(pipeline, export: Path, tmp_path: Path) -> None:
     import csv
 
     table = list(csv.DictReader(out.read_text(encoding="utf-8").splitlines()))
-    assert [r["id"] for r in table] == ["1", "2", "line-4", "4", "1", "5"]
+    assert [r["id"] for r in table] == ["1", "2", "3", "4", "1", "5"]
     assert json.loads(table[3]["sources"])[0]["id"] == "returns#sale-items"
 
 
@@ -130,16 +113,16 @@ def test_a_long_ticket_is_answered_from_its_start(pipeline, tmp_path: Path) -> N
 def test_tickets_are_written_in_batches(pipeline, export: Path, tmp_path: Path) -> None:
     make = pipeline(batch_size=3, window=1, full="Within 30 days [1].", sale="Within 14 days [1].")
     answer_tickets(make, read_tickets(export), tmp_path / "a.jsonl")
-    # groups of 3 tickets: (1, 2, line-4) has one to write, (4, 1-again, 5) one; 5 escalates unwritten
+    # groups of 3 tickets: (1, 2, 3) has one to write, (4, 1-again, 5) one; 5 escalates unwritten
     assert make.pipeline.generator.batches == [1, 1]
-    assert [r["id"] for r in rows(tmp_path / "a.jsonl")] == ["1", "2", "line-4", "4", "1", "5"]
+    assert [r["id"] for r in rows(tmp_path / "a.jsonl")] == ["1", "2", "3", "4", "1", "5"]
 
 
 def test_a_window_of_batches_is_answered_together(pipeline, export: Path, tmp_path: Path) -> None:
     make = pipeline(batch_size=3, window=2, full="Within 30 days [1].", sale="Within 14 days [1].")
     answer_tickets(make, read_tickets(export), tmp_path / "a.jsonl")
     assert make.pipeline.generator.batches == [2]  # the two to write, from both groups of 3
-    assert [r["id"] for r in rows(tmp_path / "a.jsonl")] == ["1", "2", "line-4", "4", "1", "5"]
+    assert [r["id"] for r in rows(tmp_path / "a.jsonl")] == ["1", "2", "3", "4", "1", "5"]
 
 
 TRIAGE_EXAMPLES = """
@@ -164,7 +147,7 @@ def test_rows_carry_the_triage(pipeline, export: Path, tmp_path: Path, toy_embed
     assert labels == [
         ("1", "return", "neutral", "low", "en"),
         ("2", "", "", "", ""),  # empty: an error row, no triage
-        ("line-4", "", "", "", ""),
+        ("3", "", "", "", ""),
         ("4", "return", "neutral", "low", "en"),
         ("1", "", "", "", ""),
         ("5", "other", "neutral", "low", "en"),
@@ -192,3 +175,17 @@ def test_triage_examples_need_two_labels_per_field(tmp_path: Path, toy_embedder:
     examples.write_text('[intent]\nreturn = ["return this"]\n', encoding="utf-8")
     with pytest.raises(SettingsError, match="intent, sentiment, urgency"):
         TicketTriage(toy_embedder, examples)
+
+
+def test_a_finished_resume_loads_no_model(pipeline, export: Path, tmp_path: Path) -> None:
+    out = tmp_path / "answers.jsonl"
+    answer_tickets(pipeline(full="Within 30 days [1]."), read_tickets(export), out)
+    made: list[str] = []
+    deferred = DeferredAnswerer(lambda: made.append("loaded") or pipeline())
+    summary = answer_tickets(deferred, read_tickets(export), out, resume=True)
+    assert made == [] and (summary.done, summary.skipped) == (0, 6)
+    more = tmp_path / "more.csv"
+    more.write_text(EXPORT + "6,Sale,How many days to return sale items?\n", encoding="utf-8")
+    summary = answer_tickets(deferred, read_tickets(more), out, resume=True)
+    assert made == ["loaded"] and (summary.done, summary.skipped) == (1, 6)
+    assert [r["id"] for r in rows(out)] == ["1", "2", "3", "4", "1", "5", "6"]

@@ -35,7 +35,7 @@ def test_a_zendesk_style_csv_is_read_row_by_row(tmp_path: Path, name: str) -> No
         Ticket("101", "Where is my order?\nHi,\nI ordered on Monday and nothing yet.", 2),
         Ticket("102", "Can I return a sale item?\nThanks", 4),
         Ticket("103", "", 5, "empty ticket: no subject or body"),
-        Ticket("line-6", "", 6, "expected 4 columns, found 5"),
+        Ticket("104", "", 6, "line 6: expected 4 columns, found 5"),  # named by its own id
         Ticket("101", "Again\nDuplicate id", 7),
     ]
     assert duplicate_ids(tickets) == ["101"]
@@ -48,7 +48,7 @@ def test_jsonl_with_a_broken_line_and_named_columns(tmp_path: Path) -> None:
     assert [(t.id, t.text, t.line) for t in tickets] == [
         ("7", "Klarna\nCan I pay in 3?", 1), ("line-2", "", 2), ("8", "Lost parcel", 4), ("line-5", "", 5)
     ]
-    assert tickets[1].error.startswith("not valid JSON") and tickets[3].error == "expected a JSON object"
+    assert tickets[1].error.startswith("line 2: not valid JSON") and tickets[3].error == "expected a JSON object"
     only_body = read_tickets(write(tmp_path, "e.jsonl", json.dumps(rows[0])), id_column="ID", text_columns=["body"])
     assert only_body == [Ticket("7", "Can I pay in 3?", 1)]
 

@@ -1,0 +1,50 @@
+"""Start-up that talks: each step of assembling the pipeline is logged as it begins and again
+with its time, so a slow first start says what it is doing (issue 35)."""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import replace
+
+import pytest
+
+from chatbot.service import create_pipeline, timed_step
+from chatbot.settings import Settings
+from tests.fakes import ToyEmbedder
+
+
+def steps(caplog: pytest.LogCaptureFixture) -> list[str]:
+    """The service's log lines, each time written as T."""
+    return [re.sub(r"\d+\.\d s", "T s", r.getMessage()) for r in caplog.records if r.name == "chatbot.service"]
+
+
+def test_a_first_start_says_what_it_is_doing_and_how_long_each_step_took(
+    toy_settings: Settings, toy_embedder: ToyEmbedder, caplog: pytest.LogCaptureFixture
+) -> None:
+    settings = replace(toy_settings, answer_style="extractive")
+    caplog.set_level(logging.INFO, logger="chatbot.service")
+    create_pipeline(settings, build_if_missing=True, embedder=toy_embedder)
+    index, kb, topics = settings.index_dir, settings.kb_dir, settings.topics_file
+    assert steps(caplog) == [
+        f"opening and checking the index in {index} ...",
+        f"No index in {index} yet: building it from {kb}",
+        f"indexing {kb} into {index} ...",
+        f"indexing {kb} into {index}: T s (3 passages, 3 embedded, 0 unchanged)",
+        f"opening and checking the index in {index} ...",
+        f"opening and checking the index in {index}: T s (3 passages)",
+        f"embedding the topic guard's examples in {topics} ...",
+        f"embedding the topic guard's examples in {topics}: T s",
+    ]
+    caplog.clear()
+    create_pipeline(settings, embedder=toy_embedder)  # a later start: the index is only checked
+    assert steps(caplog)[:2] == [f"opening and checking the index in {index} ...",
+                                 f"opening and checking the index in {index}: T s (3 passages)"]
+
+
+def test_a_failed_step_logs_no_time(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO, logger="chatbot.service")
+    with pytest.raises(ValueError), timed_step("loading a model") as notes:
+        notes.append("never shown")
+        raise ValueError("no such model")
+    assert caplog.messages == ["loading a model ..."]
