@@ -143,6 +143,19 @@ class QueuedConversation:
     def last_question(self) -> str:
         return self.turns[-1].question if self.turns else ""
 
+    @property
+    def escalated_turn(self) -> Turn | None:
+        """The turn whose answer put the conversation in the queue: its latest escalation, the one
+        `reason` is for. Questions after it may have been answered since, so the conversation's
+        last question is not necessarily the one waiting for a person."""
+        return next((turn for turn in reversed(self.turns) if turn.escalate), None)
+
+    @property
+    def asked_since_escalation(self) -> int:
+        """How many questions the shopper asked after the escalated turn (answered, or they would
+        be the escalated turn)."""
+        return next((i for i, turn in enumerate(reversed(self.turns)) if turn.escalate), 0)
+
 
 @dataclass(frozen=True)
 class DraftRecord:

@@ -86,7 +86,20 @@ def transcript_markdown(question: str, history: Sequence[dict[str, str]], reason
 
 
 def queue_choices(queue: Sequence[QueuedConversation]) -> list[tuple[str, str]]:
-    return [(f"{c.updated_at:%d %b %H:%M} · {c.reason} · {c.last_question[:60]}", c.id) for c in queue]
+    """Each waiting conversation as (label, id): when it was escalated, why, and the question that
+    was escalated, in full; and how many questions the shopper asked after it, when they did (those
+    were answered, so they are not the reason it waits)."""
+    choices = []
+    for waiting in queue:
+        escalated = waiting.escalated_turn
+        if escalated is None:  # queued with no escalated turn left: show what there is
+            label = f"{waiting.updated_at:%d %b %H:%M} · {waiting.reason} · {waiting.last_question}"
+        else:
+            later = waiting.asked_since_escalation
+            after = f" (then {later} more question{'s' if later != 1 else ''})" if later else ""
+            label = f"{escalated.created_at:%d %b %H:%M} · {waiting.reason} · {escalated.question}{after}"
+        choices.append((label, waiting.id))
+    return choices
 
 
 def _user(request: gr.Request | None) -> str:
@@ -135,8 +148,9 @@ def build_panel(desk: AssistDesk, store_name: str, embedder: Embedder | None = N
         return rate
 
     @_errors_shown
-    def refresh_queue() -> gr.Dropdown:
-        return gr.Dropdown(choices=queue_choices(desk.queue()), value=None)
+    def refresh_queue() -> gr.Radio:
+        choices = queue_choices(desk.queue())
+        return gr.Radio(choices=choices, value=None, label=f"Escalated chats waiting for a person ({len(choices)})")
 
     @_errors_shown
     def open_conversation(conversation_id: str | None) -> tuple[str, dict | None, str]:
@@ -175,10 +189,11 @@ def build_panel(desk: AssistDesk, store_name: str, embedder: Embedder | None = N
         with gr.Tab("Draft a reply"):
             with gr.Row():
                 with gr.Column(scale=4):
+                    # A list, not a dropdown: each entry's question is shown whole, wrapped.
+                    queue = gr.Radio(label="Escalated chats waiting for a person", choices=[])
                     with gr.Row():
-                        queue = gr.Dropdown(label="Escalated chats waiting for a person", choices=[], scale=4)
-                        refresh = gr.Button("Refresh", size="sm", scale=1)
-                        open_button = gr.Button("Open", size="sm", scale=1)
+                        refresh = gr.Button("Refresh", size="sm")
+                        open_button = gr.Button("Open", size="sm")
                     transcript = gr.Markdown(NO_CONVERSATION)
                     message = gr.Textbox(label="Customer message or email thread", lines=8, max_lines=20)
                     draft_button = gr.Button("Draft reply", variant="primary")

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from chatbot.errors import ChatbotError
-from chatbot.support.analytics import build_report, group_questions, parse_day
+from chatbot.support.analytics import build_report, deflected_turns, group_questions, parse_day
 from chatbot.support.export import TURN_COLUMNS, add_eval_cases, eval_cases, turn_record, write_records
 from chatbot.support.log import MIGRATIONS, open_support_log
 from chatbot.values import Answer, Passage
@@ -54,13 +54,64 @@ def test_report_counts_deflection_feedback_and_latency(busy_log) -> None:
     log, _, _ = busy_log
     report = build_report(log, embedder=ToyEmbedder())
     assert (report.turns, report.conversations, report.escalated) == (6, 2, 3)
-    assert report.deflection_rate == 0.5 and report.reasons == {"no_evidence": 2, "user_asked_for_human": 1}
+    # The first conversation's two answers were followed by an escalation (and one was rated
+    # down): only the second conversation's last answer kept the shopper from a person.
+    assert report.deflected == 1 and report.deflection_rate == 1 / 6
+    assert report.reasons == {"no_evidence": 2, "user_asked_for_human": 1}
     assert (report.thumbs_up, report.thumbs_down, report.feedback_rate, report.feedback_score) == (1, 1, 2 / 6, 0.5)
-    assert report.latency_ms == {"p50_total_ms": 40.0, "p95_total_ms": 3000, "p50_first_token_ms": 400, "p95_first_token_ms": 500}
+    assert report.latency_ms == {"p50_total_ms": 40.0, "p95_total_ms": 3000,
+                                 "p50_first_words_ms": 400, "p95_first_words_ms": 500}
+    assert report.first_words_from_server == 3  # these rows have only the server's first token
     today = datetime.now(timezone.utc).date().isoformat()
-    assert report.by_day == [{"day": today, "questions": 6, "answered": 3, "escalated": 3}]
+    assert report.by_day == [{"day": today, "questions": 6, "deflected": 1, "answered_not_deflected": 2,
+                              "escalated": 3}]
     [group] = report.unanswered  # asking for a person is not a question the bot could not answer
     assert group.count == 2 and set(group.questions) == {"Do you sell gift vouchers for spas?", "Can I buy spa gift vouchers?"}
+
+
+def test_deflection_leaves_out_thumbs_down_and_answers_followed_by_an_escalation(log) -> None:
+    helped, disliked, then_person, after_person = (log.new_conversation() for _ in range(4))
+    kept = log.record_turn(helped, "Return window?", answered(100, 50))
+    log.record_feedback(kept, "up")
+    kept_too = log.record_turn(helped, "And sale items?", answered(100, 50))
+    log.record_feedback(log.record_turn(disliked, "Return window?", answered(100, 50)), "down")
+    log.record_turn(then_person, "Return window?", answered(100, 50))
+    log.record_turn(then_person, "I want a person", unanswered("user_asked_for_human"))
+    log.record_turn(after_person, "Spa vouchers?", unanswered())
+    answered_later = log.record_turn(after_person, "Return window?", answered(100, 50))  # answered after the escalation
+    report = build_report(log)
+    assert (report.turns, report.escalated, report.deflected, report.deflection_rate) == (7, 2, 3, 3 / 7)
+    assert deflected_turns(log.turn_rows()) == {kept, kept_too, answered_later}
+    assert report.by_day[0] | {"day": ""} == {"day": "", "questions": 7, "deflected": 3, "answered_not_deflected": 2,
+                                              "escalated": 2}
+
+
+def test_an_escalation_after_the_date_range_still_undoes_an_answer_in_it(log, tmp_path: Path) -> None:
+    conversation = log.new_conversation()
+    answer = log.record_turn(conversation, "Return window?", answered(100, 50))
+    log.record_turn(conversation, "That's wrong, get me a person", unanswered("user_asked_for_human"))
+    yesterday = datetime.now(timezone.utc) - timedelta(days=1)
+    with sqlite3.connect(tmp_path / "support.db") as db:
+        db.execute("UPDATE turns SET created_at = ? WHERE id = ?",
+                   (yesterday.strftime("%Y-%m-%d %H:%M:%S.000000"), answer))
+    report = build_report(log, until=yesterday.date())
+    assert (report.turns, report.escalated, report.deflected) == (1, 0, 0)
+    assert report.by_day == [{"day": yesterday.date().isoformat(), "questions": 1, "deflected": 0,
+                              "answered_not_deflected": 1, "escalated": 0}]
+
+
+def test_first_words_are_what_the_chat_showed_and_older_rows_fall_back_to_the_first_token(log) -> None:
+    conversation = log.new_conversation()
+    for shown_ms in (120.0, 900.0, 2500.0):  # the server's first token came at 20 ms each time
+        timings = {"total_ms": shown_ms - 10, "first_token_ms": 20.0, "first_visible_ms": shown_ms}
+        answer = Answer("30 days [1].", (RETURNS,), 0.8, False, "answered", timings)
+        log.record_turn(conversation, "Return window?", answer)
+    log.record_turn(conversation, "Logged before the chat timed it", answered(3000, 700))
+    log.record_turn(conversation, "Escalated, untimed", unanswered())
+    assert [r["timings"].get("first_visible_ms") for r in log.turn_rows()] == [120.0, 900.0, 2500.0, None, None]
+    report = build_report(log)
+    assert (report.latency_ms["p50_first_words_ms"], report.latency_ms["p95_first_words_ms"]) == (700, 2500.0)
+    assert report.first_words_from_server == 1
 
 
 def test_date_filters(busy_log) -> None:

@@ -42,6 +42,21 @@ def test_only_escalated_conversations_wait_in_the_queue_newest_first(log) -> Non
     assert [t.question for t in queue[0].turns] == ["Hi", "I want a person"] and queue[0].last_question == "I want a person"
 
 
+def test_a_queued_conversation_knows_which_question_was_escalated(log) -> None:
+    conversation = log.new_conversation()
+    log.record_turn(conversation, "Can I return a sofa bed?", ESCALATED)
+    log.record_turn(conversation, "What about items marked Final Sale?", ANSWERED)  # asked and answered after
+    log.record_turn(conversation, "And gift cards?", ANSWERED)
+    [waiting] = log.escalation_queue()
+    assert (waiting.reason, waiting.escalated_turn.question, waiting.asked_since_escalation) == (
+        "no_evidence", "Can I return a sofa bed?", 2)
+    assert waiting.last_question == "And gift cards?"
+    log.record_turn(conversation, "I want a person", Answer("Connecting you.", (), 1.0, True, "user_asked_for_human"))
+    [waiting] = log.escalation_queue()  # the latest escalation is the one waiting
+    assert (waiting.reason, waiting.escalated_turn.question, waiting.asked_since_escalation) == (
+        "user_asked_for_human", "I want a person", 0)
+
+
 def test_rating_a_draft_from_the_queue_takes_it_off_the_queue(log) -> None:
     conversation = log.new_conversation()
     log.record_turn(conversation, "Can I return a sofa bed?", ESCALATED)
