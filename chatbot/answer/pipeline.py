@@ -44,6 +44,7 @@ from chatbot.orders.chat import (
 )
 from chatbot.settings import Settings
 from chatbot.text.citations import cite_best_passage, map_citations, split_sentences, strip_markers
+from chatbot.text.questions import split_questions
 from chatbot.text.words import content_words, says_something
 from chatbot.values import Answer, Passage
 
@@ -58,6 +59,19 @@ REASON_UNSUPPORTED = "unsupported_answer"
 REASON_QUOTED = "quoted"  # nothing the model wrote was supported: the best passage is quoted instead
 ANSWER_STYLES = ("extractive", "generative")
 # What each escalation tells the shopper (a prompt file in prompts/).
+PART_SENTENCES = 2  # at most, for each question of a message that asks several
+_MARKER = re.compile(r"\[(\d+)\]")
+
+
+def _place(shown: list[Passage], passage: Passage) -> int:
+    """The passage's number (from 1) among `shown`, added at the end when it is new."""
+    for number, seen in enumerate(shown, 1):
+        if seen.id == passage.id:
+            return number
+    shown.append(passage)
+    return len(shown)
+
+
 DECLINE_PROMPTS = {REASON_ASKED_FOR_HUMAN: "handoff", REASON_OFF_TOPIC: "off_topic", REASON_SENSITIVE: "sensitive",
                    REASON_PAYMENT_DISPUTE: "payment_dispute"}
 
@@ -286,6 +300,12 @@ class Pipeline:
         decision = self._decide(message, history, for_staff=for_staff)
         question = decision.question
         timings = {"retrieval_ms": (time.perf_counter() - started) * 1000}
+        parts = split_questions(question) if decision.reason in (REASON_ANSWERED, REASON_NO_EVIDENCE) else [question]
+        if self.settings.answer_style == "extractive" and len(parts) > 1:
+            composed = self._composed_parts(parts, history, decision, started, timings, for_staff)
+            yield composed.text
+            yield composed
+            return
         if decision.escalate:
             timings["total_ms"] = (time.perf_counter() - started) * 1000
             declined = self._decline(decision, timings)
@@ -372,6 +392,34 @@ class Pipeline:
         if not text:
             return Answer(self._render("escalation"), (), decision.confidence, True, REASON_EMPTY_ANSWER, timings)
         text, sources = map_citations(text, shown)
+        return Answer(text, sources, decision.confidence, False, REASON_ANSWERED, timings)
+
+    def _composed_parts(
+        self, parts: Sequence[str], history: Sequence[Message], decision: Decision, started: float,
+        timings: dict[str, float], for_staff: bool,
+    ) -> Answer:
+        """A message that asks several things, each answered on its own (the earlier parts are its
+        conversation, so "do u do it to the isle of man?" knows what "it" is) and cited; a part
+        the pages do not answer is named as such. An escalation when no part is answered."""
+        shown: list[Passage] = []
+        said: list[str] = []
+        for number, part in enumerate(parts):
+            earlier = [*history, *({"role": "user", "content": p} for p in parts[:number])]
+            found = self._decide(part, earlier, for_staff=for_staff)
+            if found.escalate:
+                said.append(self._render("unanswered_part", question=part.rstrip("?! ")))
+                continue
+            passages = list(found.passages[: self.settings.compose_passages])
+            context = "" if found.query in ("", found.question) else found.query
+            count = min(PART_SENTENCES, self.settings.compose_sentences)
+            for sentence in compose(found.question, passages, self.embedder, count, context):
+                cited = _MARKER.sub(lambda m: f"[{_place(shown, passages[int(m.group(1)) - 1])}]", sentence)
+                if cited not in said:  # two parts may find the same sentence
+                    said.append(cited)
+        timings["first_token_ms"] = timings["total_ms"] = (time.perf_counter() - started) * 1000
+        if not shown:
+            return self._decline(replace(decision, escalate=True, reason=REASON_NO_EVIDENCE), timings)
+        text, sources = map_citations(" ".join(said), shown)
         return Answer(text, sources, decision.confidence, False, REASON_ANSWERED, timings)
 
     def _require_generator(self) -> Generator:

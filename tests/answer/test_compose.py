@@ -77,3 +77,31 @@ def test_tickets_are_composed_without_a_decoder(extractive, toy_settings: Settin
 def test_an_unknown_answer_style_is_a_clear_error(toy_settings: Settings, toy_embedder: ToyEmbedder) -> None:
     with pytest.raises(SettingsError, match="answer_style must be one of extractive, generative"):
         Pipeline(HybridRetriever, None, replace(toy_settings, answer_style="poetic"))
+
+
+def test_each_question_of_a_message_is_answered_and_cited(extractive) -> None:
+    pipeline, _ = extractive
+    answer = pipeline.answer("how many days to return sale items, and how much is UK delivery?")
+    assert answer.text == (
+        "Sale items can be returned within 14 days of delivery. [1] "
+        "Standard UK delivery costs £3.95 and takes 2 to 4 business days. [2]"
+    )
+    assert [p.id for p in answer.sources] == ["returns#sale-items", "shipping#uk-delivery"]
+
+
+def test_a_question_of_a_message_that_the_pages_do_not_answer_is_named(extractive) -> None:
+    pipeline, _ = extractive
+    answer = pipeline.answer("how many days to return sale items, and who won the football yesterday?")
+    assert answer.text.startswith("Sale items can be returned within 14 days of delivery. [1] ")
+    assert 'I can\'t answer "who won the football yesterday" from' in answer.text
+    assert not answer.escalate
+
+
+def test_a_no_question_gets_the_verdict_its_sentence_states() -> None:
+    page = Passage("r", "returns", "Returns", 'Sale items can be returned within 14 days, and items marked '
+                   '"Final Sale" cannot be returned or exchanged unless they arrive faulty.', "r.md")
+    assert compose("Can I return Final Sale items?", [page], None, sentences=1) == [
+        'No: Sale items can be returned within 14 days, and items marked "Final Sale" cannot be returned or '
+        'exchanged unless they arrive faulty. [1]'
+    ]
+    assert compose("Can I return sale items?", [page], None, sentences=1)[0].startswith("Sale items")  # no verdict
