@@ -69,36 +69,42 @@ class SentenceTransformerEmbedder:
 
 
 class RememberingEmbedder:
-    """An embedder that remembers the vectors of the last `size` texts it embedded one at a
-    time: a shopper's question is embedded by the topic guard and again by the retriever, and
-    with 16 shoppers at once the two took equal shares of the request threads' time (py-spy).
-    Calls with several texts (an index build) pass through and are not remembered."""
+    """An embedder that remembers the vectors of the last `size` texts it embedded in calls of at
+    most `few` texts: a shopper's question is embedded by the topic guard and again by the
+    retriever, and a composed answer embeds the same page sentences for every shopper who asks
+    about them (at 16 shoppers, embedding them again was most of each answer's time). Only the
+    texts not remembered are embedded. Bigger calls (an index build) pass through."""
 
-    def __init__(self, embedder: Embedder, size: int = 256) -> None:
+    def __init__(self, embedder: Embedder, size: int = 8192, few: int = 64) -> None:
         from collections import OrderedDict
 
         self.embedder = embedder
         self.id = embedder.id
         self.dimension = embedder.dimension
         self.size = size
+        self.few = few
         self._recent: OrderedDict[str, np.ndarray] = OrderedDict()
         self._lock = threading.Lock()
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
-        if len(texts) != 1:
+        import numpy as np
+
+        if len(texts) > self.few:
             return self.embedder.embed(texts)
-        (text,) = texts
         with self._lock:
-            vector = self._recent.get(text)
-            if vector is not None:
+            found = {text: self._recent[text] for text in texts if text in self._recent}
+            for text in found:
                 self._recent.move_to_end(text)
-                return vector.copy()
-        vector = self.embedder.embed(texts)
-        with self._lock:
-            self._recent[text] = vector.copy()
-            while len(self._recent) > self.size:
-                self._recent.popitem(last=False)
-        return vector
+        missing = list(dict.fromkeys(text for text in texts if text not in found))
+        if missing:
+            for text, vector in zip(missing, self.embedder.embed(missing)):
+                found[text] = vector.copy()
+            with self._lock:
+                for text in missing:
+                    self._recent[text] = found[text]
+                while len(self._recent) > self.size:
+                    self._recent.popitem(last=False)
+        return np.stack([found[text] for text in texts]).astype(np.float32, copy=True).reshape(len(texts), self.dimension)
 
 
 class OneThreadEmbedder:

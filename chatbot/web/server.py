@@ -64,7 +64,9 @@ def serve(settings_file: str | None = None, host: str | None = None, port: int |
         staff = StaffAccounts.from_setting(settings.staff_accounts)
         with timed_step("loading the web framework (gradio)"):
             from chatbot.web.chat import build_app
-        embedder = OneThreadEmbedder(load_embedder(settings))  # replies are written on the batch thread
+        embedder = load_embedder(settings)
+        if settings.answer_style != "extractive":  # replies are written on the batch thread: leave it the cores
+            embedder = OneThreadEmbedder(embedder)
         pipeline = create_pipeline(settings, build_if_missing=True, embedder=embedder, with_orders=True, concurrent=True)
         support_log = open_support_log(settings.support_log_url) if settings.support_log_url else None
         if support_log is not None and settings.retention_days > 0:

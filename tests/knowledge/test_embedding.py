@@ -10,16 +10,16 @@ from tests.fakes import ToyEmbedder
 
 def test_a_text_embedded_again_is_remembered_and_many_texts_pass_through() -> None:
     inner = ToyEmbedder()
-    embedder = RememberingEmbedder(inner, size=2)
+    embedder = RememberingEmbedder(inner, size=2, few=2)
     assert (embedder.id, embedder.dimension) == (inner.id, inner.dimension)
     first = embedder.embed(["Do you ship to Canada?"])
     first[0, 0] = 99.0  # a caller changing its copy changes nothing remembered
     again = embedder.embed(["Do you ship to Canada?"])
     np.testing.assert_array_equal(again, ToyEmbedder().embed(["Do you ship to Canada?"]))
     assert inner.calls == [["Do you ship to Canada?"]]
-    embedder.embed(["a", "b"])
-    embedder.embed(["a", "b"])
-    assert inner.calls[-2:] == [["a", "b"], ["a", "b"]]
+    embedder.embed(["a", "b", "c"])
+    embedder.embed(["a", "b", "c"])
+    assert inner.calls[-2:] == [["a", "b", "c"], ["a", "b", "c"]]  # more than `few` texts: an index build
 
 
 def test_only_the_last_texts_are_remembered() -> None:
@@ -29,3 +29,12 @@ def test_only_the_last_texts_are_remembered() -> None:
         embedder.embed([text])
     # "returns" was used again before "refunds" came, so "delivery" was the one forgotten.
     assert [call[0] for call in inner.calls] == ["returns", "delivery", "refunds", "delivery"]
+
+
+def test_only_the_texts_not_remembered_are_embedded_and_the_order_is_kept() -> None:
+    inner = ToyEmbedder()
+    embedder = RememberingEmbedder(inner, size=10)
+    embedder.embed(["returns: 30 days", "delivery: free over £50"])
+    vectors = embedder.embed(["how long to return?", "delivery: free over £50", "returns: 30 days"])
+    assert inner.calls[-1] == ["how long to return?"]
+    np.testing.assert_array_equal(vectors, ToyEmbedder().embed(["how long to return?", "delivery: free over £50", "returns: 30 days"]))
