@@ -105,7 +105,7 @@ def create_pipeline(
 
     Without the generator the pipeline can still search, decide and compose answers from the
     passages' sentences (`answer_style = "extractive"`), not write; the decoder is loaded for
-    `answer_style = "generative"`, and whenever the reranker or the condenser needs it. With
+    `answer_style = "generative"` or `"hybrid"`, and whenever the reranker or the condenser needs it. With
     `with_orders` (the chat and `ask`) it also answers order questions from the order store.
     With `concurrent` (the web app) chats asked at the same time are written in one batch.
     """
@@ -113,7 +113,7 @@ def create_pipeline(
     retriever = open_retriever(settings, embedder, build_if_missing)
     abstention = load_abstention(settings, retriever, embedder)
     generator: Generator | None = None
-    writes = with_generator and settings.answer_style == "generative"
+    writes = with_generator and settings.answer_style in ("generative", "hybrid")
     if writes or settings.reranker == BUNDLED_RERANKER or settings.condense == "model":
         generator = make_generator(settings)
     orders = open_order_desk(settings) if with_orders else None

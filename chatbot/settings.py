@@ -66,7 +66,9 @@ class Settings:
     # How an answer is written: "extractive" composes it from the top `compose_passages` passages'
     # `compose_sentences` sentences closest to the question (answer/compose.py: every fact is the
     # store's own, and no decoder is loaded for it); "generative" has the decoder write it from the
-    # top `prompt_passages`, each sentence then checked against the passages it cites.
+    # top `prompt_passages`, each sentence then checked against the passages it cites; "hybrid"
+    # composes it and has the decoder write a short lead-in, dropped unless the composed
+    # sentences support it.
     answer_style: str = "extractive"
     compose_passages: int = 3
     compose_sentences: int = 3

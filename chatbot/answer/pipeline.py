@@ -57,7 +57,8 @@ REASON_EMPTY_ANSWER = "empty_answer"
 REASON_ASKED_FOR_HUMAN = "user_asked_for_human"
 REASON_UNSUPPORTED = "unsupported_answer"
 REASON_QUOTED = "quoted"  # nothing the model wrote was supported: the best passage is quoted instead
-ANSWER_STYLES = ("extractive", "generative")
+ANSWER_STYLES = ("extractive", "generative", "hybrid")
+LEAD_IN_WORDS = 25  # a longer lead-in is not "short": dropped
 # What each escalation tells the shopper (a prompt file in prompts/).
 PART_SENTENCES = 2  # at most, for each question of a message that asks several
 _MARKER = re.compile(r"\[(\d+)\]")
@@ -301,7 +302,7 @@ class Pipeline:
         question = decision.question
         timings = {"retrieval_ms": (time.perf_counter() - started) * 1000}
         parts = split_questions(question) if decision.reason in (REASON_ANSWERED, REASON_NO_EVIDENCE) else [question]
-        if self.settings.answer_style == "extractive" and len(parts) > 1:
+        if self.settings.answer_style != "generative" and len(parts) > 1:
             composed = self._composed_parts(parts, history, decision, started, timings, for_staff)
             yield composed.text
             yield composed
@@ -312,7 +313,7 @@ class Pipeline:
             yield declined.text
             yield declined
             return
-        if self.settings.answer_style == "extractive":
+        if self.settings.answer_style != "generative":
             composed = self._composed(decision, started, timings)
             yield composed.text
             yield composed
@@ -359,7 +360,7 @@ class Pipeline:
             if decision.escalate:
                 results.append(self._decline(decision, timings))
                 continue
-            if self.settings.answer_style == "extractive":
+            if self.settings.answer_style != "generative":
                 results.append(self._composed(decision, started, timings))
                 continue
             results.append(Answer(""))  # written below
@@ -391,8 +392,27 @@ class Pipeline:
         timings["first_token_ms"] = timings["total_ms"] = (time.perf_counter() - started) * 1000
         if not text:
             return Answer(self._render("escalation"), (), decision.confidence, True, REASON_EMPTY_ANSWER, timings)
+        if self.settings.answer_style == "hybrid":
+            lead = self._lead_in(decision.question, text, shown)
+            text = f"{lead} {text}" if lead else text
+            timings["total_ms"] = (time.perf_counter() - started) * 1000
         text, sources = map_citations(text, shown)
         return Answer(text, sources, decision.confidence, False, REASON_ANSWERED, timings)
+
+    def _lead_in(self, question: str, composed: str, shown: Sequence[Passage]) -> str:
+        """`answer_style = "hybrid"`: the decoder's one-sentence lead-in to a composed answer, kept
+        only when it is short, says something, and states no fact, name or verdict that the
+        composed sentences do not (checked as if it cited each of them); "" otherwise."""
+        sentences = [strip_markers(s).strip() for s in split_sentences(composed) if strip_markers(s).strip()]
+        messages = [{"role": "system", "content": self.system_prompt},
+                    {"role": "user", "content": self._render("lead_in", question=question, sentences=sentences)}]
+        written = split_sentences(tidy_answer(generate(self._require_generator(), messages, 48)))
+        lead = strip_markers(written[0]).strip() if written else ""
+        if not lead or len(lead.split()) > LEAD_IN_WORDS or echoes_question(lead, question):
+            return ""
+        said = Passage("composed", "composed", "", " ".join(sentences), "")
+        kept, _ = self._ground(f"{lead} [1]", [said])
+        return lead if kept else ""
 
     def _composed_parts(
         self, parts: Sequence[str], history: Sequence[Message], decision: Decision, started: float,

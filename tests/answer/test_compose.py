@@ -105,3 +105,21 @@ def test_a_no_question_gets_the_verdict_its_sentence_states() -> None:
         'exchanged unless they arrive faulty. [1]'
     ]
     assert compose("Can I return sale items?", [page], None, sentences=1)[0].startswith("Sale items")  # no verdict
+
+
+@pytest.mark.parametrize(("lead_in", "kept"), [
+    ("You have 14 days to return sale items.", True),
+    ("You have 30 days to return sale items.", False),  # a number the composed sentence does not state
+    ("Sale items cannot be returned.", False),  # the opposite of it
+])
+def test_a_hybrid_lead_in_is_kept_only_when_the_composed_sentences_support_it(
+    toy_settings: Settings, toy_embedder: ToyEmbedder, lead_in: str, kept: bool
+) -> None:
+    build_index(read_knowledge_base(toy_settings.kb_dir).passages, toy_embedder, toy_settings.index_dir)
+    settings = replace(toy_settings, answer_style="hybrid", compose_sentences=1)
+    generator = ScriptedGenerator(lead_in)
+    pipeline = Pipeline(HybridRetriever.from_settings(settings, toy_embedder), generator, settings, embedder=toy_embedder)
+    answer = pipeline.answer("How many days to return sale items?")
+    composed = "Sale items can be returned within 14 days of delivery. [1]"
+    assert answer.text == (f"{lead_in} {composed}" if kept else composed)
+    assert "Sale items can be returned within 14 days of delivery." in generator.received[0][-1]["content"]
