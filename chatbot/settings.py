@@ -71,6 +71,7 @@ class Settings:
     # sentences support it.
     answer_style: str = "extractive"
     compose_passages: int = 3
+    compose_margin: float = 0.15  # a passage scoring this much below the best is not composed from
     compose_sentences: int = 3
 
     # Generation: "transformers" runs `model` in this process; "openai" asks an OpenAI-compatible

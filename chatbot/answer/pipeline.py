@@ -44,7 +44,7 @@ from chatbot.orders.chat import (
 )
 from chatbot.settings import Settings
 from chatbot.text.citations import cite_best_passage, map_citations, split_sentences, strip_markers
-from chatbot.text.questions import split_questions
+from chatbot.text.questions import asked_part, split_questions
 from chatbot.text.words import content_words, says_something
 from chatbot.values import Answer, Passage
 
@@ -168,6 +168,9 @@ class Pipeline:
         alone, and the standalone query searched (the question itself when it stands alone)."""
         k = k or self.settings.top_k
         alone = self.retriever.search(question, k)
+        asked = asked_part(question)
+        if asked != question:  # "Jumper doesn't fit, how do I return it?": the ask alone finds the page too
+            alone = merge_results([alone, self.retriever.search(asked, k)], k)
         best_alone = max((p.score for p in alone), default=0.0)
         query = self.condense(question, history) if history else question
         if query == question:
@@ -386,7 +389,7 @@ class Pipeline:
     def _composed(self, decision: Decision, started: float, timings: dict[str, float]) -> Answer:
         """The answer composed from the top passages' sentences closest to the question (with a
         follow-up, to its standalone query too), each cited; an escalation when they have none."""
-        shown = list(decision.passages[: self.settings.compose_passages])
+        shown = self._composable(decision)
         context = "" if decision.query in ("", decision.question) else decision.query
         text = " ".join(compose(decision.question, shown, self.embedder, self.settings.compose_sentences, context))
         timings["first_token_ms"] = timings["total_ms"] = (time.perf_counter() - started) * 1000
@@ -398,6 +401,14 @@ class Pipeline:
             timings["total_ms"] = (time.perf_counter() - started) * 1000
         text, sources = map_citations(text, shown)
         return Answer(text, sources, decision.confidence, False, REASON_ANSWERED, timings)
+
+    def _composable(self, decision: Decision) -> list[Passage]:
+        """The top `compose_passages` passages an answer may be composed from: those within
+        `compose_margin` of the best one (a passage that matches much worse than the best is
+        there for its words, "cracking" of a wooden board beside a cracked vase)."""
+        top = decision.passages[: self.settings.compose_passages]
+        best = max((p.score for p in top), default=0.0)
+        return [p for p in top if p.score >= best - self.settings.compose_margin]
 
     def _lead_in(self, question: str, composed: str, shown: Sequence[Passage]) -> str:
         """`answer_style = "hybrid"`: the decoder's one-sentence lead-in to a composed answer, kept
@@ -427,9 +438,9 @@ class Pipeline:
             earlier = [*history, *({"role": "user", "content": p} for p in parts[:number])]
             found = self._decide(part, earlier, for_staff=for_staff)
             if found.escalate:
-                said.append(self._render("unanswered_part", question=part.rstrip("?! ")))
+                said.append(self._render("unanswered_part", question=asked_part(part).rstrip("?! ")))
                 continue
-            passages = list(found.passages[: self.settings.compose_passages])
+            passages = self._composable(found)
             context = "" if found.query in ("", found.question) else found.query
             count = min(PART_SENTENCES, self.settings.compose_sentences)
             for sentence in compose(found.question, passages, self.embedder, count, context):

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from chatbot.text.words import passage_sentences
+from chatbot.text.words import content_words, passage_sentences
 
 _ASKING = (
     r"how|what|whats|what's|when|whens|when's|where|which|who|why|can|could|do|does|did|is|are|will|would|"
@@ -51,3 +51,26 @@ def split_questions(message: str) -> list[str]:
         return [message]
     prefix = " ".join(context)
     return [f"{prefix} {question}".strip() for question in asked]
+
+
+def asked_part(message: str) -> str:
+    """The question of a one-question message without what it says first about the shopper's
+    situation ("Jumper doesn't fit, how do I return it?" asks "how do I return it?"): an unusual
+    word in the situation ("jumper") can pull the whole message away from the page that answers
+    it. The message itself when it has no such lead-in.
+
+    >>> asked_part("Jumper doesn't fit, how do I return it?"), asked_part("how do I return a jumper?")
+    ('how do I return it?', 'how do I return a jumper?')
+    >>> asked_part("I live in Germany. Can I do an exchange?"), asked_part("my vase is cracked, what do I do?")
+    ('Can I do an exchange?', 'my vase is cracked, what do I do?')
+    """
+    sentences = passage_sentences(" ".join(message.split()))
+    if not sentences:
+        return message
+    last = sentences[-1]
+    pieces = [piece.strip(" ,;") for piece in _JOINED.split(last) if piece.strip(" ,;")]
+    asking = [piece for piece in pieces if _QUESTION_START.match(piece) and len(piece.split()) >= 3]
+    # "what do I do?" says nothing without its situation: the whole message is the question then.
+    if len(asking) == 1 and (asking[0] != pieces[0] or len(sentences) > 1) and content_words(asking[0]):
+        return asking[0] + ("?" if last.rstrip().endswith("?") and not asking[0].endswith("?") else "")
+    return message
