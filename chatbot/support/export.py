@@ -17,7 +17,8 @@ if TYPE_CHECKING:
     from chatbot.support.log import SupportLog
 
 TURN_COLUMNS = ("conversation_id", "turn_id", "created_at", "question", "answer", "reason", "escalate", "confidence",
-                "sources", "total_ms", "first_token_ms", "model", "index_version", "feedback", "feedback_comment")
+                "sources", "total_ms", "first_token_ms", "first_visible_ms", "model", "index_version", "feedback",
+                "feedback_comment")
 DRAFT_COLUMNS = ("draft_id", "agent", "conversation_id", "message", "draft", "reason", "next_action", "rating", "final_text")
 
 
@@ -28,7 +29,9 @@ def turn_record(row: dict[str, Any]) -> dict[str, Any]:
         "conversation_id": row["conversation_id"], "turn_id": row["id"], "created_at": _iso(row["created_at"]),
         "question": row["question"], "answer": row["answer"], "reason": row["reason"], "escalate": bool(row["escalate"]),
         "confidence": row["confidence"], "sources": [s["doc_id"] for s in row["sources"] or []],
-        "total_ms": timings.get("total_ms"), "first_token_ms": timings.get("first_token_ms"), "model": row.get("model"),
+        "total_ms": timings.get("total_ms"), "first_token_ms": timings.get("first_token_ms"),
+        # What the shopper waited for the first words, as the chat showed them (None in older rows).
+        "first_visible_ms": timings.get("first_visible_ms"), "model": row.get("model"),
         "index_version": row.get("index_version"), "feedback": row.get("feedback"), "feedback_comment": row.get("feedback_comment"),
     }
 

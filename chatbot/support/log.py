@@ -32,9 +32,9 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.engine import Connection, CursorResult, Engine
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
-from chatbot.database import Database, database_message, open_engine
+from chatbot.database import Database, database_message, lock_schema, open_engine
 from chatbot.errors import ChatbotError, SupportLogError
 from chatbot.text.redaction import redact
 from chatbot.values import Answer
@@ -224,9 +224,17 @@ class SupportLog(Database):
         with self._connect() as connection:
             if connection.scalar(select(func.count()).select_from(turns).where(turns.c.id == turn_id)) == 0:
                 raise ChatbotError(f"No answer {turn_id} in the support log.")
-            updated = connection.execute(update(feedback).where(feedback.c.turn_id == turn_id).values(**values))
-            if not updated.rowcount:
-                connection.execute(insert(feedback).values(turn_id=turn_id, **values))
+            rate = update(feedback).where(feedback.c.turn_id == turn_id).values(**values)
+            if connection.execute(rate).rowcount:
+                return
+            # A rating of the same answer may be inserting at this moment (two clicks, two app
+            # processes): ours then fails on the key, in a savepoint so the transaction survives,
+            # and the update runs again on the row now committed: the later rating wins.
+            try:
+                with connection.begin_nested():
+                    connection.execute(insert(feedback).values(turn_id=turn_id, **values))
+            except IntegrityError:
+                connection.execute(rate)
 
     def turn_rows(self, since: datetime | None = None, until: datetime | None = None) -> list[dict[str, Any]]:
         """Every turn in [since, until), oldest first, with its feedback: what the dashboard and
@@ -331,6 +339,8 @@ def _draft(row: Any) -> DraftRecord:
 def migrate(engine: Engine) -> int:
     """Apply the MIGRATIONS not yet recorded in `schema_versions`; returns the schema version."""
     with engine.begin() as connection:
+        # One process at a time: two starting on a new database would both create the tables.
+        lock_schema(connection, "support log schema")
         metadata.create_all(connection, tables=[schema_versions])
         current = connection.scalar(select(func.max(schema_versions.c.version))) or 0
         if current > len(MIGRATIONS):

@@ -200,7 +200,8 @@ def test_two_writers_at_once_lose_nothing(postgres_url: str, raw: Engine) -> Non
 
 
 def test_lock_schema_lets_one_transaction_at_a_time_through(raw: Engine) -> None:
-    # What migrate and open_order_store would take first to fix the two xfails below.
+    # What migrate (and open_order_store) take first, so two processes opening a new database
+    # at once do not both create its tables (the next test).
     order: list[str] = []
     with raw.connect() as first:
         lock_schema(first, "support log schema")
@@ -219,10 +220,9 @@ def test_lock_schema_lets_one_transaction_at_a_time_through(raw: Engine) -> None
     assert order == ["first", "second"]
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "migrate has no lock: two processes migrating a new database at once both issue CREATE TABLE, and "
-    "PostgreSQL refuses the second (duplicate key in pg_type)"))
 def test_two_logs_opening_a_new_database_at_once_both_open(postgres_server: PostgresServer) -> None:
+    # Without migrate's lock_schema both logs issued CREATE TABLE and PostgreSQL refused the
+    # second (duplicate key in pg_type).
     for _ in range(OPENING_ROUNDS):
         assert at_once(2, opening(postgres_server.create_database())) == ["", ""]
 
@@ -239,10 +239,8 @@ def opening(url: str) -> Callable[[int], str]:
     return opened
 
 
-@pytest.mark.xfail(strict=True, raises=SupportLogError, reason=(
-    "record_feedback updates, then inserts when nothing was updated: two ratings of one answer at once both "
-    "insert, and PostgreSQL refuses the second (duplicate key on feedback.turn_id)"))
 def test_two_ratings_of_one_answer_at_once_keep_the_last(log: SupportLog, postgres_url: str, raw: Engine) -> None:
+    # Without the savepoint both ratings inserted and the second failed on feedback's key.
     turn = log.record_turn(log.new_conversation(), "Return window?", ANSWERED)
     # The first rating's transaction is held open after its insert, so the second surely runs
     # while it is in flight: its update finds no committed row, its insert waits on the key.
