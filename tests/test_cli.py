@@ -266,13 +266,14 @@ def test_answer_tickets_resume_of_a_finished_output_returns_without_loading_mode
 
 
 @pytest.mark.real
-def test_answer_tickets_answers_every_ticket_after_an_unclosed_quote(run_cli, tmp_path: Path) -> None:
+def test_answer_tickets_answers_every_ticket_after_an_unclosed_quote(run_cli, real_settings, real_index, tmp_path: Path) -> None:
     from tests.tickets.test_broken_rows import UNCLOSED_QUOTE_CSV
 
     export = tmp_path / "export.csv"
     export.write_text(UNCLOSED_QUOTE_CSV, encoding="utf-8")
     out = tmp_path / "answers.jsonl"
-    result = run_cli("answer-tickets", str(export), "--out", str(out), env={"CHATBOT_TRIAGE_FILE": ""})
+    result = run_cli("answer-tickets", str(export), "--out", str(out), "--index", str(real_settings.index_dir),
+                     env={"CHATBOT_TRIAGE_FILE": ""})
     assert result.returncode == 0, result.stderr
     written = [json.loads(line) for line in out.read_text().splitlines()]
     assert [r["id"] for r in written] == [f"M-{n}" for n in range(1, 9)]

@@ -22,6 +22,7 @@ from chatbot.answer.guardrails import (
     leaks_prompt,
     payment_dispute,
     remove_instructions,
+    rule_verdict,
 )
 from chatbot.answer.prompts import render_prompt
 from chatbot.errors import ChatbotError, QuestionError, SettingsError
@@ -194,6 +195,9 @@ class Pipeline:
         """`decide` for a message already cleaned (`clean_question`)."""
         if wants_person(message) and not for_staff:
             return Decision((), 1.0, True, REASON_ASKED_FOR_HUMAN, message)
+        rule = rule_verdict(message) if self.guard else None  # a card number or a request for the system prompt comes first
+        if rule:
+            return Decision((), 0.0, True, rule.reason, message, rule)
         if payment_dispute(message) and not for_staff:  # "charged twice", "chargeback": always a person
             return Decision((), 1.0, True, REASON_PAYMENT_DISPUTE, message)
         question = remove_instructions(message)

@@ -174,10 +174,9 @@ def test_two_questions_in_one_email_get_two_cited_answers_between_a_greeting_and
     assert draft.answer.text == (
         "Hi Priya,\n\n"
         "Sale items can be returned within 14 days of delivery. [1] "
-        "Full-price items can be returned within 30 days of delivery for a full refund. [2] "
-        "Standard UK delivery costs £3.95 and takes 2 to 4 business days. [3]" + SIGN_OFF)
-    assert [s.doc_id for s in draft.answer.sources] == ["returns", "returns", "shipping"]
-    assert draft.next_action.reason == "The draft is supported by 3 cited passages." and generator.received == []
+        "Standard UK delivery costs £3.95 and takes 2 to 4 business days. [2]" + SIGN_OFF)
+    assert [s.doc_id for s in draft.answer.sources] == ["returns", "shipping"]
+    assert draft.next_action.reason == "The draft is supported by 2 cited passages." and generator.received == []
 
 
 @pytest.mark.parametrize("style", ["extractive", "generative"])
