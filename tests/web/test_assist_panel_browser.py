@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 from pathlib import Path
 
 import pytest
@@ -21,18 +20,6 @@ pytestmark = pytest.mark.browser
 TIMEOUT_MS = 60_000
 SOFA = "Can I return a sofa bed that was delivered damaged three weeks ago, now that the box has gone to recycling?"
 FINAL_SALE = "What about items marked Final Sale?"
-
-
-@pytest.fixture(scope="module")
-def browser():
-    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
-    if chromium is None:
-        pytest.skip("No chromium on this machine (Debian: apt-get install chromium; `make test` tries it): browser tests skipped.")
-    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (requirements-dev.txt)")
-    with sync_api.sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=chromium, headless=True, args=["--no-sandbox"])
-        yield launched
-        launched.close()
 
 
 @pytest.fixture(scope="module")

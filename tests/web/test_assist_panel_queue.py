@@ -3,22 +3,11 @@ conversation's latest (answered) question."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
-import pytest
-
-from chatbot.support.log import open_support_log
 from chatbot.values import Answer
 from chatbot.web.assist_panel import queue_choices
 
 LONG_QUESTION = ("Can I return a sofa bed that was delivered damaged three weeks ago, now that the box has gone "
                  "to recycling?")
-
-
-@pytest.fixture
-def log(tmp_path: Path):
-    with open_support_log(f"sqlite:///{tmp_path / 'support.db'}") as opened:
-        yield opened
 
 
 def test_an_entry_shows_the_escalated_question_in_full_beside_its_reason(log) -> None:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import time
 from pathlib import Path
 
@@ -20,18 +19,6 @@ from tests.web.server import STAFF_NAME, STAFF_PASSWORD, running_site
 pytestmark = [pytest.mark.real, pytest.mark.browser]
 SOURCES_BOX = re.compile(r"^Sources \(\d+\)")
 TIMEOUT_MS = 180_000
-
-
-@pytest.fixture(scope="module")
-def browser():
-    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
-    if chromium is None:
-        pytest.skip("No chromium on this machine (Debian: apt-get install chromium; `make test` tries it): browser tests skipped.")
-    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (requirements-dev.txt)")
-    with sync_api.sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=chromium, headless=True, args=["--no-sandbox"])
-        yield launched
-        launched.close()
 
 
 @pytest.fixture(scope="module")

@@ -39,7 +39,7 @@ SALE_QUESTION, SALE_REPLY = "How many days to return sale items?", "Sale items c
 OFF_TOPIC = "What is the capital of France?"
 WAIT_S = 60  # the most a test waits for the chat thread or the page before it fails
 # Headless chromium and a page on it, as the real-model browser tests have them.
-browser, page, until = browser_tests.browser, browser_tests.page, browser_tests.until
+page, until = browser_tests.page, browser_tests.until  # `browser` comes from tests/web/conftest.py
 
 
 class GatedGenerator(ScriptedGenerator):

@@ -4,12 +4,8 @@ older rows), deflection, and charts that stay readable with a day or two of data
 from __future__ import annotations
 
 import re
-from pathlib import Path
-
-import pytest
 
 from chatbot.support.analytics import build_report
-from chatbot.support.log import open_support_log
 from chatbot.values import Answer, Passage
 from chatbot.web.dashboard import count_ticks, outcomes_svg, reasons_svg, summary_markdown
 
@@ -20,12 +16,6 @@ def shown_after(ms: float) -> Answer:
     """An answer the chat showed `ms` after the message arrived (the server's first token at 20 ms)."""
     timings = {"total_ms": ms - 10, "first_token_ms": 20.0, "first_visible_ms": ms}
     return Answer("You have 30 days [1].", (RETURNS,), 0.8, False, "answered", timings)
-
-
-@pytest.fixture
-def log(tmp_path: Path):
-    with open_support_log(f"sqlite:///{tmp_path / 'support.db'}") as opened:
-        yield opened
 
 
 def test_first_words_are_the_chats_and_older_rows_are_named(log) -> None:
