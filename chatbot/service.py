@@ -9,6 +9,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
+from datetime import timedelta
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -190,7 +191,8 @@ def open_order_desk(settings: Settings) -> OrderDesk | None:
         store = open_order_store(settings.orders_url)
         if store.is_empty():
             log.info("Seeded %d demo orders into an empty order store", store.seed_demo())
-    return OrderDesk(store, settings.max_order_attempts)
+    return OrderDesk(store, settings.max_order_attempts, settings.max_order_failures_per_order,
+                     settings.max_order_failures_per_client, timedelta(minutes=settings.order_lockout_minutes))
 
 
 def create_assist_desk(settings: Settings, pipeline: Pipeline, embedder: Embedder, log: SupportLog | None) -> AssistDesk:

@@ -141,9 +141,13 @@ class Settings:
     triage_file: str = str(PACKAGE_DATA / "support" / "triage.toml")
 
     # Orders (orders/chat.py): the order store's SQLAlchemy URL ("" = no order lookups), seeded with
-    # demo orders when empty; a chat session may fail the identity check this many times.
+    # demo orders when empty; a chat session may fail the identity check this many times, and
+    # within order_lockout_minutes an order number (from any session) or a client address this many.
     orders_url: str = f"sqlite:///{REPO_ROOT / 'data' / 'orders.db'}"
     max_order_attempts: int = 3
+    max_order_failures_per_order: int = 5
+    max_order_failures_per_client: int = 10
+    order_lockout_minutes: float = 30.0
 
     # The support log (support/log.py): shopper conversations, the staff queue of escalated ones,
     # and the assist panel's drafts and feedback ("" = nothing is logged, no queue, no feedback).

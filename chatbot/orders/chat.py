@@ -1,14 +1,18 @@
 """Order questions in the chat: find the order number and the shopper's proof of identity in the
-conversation, check the pair against the order store, and limit failed attempts per session.
+conversation, check the pair against the order store, and limit failed attempts: per chat session,
+and across sessions per order number and per client address, so that opening new sessions does not
+buy new guesses.
 
 The check is code, not the model: nothing a shopper writes ("ignore the check", "I am staff")
 can show an order without its number and the matching email or postcode."""
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from chatbot.text.redaction import EMAIL, ORDER_REFERENCE, UK_POSTCODE
@@ -97,11 +101,24 @@ def has_policy_part(text: str) -> bool:
 
 @dataclass
 class OrderSession:
-    """One chat's order checks: the orders it has proved are its own, and its failed attempts."""
+    """One chat's order checks: the orders it has proved are its own, its failed attempts, the
+    client it comes from (a digest of its address, see `client_key`), and whether it is locked:
+    once locked, every message in the chat gets the hand-over reply."""
 
     verified: dict[str, OrderRecord] = field(default_factory=dict)
     failed: int = 0
     tried: set[tuple[str, str]] = field(default_factory=set)  # (number, proof) pairs that failed
+    client: str = ""
+    locked: bool = False
+
+
+def client_key(address: str) -> str:
+    """A digest of a client's network address: enough to count its failed checks, not to read it back.
+
+    >>> client_key("203.0.113.7") == client_key("203.0.113.7"), client_key("")
+    (True, '')
+    """
+    return hashlib.sha256(f"order-checks:{address}".encode()).hexdigest()[:32] if address else ""
 
 
 @dataclass(frozen=True)
@@ -115,16 +132,38 @@ class OrderLookup:
 
 
 class OrderDesk:
-    """Answers "where is my order?" against the order store, after the identity check."""
+    """Answers "where is my order?" against the order store, after the identity check. A chat
+    session is locked after `max_attempts` failed checks; any session is refused an order that
+    has had `max_per_order` failed checks, or a client that has failed `max_per_client` times,
+    within the last `lockout` (the store keeps the count, so it holds across sessions and restarts)."""
 
-    def __init__(self, store: OrderStore, max_attempts: int = 3) -> None:
+    def __init__(
+        self,
+        store: OrderStore,
+        max_attempts: int = 3,
+        max_per_order: int = 5,
+        max_per_client: int = 10,
+        lockout: timedelta = timedelta(minutes=30),
+        clock: Callable[[], datetime] = datetime.now,
+    ) -> None:
         self.store = store
         self.max_attempts = max_attempts
+        self.max_per_order = max_per_order
+        self.max_per_client = max_per_client
+        self.lockout = lockout
+        self.clock = clock
+
+    def _over_limit(self, number: str, session: OrderSession) -> bool:
+        on_order, from_client = self.store.failed_checks(self.clock() - self.lockout, number, session.client)
+        return on_order >= self.max_per_order or (bool(session.client) and from_client >= self.max_per_client)
 
     def lookup(self, message: str, history: Sequence[dict[str, str]], session: OrderSession) -> OrderLookup | None:
         """None when the message is not about an order. Otherwise the number comes from the
         message or, failing that, the shopper's latest earlier turn that has one; the proof from
-        the message or earlier turns. A wrong pair and an unknown order give the same outcome."""
+        the message or earlier turns. A wrong pair and an unknown order give the same outcome.
+        A locked session gets ORDER_LOCKED for every message, about an order or not."""
+        if session.locked:
+            return OrderLookup(ORDER_LOCKED)
         user_turns = [turn["content"] for turn in history if turn.get("role") == "user"]
         # "jo@example.com" alone is the answer to "which email was the order placed with?"
         answers_a_check = bool(identity_claims(message)) and any(about_an_order(t) for t in user_turns[-3:])
@@ -136,18 +175,23 @@ class OrderDesk:
         number = numbers[0]
         if number in session.verified:
             return OrderLookup(ORDER_FOUND, session.verified[number], number)
-        if session.failed >= self.max_attempts:
-            return OrderLookup(ORDER_LOCKED, number=number)
         claims = latest_found(identity_claims, message, user_turns)
         if not claims:
             return OrderLookup(NEEDS_IDENTITY, number=number)
+        if session.failed >= self.max_attempts or self._over_limit(number, session):  # even the right pair now
+            session.locked = True
+            return OrderLookup(ORDER_LOCKED, number=number)
         order = next((o for o in (self.store.verify(number, claim) for claim in claims) if o is not None), None)
         if order is None:
             fresh = {(number, claim.lower()) for claim in claims} - session.tried
             if fresh:  # the same wrong pair, still in the conversation, is not a new attempt
                 session.tried |= fresh
                 session.failed += 1
-            return OrderLookup(ORDER_LOCKED if session.failed >= self.max_attempts else ORDER_NOT_FOUND, number=number)
+                self.store.record_failed_check(number, session.client, self.clock())
+            if session.failed >= self.max_attempts or self._over_limit(number, session):
+                session.locked = True
+                return OrderLookup(ORDER_LOCKED, number=number)
+            return OrderLookup(ORDER_NOT_FOUND, number=number)
         session.verified[number] = order
         return OrderLookup(ORDER_FOUND, order, number)
 

@@ -147,6 +147,17 @@ class RefundRow(_Base):
     completed_at: Mapped[datetime | None] = mapped_column(DateTime)
 
 
+class FailedCheckRow(_Base):
+    """One failed identity check, for limits that hold across chat sessions: the order number asked
+    about (unknown ones too) and a digest of the client's address, never the address itself."""
+
+    __tablename__ = "failed_identity_checks"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    number: Mapped[str] = mapped_column(String(40), index=True)
+    client: Mapped[str] = mapped_column(String(64), index=True, default="")
+    at: Mapped[datetime] = mapped_column(DateTime, index=True)
+
+
 @dataclass(frozen=True)
 class OrderLine:
     sku: str
@@ -354,6 +365,23 @@ class OrderStore(Database):
             ):
                 return None
             return _record(row)
+
+    def record_failed_check(self, number: str, client: str, at: datetime | None = None) -> None:
+        """Count a failed identity check on order `number` from `client` (a digest, or "")."""
+        key = normalise_order_number(number) or number.strip().upper()[:40]
+        with self._session() as session:
+            session.add(FailedCheckRow(number=key, client=client[:64], at=at or datetime.now()))
+
+    def failed_checks(self, since: datetime, number: str = "", client: str = "") -> tuple[int, int]:
+        """Failed identity checks since `since`: on order `number` (from any session or client), and
+        from `client` (on any order); 0 for an empty `number` or `client`."""
+        key = normalise_order_number(number) or number.strip().upper()[:40]
+        counts = []
+        with self._session() as session:
+            for column, value in ((FailedCheckRow.number, key), (FailedCheckRow.client, client[:64])):
+                query = select(func.count()).select_from(FailedCheckRow).where(column == value, FailedCheckRow.at >= since)
+                counts.append(int(session.scalar(query) or 0) if value else 0)
+        return counts[0], counts[1]
 
     def seed_demo(self, count: int = 300, seed: int = 7, today: date | None = None) -> int:
         """Fill an empty store with `count` demo orders over about 0.4 * count customers; returns `count`.

@@ -16,7 +16,7 @@ import gradio as gr
 
 from chatbot.answer.pipeline import REASON_ASKED_FOR_HUMAN, Pipeline, clean_question
 from chatbot.errors import BusyError, ChatbotError, QuestionError, SupportLogError
-from chatbot.orders.chat import OrderSession
+from chatbot.orders.chat import OrderSession, client_key
 from chatbot.settings import Settings
 from chatbot.values import Answer
 
@@ -141,6 +141,15 @@ class ChatSession:
     conversation_id: str | None = None
     answers: dict[int, int] = field(default_factory=dict)  # chat message index -> logged turn id
     disliked: int | None = None  # the turn a comment box below the chat is asking about
+
+
+def note_client(session: ChatSession, request: gr.Request | None) -> None:
+    """Remember which client address the session's messages come from (as a digest), so the
+    order desk counts its failed identity checks across the sessions it opens."""
+    client = getattr(request, "client", None) if request is not None else None
+    host = getattr(client, "host", "") or ""
+    if host and not session.orders.client:
+        session.orders.client = client_key(host)
 
 
 def thumbs(liked: bool | str | None) -> str | None:
@@ -284,8 +293,9 @@ def build_app(
         session.disliked = None
         return gr.update(visible=False), gr.update(value="")
 
-    def send_message(message: str, session: ChatSession) -> str:
+    def send_message(message: str, session: ChatSession, request: gr.Request) -> str:
         # A refused message raises before the box is emptied, so the shopper keeps what they typed.
+        note_client(session, request)
         try:
             waits = shopper.send(message, session)
         except ChatbotError as error:
@@ -309,7 +319,8 @@ def build_app(
         if not answered:  # another call answers the waiting messages; nothing here changes
             yield gr.skip(), gr.skip()
 
-    def respond(message: str, history: list[dict], session: ChatSession) -> Iterator[list[dict]]:
+    def respond(message: str, history: list[dict], session: ChatSession, request: gr.Request) -> Iterator[list[dict]]:
+        note_client(session, request)
         try:
             for shown, _ in shopper.answer(message, shopper.clock(), history, session):
                 yield shown

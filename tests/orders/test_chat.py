@@ -6,7 +6,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Iterator
 from contextlib import closing
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 
@@ -136,6 +136,75 @@ def test_failed_attempts_lock_the_session(chat: Pipeline, shop) -> None:
     right = chat.answer(f"where is order {order.number}? email {customers[order.number][0]}", [], session)
     assert (right.reason, right.escalate, right.sources) == (ORDER_LOCKED, True, ())  # even the right pair now
     assert "passed this conversation" in right.text
+
+
+@pytest.fixture
+def limited_chat(toy_settings, toy_embedder: ToyEmbedder, tmp_path):
+    """A chat over its own order store (failed checks start at none), with a clock the test moves."""
+    from datetime import datetime, timedelta
+
+    now = [datetime(2026, 11, 20, 12, 0)]
+    build_index(read_knowledge_base(toy_settings.kb_dir).passages, toy_embedder, toy_settings.index_dir)
+    retriever = HybridRetriever.from_settings(toy_settings, toy_embedder)
+    with open_order_store(f"sqlite:///{tmp_path / 'orders.db'}") as store:
+        store.seed_demo(count=60, today=TODAY)
+        desk = OrderDesk(store, max_attempts=3, max_per_order=5, max_per_client=10, lockout=timedelta(minutes=30),
+                         clock=lambda: now[0])
+        with closing(sqlite3.connect(tmp_path / "orders.db")) as db:
+            rows = db.execute("SELECT o.number, c.email FROM customers c JOIN orders o ON o.customer_id = c.id")
+            emails = dict(rows.fetchall())
+        yield Pipeline(retriever, ScriptedGenerator(), toy_settings, orders=desk), store, emails, now
+
+
+def guess(chat: Pipeline, number: str, proof: str, session: OrderSession) -> str:
+    return chat.answer(f"where is order {number}? my postcode is {proof}", [], session).reason
+
+
+def test_new_sessions_do_not_buy_new_guesses_on_one_order(limited_chat) -> None:
+    chat, store, emails, now = limited_chat
+    number = store.list_orders("shipped")[0].number
+    # Five sessions, one guess each, from five different addresses: the order's count is shared.
+    replies = [guess(chat, number, f"LS{n + 1} 1AA", OrderSession(client=f"client-{n}")) for n in range(5)]
+    assert replies == [ORDER_NOT_FOUND] * 4 + [ORDER_LOCKED]
+    # A sixth session, even with the right email, is refused while the window lasts, and told the same.
+    late = OrderSession(client="client-9")
+    right = chat.answer(f"where is order {number}? email {emails[number]}", [], late)
+    assert (right.reason, right.escalate, right.sources) == (ORDER_LOCKED, True, ())
+    now[0] += timedelta(minutes=31)  # the window has passed
+    assert chat.answer(f"where is order {number}? email {emails[number]}", [], OrderSession()).reason == ORDER_FOUND
+
+
+def test_one_client_cannot_spread_its_guesses_over_many_orders(limited_chat) -> None:
+    chat, store, _, _ = limited_chat
+    numbers = [order.number for order in store.list_orders("delivered")[:5]]
+    # Two wrong postcodes on each of five orders, a new session each time: under every order's
+    # limit of 5, but the tenth is the client's tenth failure.
+    replies = [guess(chat, number, f"M{n + 1} 2BB", OrderSession(client="one-client")) for n in range(2) for number in numbers]
+    assert replies == [ORDER_NOT_FOUND] * 9 + [ORDER_LOCKED]
+    other = store.list_orders("paid")[0].number
+    assert guess(chat, other, "N1 5EE", OrderSession(client="one-client")) == ORDER_LOCKED  # any order now
+    assert guess(chat, other, "N1 5EE", OrderSession(client="another-client")) == ORDER_NOT_FOUND
+
+
+def test_after_a_lock_every_message_gets_the_hand_over_reply(limited_chat) -> None:
+    chat, store, _, _ = limited_chat
+    number, session = store.list_orders("packed")[0].number, OrderSession()
+    assert [guess(chat, number, f"G{n + 1} 1ZZ", session) for n in range(3)][-1] == ORDER_LOCKED
+    for message in ["jo.bloggs@example.com", "ok, how long do refunds take?", "hello?"]:
+        reply = chat.answer(message, [], session)
+        assert (reply.reason, reply.escalate, reply.sources) == (ORDER_LOCKED, True, ()), message
+
+
+def test_failed_checks_are_counted_in_the_store_without_the_address(limited_chat, tmp_path) -> None:
+    from chatbot.orders.chat import client_key
+
+    chat, store, _, now = limited_chat
+    number = store.list_orders("lost")[0].number
+    guess(chat, number, "YO1 7AA", OrderSession(client=client_key("203.0.113.7")))
+    assert store.failed_checks(now[0] - timedelta(minutes=1), number, client_key("203.0.113.7")) == (1, 1)
+    with closing(sqlite3.connect(tmp_path / "orders.db")) as db:
+        stored = " ".join(str(v) for row in db.execute("SELECT * FROM failed_identity_checks") for v in row)
+    assert "203.0.113.7" not in stored and "YO1" not in stored  # neither the address nor the guess
 
 
 def test_the_same_wrong_pair_repeated_is_one_attempt(chat: Pipeline, shop) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from datetime import date
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -25,7 +25,8 @@ pytest_plugins = ["tests.postgres_server"]
 pytestmark = pytest.mark.postgres
 
 TODAY = date(2026, 11, 20)
-TABLES = {"customers", "orders", "order_lines", "shipments", "status_history", "returns", "refunds"}
+TABLES = {"customers", "orders", "order_lines", "shipments", "status_history", "returns", "refunds",
+          "failed_identity_checks"}
 OPENING_ROUNDS = 5  # fresh databases each opened by two stores at once
 
 
@@ -105,6 +106,17 @@ def test_lookups_from_several_threads_at_once_agree(store: OrderStore, orders: l
     with ThreadPoolExecutor(4) as pool:
         seen = list(pool.map(look_up_all, range(4)))
     assert seen == [orders[:25]] * 4
+
+
+def test_failed_checks_from_two_stores_are_counted_together(store: OrderStore, shop_url: str) -> None:
+    # Two app processes on one database: a guesser moving between them still hits one count.
+    since = datetime(2026, 11, 20, 9, 0)
+    with open_order_store(shop_url) as other:
+        with ThreadPoolExecutor(2) as pool:
+            list(pool.map(lambda n: (store if n % 2 else other).record_failed_check("#10007", "client-a", since), range(6)))
+        assert other.failed_checks(since, "10007", "client-a") == (6, 6)
+    assert store.failed_checks(since, "order 10007", "client-b") == (6, 0)
+    assert store.failed_checks(since + timedelta(seconds=1), "10007", "client-a") == (0, 0)
 
 
 def open_at_once(url: str) -> list[str]:

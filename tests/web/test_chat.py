@@ -94,7 +94,7 @@ def order_chat(real_pipeline, real_settings, tmp_path_factory: pytest.TempPathFa
     demo = build_app(pipeline, real_settings).queue()
     demo.launch(server_name="127.0.0.1", server_port=None, prevent_thread_lock=True, quiet=True)
     try:
-        yield Client(demo.local_url, verbose=False), path
+        yield Client(demo.local_url, verbose=False), path, demo.local_url
     finally:
         demo.close()
         store.close()
@@ -103,7 +103,7 @@ def order_chat(real_pipeline, real_settings, tmp_path_factory: pytest.TempPathFa
 def test_where_is_my_order_end_to_end(order_chat) -> None:
     import sqlite3
 
-    client, path = order_chat
+    client, path, _ = order_chat
     with sqlite3.connect(path) as db:
         number, email, tracking = db.execute(
             "SELECT o.number, c.email, s.tracking_number FROM orders o JOIN customers c ON c.id = o.customer_id "
@@ -116,3 +116,27 @@ def test_where_is_my_order_end_to_end(order_chat) -> None:
     reply, sources = texts(history)[-2:]
     assert tracking in reply and "[1]" in reply
     assert history[-1]["metadata"]["title"].startswith("Sources") and sources.startswith(f"**[1] Order {number}**")
+
+
+def test_new_sessions_cannot_farm_guesses_at_a_postcode(order_chat) -> None:
+    # A script that knows an order number opens a fresh session (a new gradio Client) for each guess.
+    import sqlite3
+
+    from gradio_client import Client
+
+    _, path, url = order_chat
+    with sqlite3.connect(path) as db:
+        number, email = db.execute("SELECT o.number, c.email FROM orders o JOIN customers c ON c.id = o.customer_id "
+                                   "WHERE o.status = 'delivered' ORDER BY o.number DESC").fetchone()
+    replies = []
+    for n in range(6):
+        history = Client(url, verbose=False).predict(f"where is order {number}? postcode LS{n + 1} 9ZZ", [], api_name="/chat")
+        replies.append(texts(history)[-1])
+    locked = [("passed this conversation" in reply) for reply in replies]
+    assert locked == [False] * 4 + [True] * 2  # the order's fifth failed check, whichever session made it
+    fresh = Client(url, verbose=False)
+    history = fresh.predict(f"where is order {number}? my email is {email}", [], api_name="/chat")
+    assert "passed this conversation" in texts(history)[-1] and "Delivered" not in texts(history)[-1]
+    # that chat is now handed over: its next message, not about an order, gets the same reply
+    history = fresh.predict("ok then, how long do refunds take?", history, api_name="/chat")
+    assert "passed this conversation" in texts(history)[-1]
