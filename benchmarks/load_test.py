@@ -1,7 +1,8 @@
 """Many shoppers at once: simulated shoppers chat with the running app (app.py, started here on
 127.0.0.1, with its default settings) through its HTTP API, 1, 4, 16 and 32 at a time. Reports
 p50/p95 time to the first visible words as the client sees them (from sending the message to the
-first non-empty bot text it receives) and to the whole answer, and errors, as a table and JSON;
+first non-empty bot text it receives) and to the whole answer, errors, and whether the support log
+holds a turn for every answer received, as a table and JSON;
 when the decoder writes the answers (`--style generative`, or the settings say so), tokens per
 second per shopper and in total too.
 
@@ -191,6 +192,14 @@ def start_app(port: int, changed: dict[str, str], scratch: Path) -> subprocess.P
     raise SystemExit("app.py did not start within 300 s")
 
 
+def logged_turns(path: Path) -> int:
+    """How many turns the app's support log holds: every answer a shopper received should be one."""
+    from chatbot.support.log import open_support_log
+
+    with open_support_log(f"sqlite:///{path}") as log:
+        return len(log.turn_rows())
+
+
 def summarise(runs: list[dict], ratios: list[float | None]) -> dict:
     """One level's rounds as one: counts summed, figures as the rounds' medians (with the lowest and
     highest total), `ratios` (each round's total against one shopper's) as their median."""
@@ -287,12 +296,14 @@ def main() -> None:
         try:
             url = f"http://127.0.0.1:{args.port}/"
             warm_up = [draw(1, 1)[0]] if args.distinct else [QUESTIONS]  # not reported
-            run_level(url, 1, warm_up, count_tokens, args.time_limit)
+            warmed = run_level(url, 1, warm_up, count_tokens, args.time_limit)
             runs = [[run_level(url, users, draw(users, args.questions), count_tokens, args.time_limit)
                      for users in args.users] for _ in range(rounds)]
         finally:
             app.terminate()
             app.wait(30)
+        answered = warmed["answers"] + sum(level["answers"] for run in runs for level in run)
+        logged = logged_turns(Path(scratch) / "support.db")
     loads["after"] = os.getloadavg()[0]
     levels = []
     for index in range(len(args.users)):
@@ -303,11 +314,12 @@ def main() -> None:
             ratios.append(round(own / single, 2) if single and own is not None else None)
         levels.append(summarise([run[index] for run in runs], ratios))
     print_table(levels, rounds, count_tokens is not None)
+    print(f"support log: {logged} turns for {answered} answers received (warm-up included)")
     print(f"load average (1 min) before {loads['before']:.1f}, after {loads['after']:.1f} on {os.cpu_count()} cores")
     result = {"answer_style": settings.answer_style, "max_batch": settings.max_batch, "load_average": loads,
               "questions_per_user": args.questions, "distinct": args.distinct,
               "prompt_cache_mb": settings.prompt_cache_mb, "cpu_count": os.cpu_count(), "rounds": rounds,
-              "levels": levels, "each_round": runs}
+              "levels": levels, "each_round": runs, "answers_received": answered, "turns_logged": logged}
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
