@@ -18,7 +18,7 @@ from chatbot.answer.evidence import Abstention, AbstentionModel, EvidenceReader
 from chatbot.answer.guardrails import TopicGuard
 from chatbot.answer.pipeline import Pipeline
 from chatbot.answer.prompts import render_prompt
-from chatbot.errors import IndexMissingError, SettingsError
+from chatbot.errors import IndexMismatchError, IndexMissingError, SettingsError
 from chatbot.evaluation.abcd import slug
 from chatbot.knowledge.embedding import Embedder, RememberingEmbedder, SentenceTransformerEmbedder
 from chatbot.knowledge.index import BuildReport, Progress, build_index, read_manifest
@@ -76,13 +76,18 @@ def index_knowledge_base(settings: Settings, embedder: Embedder, progress: Progr
 
 
 def open_retriever(settings: Settings, embedder: Embedder, build_if_missing: bool = False) -> HybridRetriever:
-    """The retriever over the index; with `build_if_missing`, a first start builds it from the KB."""
+    """The retriever over the index; with `build_if_missing` (the web app's start), an index that is
+    missing, or was built another way than this program and its settings build one, is (re)built
+    from the KB (passages whose vectors still fit are not embedded again)."""
     try:
         return _open_index(settings, embedder)
-    except IndexMissingError:
+    except (IndexMissingError, IndexMismatchError) as error:
         if not build_if_missing:
             raise
-        log.info("No index in %s yet: building it from %s", settings.index_dir, settings.kb_dir)
+        if isinstance(error, IndexMissingError):
+            log.info("No index in %s yet: building it from %s", settings.index_dir, settings.kb_dir)
+        else:
+            log.warning("%s Rebuilding it from %s.", str(error).split(" Rebuild")[0], settings.kb_dir)
         index_knowledge_base(settings, embedder)
         return _open_index(settings, embedder)
 

@@ -35,6 +35,9 @@ class Settings:
 
     # Retrieval
     embedder: str = BUNDLED_EMBEDDER
+    # The languages the embedder reads, comma-separated ("" = any, for a multilingual embedder): a
+    # question with Chinese characters, when "zh" is not among them, is ranked by keywords alone.
+    embedder_languages: str = "en"
     passage_chars: int = 900
     top_k: int = 4
     prompt_passages: int = 2

@@ -19,7 +19,7 @@ ALLOWED = {
     "settings": {"errors", "llm"},
     "database": {"errors"},
     "openmp": set(),
-    "knowledge": {"errors", "values", "settings", "openmp", "llm"},
+    "knowledge": {"errors", "values", "settings", "openmp", "llm", "text"},
     "orders": {"database", "errors", "values", "text"},
     "answer": {"errors", "values", "settings", "text", "knowledge", "llm", "orders"},
     "support": {"errors", "values", "database", "text", "knowledge", "llm", "orders", "answer"},

@@ -48,3 +48,24 @@ def test_a_failed_step_logs_no_time(caplog: pytest.LogCaptureFixture) -> None:
         notes.append("never shown")
         raise ValueError("no such model")
     assert caplog.messages == ["loading a model ..."]
+
+
+def test_the_app_rebuilds_an_index_built_another_way_and_the_cli_says_so(
+    toy_settings: Settings, toy_embedder: ToyEmbedder, caplog: pytest.LogCaptureFixture
+) -> None:
+    import json
+
+    from chatbot.errors import IndexMismatchError
+    from chatbot.service import index_knowledge_base, open_retriever
+
+    index_knowledge_base(toy_settings, toy_embedder)
+    manifest = toy_settings.index_dir / "manifest.json"
+    built = json.loads(manifest.read_text())
+    manifest.write_text(json.dumps({**built, "lexical": {"library": "bm25s", "stemmer": "english"}}))  # an older version
+    with pytest.raises(IndexMismatchError, match="keyword index"):
+        open_retriever(toy_settings, toy_embedder)  # the command line: a clear error
+    caplog.set_level(logging.INFO, logger="chatbot.service")
+    open_retriever(toy_settings, toy_embedder, build_if_missing=True)  # the web app's start: rebuilt
+    assert json.loads(manifest.read_text())["lexical"] == built["lexical"]
+    assert any("Rebuilding it from" in line for line in steps(caplog))
+    assert any("(3 passages, 0 embedded, 3 unchanged)" in line for line in steps(caplog))

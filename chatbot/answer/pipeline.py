@@ -27,6 +27,7 @@ from chatbot.answer.guardrails import (
 from chatbot.answer.prompts import render_prompt
 from chatbot.errors import ChatbotError, QuestionError, SettingsError
 from chatbot.knowledge.embedding import Embedder
+from chatbot.knowledge.lexical import embedder_reads
 from chatbot.knowledge.retrieval import Retriever, merge_results
 from chatbot.llm.base import BatchGenerator, Generator, Message, generate
 from chatbot.orders.chat import (
@@ -395,7 +396,8 @@ class Pipeline:
         follow-up, to its standalone query too), each cited; an escalation when they have none."""
         shown = self._composable(decision)
         context = "" if decision.query in ("", decision.question) else decision.query
-        text = " ".join(compose(decision.question, shown, self.embedder, self.settings.compose_sentences, context))
+        text = " ".join(compose(decision.question, shown, self._sentence_embedder(decision.question),
+                                self.settings.compose_sentences, context))
         timings["first_token_ms"] = timings["total_ms"] = (time.perf_counter() - started) * 1000
         if not text:
             return Answer(self._render("escalation"), (), decision.confidence, True, REASON_EMPTY_ANSWER, timings)
@@ -413,6 +415,11 @@ class Pipeline:
         top = decision.passages[: self.settings.compose_passages]
         best = max((p.score for p in top), default=0.0)
         return [p for p in top if p.score >= best - self.settings.compose_margin]
+
+    def _sentence_embedder(self, question: str) -> Embedder | None:
+        """The embedder to rank a composed answer's sentences with, None (shared words alone) when
+        it does not read the question's language."""
+        return self.embedder if embedder_reads(self.settings.embedder_languages, question) else None
 
     def _lead_in(self, question: str, composed: str, shown: Sequence[Passage]) -> str:
         """`answer_style = "hybrid"`: the decoder's one-sentence lead-in to a composed answer, kept
@@ -447,7 +454,7 @@ class Pipeline:
             passages = self._composable(found)
             context = "" if found.query in ("", found.question) else found.query
             count = min(PART_SENTENCES, self.settings.compose_sentences)
-            for sentence in compose(found.question, passages, self.embedder, count, context):
+            for sentence in compose(found.question, passages, self._sentence_embedder(found.question), count, context):
                 cited = _MARKER.sub(lambda m: f"[{_place(shown, passages[int(m.group(1)) - 1])}]", sentence)
                 if cited not in said:  # two parts may find the same sentence
                     said.append(cited)

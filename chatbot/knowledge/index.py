@@ -133,8 +133,9 @@ def build_index(
     return BuildReport(len(passages), len(missing), len(passages) - len(missing), seconds)
 
 
-def load_index(index_dir: str | Path, embedder_id: str, dimension: int | None = None) -> PassageIndex:
-    """Load an index, refusing one built by another embedder or format version."""
+def load_index(index_dir: str | Path, embedder_id: str, dimension: int | None = None, keywords_too: bool = True) -> PassageIndex:
+    """Load an index, refusing one built by another embedder or format version, or (unless
+    `keywords_too` is False: only its vectors will be used) with other keyword-index settings."""
     import faiss
 
     index_dir = Path(index_dir)
@@ -147,7 +148,7 @@ def load_index(index_dir: str | Path, embedder_id: str, dimension: int | None = 
         problems.append(f"format version {manifest.get('format_version')} (this program reads {FORMAT_VERSION})")
     if manifest.get("embedder") != embedder_id:
         problems.append(f"embedder {manifest.get('embedder')!r} (settings ask for {embedder_id!r})")
-    if manifest.get("lexical") != lexical.SETTINGS:
+    if keywords_too and manifest.get("lexical") != lexical.SETTINGS:
         problems.append(f"keyword index {manifest.get('lexical')} (this program uses {lexical.SETTINGS})")
     if dimension is not None and manifest.get("dimension") != dimension:
         problems.append(f"dimension {manifest.get('dimension')} (the embedder gives {dimension})")
@@ -191,7 +192,7 @@ def _previous_vectors(index_dir: Path, embedder: Embedder) -> tuple[dict[str, np
     """Passage vectors of the last build by content hash, and title vectors by title, when it
     was made by the same embedder."""
     try:
-        old = load_index(index_dir, embedder.id, embedder.dimension)
+        old = load_index(index_dir, embedder.id, embedder.dimension, keywords_too=False)
     except (IndexMissingError, IndexMismatchError):
         return {}, {}
     stored = stored_vectors(old.vectors)

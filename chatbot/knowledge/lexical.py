@@ -1,4 +1,6 @@
-"""Keyword search beside the vectors: BM25 (bm25s) over stemmed words, saved in the index folder."""
+"""Keyword search beside the vectors: BM25 (bm25s) over stemmed words, saved in the index folder.
+Chinese text has no spaces between words: its runs of Han characters are cut into words (rjieba)
+first, so a knowledge base or a question may be English, Chinese or both."""
 
 from __future__ import annotations
 
@@ -7,9 +9,13 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from chatbot.text.words import CHINESE_STOPWORDS, HAN, has_han
+
 LANGUAGE = "english"
 STOPWORDS = "en"
-SETTINGS = {"library": "bm25s", "stemmer": LANGUAGE, "stopwords": STOPWORDS}
+SETTINGS = {"library": "bm25s", "stemmer": LANGUAGE, "stopwords": STOPWORDS, "chinese": "rjieba words"}
+# Words of two or more letters, or one Han character (a Chinese word may be one: 天, 钱).
+_TOKEN = r"(?u)\b\w\w+\b|[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]"
 
 
 class LexicalIndex:
@@ -52,8 +58,35 @@ class LexicalIndex:
 
 def _tokenize(texts: Sequence[str]) -> Any:
     import bm25s
+    from bm25s.stopwords import STOPWORDS_EN
 
-    return bm25s.tokenize(list(texts), stopwords=STOPWORDS, stemmer=_stemmer(), show_progress=False)
+    stopwords = [*STOPWORDS_EN, *CHINESE_STOPWORDS]
+    return bm25s.tokenize([with_chinese_words(text) for text in texts], token_pattern=_TOKEN, stopwords=stopwords,
+                          stemmer=_stemmer(), show_progress=False)
+
+
+def embedder_reads(languages: str, text: str) -> bool:
+    """Whether an embedder that reads `languages` (the `embedder_languages` setting: comma-separated
+    codes, "" = any) reads `text`: any text, unless Chinese is not among them and it has Han characters.
+
+    >>> embedder_reads("en", "退货期限"), embedder_reads("", "退货期限"), embedder_reads("en", "returns")
+    (False, True, True)
+    """
+    codes = {code.strip() for code in languages.split(",") if code.strip()}
+    return not codes or "zh" in codes or not has_han(text)
+
+
+def with_chinese_words(text: str) -> str:
+    """`text` with its Chinese words set apart by spaces (other text as it is).
+
+    >>> with_chinese_words("退货期限是多少天？Final Sale")
+    ' 退货 期限 是 多少 天 ？Final Sale'
+    """
+    if not has_han(text):
+        return text
+    import rjieba
+
+    return HAN.sub(lambda run: " " + " ".join(rjieba.cut(run.group())) + " ", text)
 
 
 @cache

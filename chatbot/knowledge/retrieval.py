@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Protocol
 from chatbot.errors import SettingsError
 from chatbot.knowledge.embedding import Embedder
 from chatbot.knowledge.index import PassageIndex, load_index
+from chatbot.knowledge.lexical import embedder_reads
 from chatbot.openmp import one_thread
 from chatbot.settings import Settings
 from chatbot.values import Passage
@@ -52,6 +53,7 @@ class HybridRetriever:
         passages_per_doc: int = 1,
         title_weight: float = 0.2,
         document_weight: float = 0.2,
+        dense_languages: str = "",
     ) -> None:
         if method not in METHODS or fusion not in FUSIONS:
             raise SettingsError(f"retrieval must be one of {METHODS} and fusion one of {FUSIONS}; got {method!r}, {fusion!r}.")
@@ -65,6 +67,9 @@ class HybridRetriever:
         self.title_weight = title_weight if fusion != "rrf" else 0.0
         self.document_weight = document_weight if fusion != "rrf" else 0.0
         self.doc_positions = index.documents.positions()
+        # The languages the embedder reads ("" = any): a query in another script is ranked by its
+        # keywords alone (the bundled English embedder puts Chinese questions near random passages).
+        self.dense_languages = dense_languages
 
     @classmethod
     def from_settings(cls, settings: Settings, embedder: Embedder) -> HybridRetriever:
@@ -80,6 +85,7 @@ class HybridRetriever:
             settings.passages_per_doc,
             settings.title_weight,
             settings.document_weight,
+            settings.embedder_languages,
         )
 
     def search(self, query: str, k: int) -> list[Passage]:
@@ -99,31 +105,38 @@ class HybridRetriever:
         if missing:
             stored = np.vstack([self.index.vectors.reconstruct(i) for i in missing])
             cosines |= dict(zip(missing, (stored @ vector[0]).tolist()))
-        fused = fuse(cosines, keywords, self.method, self.fusion, self.dense_weight)
+        method, dense_weight, title_weight, document_weight = self.method, self.dense_weight, self.title_weight, self.document_weight
+        if method == "hybrid" and not embedder_reads(self.dense_languages, query):
+            method, dense_weight, title_weight, document_weight = "lexical", 0.0, 0.0, 0.0
+        fused = fuse(cosines, keywords, method, self.fusion, dense_weight)
         ranked = sorted(fused, key=lambda i: -fused[i])
         kept = cap_per_document(ranked, self.index.passages, self.passages_per_doc, len(ranked))
         if self.fusion == "standardised":
-            doc_scores = self._standardised_document_scores(cosines, keywords, vector[0])
+            doc_scores = self._standardised_document_scores(cosines, keywords, vector[0], dense_weight, title_weight,
+                                                            document_weight)
         else:
-            doc_scores = self._document_scores(kept, fused, vector[0])
+            doc_scores = self._document_scores(kept, fused, vector[0], title_weight, document_weight)
         order = sorted(kept, key=lambda i: (-doc_scores[self.index.passages[i].doc_id], -fused[i]))
         return [self.index.passages[i].with_score(cosines[i]) for i in order[:k]]
 
-    def _document_scores(self, kept: Sequence[int], fused: dict[int, float], vector: np.ndarray) -> dict[str, float]:
+    def _document_scores(
+        self, kept: Sequence[int], fused: dict[int, float], vector: np.ndarray, title_weight: float, document_weight: float
+    ) -> dict[str, float]:
         """Each candidate document's best fused passage score plus its title and whole-document bonus."""
         documents = self.index.documents
         scores: dict[str, float] = {}
         for i in kept:
             doc = self.index.passages[i].doc_id
             scores[doc] = max(scores.get(doc, float("-inf")), fused[i])
-        if self.title_weight or self.document_weight:
+        if title_weight or document_weight:
             rows = [self.doc_positions[doc] for doc in scores]
-            bonus = self.title_weight * (documents.titles[rows] @ vector) + self.document_weight * (documents.centroids[rows] @ vector)
+            bonus = title_weight * (documents.titles[rows] @ vector) + document_weight * (documents.centroids[rows] @ vector)
             scores = {doc: score + float(extra) for (doc, score), extra in zip(scores.items(), bonus)}
         return scores
 
     def _standardised_document_scores(
-        self, cosines: dict[int, float], keywords: dict[int, float], vector: np.ndarray
+        self, cosines: dict[int, float], keywords: dict[int, float], vector: np.ndarray, dense_weight: float,
+        title_weight: float, document_weight: float,
     ) -> dict[str, float]:
         """Each candidate document's signals as z-scores over the candidates, weighted and summed."""
         import numpy as np
@@ -143,8 +156,8 @@ class HybridRetriever:
             documents.titles[rows] @ vector,
             documents.centroids[rows] @ vector,
         ])
-        dense_weight = {"dense": 1.0, "lexical": 0.0}.get(self.method, self.dense_weight)
-        weights = np.array([dense_weight, 1 - dense_weight, self.title_weight, self.document_weight])
+        dense_weight = {"dense": 1.0, "lexical": 0.0}.get(self.method, dense_weight)
+        weights = np.array([dense_weight, 1 - dense_weight, title_weight, document_weight])
         return dict(zip(docs, (weights @ standardise(signals)).tolist()))
 
 

@@ -10,7 +10,8 @@ from chatbot.values import Passage
 _MARKER = re.compile(r"\s*\[(\d{1,2}(?:\s*,\s*\d{1,2})*)\]")
 # One sentence (or line) with the citation markers that follow it and the space after it; the
 # dot in "£4.95" ends nothing, since a sentence end is followed by space or the end of the text.
-_SENTENCE = re.compile(r".*?(?:[.!?](?:\s*\[[\d,\s]+\])*(?:\s+|$)|\n+|$)", re.DOTALL)
+# Chinese ends a sentence at 。！？ with no space after it.
+_SENTENCE = re.compile(r".*?(?:[.!?](?:\s*\[[\d,\s]+\])*(?:\s+|$)|[。！？]+(?:\s*\[[\d,\s]+\])*\s*|\n+|$)", re.DOTALL)
 
 
 def split_sentences(text: str) -> list[str]:
@@ -18,6 +19,8 @@ def split_sentences(text: str) -> list[str]:
 
     >>> split_sentences("Returns take 30 days [1]. Costs £3.95 [2].\nCall us")
     ['Returns take 30 days [1]. ', 'Costs £3.95 [2].\n', 'Call us']
+    >>> split_sentences("原价商品30天内可退。促销商品14天！[1]")
+    ['原价商品30天内可退。', '促销商品14天！[1]']
     """
     return [sentence for sentence in _SENTENCE.findall(text) if sentence]
 

@@ -27,6 +27,12 @@ _STOPWORD_TEXT = (
 )
 _STOPWORDS = frozenset(_STOPWORD_TEXT.split())
 _CONTENT = re.compile(r"\d+(?::\d{2}|(?:[.,]\d+)*)|[a-z]+")
+HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
+# Chinese function words that match every passage: particles, pronouns, "is", "what".
+CHINESE_STOPWORDS = frozenset(
+    "的 了 吗 呢 吧 啊 呀 是 在 我 你 您 他 她 它 我们 你们 他们 这 那 这个 那个 什么 怎么 怎么办 如何 "
+    "哪些 哪个 多少 能 能否 可以 会 要 想 请问 请 有 没有 和 与 或 或者 就 也 都 还 又 被 把 给 对 吧 嘛 哦 么".split()
+)
 
 
 @cache
@@ -43,8 +49,31 @@ def content_words(text: str) -> frozenset[str]:
     >>> sorted(content_words("Refunds are returned within thirty days [1]."))
     ['30', 'day', 'refund', 'return', 'within']
     """
-    words = [w for w in _CONTENT.findall(normalise(strip_markers(text)).lower()) if w not in _STOPWORDS]
-    return frozenset(_stemmer().stemWords(words))
+    text = normalise(strip_markers(text)).lower()
+    words = [w for w in _CONTENT.findall(text) if w not in _STOPWORDS]
+    return frozenset(_stemmer().stemWords(words)) | chinese_words(text)
+
+
+def has_han(text: str) -> bool:
+    """Whether `text` has Chinese (Han) characters.
+
+    >>> has_han("退货期限"), has_han("Final Sale")
+    (True, False)
+    """
+    return HAN.search(text) is not None
+
+
+def chinese_words(text: str) -> frozenset[str]:
+    """The Chinese words of a text (rjieba's cut), without function words and punctuation.
+
+    >>> sorted(chinese_words("促销商品可以退货吗？"))
+    ['促销', '商品', '退货']
+    """
+    if not has_han(text):
+        return frozenset()
+    import rjieba
+
+    return frozenset(w for w in rjieba.cut(text) if has_han(w) and w not in CHINESE_STOPWORDS)
 
 
 def says_something(text: str) -> bool:
@@ -65,12 +94,14 @@ def passage_sentences(text: str) -> list[str]:
 
     >>> passage_sentences("Tracked, e.g. Royal Mail. Costs £3.95!\\n- Rugs\\n- Beds")
     ['Tracked, e.g. Royal Mail.', 'Costs £3.95!', 'Rugs', 'Beds']
+    >>> passage_sentences("原价商品30天内可退。促销商品14天！")
+    ['原价商品30天内可退。', '促销商品14天！']
     """
     found: list[str] = []
     for line in text.splitlines():
         line = re.sub(r"^\s*(?:[-*•]|\d+[.)])\s+", "", line).strip()
         merged: list[str] = []
-        for piece in re.split(r"(?<=[.!?])\s+", line):
+        for piece in re.split(r"(?<=[.!?])\s+|(?<=[。！？])\s*", line):
             if merged and _ABBREVIATED.search(merged[-1]):
                 merged[-1] = f"{merged[-1]} {piece}"
             else:
