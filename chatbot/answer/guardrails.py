@@ -45,7 +45,10 @@ _SYSTEM_PROMPT = re.compile(
     r"\b(system|hidden|initial|original|secret)\s+(prompt|instructions?|message|rules|config)"
     r"|\b(repeat|print|output|show|list|reveal)\b[^.!?]{0,40}\b(text|words|everything|instructions|rules|prompt)\b[^.!?]{0,30}"
     r"\b(above|before|given|told|config|template)"
-    r"|\bprompt template\b|\b(your|the) (config|configuration|temperature|model name)\b",
+    r"|\bprompt template\b|\b(your|the) (config|configuration|temperature|model name)\b"
+    # Chinese: the system prompt, "your instructions / settings", "repeat what you were told above".
+    r"|(系统|隐藏|初始|原始)(提示词?|指令|消息|设定)|提示词|你的(指令|设定|规则|配置)"
+    r"|(重复|输出|打印|显示|告诉我)[^。！？]{0,20}(上面|之前|前面)[^。！？]{0,10}(内容|指令|文字|话)",
     re.IGNORECASE,
 )
 _JAILBREAK = re.compile(

@@ -84,7 +84,10 @@ _WANTS_PERSON = re.compile(
     r"(person|human|agent|someone|somebody|representative|advisor|adviser|staff|operator|manager|supervisor)\b"
     r"|\b(real|live|actual) (person|human|agent|human being)\b"
     r"|\banyone\b[^.?!]{0,40}\b(speak|talk)\b"
-    r"|^\W*(agent|operator|human|manager|representative)( please| now)?\W*$",
+    r"|^\W*(agent|operator|human|manager|representative)( please| now)?\W*$"
+    # Chinese: "transfer to a person", "human agent", "a real person", "I want to complain".
+    r"|转人工|人工(客服|服务|坐席)|真人(客服|服务|接待|回复)|(找|叫|要)(个|一个)?(人|活人|经理|主管|领导)(来)?(跟|和|与)?(我)?(说|谈|聊|处理)"
+    r"|我要投诉|我想投诉|我要(找)?(你们)?(的)?(经理|主管|领导)",
     re.IGNORECASE,
 )
 

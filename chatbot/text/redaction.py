@@ -96,6 +96,28 @@ def _phones(text: str) -> list[Span]:
     return [run.span() for run in _PHONE_RUN.finditer(text) if _is_phone(run.group())]
 
 
+# Mainland China: a mobile number (11 digits from 13-19, "+86" optional, grouped 3-4-4 or not) and a
+# resident identity card (身份证) number: a region code, a birth date, a sequence and a check digit.
+# Han characters count as letters for \w, so these look past them rather than for word boundaries.
+_CN_MOBILE = re.compile(r"(?<![\dA-Za-z+])(?:\+?86[ -]?)?1[3-9]\d(?:[ -]?\d{4}){2}(?![\dA-Za-z])")
+_CN_ID = re.compile(r"(?<![\dA-Za-z])[1-9]\d{5}(?:19|20)\d{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])\d{3}[\dXx](?![\dA-Za-z])")
+_CN_ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+
+
+def cn_id_checks(number: str) -> bool:
+    """Whether an 18-character 身份证 number's last character is its check digit (ISO 7064 MOD 11-2).
+
+    >>> cn_id_checks("11010519491231002X"), cn_id_checks("110105194912310021")
+    (True, False)
+    """
+    total = sum(int(digit) * weight for digit, weight in zip(number[:17], _CN_ID_WEIGHTS))
+    return "10X98765432"[total % 11] == number[17].upper()
+
+
+def _cn_ids(text: str) -> list[Span]:
+    return [m.span() for m in _CN_ID.finditer(text) if cn_id_checks(m.group())]
+
+
 def _postcodes(text: str) -> list[Span]:
     return [m.span() for m in UK_POSTCODE.finditer(text)] + [m.span(1) for m in _US_ZIP.finditer(text)]
 
@@ -108,10 +130,12 @@ def _matches(pattern: re.Pattern[str]) -> Callable[[str], list[Span]]:
 # are never read as a phone number.
 _FINDERS: tuple[tuple[str, Callable[[str], list[Span]]], ...] = (
     ("email", _matches(EMAIL)),
+    ("id_number", _cn_ids),
     ("card", _cards),
     ("address", _matches(_ADDRESS)),
     ("postcode", _postcodes),
     ("phone", _phones),
+    ("phone", _matches(_CN_MOBILE)),
 )
 
 
@@ -128,19 +152,21 @@ def _spans(text: str) -> list[tuple[int, int, str]]:
 def find_pii(text: str) -> list[tuple[str, str]]:
     """The personal data in a text as (kind, matched text), in order of appearance.
 
-    Kinds: email, card (13-19 digits, spaced or dashed, passing Luhn), address (house number, one to four
+    Kinds: email, id_number (a mainland 身份证 number whose check digit holds), card (13-19 digits, spaced or dashed, passing Luhn), address (house number, one to four
     capitalised words and a street suffix, with a flat or apartment before or after), postcode (UK, or a US
     ZIP after a state code) and phone (9-15 digits in groups split by single spaces or dashes, or by dots alone,
-    starting with "+" or 0 or shaped like 555-010-2345).
+    starting with "+" or 0 or shaped like 555-010-2345; or a mainland mobile number, 1[3-9] and 9 more digits).
 
     >>> find_pii("Card 4111 1111 1111 1111, Flat 3, 12 High Street, Leeds LS1 4AP. Order 10452.")
     [('card', '4111 1111 1111 1111'), ('address', 'Flat 3, 12 High Street'), ('postcode', 'LS1 4AP')]
+    >>> find_pii("我的手机13812345678，身份证11010519491231002X，订单10452")
+    [('phone', '13812345678'), ('id_number', '11010519491231002X')]
     """
     return [(kind, text[start:end]) for start, end, kind in _spans(text)]
 
 
 def redact(text: str) -> str:
-    """The text with each piece of personal data replaced by its kind: [email], [card], [address], [postcode] or
+    """The text with each piece of personal data replaced by its kind: [email], [id_number], [card], [address], [postcode] or
     [phone]. Prices, dates, times, order numbers and short numbers stay; so does a text without personal data.
     Redacting twice changes nothing more.
 

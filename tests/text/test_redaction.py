@@ -213,3 +213,12 @@ def test_logged_messages_are_redacted(caplog) -> None:
     with caplog.at_level(logging.INFO, logger=logger.name):
         logger.info("Question from %s: my card is %s", "jo@example.com", "4111 1111 1111 1111")
     assert caplog.records[-1].getMessage() == "Question from [email]: my card is [card]"
+
+
+def test_chinese_personal_data_is_redacted() -> None:
+    from chatbot.text.redaction import cn_id_checks
+
+    text = "我叫王芳，手机 138 1234 5678，备用+86 13912345678，身份证号11010519491231002X，订单10452，付了¥299。"
+    assert redact(text) == "我叫王芳，手机 [phone]，备用[phone]，身份证号[id_number]，订单10452，付了¥299。"
+    # 18 digits whose last is not their check digit: not a 身份证 number (and no card), so left alone
+    assert not cn_id_checks("110105194912310021") and "110105194912310021" in redact("编号110105194912310021")
