@@ -7,6 +7,7 @@ import re
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from chatbot.answer.compose import compose
@@ -47,7 +48,7 @@ from chatbot.orders.chat import (
 from chatbot.settings import Settings
 from chatbot.text.citations import cite_best_passage, map_citations, split_sentences, strip_markers
 from chatbot.text.questions import asked_part, split_questions
-from chatbot.text.words import content_words, says_something
+from chatbot.text.words import content_words, reply_language, says_something
 from chatbot.values import Answer, Passage
 
 if TYPE_CHECKING:  # the order store's module imports SQLAlchemy
@@ -283,7 +284,8 @@ class Pipeline:
         it like any answer), with the policy's answer after it when the shopper also asks what
         the policy allows; otherwise a request for the number or proof, or the refusal."""
         if lookup.order is None:
-            return Answer(self._render(lookup.reason, number=lookup.number), (), 0.0, lookup.reason == ORDER_LOCKED, lookup.reason)
+            text = self._render(lookup.reason, reply_language(message), number=lookup.number)
+            return Answer(text, (), 0.0, lookup.reason == ORDER_LOCKED, lookup.reason)
         record = order_passage(lookup.order)
         written = self._render("order_status", number=lookup.number, status=lookup.order.status, facts=order_facts(lookup.order))
         text, dropped = self._ground(" ".join(written.split()), [record])
@@ -403,7 +405,8 @@ class Pipeline:
                                 self.settings.compose_sentences, context))
         timings["first_token_ms"] = timings["total_ms"] = (time.perf_counter() - started) * 1000
         if not text:
-            return Answer(self._render("escalation"), (), decision.confidence, True, REASON_EMPTY_ANSWER, timings)
+            text = self._render("escalation", reply_language(decision.question))
+            return Answer(text, (), decision.confidence, True, REASON_EMPTY_ANSWER, timings)
         if self.settings.answer_style == "hybrid":
             lead = self._lead_in(decision.question, text, shown)
             text = f"{lead} {text}" if lead else text
@@ -452,7 +455,7 @@ class Pipeline:
             earlier = [*history, *({"role": "user", "content": p} for p in parts[:number])]
             found = self._decide(part, earlier, for_staff=for_staff)
             if found.escalate:
-                said.append(self._render("unanswered_part", question=asked_part(part).rstrip("?! ")))
+                said.append(self._render("unanswered_part", reply_language(part), question=asked_part(part).rstrip("?! ")))
                 continue
             passages = self._composable(found)
             context = "" if found.query in ("", found.question) else found.query
@@ -477,7 +480,8 @@ class Pipeline:
         return list(decision.passages[: self.settings.prompt_passages])
 
     def _decline(self, decision: Decision, timings: dict[str, float]) -> Answer:
-        return Answer(self._render(DECLINE_PROMPTS.get(decision.reason, "escalation")), (), decision.confidence, True, decision.reason, timings)
+        text = self._render(DECLINE_PROMPTS.get(decision.reason, "escalation"), reply_language(decision.question))
+        return Answer(text, (), decision.confidence, True, decision.reason, timings)
 
     def _finish(self, question: str, decision: Decision, written: str, timings: dict[str, float]) -> Answer:
         """The checked Answer from what the model wrote: markers renumbered, unsupported
@@ -486,7 +490,7 @@ class Pipeline:
         shown = self._shown(decision)
         raw = tidy_answer(drop_repeated_sentences(written))
         if not raw:
-            return Answer(self._render("escalation"), (), confidence, True, REASON_EMPTY_ANSWER, timings)
+            return Answer(self._render("escalation", reply_language(question)), (), confidence, True, REASON_EMPTY_ANSWER, timings)
         text, sources = map_citations(raw, shown)
         if not sources:
             text, sources = cite_best_passage(text, shown)
@@ -504,7 +508,7 @@ class Pipeline:
             quote = extract(question, shown) if self.settings.quote_when_unsupported else ""
             if quote:
                 return Answer(quote, (shown[0],), confidence, False, REASON_QUOTED, timings, notes)
-            return Answer(self._render("escalation"), (), confidence, True, REASON_UNSUPPORTED, timings, notes)
+            return Answer(self._render("escalation", reply_language(question)), (), confidence, True, REASON_UNSUPPORTED, timings, notes)
         if kept != text:
             text, sources = map_citations(kept, sources)
             if not sources:
@@ -536,7 +540,10 @@ class Pipeline:
             {"role": "user", "content": self._render("answer", passages=shown, question=question)},
         ]
 
-    def _render(self, name: str, **values: object) -> str:
+    def _render(self, name: str, language: str = "", **values: object) -> str:
+        """A template from prompts_dir, from its `language` folder (prompts/zh/) when it has one."""
+        if language and (Path(self.settings.prompts_dir) / language / f"{name}.j2").is_file():
+            name = f"{language}/{name}"
         return render_prompt(
             self.settings.prompts_dir,
             name,

@@ -63,6 +63,17 @@ def has_han(text: str) -> bool:
     return HAN.search(text) is not None
 
 
+def reply_language(text: str) -> str:
+    """The language to reply in when it is not the default (English): "zh" for a message mostly
+    in Chinese (Han characters, however many English words for a product beside them), else "".
+
+    >>> reply_language("Final Sale的商品能退吗？"), reply_language("My order for 王芳 has not come"), reply_language("hi")
+    ('zh', '', '')
+    """
+    han = sum(len(run) for run in HAN.findall(text))
+    return "zh" if han and 3 * han >= len(re.findall(r"[A-Za-z]", text)) else ""
+
+
 def chinese_words(text: str) -> frozenset[str]:
     """The Chinese words of a text (rjieba's cut), without function words and punctuation.
 

@@ -74,6 +74,18 @@ def test_weak_evidence_escalates_without_calling_the_model(make_pipeline) -> Non
     assert generator.received == []
 
 
+@pytest.mark.parametrize(("message", "reason", "start"), [
+    ("转人工", "user_asked_for_human", "我已将本次对话转给"),
+    ("我的信用卡被重复扣款了", "payment_dispute", "很抱歉您的付款遇到了问题"),
+    ("昨天的足球比赛谁赢了？", "no_evidence", "很抱歉，"),
+])
+def test_a_chinese_message_is_handed_over_in_chinese(make_pipeline, message: str, reason: str, start: str) -> None:
+    pipeline, generator = make_pipeline("should not be used")
+    answer = pipeline.answer(message)
+    assert (answer.escalate, answer.reason) == (True, reason)
+    assert answer.text.startswith(start) and generator.received == []
+
+
 def test_threshold_comes_from_settings(make_pipeline) -> None:
     question = "How many days to return full-price items?"
     strict, _ = make_pipeline("x [1].", min_score=0.99)
