@@ -215,12 +215,18 @@ class Pipeline:
         # Fused rankings may put a passage with a lower cosine first: trust the best evidence.
         cosine = max(0.0, min(1.0, max((p.score for p in passages), default=0.0)))
         confidence, weak = cosine, cosine < self.settings.min_score
-        if self.abstention:  # calibrated on labelled questions: P(the passages answer it)
+        reads = embedder_reads(self.settings.embedder_languages, question)
+        if not reads:
+            # The embedder's cosine says nothing here: the best passage must hold enough of the
+            # question's words instead.
+            confidence = word_coverage(question, passages[:1])
+            weak = confidence < self.settings.min_word_coverage
+        elif self.abstention:  # calibrated on labelled questions: P(the passages answer it)
             confidence = self.abstention.probability(question, passages)
             weak = confidence < self.abstention.model.threshold
         # In a conversation the previous turn lifts every score; an unrelated new question
         # ("what is the capital of France?") must still relate to the shop on its own.
-        weak = weak or alone < self.settings.follow_up_min_score
+        weak = weak or (reads and alone < self.settings.follow_up_min_score)
         verdict = self.guard.verdict(message, question, cosine, weak) if self.guard else None
         if verdict:
             return Decision(passages, confidence, True, verdict.reason, question, verdict, query)
@@ -551,6 +557,20 @@ class Pipeline:
             support_contact=self.settings.support_contact,
             **values,
         )
+
+
+def word_coverage(question: str, passages: Sequence[Passage]) -> float:
+    """The share of the question's content words that the best-covering passage (its title and
+    text) holds.
+
+    >>> from chatbot.values import Passage
+    >>> word_coverage("促销商品可以退货吗", [Passage("p", "returns", "退货", "促销商品可在14天内退货。", "s")])
+    1.0
+    """
+    asked = content_words(question)
+    if not asked:
+        return 0.0
+    return max((len(asked & content_words(f"{p.title} {p.text}")) / len(asked) for p in passages), default=0.0)
 
 
 def drop_repeated_sentences(text: str) -> str:

@@ -33,11 +33,21 @@ def test_a_chinese_return_question_gets_the_30_day_answer_in_chinese(chinese_pip
 
 
 @pytest.mark.parametrize(("question", "fact", "doc_id"), [
-    pytest.param("寄爱尔兰运费多少", "£6.95", "international-delivery", marks=pytest.mark.xfail(
-        strict=True, reason="found by its words, but the answer-or-escalate decision still reads the English "
-        "embedder's cosine, which is low for this Chinese question: escalated as no_evidence")),
+    ("寄爱尔兰运费多少", "£6.95", "international-delivery"),
     ("客服电话多少", "0113 496 0123", "contact"),
 ])
 def test_chinese_questions_find_their_page_by_its_words(chinese_pipeline, question: str, fact: str, doc_id: str) -> None:
     answer = chinese_pipeline.answer(question)
     assert fact in answer.text and doc_id in {source.doc_id for source in answer.sources}, answer
+
+
+@pytest.mark.parametrize("question", [
+    "买床架能上门安装吗",
+    # Known misses: one of the question's two words is on a page (优惠 on discount codes, 手机 on contact).
+    pytest.param("你们有学生优惠吗", marks=pytest.mark.xfail(strict=True, reason="优惠 is on the discount-code page")),
+    pytest.param("你们有手机app吗", marks=pytest.mark.xfail(strict=True, reason="手机 is on the contact page")),
+])
+def test_a_chinese_question_the_pages_do_not_answer_is_handed_over(chinese_pipeline, question: str) -> None:
+    # The English embedder's cosine says nothing of a Chinese question; its words decide.
+    answer = chinese_pipeline.answer(question)
+    assert answer.escalate, answer
