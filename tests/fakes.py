@@ -148,3 +148,19 @@ def write_alike(model, eager, compiled, chats: list) -> None:  # noqa: ANN001
         torch.testing.assert_close(fused, plain, atol=1.0, rtol=0)
         for batch in batches:
             batch.next_tokens = plain.argmax(-1)
+
+
+class ToyMultilingualEmbedder(ToyEmbedder):
+    """The toy embedder that also reads Han characters (each one a word), with the query/passage
+    split of a multilingual embedder (`embed_queries`): for the index's second vectors."""
+
+    def __init__(self, dimension: int = 512, id: str = "toy-multilingual") -> None:
+        super().__init__(dimension, id)
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        spaced = [re.sub(r"([\u4e00-\u9fff])", r" h\1 ", text) for text in texts]
+        # Han characters become words the base class reads ("h" and the character's code point).
+        return super().embed([re.sub(r"h([\u4e00-\u9fff])", lambda m: f"h{ord(m.group(1))}", s) for s in spaced])
+
+    def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
+        return self.embed(texts)

@@ -20,7 +20,9 @@ WORD_WEIGHT = 0.05
 # A page's "Yes, ..." or "No, ..." answers the page's own question (an FAQ's), not necessarily the
 # shopper's: the verdict is dropped and the statement kept ("Yes, we deliver to Ireland" beside a
 # question about Japan must not read as a yes).
-_BARE_VERDICT = re.compile(r"^(?:yes|no)[,:;!.]\s+(?=\S)", re.IGNORECASE)
+_BARE_VERDICT = re.compile(
+    r"^(?:(?:yes|no)[,:;!.]\s+|(?:是的|不是|可以|不可以|不行|不能|没有|不会|是|对|不|能|有|会)[，,：:！!]\s*)(?=\S)", re.IGNORECASE
+)
 
 
 # A question a verdict answers: it opens with an auxiliary ("Can I ...?", "do you ...", "is it ...").
@@ -90,10 +92,12 @@ def verdict(question: str, sentence: str) -> str:
 
 
 def without_verdict(sentence: str) -> str:
-    """The sentence without a leading bare "Yes," or "No,".
+    """The sentence without a leading bare "Yes," or "No," (是的， 不，…).
 
     >>> without_verdict("Yes, we deliver to Ireland."), without_verdict("No returns are free.")
     ('We deliver to Ireland.', 'No returns are free.')
+    >>> without_verdict("是的，我们配送至爱尔兰。"), without_verdict("不能退货。")
+    ('我们配送至爱尔兰。', '不能退货。')
     """
     rest = _BARE_VERDICT.sub("", sentence, count=1)
     if rest == sentence or not rest[0].isalpha():

@@ -29,7 +29,7 @@ from chatbot.answer.prompts import render_prompt
 from chatbot.errors import ChatbotError, QuestionError, SettingsError
 from chatbot.knowledge.embedding import Embedder
 from chatbot.knowledge.lexical import embedder_reads
-from chatbot.knowledge.retrieval import Retriever, merge_results
+from chatbot.knowledge.retrieval import Retriever, ScoredBy, ScoringRetriever, merge_results
 from chatbot.llm.base import BatchGenerator, Generator, Message, generate
 from chatbot.orders.chat import (
     DURATION,
@@ -215,8 +215,11 @@ class Pipeline:
         # Fused rankings may put a passage with a lower cosine first: trust the best evidence.
         cosine = max(0.0, min(1.0, max((p.score for p in passages), default=0.0)))
         confidence, weak = cosine, cosine < self.settings.min_score
-        reads = embedder_reads(self.settings.embedder_languages, question)
-        if not reads:
+        scored_by = self._scored_by(question)
+        reads = scored_by == "embedder"
+        if scored_by == "language_embedder":  # the multilingual embedder's cosines: a scale of their own
+            weak = cosine < self.settings.language_min_score
+        elif scored_by == "words":
             # The embedder's cosine says nothing here: the best passage must hold enough of the
             # question's words instead.
             confidence = word_coverage(question, passages[:1])
@@ -427,6 +430,11 @@ class Pipeline:
         top = decision.passages[: self.settings.compose_passages]
         best = max((p.score for p in top), default=0.0)
         return [p for p in top if p.score >= best - self.settings.compose_margin]
+
+    def _scored_by(self, question: str) -> ScoredBy:
+        if isinstance(self.retriever, ScoringRetriever):
+            return self.retriever.scored_by(question)
+        return "embedder" if embedder_reads(self.settings.embedder_languages, question) else "words"
 
     def _sentence_embedder(self, question: str) -> Embedder | None:
         """The embedder to rank a composed answer's sentences with, None (shared words alone) when

@@ -29,6 +29,7 @@ VECTORS = "vectors.faiss"
 PASSAGES = "passages.jsonl"
 LEXICAL = "bm25"
 DOCUMENTS = "documents.npz"
+LANGUAGE_VECTORS = "language_vectors.npy"  # the passages by a second, multilingual embedder, when built with one
 EMBED_BATCH = 64  # passages embedded between progress reports
 Progress = Callable[[int, int], None]
 
@@ -80,12 +81,17 @@ class PassageIndex:
     lexical: LexicalIndex
     documents: Documents
     manifest: dict[str, Any]
+    # The passages' vectors by the multilingual embedder the manifest names as "language_embedder"
+    # (for questions the first embedder does not read), when the index was built with one.
+    language_vectors: np.ndarray | None = None
 
 
 def build_index(
-    passages: list[Passage], embedder: Embedder, index_dir: str | Path, progress: Progress | None = None
+    passages: list[Passage], embedder: Embedder, index_dir: str | Path, progress: Progress | None = None,
+    language_embedder: Embedder | None = None,
 ) -> BuildReport:
-    """Embed `passages` and write the index to `index_dir`, replacing what was there.
+    """Embed `passages` and write the index to `index_dir`, replacing what was there; with a
+    `language_embedder`, its vectors of every passage are kept beside the first embedder's.
 
     Passages whose text (with title and headings) is unchanged since the last build in the same
     folder, with the same embedder, keep their vectors instead of being embedded again.
@@ -115,6 +121,12 @@ def build_index(
     titles = list(dict.fromkeys(p.title for p in passages if p.title not in previous_titles))
     title_vectors = previous_titles | dict(zip(titles, embedder.embed(titles) if titles else []))
     documents = Documents.build(passages, vectors, title_vectors)
+    language_vectors = None
+    if language_embedder is not None:
+        language_vectors = np.vstack([
+            language_embedder.embed([p.indexed_text for p in passages[first : first + EMBED_BATCH]])
+            for first in range(0, len(passages), EMBED_BATCH)
+        ])
     seconds = time.perf_counter() - started
     manifest = {
         "format_version": FORMAT_VERSION,
@@ -125,11 +137,12 @@ def build_index(
         "vector_index": index_kind(searchable),
         "lexical": lexical.SETTINGS,
         "passage_count": len(passages),
+        "language_embedder": language_embedder.id if language_embedder is not None else "",
         "content_hashes": dict(zip((p.id for p in passages), hashes)),
         "built_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "build_seconds": round(seconds, 3),
     }
-    _write_atomically(index_dir, searchable, keywords, documents, passages, manifest)
+    _write_atomically(index_dir, searchable, keywords, documents, passages, manifest, language_vectors)
     return BuildReport(len(passages), len(missing), len(passages) - len(missing), seconds)
 
 
@@ -137,6 +150,7 @@ def load_index(index_dir: str | Path, embedder_id: str, dimension: int | None = 
     """Load an index, refusing one built by another embedder or format version, or (unless
     `keywords_too` is False: only its vectors will be used) with other keyword-index settings."""
     import faiss
+    import numpy as np
 
     index_dir = Path(index_dir)
     manifest_path = index_dir / MANIFEST
@@ -160,14 +174,17 @@ def load_index(index_dir: str | Path, embedder_id: str, dimension: int | None = 
             passages = [_passage_from_json(json.loads(line)) for line in handle if line.strip()]
         keywords = LexicalIndex.load(index_dir / LEXICAL, len(passages))
         documents = _read_documents(index_dir / DOCUMENTS)
+        language_vectors = np.load(index_dir / LANGUAGE_VECTORS) if manifest.get("language_embedder") else None
     except (OSError, RuntimeError, ValueError, KeyError, TypeError) as error:
         raise IndexMismatchError(f"The index in {index_dir} is damaged ({error}). {rebuild_hint(index_dir)}") from error
-    if not (vectors.ntotal == len(passages) == manifest.get("passage_count")):
+    if not (vectors.ntotal == len(passages) == manifest.get("passage_count")) or (
+        language_vectors is not None and len(language_vectors) != len(passages)
+    ):
         raise IndexMismatchError(
             f"The index in {index_dir} is inconsistent: {vectors.ntotal} vectors, {len(passages)} passages, "
             f"manifest says {manifest.get('passage_count')}. {rebuild_hint(index_dir)}"
         )
-    return PassageIndex(passages, vectors, keywords, documents, manifest)
+    return PassageIndex(passages, vectors, keywords, documents, manifest, language_vectors)
 
 
 def read_manifest(index_dir: str | Path) -> dict[str, Any]:
@@ -220,6 +237,7 @@ def _write_atomically(
     documents: Documents,
     passages: list[Passage],
     manifest: dict,
+    language_vectors: np.ndarray | None = None,
 ) -> None:
     """Write into a temporary folder, then swap files in, manifest last, so a crash never leaves a mix
     (without a manifest the folder reads as "no index", and the error says how to build one)."""
@@ -236,13 +254,17 @@ def _write_atomically(
         keywords.save(staging / LEXICAL)
         with open(staging / DOCUMENTS, "wb") as handle:
             np.savez(handle, ids=np.array(documents.ids), titles=documents.titles, centroids=documents.centroids)
+        if language_vectors is not None:
+            np.save(staging / LANGUAGE_VECTORS, language_vectors.astype(np.float32))
         (staging / MANIFEST).write_text(json.dumps(manifest, indent=2), encoding="utf-8")
         (index_dir / MANIFEST).unlink(missing_ok=True)
         if (index_dir / LEXICAL).exists():
             os.replace(index_dir / LEXICAL, staging / "previous-bm25")  # a folder only replaces an empty one
         os.replace(staging / LEXICAL, index_dir / LEXICAL)
-        for name in (VECTORS, PASSAGES, DOCUMENTS, MANIFEST):
-            os.replace(staging / name, index_dir / name)
+        (index_dir / LANGUAGE_VECTORS).unlink(missing_ok=True)
+        for name in (VECTORS, PASSAGES, DOCUMENTS, LANGUAGE_VECTORS, MANIFEST):
+            if (staging / name).exists():
+                os.replace(staging / name, index_dir / name)
 
 
 def _passage_to_json(passage: Passage) -> dict[str, Any]:

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Literal, Protocol, runtime_checkable
 
 from chatbot.errors import SettingsError
-from chatbot.knowledge.embedding import Embedder
+from chatbot.knowledge.embedding import Embedder, QueryEmbedder
 from chatbot.knowledge.index import PassageIndex, load_index
 from chatbot.knowledge.lexical import embedder_reads
 from chatbot.openmp import one_thread
@@ -20,6 +20,19 @@ if TYPE_CHECKING:
 class Retriever(Protocol):
     def search(self, query: str, k: int) -> list[Passage]:
         """The `k` best passages for `query`, best first, each with its score in [-1, 1]."""
+        ...
+
+
+# What a retriever's passage scores are for a query: the embedder's cosines, the multilingual
+# embedder's (for a question the first does not read), or, where neither reads it, the first
+# embedder's cosines though the ranking came from the question's words alone.
+ScoredBy = Literal["embedder", "language_embedder", "words"]
+
+
+@runtime_checkable
+class ScoringRetriever(Retriever, Protocol):
+    def scored_by(self, query: str) -> ScoredBy:
+        """Which scale the scores of `search(query, k)` are on."""
         ...
 
 
@@ -54,6 +67,7 @@ class HybridRetriever:
         title_weight: float = 0.2,
         document_weight: float = 0.2,
         dense_languages: str = "",
+        language_embedder: QueryEmbedder | None = None,
     ) -> None:
         if method not in METHODS or fusion not in FUSIONS:
             raise SettingsError(f"retrieval must be one of {METHODS} and fusion one of {FUSIONS}; got {method!r}, {fusion!r}.")
@@ -70,9 +84,16 @@ class HybridRetriever:
         # The languages the embedder reads ("" = any): a query in another script is ranked by its
         # keywords alone (the bundled English embedder puts Chinese questions near random passages).
         self.dense_languages = dense_languages
+        # Such a query is ranked instead by this multilingual embedder, when the index holds its vectors.
+        named, vectors = index.manifest.get("language_embedder"), index.language_vectors
+        self.language: tuple[QueryEmbedder, np.ndarray] | None = None
+        if language_embedder is not None and vectors is not None and named == language_embedder.id:
+            self.language = language_embedder, vectors
 
     @classmethod
-    def from_settings(cls, settings: Settings, embedder: Embedder) -> HybridRetriever:
+    def from_settings(
+        cls, settings: Settings, embedder: Embedder, language_embedder: QueryEmbedder | None = None
+    ) -> HybridRetriever:
         """Open the index in `settings.index_dir` (refused if built by another embedder or format)."""
         index = load_index(settings.index_dir, embedder.id, embedder.dimension)
         return cls(
@@ -86,10 +107,19 @@ class HybridRetriever:
             settings.title_weight,
             settings.document_weight,
             settings.embedder_languages,
+            language_embedder,
         )
+
+    def scored_by(self, query: str) -> ScoredBy:
+        if embedder_reads(self.dense_languages, query):
+            return "embedder"
+        return "language_embedder" if self.language is not None else "words"
 
     def search(self, query: str, k: int) -> list[Passage]:
         import numpy as np
+
+        if self.language is not None and not embedder_reads(self.dense_languages, query):
+            return self._search_by_language_embedder(query, k, *self.language)
 
         vector = self.embedder.embed([query])
         n = min(max(self.candidates, k), len(self.index.passages))
@@ -118,6 +148,22 @@ class HybridRetriever:
             doc_scores = self._document_scores(kept, fused, vector[0], title_weight, document_weight)
         order = sorted(kept, key=lambda i: (-doc_scores[self.index.passages[i].doc_id], -fused[i]))
         return [self.index.passages[i].with_score(cosines[i]) for i in order[:k]]
+
+    def _search_by_language_embedder(self, query: str, k: int, embedder: QueryEmbedder, vectors: np.ndarray) -> list[Passage]:
+        """A query the first embedder does not read: the multilingual embedder's cosines (over every
+        passage: its vectors are a plain array) fused with BM25, each passage scored by that cosine."""
+        import numpy as np
+
+        with one_thread():  # a few dozen tokens: the cores' workers are left to the decoder
+            all_cosines = vectors @ embedder.embed_queries([query])[0]
+        n = min(max(self.candidates, k), len(self.index.passages))
+        best = np.argsort(-all_cosines)[:n]
+        keywords = dict(self.index.lexical.search(query, n)) if self.method != "dense" else {}
+        cosines = {int(i): float(all_cosines[i]) for i in [*best.tolist(), *keywords]}
+        fused = fuse(cosines, keywords, self.method, "weighted" if self.fusion != "rrf" else "rrf", self.dense_weight)
+        ranked = sorted(fused, key=lambda i: -fused[i])
+        kept = cap_per_document(ranked, self.index.passages, self.passages_per_doc, len(ranked))
+        return [self.index.passages[i].with_score(cosines[i]) for i in kept[:k]]
 
     def _document_scores(
         self, kept: Sequence[int], fused: dict[int, float], vector: np.ndarray, title_weight: float, document_weight: float

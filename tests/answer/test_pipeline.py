@@ -316,3 +316,23 @@ def test_an_empty_question_is_refused_when_the_stream_is_asked_for(make_pipeline
     with pytest.raises(QuestionError):
         pipeline.stream("   ")  # at the call, before the first piece is asked for
     assert generator.received == []
+
+
+def test_a_question_scored_by_the_multilingual_embedder_is_decided_on_its_scale(toy_settings: Settings, toy_embedder: ToyEmbedder) -> None:
+    from dataclasses import replace
+
+    from tests.fakes import ToyMultilingualEmbedder
+
+    (toy_settings.kb_dir / "zh.md").write_text("---\nid: zh-returns\ntitle: 退货\n---\n# 退货\n\n收货后三十天内可以退货。\n", encoding="utf-8")
+    language = ToyMultilingualEmbedder()
+    build_index(read_knowledge_base(toy_settings.kb_dir).passages, toy_embedder, toy_settings.index_dir, language_embedder=language)
+    retriever = HybridRetriever.from_settings(toy_settings, toy_embedder, language)
+
+    def answer(min_score: float) -> Answer:
+        settings = replace(toy_settings, min_score=0.99, language_min_score=min_score, answer_style="extractive")
+        return Pipeline(retriever, None, settings).answer("退货期限")
+
+    found = retriever.search("退货期限", 1)[0].score
+    # min_score (the English embedder's scale) plays no part; language_min_score decides.
+    assert (answer(found - 0.01).escalate, answer(found + 0.01).escalate) == (False, True)
+    assert "三十天" in answer(found - 0.01).text

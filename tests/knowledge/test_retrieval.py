@@ -153,3 +153,51 @@ def test_loading_and_searching_leave_the_decoder_its_threads(index_dir: Path, to
     retriever = HybridRetriever(load_index(index_dir, toy_embedder.id), toy_embedder)
     assert retriever.search("gift card", 3)
     assert torch.get_num_threads() == threads and faiss.omp_get_max_threads() == threads
+
+
+ZH_MD = """---
+id: zh-returns
+title: 退货
+---
+# 退货
+
+您可以在收货后三十天内退货。
+"""
+
+
+def test_a_question_the_embedder_does_not_read_is_ranked_by_the_multilingual_embedders_vectors(
+    small_kb: Path, tmp_path: Path, toy_embedder: ToyEmbedder
+) -> None:
+    from tests.fakes import ToyMultilingualEmbedder
+
+    (small_kb / "zh.md").write_text(ZH_MD, encoding="utf-8")
+    language = ToyMultilingualEmbedder()
+    passages = read_knowledge_base(small_kb).passages
+    build_index(passages, toy_embedder, tmp_path / "index", language_embedder=language)
+    index = load_index(tmp_path / "index", toy_embedder.id, toy_embedder.dimension)
+    assert index.manifest["language_embedder"] == language.id
+    assert index.language_vectors is not None and index.language_vectors.shape == (len(passages), language.dimension)
+
+    found = HybridRetriever(index, toy_embedder, dense_languages="en", language_embedder=language)
+    assert found.scored_by("退货") == "language_embedder" and found.scored_by("refunds") == "embedder"
+    best = found.search("退货", 3)[0]
+    assert best.doc_id == "zh-returns"
+    expected = float(language.embed([best.indexed_text])[0] @ language.embed_queries(["退货"])[0])
+    assert best.score == pytest.approx(expected)  # the multilingual embedder's cosine, its own scale
+
+    # Vectors by another multilingual embedder are not compared with this one's questions.
+    other = HybridRetriever(index, toy_embedder, dense_languages="en", language_embedder=ToyMultilingualEmbedder(id="other"))
+    assert other.scored_by("退货") == "words" and other.search("退货", 1)[0].doc_id == "zh-returns"
+
+
+def test_an_index_rebuilt_without_the_multilingual_embedder_drops_its_vectors(
+    small_kb: Path, tmp_path: Path, toy_embedder: ToyEmbedder
+) -> None:
+    from tests.fakes import ToyMultilingualEmbedder
+
+    passages = read_knowledge_base(small_kb).passages
+    build_index(passages, toy_embedder, tmp_path / "index", language_embedder=ToyMultilingualEmbedder())
+    build_index(passages, toy_embedder, tmp_path / "index")
+    index = load_index(tmp_path / "index", toy_embedder.id)
+    assert index.manifest["language_embedder"] == "" and index.language_vectors is None
+    assert not (tmp_path / "index" / "language_vectors.npy").exists()
