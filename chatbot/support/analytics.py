@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 
 # Escalations that mean the knowledge base had no answer (not a shopper asking for a person,
 # an off-topic question or a sensitive one).
-UNANSWERED = ("no_evidence", "unsupported_answer", "empty_answer")
+UNANSWERED = ("no_evidence", "unsupported_answer", "empty_answer", "other_language")
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,7 @@ from chatbot.support.assist import AssistDesk, Draft, highlight
 from chatbot.support.log import QueuedConversation
 from chatbot.values import Answer, Passage
 from chatbot.web.dashboard import add_dashboard
+from chatbot.web.texts import PANEL, page_texts
 
 NO_CONVERSATION = "Pasted message (not from the queue)."
 
@@ -181,51 +182,50 @@ def build_panel(desk: AssistDesk, store_name: str, embedder: Embedder | None = N
         kb = desk.use_knowledge_base(folder, embedded)
         return f"Indexed {kb.passages} passages ({kb.embedded} embedded, the rest unchanged).\n\n" + knowledge_base_markdown()
 
+    texts = page_texts(store_name, texts=PANEL)
     with gr.Blocks(title=f"{store_name} agent assist") as panel:
-        gr.Markdown(f"## {store_name} agent assist\nDrafts come from the knowledge base and are checked against "
-                    "their sources; read them before sending.")
+        gr.Markdown(texts("heading"))
         linked = gr.State(None)  # the queued conversation being answered: {"id", "history"}
         drafted = gr.State(None)  # the draft shown: {"id", "text"}, for feedback
-        with gr.Tab("Draft a reply"):
+        with gr.Tab(texts("draft_tab")):
             with gr.Row():
                 with gr.Column(scale=4):
                     # A list, not a dropdown: each entry's question is shown whole, wrapped.
-                    queue = gr.Radio(label="Escalated chats waiting for a person", choices=[])
+                    queue = gr.Radio(label=texts("queue"), choices=[])
                     with gr.Row():
-                        refresh = gr.Button("Refresh", size="sm")
-                        open_button = gr.Button("Open", size="sm")
+                        refresh = gr.Button(texts("refresh"), size="sm")
+                        open_button = gr.Button(texts("open"), size="sm")
                     transcript = gr.Markdown(NO_CONVERSATION)
-                    message = gr.Textbox(label="Customer message or email thread", lines=8, max_lines=20)
-                    draft_button = gr.Button("Draft reply", variant="primary")
+                    message = gr.Textbox(label=texts("message"), lines=8, max_lines=20)
+                    draft_button = gr.Button(texts("draft"), variant="primary")
                     order = gr.Markdown(label="Order")
                     action = gr.Markdown()
                 with gr.Column(scale=5):
-                    reply = gr.Textbox(label="Draft reply (edit before sending)", lines=8, max_lines=20,
+                    reply = gr.Textbox(label=texts("reply"), lines=8, max_lines=20,
                                        interactive=True, buttons=["copy"])
                     with gr.Row():
-                        good = gr.Button("Sent as drafted", size="sm")
-                        edited = gr.Button("Sent after editing", size="sm")
-                        bad = gr.Button("Not usable", size="sm")
-                        again = gr.Button("Regenerate", size="sm")
+                        good = gr.Button(texts("sent"), size="sm")
+                        edited = gr.Button(texts("edited"), size="sm")
+                        bad = gr.Button(texts("unusable"), size="sm")
+                        again = gr.Button(texts("regenerate"), size="sm")
                     saved = gr.Markdown()
                     cited = gr.Markdown()
-                    gr.Markdown("#### Removed by the check")
+                    gr.Markdown(texts("removed"))
                     dropped = gr.Markdown()
                 with gr.Column(scale=5):
-                    gr.Markdown("#### Passages")
+                    gr.Markdown(texts("passages"))
                     passages = gr.HTML()
-        with gr.Tab("Search the knowledge base"):
-            query = gr.Textbox(label="Search", placeholder="e.g. refund to a gift card")
-            search_button = gr.Button("Search")
+        with gr.Tab(texts("search_tab")):
+            query = gr.Textbox(label=texts("search"), placeholder=texts("search_placeholder"))
+            search_button = gr.Button(texts("search"))
             results = gr.HTML()
-        with gr.Tab("Knowledge base"):
+        with gr.Tab(texts("kb_tab")):
             current = gr.Markdown()
-            folder = gr.Textbox(label="Knowledge-base folder on the server",
-                                placeholder="/srv/shop/knowledge_base (Markdown, HTML, text, CSV or JSONL FAQ files)")
-            load_button = gr.Button("Build its index and use it", variant="primary")
+            folder = gr.Textbox(label=texts("folder"), placeholder=texts("folder_placeholder"))
+            load_button = gr.Button(texts("load"), variant="primary")
             loaded = gr.Markdown()
         if desk.log is not None:
-            with gr.Tab("Dashboard") as dashboard_tab:
+            with gr.Tab(texts("dashboard_tab")) as dashboard_tab:
                 add_dashboard(dashboard_tab, desk.log, embedder, retention_days)
 
         outputs = [reply, cited, dropped, order, action, passages, drafted, saved]

@@ -18,24 +18,15 @@ from chatbot.answer.pipeline import REASON_ASKED_FOR_HUMAN, Pipeline, clean_ques
 from chatbot.errors import BusyError, ChatbotError, QuestionError, SupportLogError
 from chatbot.orders.chat import OrderSession, client_key
 from chatbot.settings import Settings
+from chatbot.text.words import reply_language
 from chatbot.values import Answer
+from chatbot.web.texts import EXAMPLES, checked_language, error_text, page_texts, said, shopper_language
 
 if TYPE_CHECKING:
     from chatbot.support.log import SupportLog
 
 log = logging.getLogger(__name__)
 
-EXAMPLES = [
-    "How many days do I have to return an item?",
-    "How much is delivery in the UK?",
-    "Do you ship to Canada?",
-    "My payment was declined, what should I do?",
-    "Can I cancel my order?",
-]
-HUMAN_REQUEST = "I'd like to talk to a person, please."
-OFFER_LABEL = "Yes, connect me with a person"  # the reply to the bot's "Would you like me to connect you with a person?"
-WAITING_NOTICE = "Your message will be answered as soon as the answer being written is finished."
-SOURCES_TITLE = "Sources"
 # Refusals a shopper meets in ordinary use: shown to them, logged as one line, no traceback.
 ORDINARY_ERRORS = (QuestionError, BusyError)
 
@@ -70,13 +61,13 @@ def sources_markdown(answer: Answer) -> str:
 
 
 def answer_messages(answer: Answer) -> list[dict]:
-    """The bot's reply and its sources box."""
+    """The bot's reply and its sources box (titled in the reply's language)."""
     messages: list[dict[str, Any]] = [{"role": "assistant", "content": answer.text}]
     if answer.sources:
         messages.append({
             "role": "assistant",
             "content": sources_markdown(answer),
-            "metadata": {"title": f"{SOURCES_TITLE} ({len(answer.sources)})"},
+            "metadata": {"title": f"{said('sources', reply_language(answer.text) or 'en')} ({len(answer.sources)})"},
         })
     return messages
 
@@ -250,13 +241,20 @@ class ShopperChat:
         session.answers |= {position: turn, position + 1: turn}  # the reply and its sources box
 
 
-def shown_error(error: ChatbotError) -> gr.Error:
-    """The error as the shopper sees it. An ordinary refusal (an empty or over-long message, a
-    busy moment) is one log line: Gradio prints a raised gr.Error's traceback unless told not to."""
+def shown_error(error: ChatbotError, message: str = "", language: str = "en", limit: int = 0) -> gr.Error:
+    """The error as the shopper sees it, an ordinary refusal (an empty or over-long `message`, a
+    busy moment) in their `language` and as one log line: Gradio prints a raised gr.Error's
+    traceback unless told not to."""
     if isinstance(error, ORDINARY_ERRORS):
         log.info("Refused a message: %s", error)
-        return gr.Error(str(error), print_exception=False)
+        return gr.Error(error_text(error, message, language, limit), print_exception=False)
     return gr.Error(str(error))
+
+
+def accepted_languages(request: gr.Request | None) -> str:
+    """The browser's Accept-Language header ("" without one)."""
+    headers = getattr(request, "headers", None) if request is not None else None
+    return str(headers.get("accept-language", "")) if headers is not None else ""
 
 
 def build_app(
@@ -270,6 +268,12 @@ def build_app(
     refused (empty, too long) stays in the box beside the error. The public API `/chat` takes a
     message and the history and returns the history with the answer."""
     shopper = ShopperChat(pipeline, settings, support_log, index_version)
+    ui_language = checked_language(settings.ui_language) if settings.ui_language else ""
+    texts = page_texts(settings.store_name, ui_language)
+    limit = settings.max_question_chars
+
+    def language(message: str, request: gr.Request | None) -> str:
+        return shopper_language(message, accepted_languages(request), ui_language)
 
     def rate_answer(session: ChatSession, data: gr.LikeData) -> tuple[Any, Any]:
         turn, rating = liked_turn(session, data.index), thumbs(data.liked)
@@ -283,13 +287,13 @@ def build_app(
         session.disliked = turn if rating == "down" else None
         return gr.update(visible=rating == "down"), gr.update(value="")
 
-    def send_comment(comment: str, session: ChatSession) -> tuple[Any, Any]:
+    def send_comment(comment: str, session: ChatSession, request: gr.Request) -> tuple[Any, Any]:
         if support_log is not None and session.disliked is not None and comment.strip():
             try:
                 support_log.record_feedback(session.disliked, "down", comment)
             except ChatbotError as error:
                 raise gr.Error(str(error)) from error
-            gr.Info("Thank you, your comment was saved.")
+            gr.Info(said("thanks", language(comment, request)))
         session.disliked = None
         return gr.update(visible=False), gr.update(value="")
 
@@ -299,23 +303,24 @@ def build_app(
         try:
             waits = shopper.send(message, session)
         except ChatbotError as error:
-            raise shown_error(error) from error
+            raise shown_error(error, message, language(message, request), limit) from error
         if waits:
-            gr.Info(WAITING_NOTICE)
+            gr.Info(said("waiting", language(message, request)))
         return ""
 
-    def ask_for_person(session: ChatSession) -> None:
-        if shopper.send(HUMAN_REQUEST, session):
-            gr.Info(WAITING_NOTICE)
+    def ask_for_person(session: ChatSession, request: gr.Request) -> None:
+        spoken = language("", request)
+        if shopper.send(said("human_request", spoken), session):
+            gr.Info(said("waiting", spoken))
 
-    def answer_waiting(history: list[dict], session: ChatSession) -> Iterator[tuple[Any, Any]]:
+    def answer_waiting(history: list[dict], session: ChatSession, request: gr.Request) -> Iterator[tuple[Any, Any]]:
         answered = False
         try:
             for shown, answer in shopper.answer_waiting(history, session):
                 answered = True
                 yield shown, gr.update(visible=offers_person(answer))
         except ChatbotError as error:
-            raise shown_error(error) from error
+            raise shown_error(error, language=language("", request), limit=limit) from error
         if not answered:  # another call answers the waiting messages; nothing here changes
             yield gr.skip(), gr.skip()
 
@@ -325,26 +330,27 @@ def build_app(
             for shown, _ in shopper.answer(message, shopper.clock(), history, session):
                 yield shown
         except ChatbotError as error:
-            raise shown_error(error) from error
+            raise shown_error(error, message, language(message, request), limit) from error
 
     def new_conversation(session: ChatSession) -> Any:
         session.conversation_id, session.answers, session.disliked = None, {}, None
         return gr.update(visible=False)
 
     with gr.Blocks(title=f"{settings.store_name} help") as demo:
-        gr.Markdown(f"## {settings.store_name} customer help\nAnswers come from our store policies, with their sources.")
-        chat = gr.Chatbot(label="Chat", height=460, placeholder="Ask about returns, delivery, payments or your account.")
-        offer = gr.Button(OFFER_LABEL, variant="primary", visible=False)  # shown while the bot offers a person
+        gr.Markdown(texts("heading"))
+        chat = gr.Chatbot(label=texts("chat"), height=460, placeholder=str(texts("chat_placeholder")))
+        offer = gr.Button(texts("offer"), variant="primary", visible=False)  # shown while the bot offers a person
         with gr.Row():
-            box = gr.Textbox(show_label=False, placeholder="Type your question…", scale=5, max_lines=6, autofocus=True)
-            send = gr.Button("Send", variant="primary", scale=1)
+            box = gr.Textbox(show_label=False, placeholder=texts("box"), scale=5, max_lines=6, autofocus=True)
+            send = gr.Button(texts("send"), variant="primary", scale=1)
         with gr.Row():
-            person = gr.Button("Talk to a person", size="sm")
-            clear = gr.ClearButton([chat, box], value="New conversation", size="sm")
+            person = gr.Button(texts("person"), size="sm")
+            clear = gr.ClearButton([chat, box], value=str(texts("new")), size="sm")
         with gr.Row(visible=False) as comment_row:
-            comment = gr.Textbox(show_label=False, placeholder="What was wrong with this answer? (optional)", scale=5)
-            send_comment_button = gr.Button("Send comment", size="sm", scale=1)
-        gr.Examples(EXAMPLES, inputs=box, label="Try asking")
+            comment = gr.Textbox(show_label=False, placeholder=texts("comment"), scale=5)
+            send_comment_button = gr.Button(texts("send_comment"), size="sm", scale=1)
+        # Questions the pages can answer, so in the pages' language.
+        gr.Examples(EXAMPLES["zh" if pipeline.pages_languages() == {"zh"} else "en"], inputs=box, label=texts("examples"))
         session = gr.State(ChatSession())  # kept on the server, per browser session
 
         # Each message joins the session's outbox; the answering step that follows runs once

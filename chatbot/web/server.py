@@ -21,12 +21,15 @@ log = logging.getLogger(__name__)
 
 
 def create_server(
-    chat: gr.Blocks, panel: gr.Blocks | None = None, staff: StaffAccounts | None = None, chats_at_once: int = 1
+    chat: gr.Blocks, panel: gr.Blocks | None = None, staff: StaffAccounts | None = None, chats_at_once: int = 1,
+    *, chat_texts: gr.I18n, panel_texts: gr.I18n | None = None,
 ) -> FastAPI:
     """One web server: the shopper chat at / and, given staff accounts, the assist panel at
     /assist/, where every page and API call needs a staff login (the chat needs none and has no
     route to the panel's functions). Up to `chats_at_once` chat answers run at the same time
-    (a batching generator writes them together); as many more may queue, then "busy"."""
+    (a batching generator writes them together); as many more may queue, then "busy".
+    `chat_texts` and `panel_texts` are the pages' labels (web/texts.page_texts: the pages name
+    them by key)."""
     import gradio as gr
     from fastapi import FastAPI
 
@@ -35,9 +38,10 @@ def create_server(
         if not staff:
             raise ChatbotError("The assist panel needs staff accounts: set `staff_accounts` (see `python -m chatbot staff-account`).")
         panel.queue(default_concurrency_limit=1)
-        server = gr.mount_gradio_app(server, panel, "/assist", auth=staff, auth_message="Staff sign-in for the agent-assist panel.")
+        server = gr.mount_gradio_app(server, panel, "/assist", auth=staff, auth_message="Staff sign-in for the agent-assist panel.",
+                                     i18n=panel_texts)
     chat.queue(default_concurrency_limit=chats_at_once, max_size=chats_at_once)
-    return gr.mount_gradio_app(server, chat, "/")
+    return gr.mount_gradio_app(server, chat, "/", i18n=chat_texts)
 
 
 def serve(settings_file: str | None = None, host: str | None = None, port: int | None = None) -> None:
@@ -64,6 +68,7 @@ def serve(settings_file: str | None = None, host: str | None = None, port: int |
         staff = StaffAccounts.from_setting(settings.staff_accounts)
         with timed_step("loading the web framework (gradio)"):
             from chatbot.web.chat import build_app
+            from chatbot.web.texts import PANEL, page_texts
         embedder = load_embedder(settings)
         if settings.answer_style != "extractive":  # replies are written on the batch thread: leave it the cores
             embedder = OneThreadEmbedder(embedder)
@@ -83,7 +88,9 @@ def serve(settings_file: str | None = None, host: str | None = None, port: int |
         raise SystemExit(f"Error: {error}") from error
     with timed_step("building the shopper chat"):
         chat = build_app(pipeline, settings, support_log, index_version(settings.index_dir))
-        server = create_server(chat, panel, staff, chats_at_once=settings.max_batch + settings.max_waiting)
+        server = create_server(chat, panel, staff, chats_at_once=settings.max_batch + settings.max_waiting,
+                               chat_texts=page_texts(settings.store_name, settings.ui_language),
+                               panel_texts=page_texts(settings.store_name, settings.ui_language, PANEL))
     release_pool()  # loading is done; the batch thread's workers are then the only ones (openmp.py)
     log.info("Loaded in %.1f s; serving the shopper chat at %s/", time.perf_counter() - started, base)
     if panel is not None and staff:

@@ -77,7 +77,8 @@ def test_weak_evidence_escalates_without_calling_the_model(make_pipeline) -> Non
 @pytest.mark.parametrize(("message", "reason", "start"), [
     ("转人工", "user_asked_for_human", "我已将本次对话转给"),
     ("我的信用卡被重复扣款了", "payment_dispute", "很抱歉您的付款遇到了问题"),
-    ("昨天的足球比赛谁赢了？", "no_evidence", "很抱歉，"),
+    # The toy store's pages are English: a Chinese question is told so, in Chinese.
+    ("昨天的足球比赛谁赢了？", "other_language", "很抱歉，Maple & Moss 的帮助页面是用英文写的"),
 ])
 def test_a_chinese_message_is_handed_over_in_chinese(make_pipeline, message: str, reason: str, start: str) -> None:
     pipeline, generator = make_pipeline("should not be used")
@@ -336,3 +337,19 @@ def test_a_question_scored_by_the_multilingual_embedder_is_decided_on_its_scale(
     # min_score (the English embedder's scale) plays no part; language_min_score decides.
     assert (answer(found - 0.01).escalate, answer(found + 0.01).escalate) == (False, True)
     assert "三十天" in answer(found - 0.01).text
+
+
+def test_a_question_in_a_language_the_pages_are_not_in_is_told_so(tmp_path, toy_settings: Settings, toy_embedder: ToyEmbedder) -> None:
+    from dataclasses import replace
+
+    kb = tmp_path / "zh_kb"
+    kb.mkdir()
+    (kb / "returns.md").write_text("---\nid: zh-returns\ntitle: 退货\n---\n# 退货\n\n收货后三十天内可以退货。\n", encoding="utf-8")
+    settings = replace(toy_settings, kb_dir=kb, index_dir=tmp_path / "zh_index")
+    build_index(read_knowledge_base(kb).passages, toy_embedder, settings.index_dir)
+    pipeline = Pipeline(HybridRetriever.from_settings(settings, toy_embedder), None, settings)
+    answer = pipeline.answer("How many days do I have to return an item?")
+    assert (answer.escalate, answer.reason, answer.sources) == (True, "other_language", ())
+    assert "help pages are written in Chinese" in answer.text and "connect you with a person" in answer.text
+    # Staff drafting a reply read the pages whatever the customer's language.
+    assert pipeline.draft("How many days do I have to return an item?").reason != "other_language"

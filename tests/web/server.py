@@ -44,6 +44,7 @@ def running_site(pipeline: Any, settings: Any, embedder: Any, folder: Path) -> I
     from chatbot.web.assist_panel import build_panel
     from chatbot.web.chat import build_app
     from chatbot.web.server import create_server
+    from chatbot.web.texts import PANEL, page_texts
 
     settings = replace(settings, panel_index_dir=folder / "indexes")
     store = open_order_store(f"sqlite:///{folder / 'orders.db'}")
@@ -53,7 +54,9 @@ def running_site(pipeline: Any, settings: Any, embedder: Any, folder: Path) -> I
                         embedder=pipeline.embedder)
     staff = StaffAccounts(parse_accounts(new_account(STAFF_NAME, STAFF_PASSWORD, iterations=1000)))
     panel = build_panel(create_assist_desk(settings, pipeline, embedder, log), settings.store_name, embedder)
-    app = create_server(build_app(pipeline, settings, log, "test-index"), panel, staff)
+    app = create_server(build_app(pipeline, settings, log, "test-index"), panel, staff,
+                        chat_texts=page_texts(settings.store_name, settings.ui_language),
+                        panel_texts=page_texts(settings.store_name, settings.ui_language, PANEL))
     try:
         with serving(app, "/config") as url:
             yield Site(url, store, log, folder / "support.db")

@@ -33,6 +33,7 @@ def panel_url(tmp_path_factory: pytest.TempPathFactory):
     from chatbot.support.staff import StaffAccounts, new_account, parse_accounts
     from chatbot.web.assist_panel import build_panel
     from chatbot.web.server import create_server
+    from chatbot.web.texts import PANEL, page_texts
 
     folder = tmp_path_factory.mktemp("panel")
     log = open_support_log(f"sqlite:///{folder / 'support.db'}")
@@ -48,7 +49,9 @@ def panel_url(tmp_path_factory: pytest.TempPathFactory):
         gr.Markdown("The shopper chat is not under test here.")
     staff = StaffAccounts(parse_accounts(new_account(STAFF_NAME, STAFF_PASSWORD, iterations=1000)))
     try:
-        with serving(create_server(chat, build_panel(desk, "Maple & Moss"), staff), "/config") as url:
+        texts = page_texts("Maple & Moss"), page_texts("Maple & Moss", texts=PANEL)
+        with serving(create_server(chat, build_panel(desk, "Maple & Moss"), staff, chat_texts=texts[0], panel_texts=texts[1]),
+                     "/config") as url:
             yield f"{url}/assist/"
     finally:
         log.close()

@@ -54,6 +54,23 @@ def test_bad_input_is_a_clear_error(client, message: str, expected: str) -> None
         client.predict(message, [], api_name="/chat")
 
 
+@pytest.mark.parametrize(("message", "expected"), [
+    ("   ", "请输入您的问题。"),  # no words: the browser's language (Accept-Language)
+    ("退" * 3000, "您的消息有 3,000 个字符，上限为 2,000 个。"),  # the message's own language
+])
+def test_bad_input_is_a_clear_error_in_the_shoppers_language(client, message: str, expected: str) -> None:
+    from gradio_client import Client
+
+    chinese = Client(client.src, verbose=False, headers={"Accept-Language": "zh-CN,zh;q=0.9,en;q=0.8"})
+    with pytest.raises(Exception, match=expected):
+        chinese.predict(message, [], api_name="/chat")
+
+
+def test_a_chinese_question_on_english_pages_is_told_so_in_chinese(client) -> None:
+    reply = texts(client.predict("我可以退货吗？退货期限是多少天？", [], api_name="/chat"))[-1]
+    assert reply.startswith("很抱歉") and "英文" in reply and "人工客服" in reply
+
+
 def test_history_drops_sources_boxes() -> None:
     from chatbot.web.chat import answer_messages, conversation
 

@@ -22,17 +22,12 @@ from chatbot.knowledge.retrieval import HybridRetriever
 from chatbot.settings import Settings
 from chatbot.support.log import SupportLog, open_support_log
 from chatbot.values import Answer
-from chatbot.web.chat import (
-    HUMAN_REQUEST,
-    OFFER_LABEL,
-    WAITING_NOTICE,
-    ChatSession,
-    ShopperChat,
-    message_text,
-    offers_person,
-)
+from chatbot.web.chat import ChatSession, ShopperChat, message_text, offers_person
+from chatbot.web.texts import PAGE, SAID, page_texts
 from tests.fakes import ScriptedGenerator, ToyEmbedder
 from tests.web import test_browser as browser_tests
+
+HUMAN_REQUEST, WAITING_NOTICE, OFFER_LABEL = SAID["en"]["human_request"], SAID["en"]["waiting"], PAGE["en"]["offer"]
 
 RETURNS_QUESTION, RETURNS_REPLY = "How many days to return full-price items?", "You have 30 days to return full-price items [1]."
 SALE_QUESTION, SALE_REPLY = "How many days to return sale items?", "Sale items can be returned within 14 days [1]."
@@ -241,7 +236,8 @@ def site(toy_pipeline, toy_settings, tmp_path: Path, support_log):
     from tests.web.server import serving
 
     generator = GatedGenerator(RETURNS_REPLY, SALE_REPLY)
-    app = create_server(build_app(toy_pipeline(generator), toy_settings, support_log, "test-index"), chats_at_once=4)
+    app = create_server(build_app(toy_pipeline(generator), toy_settings, support_log, "test-index"), chats_at_once=4,
+                        chat_texts=page_texts(toy_settings.store_name))
     with serving(app, "/config") as url:
         yield url, generator
 
