@@ -6,7 +6,8 @@ import re
 from collections.abc import Sequence
 
 # Amounts and counts as written in answers: "£3.95", "1,000", "30", "2pm" -> "3.95", "1000", "30", "2".
-_NUMBER = re.compile(r"(?<![\w.])\d+(?:[.,]\d+)*")
+# Digits not inside a word ("A4", "v2"); Chinese puts them right after a character ("运费20元").
+_NUMBER = re.compile(r"(?<![^\W\u4e00-\u9fff])(?<!\.)\d+(?:[.,]\d+)*")
 _CITATION = re.compile(r"\[[\d,\s]+\]")
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 _URL = re.compile(r"\b(?:https?://|www\.)[^\s\])>]+", re.IGNORECASE)
@@ -57,6 +58,19 @@ _END = r"£?\d+(?:,\d{3})*(?:\.\d+)?(?::\d{2})?%?"
 _BETWEEN = re.compile(rf"\b(?:between|from)\s+({_END})\s+(?:and|to)\s+({_END})")
 # A spaced hyphen separates clauses ("£3.95 - 2 to 4 days"), so only "2-4", "2 – 4" and "2 to 4" are ranges.
 _SPAN = re.compile(rf"(?<![\w.,:-])({_END})(?:-|\s*–\s*|\s+to\s+)({_END})(?![\w:]|[.,]\d|-\d)")
+
+# Chinese numerals before a unit ("三十天", "两周", "十四个工作日"): written as digits. Only before a
+# unit, since 一 is also part of words ("一起", "一些").
+_HAN = re.compile(r"[\u4e00-\u9fff]")
+_HAN_DIGITS = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
+_HAN_UNITS = {"十": 10, "百": 100, "千": 1000, "万": 10000}
+_HAN_NUMBER = re.compile(
+    r"([零〇一二两三四五六七八九十百千万]+)(?=\s*(?:个?工作日|个?小时|个?月|个?星期|天|日|周|年|分钟|件|次|倍|元|块|英镑|镑|积分|岁|%|％))"
+)
+# Chinese amounts and ranges: "20元", "人民币20", "6.95英镑", "3至5个工作日".
+_YUAN = re.compile(r"(?:人民币|RMB)\s*(\d[\d,]*(?:\.\d+)?)|(\d[\d,]*(?:\.\d+)?)\s*(?:元|块钱|块|人民币)")
+_POUNDS_ZH = re.compile(r"(\d[\d,]*(?:\.\d+)?)\s*(?:英镑|镑)")
+_HAN_SPAN = re.compile(r"(\d+)\s*(?:至|到|~|～|-|–)\s*(\d+)")
 _RANGE = re.compile(r"(?<![\w.,:-])£?([\d.,:]+)%?-£?([\d.,:]+)%?(?![\w:]|[.,]\d|-\d)")
 
 
@@ -123,7 +137,45 @@ def normalise(text: str) -> str:
     text = _DAY_MONTH.sub(lambda m: f"{m[1]} {ABBREVIATIONS.get(m[2], m[2])}", text)
     text = _MONTH_DAY.sub(lambda m: f"{m[2]} {ABBREVIATIONS.get(m[1], m[1])}", text)
     text = _BETWEEN.sub(r"\1-\2", text)
-    return _SPAN.sub(r"\1-\2", text)
+    text = _SPAN.sub(r"\1-\2", text)
+    return _chinese_facts(text) if _HAN.search(text) else text
+
+
+def _chinese_facts(text: str) -> str:
+    """Chinese spellings of facts in the forms `normalise` gives: "三十天" as "30天", "20元" and
+    "人民币20" as "¥20", "6.95英镑" as "£6.95", "3至5个工作日" as "3-5个工作日".
+
+    >>> _chinese_facts("收货后三十天内退货，两周内退款，运费20元或人民币15，满50英镑免运费，3至5个工作日")
+    '收货后30天内退货，2周内退款，运费¥20或¥15，满£50免运费，3-5个工作日'
+    """
+    text = _HAN_NUMBER.sub(lambda m: str(chinese_number(m[1])) if chinese_number(m[1]) is not None else m[0], text)
+    text = _YUAN.sub(lambda m: f"¥{m[1] or m[2]}", text)
+    text = _POUNDS_ZH.sub(r"£\1", text)
+    return _HAN_SPAN.sub(r"\1-\2", text)
+
+
+def chinese_number(numeral: str) -> int | None:
+    """The value of a Chinese numeral ("三十" 30, "十四" 14, "一百二十" 120, "两千" 2000); None when
+    it is not one.
+
+    >>> [chinese_number(n) for n in ("三十", "十四", "一百二十", "两千", "七", "三三")]
+    [30, 14, 120, 2000, 7, None]
+    """
+    total, digit, last_unit = 0, None, None
+    for character in numeral:
+        if character in _HAN_DIGITS:
+            if digit is not None:
+                return None  # two digits in a row ("三三") is not a number we read
+            digit = _HAN_DIGITS[character]
+        elif character in _HAN_UNITS:
+            unit = _HAN_UNITS[character]
+            if last_unit is not None and unit >= last_unit:
+                return None
+            total += (1 if digit is None else digit) * unit
+            digit, last_unit = None, unit
+        else:
+            return None
+    return total + (digit or 0)
 
 
 def _number(raw: str) -> str:
@@ -190,6 +242,8 @@ def unsupported_numbers(answer: str, sources: Sequence[str]) -> set[str]:
 
     >>> sorted(unsupported_numbers("Returns within 30 days, or 14 for sale items.", ["thirty days"]))
     ['14']
+    >>> sorted(unsupported_numbers("收货后30天内可以退货，运费20元。", ["收货后三十天内可以退货，运费15元。"]))
+    ['20']
     """
     supported = set().union(*(numbers_in(normalise(s)) for s in sources)) if sources else set()
     return numbers_in(normalise(answer)) - supported
