@@ -455,12 +455,13 @@ def eval_triage_command(
     settings_file: SettingsFile = None,
 ) -> None:
     """Score answer-tickets' triage (intent, sentiment, urgency, language) against hand labels."""
-    from chatbot.service import load_embedder
+    from chatbot.service import load_embedder, load_language_embedder
     from chatbot.support.triage import TRIAGE_FILE, TicketTriage, read_labelled_tickets, score_triage
 
     settings = _settings(settings_file)
     rows = read_labelled_tickets(tickets)
-    triage = TicketTriage(load_embedder(settings), settings.triage_file or TRIAGE_FILE)
+    triage = TicketTriage(load_embedder(settings), settings.triage_file or TRIAGE_FILE,
+                          language_embedder=load_language_embedder(settings))
     scores = score_triage(triage.classify([r["text"] for r in rows]), rows)
     if out:
         out.parent.mkdir(parents=True, exist_ok=True)

@@ -268,7 +268,7 @@ def make_triage(settings: Settings, embedder: Embedder) -> TicketTriage | None:
     if not settings.triage_file:
         return None
     with timed_step(f"embedding the triage examples in {settings.triage_file}"):
-        return TicketTriage(embedder, settings.triage_file)
+        return TicketTriage(embedder, settings.triage_file, language_embedder=load_language_embedder(settings))
 
 
 def load_abstention(settings: Settings, retriever: HybridRetriever, embedder: Embedder) -> Abstention | None:

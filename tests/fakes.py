@@ -158,9 +158,10 @@ class ToyMultilingualEmbedder(ToyEmbedder):
         super().__init__(dimension, id)
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
-        spaced = [re.sub(r"([\u4e00-\u9fff])", r" h\1 ", text) for text in texts]
         # Han characters become words the base class reads ("h" and the character's code point).
-        return super().embed([re.sub(r"h([\u4e00-\u9fff])", lambda m: f"h{ord(m.group(1))}", s) for s in spaced])
+        vectors = super().embed([re.sub(r"([\u4e00-\u9fff])", lambda m: f" h{ord(m.group(1))} ", text) for text in texts])
+        self.calls[-1] = list(texts)
+        return vectors
 
     def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
         return self.embed(texts)

@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 import re
 import unicodedata
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from importlib.resources import files
 from pathlib import Path
@@ -15,12 +15,13 @@ from typing import Any
 
 from chatbot.answer.guardrails import payment_dispute
 from chatbot.errors import EvalSetError, SettingsError
-from chatbot.knowledge.embedding import Embedder
+from chatbot.knowledge.embedding import Embedder, QueryEmbedder
 from chatbot.knowledge.examples import read_examples
 
 TRIAGE_FILE = Path(str(files("chatbot.support") / "triage.toml"))  # package data
 FIELDS = ("intent", "sentiment", "urgency")
 DISPUTE = "payment_dispute"  # the flag's name in labelled tickets and in the scores
+Embed = Callable[[Sequence[str]], Any]  # texts -> their unit vectors, one row each
 RULES = ("pattern_only", "unreadable", "payment_dispute", "shouting")  # a triage file's [rules], see triage.toml
 
 # Shouting (two capitalised words in a row, "THREE WEEKS", "STOP EMAILING") and "??": signs of
@@ -53,9 +54,11 @@ class TicketTriage:
 
     Shouting ("THREE WEEKS") or "??" gives `[rules] shouting`'s labels, before the patterns.
     Two cases the examples cannot read: a ticket mostly in a script other than Latin (Chinese,
-    Arabic, ...) is one the English embedder sees as noise, so it gets `[rules] unreadable`'s
-    labels unless a pattern decides; and a payment dispute gets `[rules] payment_dispute`'s
-    labels whatever else it says, and `payment_dispute=True`.
+    Arabic, ...) is one the English embedder sees as noise, so it is compared with the examples
+    by the multilingual `language_embedder` instead (E5 reads a Chinese ticket beside English
+    examples), or, without one, gets `[rules] unreadable`'s labels unless a pattern decides; and a
+    payment dispute gets `[rules] payment_dispute`'s labels whatever else it says, and
+    `payment_dispute=True`.
 
     Centroids beat the nearest 1, 3, 5 or 8 examples in leave-one-out on chatbot/support/triage.toml
     (intent 0.73 against at best 0.67, sentiment 0.79 against 0.66, urgency 0.72 against 0.58),
@@ -64,9 +67,10 @@ class TicketTriage:
     tickets), while the urgency patterns were right on every ticket they matched: hence high
     urgency from the patterns alone."""
 
-    def __init__(self, embedder: Embedder, examples_file: str | Path = TRIAGE_FILE, max_chars: int = 1000) -> None:
-        import numpy as np
-
+    def __init__(
+        self, embedder: Embedder, examples_file: str | Path = TRIAGE_FILE, max_chars: int = 1000,
+        language_embedder: QueryEmbedder | None = None,
+    ) -> None:
         data, self.patterns = read_examples(examples_file, "triage examples")
         rules = data.pop("rules", {})
         unknown = set(rules) - set(RULES) if isinstance(rules, dict) else {"rules"}
@@ -85,22 +89,33 @@ class TicketTriage:
         self.labels = {f: [label for label in data[f] if label not in pattern_only.get(f, [])] for f in FIELDS}
         if any(len(labels) < 1 for labels in self.labels.values()):
             raise SettingsError(f"{examples_file}: [rules] pattern_only leaves a field no label for its examples to give.")
-        self.centroids: dict[str, Any] = {}  # field -> one unit vector per label
-        for f in FIELDS:
-            centroids = np.stack([embedder.embed(data[f][label]).mean(axis=0) for label in self.labels[f]])
-            self.centroids[f] = centroids / np.linalg.norm(centroids, axis=1, keepdims=True)
+        self.examples = {f: [data[f][label] for label in self.labels[f]] for f in FIELDS}
+        self.centroids = _centroids(self.examples, embedder.embed)  # field -> one unit vector per label
+        # The multilingual embedder's centroids, made at the first ticket it reads (E5's "query: "
+        # on both sides, as for comparing two messages).
+        self.language_embedder = language_embedder
+        self._language_centroids: dict[str, Any] | None = None
         self.languages = LanguageGuesser()
 
     def classify(self, texts: Sequence[str]) -> list[Triage]:
         """The triage of each ticket text, embedded together."""
         if not texts:
             return []
-        vectors = self.embedder.embed([t[: self.max_chars] for t in texts])
-        nearest = {f: [self.labels[f][n] for n in (vectors @ self.centroids[f].T).argmax(axis=1)] for f in FIELDS}
+        readable = [latin_script(text) for text in texts]
+        nearest = self._nearest([t[: self.max_chars] for t in texts], self.embedder.embed, self.centroids)
+        others = [i for i, latin in enumerate(readable) if not latin]
+        if others and self.language_embedder is not None:
+            if self._language_centroids is None:
+                self._language_centroids = _centroids(self.examples, self.language_embedder.embed_queries)
+            read = self._nearest([texts[i][: self.max_chars] for i in others], self.language_embedder.embed_queries,
+                                 self._language_centroids)
+            for f in FIELDS:
+                for i, label in zip(others, read[f]):
+                    nearest[f][i] = label
         triages = []
         for i, text in enumerate(texts):
             labels = {f: nearest[f][i] for f in FIELDS}
-            if not latin_script(text):
+            if not readable[i] and self.language_embedder is None:
                 labels.update(self.unreadable)
             if _SHOUTING.search(text) or _REPEATED_QUESTION.search(text):
                 labels.update(self.shouting)
@@ -112,6 +127,23 @@ class TicketTriage:
                 labels.update(self.dispute_labels)
             triages.append(Triage(**labels, language=self.languages.guess(text), payment_dispute=dispute))
         return triages
+
+
+    def _nearest(self, texts: Sequence[str], embed: Embed, centroids: Mapping[str, Any]) -> dict[str, list[str]]:
+        """Each field's label whose centroid is nearest to each text."""
+        vectors = embed(texts)
+        return {f: [self.labels[f][n] for n in (vectors @ centroids[f].T).argmax(axis=1)] for f in FIELDS}
+
+
+def _centroids(examples: Mapping[str, Sequence[Sequence[str]]], embed: Embed) -> dict[str, Any]:
+    """Per field, the unit mean vector of each label's examples (in the order of the labels)."""
+    import numpy as np
+
+    centroids = {}
+    for field, labels in examples.items():
+        means = np.stack([embed(list(texts)).mean(axis=0) for texts in labels])
+        centroids[field] = means / np.linalg.norm(means, axis=1, keepdims=True)
+    return centroids
 
 
 def _rule(rules: Mapping[str, Any], name: str, path: str | Path, known: Mapping[str, set[str]], many: bool = False) -> dict[str, Any]:

@@ -82,6 +82,21 @@ def test_a_ticket_the_embedder_cannot_read_gets_the_unreadable_labels(ruled: Tic
     assert (disputed.urgency, disputed.payment_dispute) == ("high", True)
 
 
+def test_a_ticket_the_embedder_cannot_read_is_read_by_the_multilingual_embedder(tmp_path: Path, toy_embedder: ToyEmbedder) -> None:
+    from tests.fakes import ToyMultilingualEmbedder
+
+    path = tmp_path / "ruled.toml"
+    # Each label has one Chinese example: the multilingual embedder compares a Chinese ticket with it.
+    path.write_text(EXAMPLES.replace('"where is my refund"]', '"where is my refund", "退款到账"]')
+                    .replace('"do you ship abroad"]', '"do you ship abroad", "运费多少"]') + RULES, encoding="utf-8")
+    language = ToyMultilingualEmbedder()
+    triage = TicketTriage(toy_embedder, path, language_embedder=language)
+    refund, english = triage.classify(["我的退款什么时候到账？", "do you ship abroad"])
+    assert refund.intent == "refund"  # not the unreadable rule's "shipping"
+    assert english.intent == "shipping"
+    assert language.calls[-1] == ["我的退款什么时候到账？"]  # the English ticket is read by the first embedder
+
+
 def test_shouting_and_double_question_marks_are_negative(ruled: TicketTriage) -> None:
     calm, shouting, asking = ruled.classify(["where is my refund money", "WHERE IS my refund money", "where is my refund money??"])
     assert (calm.sentiment, shouting.sentiment, asking.sentiment) == ("neutral", "negative", "negative")
