@@ -28,7 +28,7 @@ from chatbot.knowledge.embedding import (
     RememberingEmbedder,
     SentenceTransformerEmbedder,
 )
-from chatbot.knowledge.index import BuildReport, Progress, build_index, read_manifest
+from chatbot.knowledge.index import BuildReport, Progress, build_index, read_manifest, rebuild_hint
 from chatbot.knowledge.ingest import Skipped, read_knowledge_base
 from chatbot.knowledge.lexical import embedder_reads
 from chatbot.knowledge.rerank import BUNDLED_RERANKER, RerankingRetriever, make_reranker
@@ -122,10 +122,17 @@ def _open_index(settings: Settings, embedder: Embedder) -> HybridRetriever:
 
 
 def open_hybrid_retriever(settings: Settings, embedder: Embedder) -> HybridRetriever:
-    """The index's retriever, with the multilingual embedder when the index holds its vectors."""
+    """The index's retriever, with the multilingual embedder when the index holds its vectors.
+    A Chinese index built without them (before there was one) is refused, saying how to rebuild."""
     named = read_manifest(settings.index_dir).get("language_embedder")
     language = load_language_embedder(settings) if named else None
-    return HybridRetriever.from_settings(settings, embedder, language)
+    retriever = HybridRetriever.from_settings(settings, embedder, language)
+    if not named and settings.language_embedder and "zh" in retriever.languages():
+        raise IndexMismatchError(
+            f"The index in {settings.index_dir} holds Chinese passages but not the multilingual embedder's "
+            f"({settings.language_embedder}) vectors. {rebuild_hint(Path(settings.index_dir))}"
+        )
+    return retriever
 
 
 def create_pipeline(

