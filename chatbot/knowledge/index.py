@@ -97,36 +97,21 @@ def build_index(
     folder, with the same embedder, keep their vectors instead of being embedded again.
     `progress(done, total)` is told after each batch of passages embedded.
     """
-    import numpy as np
-
     if not passages:
         raise KnowledgeBaseError("No passages to index: the knowledge base is empty or every file was skipped.")
     started = time.perf_counter()
     index_dir = Path(index_dir)
-    previous, previous_titles = _previous_vectors(index_dir, embedder)
-    hashes = [p.content_hash for p in passages]
-    vectors = np.zeros((len(passages), embedder.dimension), dtype=np.float32)
-    missing = [i for i, h in enumerate(hashes) if h not in previous]
-    for i, h in enumerate(hashes):
-        if h in previous:
-            vectors[i] = previous[h]
-    for first in range(0, len(missing), EMBED_BATCH):
-        batch = missing[first : first + EMBED_BATCH]
-        vectors[batch] = embedder.embed([passages[i].indexed_text for i in batch])
-        if progress:
-            progress(first + len(batch), len(missing))
+    previous, previous_titles, previous_language = _previous_vectors(
+        index_dir, embedder, language_embedder.id if language_embedder is not None else ""
+    )
+    vectors, missing = _vectors(passages, embedder, previous, progress)
 
     searchable = build_vector_index(vectors)
     keywords = LexicalIndex.build([p.indexed_text for p in passages])
     titles = list(dict.fromkeys(p.title for p in passages if p.title not in previous_titles))
     title_vectors = previous_titles | dict(zip(titles, embedder.embed(titles) if titles else []))
     documents = Documents.build(passages, vectors, title_vectors)
-    language_vectors = None
-    if language_embedder is not None:
-        language_vectors = np.vstack([
-            language_embedder.embed([p.indexed_text for p in passages[first : first + EMBED_BATCH]])
-            for first in range(0, len(passages), EMBED_BATCH)
-        ])
+    language_vectors = _vectors(passages, language_embedder, previous_language)[0] if language_embedder else None
     seconds = time.perf_counter() - started
     manifest = {
         "format_version": FORMAT_VERSION,
@@ -138,7 +123,7 @@ def build_index(
         "lexical": lexical.SETTINGS,
         "passage_count": len(passages),
         "language_embedder": language_embedder.id if language_embedder is not None else "",
-        "content_hashes": dict(zip((p.id for p in passages), hashes)),
+        "content_hashes": {p.id: p.content_hash for p in passages},
         "built_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "build_seconds": round(seconds, 3),
     }
@@ -205,22 +190,47 @@ def _read_manifest(path: Path) -> dict[str, Any]:
     return manifest
 
 
-def _previous_vectors(index_dir: Path, embedder: Embedder) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+def _vectors(
+    passages: list[Passage], embedder: Embedder, previous: dict[str, np.ndarray], progress: Progress | None = None
+) -> tuple[np.ndarray, list[int]]:
+    """Each passage's vector: the previous build's for an unchanged passage (by content hash),
+    else embedded now; and the positions of those embedded."""
+    import numpy as np
+
+    hashes = [p.content_hash for p in passages]
+    vectors = np.zeros((len(passages), embedder.dimension), dtype=np.float32)
+    missing = [i for i, h in enumerate(hashes) if h not in previous]
+    for i, h in enumerate(hashes):
+        if h in previous:
+            vectors[i] = previous[h]
+    for first in range(0, len(missing), EMBED_BATCH):
+        batch = missing[first : first + EMBED_BATCH]
+        vectors[batch] = embedder.embed([passages[i].indexed_text for i in batch])
+        if progress:
+            progress(first + len(batch), len(missing))
+    return vectors, missing
+
+
+Vectors = dict[str, "np.ndarray"]
+
+
+def _previous_vectors(index_dir: Path, embedder: Embedder, language_embedder: str = "") -> tuple[Vectors, Vectors, Vectors]:
     """Passage vectors of the last build by content hash, and title vectors by title, when it
-    was made by the same embedder."""
+    was made by the same embedder; and its `language_embedder`'s passage vectors by content hash,
+    when it was made with that one too."""
     try:
         old = load_index(index_dir, embedder.id, embedder.dimension, keywords_too=False)
     except (IndexMissingError, IndexMismatchError):
-        return {}, {}
+        return {}, {}, {}
+    hashes = [old.manifest["content_hashes"].get(p.id) for p in old.passages]
     stored = stored_vectors(old.vectors)
-    passages = {
-        hash_: stored[i]
-        for i, hash_ in enumerate(old.manifest["content_hashes"].get(p.id) for p in old.passages)
-        if hash_
-    }
+    passages = {hash_: stored[i] for i, hash_ in enumerate(hashes) if hash_}
     title_of = {p.doc_id: p.title for p in old.passages}
     titles = {title_of[doc]: old.documents.titles[i] for i, doc in enumerate(old.documents.ids) if doc in title_of}
-    return passages, titles
+    language: Vectors = {}
+    if language_embedder and old.language_vectors is not None and old.manifest.get("language_embedder") == language_embedder:
+        language = {hash_: old.language_vectors[i] for i, hash_ in enumerate(hashes) if hash_}
+    return passages, titles, language
 
 
 def _read_documents(path: Path) -> Documents:

@@ -201,3 +201,21 @@ def test_an_index_rebuilt_without_the_multilingual_embedder_drops_its_vectors(
     index = load_index(tmp_path / "index", toy_embedder.id)
     assert index.manifest["language_embedder"] == "" and index.language_vectors is None
     assert not (tmp_path / "index" / "language_vectors.npy").exists()
+
+
+def test_unchanged_passages_keep_their_multilingual_vectors(small_kb: Path, tmp_path: Path, toy_embedder: ToyEmbedder) -> None:
+    from tests.fakes import ToyMultilingualEmbedder
+
+    (small_kb / "zh.md").write_text(ZH_MD, encoding="utf-8")
+    language = ToyMultilingualEmbedder()
+    build_index(read_knowledge_base(small_kb).passages, toy_embedder, tmp_path / "index", language_embedder=language)
+    first = load_index(tmp_path / "index", toy_embedder.id).language_vectors
+    embedded = sum(len(call) for call in language.calls)
+    (small_kb / "zh.md").write_text(ZH_MD.replace("三十天", "十四天"), encoding="utf-8")
+    passages = read_knowledge_base(small_kb).passages
+    build_index(passages, toy_embedder, tmp_path / "index", language_embedder=language)
+    assert language.calls[-1] == [p.indexed_text for p in passages if "十四天" in p.text]  # only the changed one
+    again = load_index(tmp_path / "index", toy_embedder.id).language_vectors
+    assert embedded == len(passages) and first is not None and again is not None
+    unchanged = [i for i, p in enumerate(passages) if "十四天" not in p.text]
+    assert (again[unchanged] == first[unchanged]).all()
