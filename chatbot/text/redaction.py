@@ -104,6 +104,18 @@ _CN_ID = re.compile(r"(?<![\dA-Za-z])[1-9]\d{5}(?:19|20)\d{2}(?:0[1-9]|1[0-2])(?
 _CN_ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 
 
+# A mainland street address: province, city, district and town as they are given, a road, lane or
+# street with its number (号), then building, unit and room. The place names' characters leave out
+# the little words around an address ("我的地址是", "寄到"), so they are not redacted with it.
+_HAN_NAME = r"(?:(?![的是在我你他她寄到送往址请从和了给住])[\u4e00-\u9fff])"
+_CN_ADDRESS = re.compile(
+    rf"(?:{_HAN_NAME}{{2,9}}?(?:省|自治区|特别行政区))?(?:{_HAN_NAME}{{1,9}}?(?:市|州|盟))?"
+    rf"(?:{_HAN_NAME}{{1,9}}?(?:区|县|旗))?(?:{_HAN_NAME}{{1,9}}?(?:街道|镇|乡))?"
+    rf"(?:{_HAN_NAME}|\d){{1,12}}?(?:路|街|道|巷|弄|胡同)\s*\d+(?:-\d+)?\s*号"
+    rf"(?:\s*(?:[A-Za-z]|{_HAN_NAME}){{0,10}}?(?:\d+|[A-Za-z])\s*(?:号楼|栋|幢|座|单元|楼|层|室))*"
+)
+
+
 def cn_id_checks(number: str) -> bool:
     """Whether an 18-character 身份证 number's last character is its check digit (ISO 7064 MOD 11-2).
 
@@ -133,6 +145,7 @@ _FINDERS: tuple[tuple[str, Callable[[str], list[Span]]], ...] = (
     ("id_number", _cn_ids),
     ("card", _cards),
     ("address", _matches(_ADDRESS)),
+    ("address", _matches(_CN_ADDRESS)),
     ("postcode", _postcodes),
     ("phone", _phones),
     ("phone", _matches(_CN_MOBILE)),
@@ -153,7 +166,8 @@ def find_pii(text: str) -> list[tuple[str, str]]:
     """The personal data in a text as (kind, matched text), in order of appearance.
 
     Kinds: email, id_number (a mainland 身份证 number whose check digit holds), card (13-19 digits, spaced or dashed, passing Luhn), address (house number, one to four
-    capitalised words and a street suffix, with a flat or apartment before or after), postcode (UK, or a US
+    capitalised words and a street suffix, with a flat or apartment before or after; or a mainland
+    address down to its road and 号, with the building and room after it), postcode (UK, or a US
     ZIP after a state code) and phone (9-15 digits in groups split by single spaces or dashes, or by dots alone,
     starting with "+" or 0 or shaped like 555-010-2345; or a mainland mobile number, 1[3-9] and 9 more digits).
 
@@ -161,6 +175,8 @@ def find_pii(text: str) -> list[tuple[str, str]]:
     [('card', '4111 1111 1111 1111'), ('address', 'Flat 3, 12 High Street'), ('postcode', 'LS1 4AP')]
     >>> find_pii("我的手机13812345678，身份证11010519491231002X，订单10452")
     [('phone', '13812345678'), ('id_number', '11010519491231002X')]
+    >>> find_pii("请寄到上海市浦东新区世纪大道1000号3栋502室，谢谢")
+    [('address', '上海市浦东新区世纪大道1000号3栋502室')]
     """
     return [(kind, text[start:end]) for start, end, kind in _spans(text)]
 

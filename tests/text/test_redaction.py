@@ -222,3 +222,15 @@ def test_chinese_personal_data_is_redacted() -> None:
     assert redact(text) == "我叫王芳，手机 [phone]，备用[phone]，身份证号[id_number]，订单10452，付了¥299。"
     # 18 digits whose last is not their check digit: not a 身份证 number (and no card), so left alone
     assert not cn_id_checks("110105194912310021") and "110105194912310021" in redact("编号110105194912310021")
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("我住在北京市朝阳区建国路88号SOHO现代城5号楼1203室，电话13812345678", "我住在[address]，电话[phone]"),
+    ("地址：广东省深圳市南山区科技园科苑路15号", "地址：[address]"),
+    ("我的地址是杭州市西湖区文三路478号，麻烦尽快", "我的地址是[address]，麻烦尽快"),
+    # No road with its 号: not an address.
+    ("收货后30天内可以退货，请走到路口左转", "收货后30天内可以退货，请走到路口左转"),
+    ("我在第3号楼下面等快递，订单MM48213", "我在第3号楼下面等快递，订单MM48213"),
+])
+def test_a_mainland_address_is_redacted_down_to_its_room(text: str, expected: str) -> None:
+    assert redact(text) == expected
