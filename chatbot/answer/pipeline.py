@@ -433,10 +433,13 @@ class Pipeline:
     def _composable(self, decision: Decision) -> list[Passage]:
         """The top `compose_passages` passages an answer may be composed from: those within
         `compose_margin` of the best one (a passage that matches much worse than the best is
-        there for its words, "cracking" of a wooden board beside a cracked vase)."""
+        there for its words, "cracking" of a wooden board beside a cracked vase); on the
+        multilingual embedder's narrower scale, within `language_compose_margin`."""
         top = decision.passages[: self.settings.compose_passages]
         best = max((p.score for p in top), default=0.0)
-        return [p for p in top if p.score >= best - self.settings.compose_margin]
+        by_language = self._scored_by(decision.question) == "language_embedder"
+        margin = self.settings.language_compose_margin if by_language else self.settings.compose_margin
+        return [p for p in top if p.score >= best - margin]
 
     def pages_languages(self) -> frozenset[str]:
         """The languages the knowledge base is written in (any, when the retriever does not say)."""

@@ -353,3 +353,23 @@ def test_a_question_in_a_language_the_pages_are_not_in_is_told_so(tmp_path, toy_
     assert "help pages are written in Chinese" in answer.text and "connect you with a person" in answer.text
     # Staff drafting a reply read the pages whatever the customer's language.
     assert pipeline.draft("How many days do I have to return an item?").reason != "other_language"
+
+
+def test_composed_chinese_answers_use_the_multilingual_margin(toy_settings: Settings, toy_embedder: ToyEmbedder) -> None:
+    from dataclasses import replace
+
+    from tests.fakes import ToyMultilingualEmbedder
+
+    kb = toy_settings.kb_dir
+    (kb / "zh1.md").write_text("---\nid: zh-returns\ntitle: 退货\n---\n# 退货\n\n原价商品收货后三十天内可以退货。\n", encoding="utf-8")
+    (kb / "zh2.md").write_text("---\nid: zh-sale\ntitle: 促销\n---\n# 促销\n\n促销商品十四天内可以退货。\n", encoding="utf-8")
+    language = ToyMultilingualEmbedder()
+    build_index(read_knowledge_base(kb).passages, toy_embedder, toy_settings.index_dir, language_embedder=language)
+    retriever = HybridRetriever.from_settings(toy_settings, toy_embedder, language)
+
+    def cited(margin: float) -> set[str]:
+        settings = replace(toy_settings, language_min_score=0.0, compose_margin=1.0, language_compose_margin=margin,
+                           answer_style="extractive")
+        return {s.doc_id for s in Pipeline(retriever, None, settings).answer("原价商品退货期限").sources}
+
+    assert cited(0.0) == {"zh-returns"} and {"zh-returns", "zh-sale"} <= cited(1.0)
