@@ -33,7 +33,9 @@ _ABOUT_AN_ORDER = re.compile(
     rf"|\bhas\b.{{0,10}}{_MINE}.{{0,30}}\b(shipped|arrived|gone through|come through|been (sent|dispatched|processed|refunded))\b"
     rf"|{_MINE}.{{0,30}}\b(hasn'?t|has not|not|never|still not)\s+(arrived|come|shipped|turned up|been delivered|been dispatched)\b"
     rf"|\btrack(ing)?\b.{{0,20}}{_MINE}"
-    rf"|\b(when|what day)\b.{{0,30}}{_MINE}.{{0,20}}\b(arrive|come|be delivered|ship|be dispatched)",
+    rf"|\b(when|what day)\b.{{0,30}}{_MINE}.{{0,20}}\b(arrive|come|be delivered|ship|be dispatched)"
+    # Chinese: "我的订单到哪了", "我的包裹怎么还没到", "我的退款什么时候到账"
+    r"|我的?(订单|包裹|快递|货|退款)[^。？?！!]{0,20}(到哪|在哪|什么时候|何时|几时|发货|寄出|还没|没收到|没到|物流|进度|状态|到账)",
     re.IGNORECASE,
 )
 # Policy words that make an order question a mixed one: "can I still return order 10452?"
@@ -75,6 +77,8 @@ def about_an_order(text: str) -> bool:
 
     >>> about_an_order("where is my parcel?"), about_an_order("how long do refunds take?")
     (True, False)
+    >>> about_an_order("我的包裹怎么还没到？"), about_an_order("退货期限是多少天？"), order_numbers("我的订单MM48213到哪了？")
+    (True, False, ['MM48213'])
     """
     return bool(order_numbers(text)) or _ABOUT_AN_ORDER.search(text) is not None
 

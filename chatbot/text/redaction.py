@@ -231,7 +231,11 @@ def redact_record(value: T) -> T:
 # In logs only: order references and parcel tracking numbers (Royal Mail "AB123456789GB", a letter
 # and 15 digits, or 10 to 20 digits), which exports and answers keep. The order desk finds a
 # shopper's order number with the same ORDER_REFERENCE (group 1 is the number).
-ORDER_REFERENCE = re.compile(r"(?:\border(?:\s+(?:no\.?|number|num|ref))?|#)\s*[:#]?\s*([A-Z]{0,3}-?\d{2,8})\b", re.IGNORECASE)
+# "order no. 10452", "#A-88", "订单号：MM48213" (Chinese puts no space or word boundary around it).
+ORDER_REFERENCE = re.compile(
+    r"(?:\border(?:\s+(?:no\.?|number|num|ref))?|#|订单号?|单号)\s*[:#：]?\s*([A-Z]{0,3}-?\d{2,8})(?![A-Za-z\d])",
+    re.IGNORECASE,
+)
 _TRACKING = re.compile(r"\b(?:[A-Z]{2}\d{9}GB|[A-Z]\d{15}|\d{10,20})\b")
 
 

@@ -127,6 +127,18 @@ def test_a_conversation_gives_the_number_then_the_proof(chat: Pipeline, shop) ->
     assert chat.answer(f"where is my order {order.number}?", [], OrderSession()).reason == NEEDS_IDENTITY
 
 
+def test_a_chinese_shopper_asks_after_an_order_in_chinese(chat: Pipeline, shop) -> None:
+    store, customers = shop
+    order = first(store, "delayed")
+    session, history = OrderSession(), []
+    for message, reason in [("我的包裹怎么还没到？", NEEDS_ORDER_NUMBER), (f"订单号：{order.number}", NEEDS_IDENTITY),
+                            (f"邮箱是 {customers[order.number][0]}", ORDER_FOUND)]:
+        answer = chat.answer(message, history, session)
+        assert answer.reason == reason, answer
+        history += [{"role": "user", "content": message}, {"role": "assistant", "content": answer.text}]
+    assert order.shipment.tracking_number in answer.text
+
+
 def test_failed_attempts_lock_the_session(chat: Pipeline, shop) -> None:
     store, customers = shop
     order = first(store, "paid")
@@ -239,7 +251,8 @@ def test_asking_for_a_person_wins_over_the_order_desk(chat: Pipeline) -> None:
 
 @pytest.mark.parametrize(
     ("text", "numbers"),
-    [("order #A-88", ["A-88"]), ("order no. 10452 and #10453", ["10452", "10453"]), ("£10452.00 at 10:45", [])],
+    [("order #A-88", ["A-88"]), ("order no. 10452 and #10453", ["10452", "10453"]), ("£10452.00 at 10:45", []),
+     ("我的订单MM48213到哪了？", ["MM48213"]), ("订单号：10452，付了£12.50", ["10452"])],
 )
 def test_order_numbers(text: str, numbers: list[str]) -> None:
     assert order_numbers(text) == numbers
@@ -248,7 +261,8 @@ def test_order_numbers(text: str, numbers: list[str]) -> None:
 @pytest.mark.parametrize(
     ("text", "about"),
     [("has my refund gone through", True), ("track my parcel please", True), ("how do I cancel my order?", False),
-     ("can I still cancel order #A-88", True), ("what is your returns policy?", False)],
+     ("can I still cancel order #A-88", True), ("what is your returns policy?", False),
+     ("我的退款什么时候到账", True), ("退款一般多久到账？", False)],
 )
 def test_about_an_order(text: str, about: bool) -> None:
     assert about_an_order(text) is about
