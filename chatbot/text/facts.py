@@ -59,9 +59,10 @@ _BETWEEN = re.compile(rf"\b(?:between|from)\s+({_END})\s+(?:and|to)\s+({_END})")
 # A spaced hyphen separates clauses ("£3.95 - 2 to 4 days"), so only "2-4", "2 – 4" and "2 to 4" are ranges.
 _SPAN = re.compile(rf"(?<![\w.,:-])({_END})(?:-|\s*–\s*|\s+to\s+)({_END})(?![\w:]|[.,]\d|-\d)")
 
+# A run of Chinese (Han) characters (text/words.py and BM25 cut them into words).
+HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
 # Chinese numerals before a unit ("三十天", "两周", "十四个工作日"): written as digits. Only before a
 # unit, since 一 is also part of words ("一起", "一些").
-_HAN = re.compile(r"[\u4e00-\u9fff]")
 _HAN_DIGITS = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
 _HAN_UNITS = {"十": 10, "百": 100, "千": 1000, "万": 10000}
 _HAN_NUMBER = re.compile(
@@ -138,7 +139,7 @@ def normalise(text: str) -> str:
     text = _MONTH_DAY.sub(lambda m: f"{m[2]} {ABBREVIATIONS.get(m[1], m[1])}", text)
     text = _BETWEEN.sub(r"\1-\2", text)
     text = _SPAN.sub(r"\1-\2", text)
-    return _chinese_facts(text) if _HAN.search(text) else text
+    return _chinese_facts(text) if HAN.search(text) else text
 
 
 def _chinese_facts(text: str) -> str:
@@ -148,7 +149,7 @@ def _chinese_facts(text: str) -> str:
     >>> _chinese_facts("收货后三十天内退货，两周内退款，运费20元或人民币15，满50英镑免运费，3至5个工作日")
     '收货后30天内退货，2周内退款，运费¥20或¥15，满£50免运费，3-5个工作日'
     """
-    text = _HAN_NUMBER.sub(lambda m: str(chinese_number(m[1])) if chinese_number(m[1]) is not None else m[0], text)
+    text = _HAN_NUMBER.sub(lambda m: str(value) if (value := chinese_number(m[1])) is not None else m[0], text)
     text = _YUAN.sub(lambda m: f"¥{m[1] or m[2]}", text)
     text = _POUNDS_ZH.sub(r"£\1", text)
     return _HAN_SPAN.sub(r"\1-\2", text)

@@ -8,7 +8,7 @@ from functools import cache, lru_cache
 from typing import Any
 
 from chatbot.text.citations import strip_markers
-from chatbot.text.facts import normalise
+from chatbot.text.facts import HAN, normalise
 
 _STOPWORD_TEXT = (
     "a about above after again all also am an and any are aren as at be because been before being below between both "
@@ -27,7 +27,6 @@ _STOPWORD_TEXT = (
 )
 _STOPWORDS = frozenset(_STOPWORD_TEXT.split())
 _CONTENT = re.compile(r"\d+(?::\d{2}|(?:[.,]\d+)*)|[a-z]+")
-HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
 # Chinese function words that match every passage: particles, pronouns, "is", "what".
 CHINESE_STOPWORDS = frozenset(
     "的 了 吗 呢 吧 啊 呀 是 在 我 你 您 他 她 它 我们 你们 他们 这 那 这个 那个 什么 怎么 怎么办 如何 "
