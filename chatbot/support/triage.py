@@ -101,20 +101,20 @@ class TicketTriage:
         """The triage of each ticket text, embedded together."""
         if not texts:
             return []
+        clipped = [t[: self.max_chars] for t in texts]
         readable = [latin_script(text) for text in texts]
-        nearest = self._nearest([t[: self.max_chars] for t in texts], self.embedder.embed, self.centroids)
-        others = [i for i, latin in enumerate(readable) if not latin]
-        if others and self.language_embedder is not None:
+        # Each ticket is embedded once: by the multilingual embedder when it is not in Latin script
+        # and there is one, else by the first embedder.
+        by_language = [i for i, latin in enumerate(readable) if not latin] if self.language_embedder is not None else []
+        by_first = sorted(set(range(len(texts))) - set(by_language))
+        nearest = self._nearest(by_first, clipped, self.embedder.embed, self.centroids)
+        if self.language_embedder is not None and by_language:
             if self._language_centroids is None:
                 self._language_centroids = _centroids(self.examples, self.language_embedder.embed_queries)
-            read = self._nearest([texts[i][: self.max_chars] for i in others], self.language_embedder.embed_queries,
-                                 self._language_centroids)
-            for f in FIELDS:
-                for i, label in zip(others, read[f]):
-                    nearest[f][i] = label
+            nearest |= self._nearest(by_language, clipped, self.language_embedder.embed_queries, self._language_centroids)
         triages = []
         for i, text in enumerate(texts):
-            labels = {f: nearest[f][i] for f in FIELDS}
+            labels = dict(nearest[i])
             if not readable[i] and self.language_embedder is None:
                 labels.update(self.unreadable)
             if _SHOUTING.search(text) or _REPEATED_QUESTION.search(text):
@@ -129,10 +129,15 @@ class TicketTriage:
         return triages
 
 
-    def _nearest(self, texts: Sequence[str], embed: Embed, centroids: Mapping[str, Any]) -> dict[str, list[str]]:
-        """Each field's label whose centroid is nearest to each text."""
-        vectors = embed(texts)
-        return {f: [self.labels[f][n] for n in (vectors @ centroids[f].T).argmax(axis=1)] for f in FIELDS}
+    def _nearest(
+        self, positions: Sequence[int], texts: Sequence[str], embed: Embed, centroids: Mapping[str, Any]
+    ) -> dict[int, dict[str, str]]:
+        """For the texts at `positions`, each field's label whose centroid is nearest."""
+        if not positions:
+            return {}
+        vectors = embed([texts[i] for i in positions])
+        best = {f: (vectors @ centroids[f].T).argmax(axis=1) for f in FIELDS}
+        return {i: {f: self.labels[f][best[f][row]] for f in FIELDS} for row, i in enumerate(positions)}
 
 
 def _centroids(examples: Mapping[str, Sequence[Sequence[str]]], embed: Embed) -> dict[str, Any]:

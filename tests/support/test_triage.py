@@ -95,6 +95,7 @@ def test_a_ticket_the_embedder_cannot_read_is_read_by_the_multilingual_embedder(
     assert refund.intent == "refund"  # not the unreadable rule's "shipping"
     assert english.intent == "shipping"
     assert language.calls[-1] == ["我的退款什么时候到账？"]  # the English ticket is read by the first embedder
+    assert toy_embedder.calls[-1] == ["do you ship abroad"]  # and the Chinese one by the multilingual one alone
 
 
 def test_shouting_and_double_question_marks_are_negative(ruled: TicketTriage) -> None:
