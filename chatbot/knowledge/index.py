@@ -190,8 +190,11 @@ def _read_manifest(path: Path) -> dict[str, Any]:
     return manifest
 
 
+Vectors = dict[str, "np.ndarray"]  # by content hash, or by title
+
+
 def _vectors(
-    passages: list[Passage], embedder: Embedder, previous: dict[str, np.ndarray], progress: Progress | None = None
+    passages: list[Passage], embedder: Embedder, previous: Vectors, progress: Progress | None = None
 ) -> tuple[np.ndarray, list[int]]:
     """Each passage's vector: the previous build's for an unchanged passage (by content hash),
     else embedded now; and the positions of those embedded."""
@@ -209,9 +212,6 @@ def _vectors(
         if progress:
             progress(first + len(batch), len(missing))
     return vectors, missing
-
-
-Vectors = dict[str, "np.ndarray"]
 
 
 def _previous_vectors(index_dir: Path, embedder: Embedder, language_embedder: str = "") -> tuple[Vectors, Vectors, Vectors]:
