@@ -35,7 +35,7 @@ from chatbot.evaluation import abcd, wixqa
 from chatbot.evaluation.harness import CaseResult, EvalCase, read_eval_cases, run_eval, summarize
 from chatbot.knowledge.embedding import Embedder, RememberingEmbedder, SentenceTransformerEmbedder
 from chatbot.knowledge.retrieval import HybridRetriever
-from chatbot.service import index_knowledge_base, make_guard
+from chatbot.service import index_knowledge_base, make_guard, make_mentions
 from chatbot.settings import REPO_ROOT, Settings, load_settings
 
 BITEXT = REPO_ROOT.parent / "shared" / "benchmarks" / "bitext_cs_en"
@@ -118,9 +118,11 @@ def measure(base: Settings, overrides: dict[str, Any], eval_set: EvalSet, index_
     """The harness's figures for one configuration on one eval set, at its min_score and at every threshold."""
     settings = replace(base, index_dir=index_dir, **overrides)
     retriever = HybridRetriever.from_settings(settings, embedder)
+    mentions = make_mentions(settings, retriever, embedder)
     runs = []
     for min_score in (0.0, 1.01):
-        pipeline = Pipeline(retriever, None, replace(settings, min_score=min_score), guard=guard, embedder=embedder)
+        pipeline = Pipeline(retriever, None, replace(settings, min_score=min_score), guard=guard, embedder=embedder,
+                            mentions=mentions)
         runs.append(run_eval(pipeline, eval_set.cases, retrieval_only=True))
     strong, weak = runs
     figures = summarize(decisions_at(strong, weak, settings.min_score), retrieval_only=True)

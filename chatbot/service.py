@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from chatbot.answer.evidence import Abstention, AbstentionModel, EvidenceReader
 from chatbot.answer.guardrails import TopicGuard
+from chatbot.answer.mentions import Mentions
 from chatbot.answer.pipeline import Pipeline
 from chatbot.answer.prompts import render_prompt
 from chatbot.errors import IndexMismatchError, IndexMissingError, SettingsError
@@ -163,7 +164,7 @@ def create_pipeline(
     if concurrent and isinstance(generator, BatchDecoder):
         generator = concurrent_generator(settings, generator)
     return Pipeline(searcher, generator, settings, guard=make_guard(settings, embedder), abstention=abstention,
-                    orders=orders, embedder=embedder)
+                    orders=orders, embedder=embedder, mentions=make_mentions(settings, retriever, embedder))
 
 
 def concurrent_generator(settings: Settings, decoder: BatchDecoder) -> ConcurrentGenerator:
@@ -248,7 +249,8 @@ def create_assist_desk(settings: Settings, pipeline: Pipeline, embedder: Embedde
         retriever = open_hybrid_retriever(folder_settings, embedder)
         skipped = tuple(f"{s.path}: {s.reason}" for s in result.skipped)
         in_use = KnowledgeBaseInUse(folder, result.report.passages, result.report.embedded, skipped)
-        return pipeline.with_retriever(with_reranker(settings, retriever, pipeline.generator)), in_use
+        mentions = make_mentions(settings, retriever, embedder)
+        return pipeline.with_retriever(with_reranker(settings, retriever, pipeline.generator), mentions), in_use
 
     in_use = KnowledgeBaseInUse(Path(settings.kb_dir), int(read_manifest(settings.index_dir).get("passage_count", 0)))
     triage = make_triage(settings, embedder)
@@ -282,6 +284,14 @@ def load_abstention(settings: Settings, retriever: HybridRetriever, embedder: Em
     """The calibrated answer-or-escalate model saved beside the index by `calibrate`, if any."""
     model = AbstentionModel.load(settings.index_dir, embedder.id)
     return Abstention(EvidenceReader(retriever.index, embedder), model) if model else None
+
+
+def make_mentions(settings: Settings, retriever: HybridRetriever, embedder: Embedder) -> Mentions | None:
+    """The knowledge base's words, for questions that ask for something they lack, unless
+    `min_mention_similarity` is 0 (off)."""
+    if not settings.min_mention_similarity:
+        return None
+    return Mentions((p.indexed_text for p in retriever.index.passages), embedder, settings.min_mention_similarity)
 
 
 def make_guard(settings: Settings, embedder: Embedder) -> TopicGuard | None:

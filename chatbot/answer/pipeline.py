@@ -25,6 +25,7 @@ from chatbot.answer.guardrails import (
     remove_instructions,
     rule_verdict,
 )
+from chatbot.answer.mentions import Mentions
 from chatbot.answer.prompts import render_prompt
 from chatbot.errors import ChatbotError, QuestionError, SettingsError
 from chatbot.knowledge.embedding import Embedder
@@ -147,6 +148,7 @@ class Pipeline:
         abstention: Abstention | None = None,
         orders: OrderDesk | None = None,
         embedder: Embedder | None = None,
+        mentions: Mentions | None = None,
     ) -> None:
         if settings.answer_style not in ANSWER_STYLES:
             raise SettingsError(f"answer_style must be one of {', '.join(ANSWER_STYLES)}, not {settings.answer_style!r}.")
@@ -158,12 +160,14 @@ class Pipeline:
         self.guard = guard
         self.abstention = abstention
         self.orders = orders
+        self.mentions = mentions  # the pages' words: "do you sell dog beds?" asks for one they lack
 
-    def with_retriever(self, retriever: Retriever) -> Pipeline:
-        """The same pipeline over another knowledge base's retriever. The calibrated abstention
-        model belongs to the old index, so the plain `min_score` threshold decides instead."""
+    def with_retriever(self, retriever: Retriever, mentions: Mentions | None = None) -> Pipeline:
+        """The same pipeline over another knowledge base's retriever (and that knowledge base's
+        words). The calibrated abstention model belongs to the old index, so the plain
+        `min_score` threshold decides instead."""
         return Pipeline(retriever, self.generator, self.settings, self.condense, self.guard, None, self.orders,
-                        self.embedder)
+                        self.embedder, mentions)
 
     def search(self, question: str, history: Sequence[Message] = (), k: int | None = None) -> list[Passage]:
         return self._retrieve(question, history, k)[0]
@@ -240,6 +244,9 @@ class Pipeline:
         verdict = self.guard.verdict(message, question, cosine, weak) if self.guard else None
         if verdict:
             return Decision(passages, confidence, True, verdict.reason, question, verdict, query)
+        # "Do you sell dog beds?": the nearest page (about bedding) may score well, but if the pages
+        # never use a word near "dog", they do not say.
+        weak = weak or (reads and self.mentions is not None and bool(self.mentions.unmentioned(question)))
         if weak:
             return Decision(passages, confidence, True, REASON_NO_EVIDENCE, question, query=query)
         return Decision(passages, confidence, False, REASON_ANSWERED, question, query=query)

@@ -34,6 +34,15 @@ CHINESE_STOPWORDS = frozenset(
 )
 
 
+def is_stopword(word: str) -> bool:
+    """Whether a lower-case English word is one `content_words` leaves out.
+
+    >>> is_stopword("the"), is_stopword("pls"), is_stopword("sofa")
+    (True, True, False)
+    """
+    return word in _STOPWORDS
+
+
 @cache
 def _stemmer() -> Any:
     import Stemmer

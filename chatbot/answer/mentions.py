@@ -1,0 +1,79 @@
+"""Whether a question asks for something the pages never mention: "do you sell dog beds?" on pages
+that never name a dog is not answered by the nearest page about bedding, however close it scores."""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
+from chatbot.knowledge.embedding import Embedder
+from chatbot.text.words import content_words, is_stopword
+
+if TYPE_CHECKING:
+    import numpy as np
+
+# A question whether the shop has, sells or does something: what follows the verb is what it asks for.
+_EXISTENCE = re.compile(
+    r"^\W*(?:(?:ok(?:ay)?|and|so|also|hi|hey|hello|please|pls)\W+)*"
+    r"(?:(?:do|does|can|could|will|would)\s+(?:you|u|ya)\s+(?:guys\s+|also\s+|still\s+|even\s+)?"
+    r"(?:sell|offer|have|do|stock|make|carry|provide|run|support|accept|take)"
+    r"|(?:is|are)\s+there"
+    r"|(?:can|could)\s+i\s+(?:get|buy|order|have|use|pay\s+(?:with|by|for)))\b(?P<asked>.*)",
+    re.IGNORECASE | re.DOTALL,
+)
+_ASKED_ENDS = re.compile(r"[?.!,;:]|\s+(?:if|when|because|since|as)\s+", re.IGNORECASE)
+_WORD = re.compile(r"[A-Za-z][A-Za-z'’-]*[A-Za-z]")
+
+
+def asked_for(question: str) -> list[str]:
+    """The words of what an existence question asks for, as written, that could be missing from
+    the pages: not stopwords, short words or contractions, and not names (a capitalised word
+    inside the question: "Hungary" may be in "the EU", which the pages do say).
+
+    >>> asked_for("do you sell dog beds?"), asked_for("Do you ship to Hungary?"), asked_for("how do I return it")
+    (['dog', 'beds'], [], [])
+    >>> asked_for("can I use Klarna if I'm in Ireland?"), asked_for("is there a whatsapp number too")
+    ([], ['whatsapp', 'number'])
+    """
+    found = _EXISTENCE.match(question)
+    if not found:
+        return []
+    asked = _ASKED_ENDS.split(found.group("asked"), maxsplit=1)[0]
+    return [word for word in _WORD.findall(asked)
+            if word.islower() and "'" not in word and "’" not in word and not is_stopword(word)]
+
+
+class Mentions:
+    """The words the pages use (stemmed, and as written for the embedder), to tell whether a
+    question's asked-for words are among them or near one of them ("amex" is near "American
+    Express"'s words, "whatsapp" is near none of a shop's that does not use it).
+
+    The written words' vectors are embedded at the first question that needs them (a second or
+    two for a few thousand words), not at start-up."""
+
+    def __init__(self, texts: Iterable[str], embedder: Embedder, min_similarity: float) -> None:
+        self.embedder = embedder
+        self.min_similarity = min_similarity
+        self.stems: set[str] = set()
+        written: set[str] = set()
+        for text in texts:
+            self.stems |= content_words(text)
+            written.update(w.lower() for w in _WORD.findall(text) if not is_stopword(w.lower()))
+        self.written = sorted(written)
+        self._vectors: np.ndarray | None = None
+        self._lock = threading.Lock()
+
+    def unmentioned(self, question: str) -> list[str]:
+        """The words an existence question asks for that neither the pages nor a word near one of
+        theirs (cosine >= `min_similarity`) say; [] for any other question."""
+        missing = [word for word in asked_for(question) if not content_words(word) <= self.stems]
+        if not missing or not self.written:
+            return []
+        with self._lock:
+            if self._vectors is None:
+                self._vectors = self.embedder.embed(self.written)
+            vectors = self._vectors
+        nearest = (self.embedder.embed(missing) @ vectors.T).max(axis=1)
+        return [word for word, similarity in zip(missing, nearest.tolist()) if similarity < self.min_similarity]

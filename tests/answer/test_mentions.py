@@ -1,0 +1,89 @@
+"""Questions that ask for something the pages never mention ("do you sell dog beds?") are declined,
+however close the nearest page scores; asking for what they do mention is answered as before."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+
+from chatbot.answer.mentions import Mentions, asked_for
+from chatbot.answer.pipeline import Pipeline
+from chatbot.knowledge.index import build_index
+from chatbot.knowledge.ingest import read_knowledge_base
+from chatbot.knowledge.retrieval import HybridRetriever
+from chatbot.service import make_mentions
+from chatbot.settings import Settings
+from tests.fakes import ToyEmbedder
+
+PAGES = ["Delivery is free on orders over £50.", "Sale items can be returned within 14 days of delivery."]
+
+
+@pytest.mark.parametrize(("question", "words"), [
+    ("do you sell dog beds?", ["dog", "beds"]),
+    ("Hi, is there a student discount on sale items?", ["student", "discount", "sale", "items"]),
+    ("ok and can I get gift wrapping if it's a present", ["gift", "wrapping"]),
+    ("do u offer engraving, it's for my mum", ["engraving"]),
+    ("Do you deliver to Hungary?", []),  # a name: "Hungary" may be what the pages call "the EU"
+    ("can I use Klarna if I'm in Ireland?", []),
+    ("how long do refunds take?", []),  # not a question whether the shop has something
+    ("what's the student discount?", []),
+])
+def test_what_an_existence_question_asks_for(question: str, words: list[str]) -> None:
+    assert asked_for(question) == words
+
+
+def test_a_word_neither_the_pages_nor_a_near_word_use_is_unmentioned() -> None:
+    mentions = Mentions(PAGES, ToyEmbedder(), min_similarity=0.6)
+    assert mentions.unmentioned("do you sell dog beds?") == ["dog", "beds"]
+    assert mentions.unmentioned("is there free delivery on sale items?") == []  # "items" is the pages' "item"
+    assert mentions.unmentioned("what dog beds do you sell?") == []  # not asked whether the shop has them
+
+
+def test_the_pages_words_are_embedded_once_and_only_when_needed() -> None:
+    embedder = ToyEmbedder()
+    mentions = Mentions(PAGES, embedder, min_similarity=0.6)
+    mentions.unmentioned("do you offer free delivery?")
+    assert embedder.calls == []  # every word asked for is in the pages
+    mentions.unmentioned("do you sell dog beds?")
+    mentions.unmentioned("do you sell cat beds?")
+    pages_words = [call for call in embedder.calls if "delivery" in call]
+    assert len(pages_words) == 1
+
+
+@pytest.fixture
+def pipeline(toy_settings: Settings, toy_embedder: ToyEmbedder) -> Pipeline:
+    build_index(read_knowledge_base(toy_settings.kb_dir).passages, toy_embedder, toy_settings.index_dir)
+    settings = replace(toy_settings, answer_style="extractive", min_score=0.1)
+    retriever = HybridRetriever.from_settings(settings, toy_embedder)
+    return Pipeline(retriever, None, settings, embedder=toy_embedder,
+                    mentions=make_mentions(settings, retriever, toy_embedder))
+
+
+def test_asking_for_something_the_pages_never_mention_is_declined(pipeline: Pipeline) -> None:
+    # The returns page shares "sale items" with the question and would be composed from.
+    declined = pipeline.answer("do you offer gift vouchers for sale items?")
+    assert (declined.escalate, declined.reason) == (True, "no_evidence")
+    answered = pipeline.answer("do you offer free delivery?")
+    assert (answered.escalate, answered.reason) == (False, "answered")
+    assert "£50" in answered.text
+
+
+def test_the_check_is_off_at_zero(pipeline: Pipeline) -> None:
+    settings = replace(pipeline.settings, min_mention_similarity=0.0)
+    assert make_mentions(settings, pipeline.retriever, pipeline.embedder) is None  # type: ignore[arg-type]
+
+
+@pytest.mark.real
+@pytest.mark.parametrize(("question", "declined"), [
+    ("do you sell dog beds?", True),
+    ("is there a whatsapp number?", True),
+    ("do you sell gift cards?", False),
+    ("do you take amex", False),  # near "American Express" on the payments page
+])
+def test_the_bundled_store_declines_what_its_pages_never_mention(real_settings, real_embedder, real_index,
+                                                                 question: str, declined: bool) -> None:
+    retriever = HybridRetriever.from_settings(real_settings, real_embedder)
+    mentions = make_mentions(real_settings, retriever, real_embedder)
+    assert mentions is not None
+    assert bool(mentions.unmentioned(question)) is declined
