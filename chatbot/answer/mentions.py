@@ -14,15 +14,26 @@ from chatbot.text.words import content_words, is_stopword
 if TYPE_CHECKING:
     import numpy as np
 
-# A question whether the shop has, sells or does something: what follows the verb is what it asks for.
-_EXISTENCE = re.compile(
-    r"^\W*(?:(?:ok(?:ay)?|and|so|also|hi|hey|hello|please|pls)\W+)*"
-    r"(?:(?:do|does|can|could|will|would)\s+(?:you|u|ya)\s+(?:guys\s+|also\s+|still\s+|even\s+)?"
-    r"(?:sell|offer|have|do|stock|make|carry|provide|run|support|accept|take)"
-    r"|(?:is|are)\s+there"
-    r"|(?:can|could)\s+i\s+(?:get|buy|order|have|use|pay\s+(?:with|by|for)))\b(?P<asked>.*)",
-    re.IGNORECASE | re.DOTALL,
-)
+# A question whether the shop has, sells or does something ("do you sell dog beds?"), what a thing
+# of theirs is ("what tog is your duvet?") or whether it has or works with something ("does the
+# duvet cover come in super king?"): the group `asked` is what it asks for.
+_OPENING = r"^\W*(?:(?:ok(?:ay)?|and|so|also|hi|hey|hello|please|pls)\W+)*"
+_THING = r"(?:the|your|ur|my|it|they|this|that|these|those)\b"
+_ASKING = [
+    re.compile(
+        _OPENING + r"(?:(?:do|does|can|could|will|would)\s+(?:you|u|ya)\s+(?:guys\s+|also\s+|still\s+|even\s+)?"
+        r"(?:sell|offer|have|do|stock|make|carry|provide|run|support|accept|take|give)"
+        r"|(?:is|are)\s+there"
+        r"|(?:can|could)\s+i\s+(?:get|buy|order|have|use|pay\s+(?:with|by|for)))\b(?P<asked>.*)",
+        re.IGNORECASE | re.DOTALL,
+    ),
+    re.compile(_OPENING + r"what\s+(?P<asked>(?:[\w-]+\s+){0,2}?[\w-]+)\s+(?:is|are)\s+" + _THING, re.IGNORECASE),
+    re.compile(
+        _OPENING + r"(?:does|do|will|would|can|is|are)\s+" + _THING + r"(?:\s+[\w-]+){0,4}?\s+"
+        r"(?:have|has|contain|contains|come\s+in|comes\s+in|work\s+(?:on|with|in)|works\s+(?:on|with|in))\b(?P<asked>.*)",
+        re.IGNORECASE | re.DOTALL,
+    ),
+]
 _ASKED_ENDS = re.compile(r"[?.!,;:]|\s+(?:if|when|because|since|as)\s+", re.IGNORECASE)
 _WORD = re.compile(r"[A-Za-z][A-Za-z'’-]*[A-Za-z]")
 
@@ -36,9 +47,11 @@ def asked_for(question: str) -> list[str]:
     (['dog', 'beds'], [], [])
     >>> asked_for("can I use Klarna if I'm in Ireland?"), asked_for("is there a whatsapp number too")
     ([], ['whatsapp', 'number'])
+    >>> asked_for("what tog is your all-season duvet?"), asked_for("does the linen duvet cover come in super king")
+    (['tog'], ['super', 'king'])
     """
-    found = _EXISTENCE.match(question)
-    if not found:
+    found = next((match for pattern in _ASKING if (match := pattern.match(question))), None)
+    if found is None:
         return []
     asked = _ASKED_ENDS.split(found.group("asked"), maxsplit=1)[0]
     return [word for word in _WORD.findall(asked)

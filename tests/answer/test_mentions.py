@@ -28,6 +28,10 @@ PAGES = ["Delivery is free on orders over £50.", "Sale items can be returned wi
     ("can I use Klarna if I'm in Ireland?", []),
     ("how long do refunds take?", []),  # not a question whether the shop has something
     ("what's the student discount?", []),
+    ("what thread count are your cotton sheets", ["thread", "count"]),
+    ("will the cast iron skillet work on an induction hob", ["induction", "hob"]),
+    ("does your kettle have a limescale filter?", ["limescale", "filter"]),
+    ("does WELCOME10 work on sale stuff?", []),  # a code, not a thing of the shop's
 ])
 def test_what_an_existence_question_asks_for(question: str, words: list[str]) -> None:
     assert asked_for(question) == words
