@@ -33,6 +33,8 @@ _ASKING = [
         r"(?:have|has|contain|contains|come\s+in|comes\s+in|work\s+(?:on|with|in)|works\s+(?:on|with|in))\b(?P<asked>.*)",
         re.IGNORECASE | re.DOTALL,
     ),
+    re.compile(_OPENING + r"(?:is|are)\s+" + _THING + r"(?:\s+(?!(?:if|when|because|since)\b)[\w-]+)+?\s+(?P<asked>[\w-]+(?:\s+[\w-]+)?)\s*\??\s*$",
+               re.IGNORECASE),
 ]
 _ASKED_ENDS = re.compile(r"[?.!,;:]|\s+(?:if|when|because|since|as)\s+", re.IGNORECASE)
 _WORD = re.compile(r"[A-Za-z][A-Za-z'’-]*[A-Za-z]")

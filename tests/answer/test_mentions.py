@@ -32,6 +32,8 @@ PAGES = ["Delivery is free on orders over £50.", "Sale items can be returned wi
     ("will the cast iron skillet work on an induction hob", ["induction", "hob"]),
     ("does your kettle have a limescale filter?", ["limescale", "filter"]),
     ("does WELCOME10 work on sale stuff?", []),  # a code, not a thing of the shop's
+    ("is the wool in your jumpers mulesing-free?", ["jumpers", "mulesing-free"]),  # its last two words
+    ("is it free if i spend loads", []),  # the condition is not what is asked
 ])
 def test_what_an_existence_question_asks_for(question: str, words: list[str]) -> None:
     assert asked_for(question) == words
