@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 from chatbot.knowledge.embedding import Embedder
 from chatbot.text.words import content_words, is_stopword
+from chatbot.values import Passage
 
 if TYPE_CHECKING:
     import numpy as np
@@ -58,6 +59,19 @@ def asked_for(question: str) -> list[str]:
     asked = _ASKED_ENDS.split(found.group("asked"), maxsplit=1)[0]
     return [word for word in _WORD.findall(asked)
             if word.islower() and "'" not in word and "’" not in word and not is_stopword(word)]
+
+
+def named_in(question: str, passage: Passage) -> bool:
+    """Whether `passage` names every word an existence question asks for ("bitcoin" in "... or
+    cryptocurrency such as Bitcoin"); False for any other question.
+
+    >>> page = Passage("p", "payments", "Payments", "We do not accept cryptocurrency such as Bitcoin.", "p.md")
+    >>> named_in("do u take bitcoin", page), named_in("do you take amex", page), named_in("bitcoin?", page)
+    (True, False, False)
+    """
+    asked = asked_for(question)
+    said = content_words(passage.indexed_text)
+    return bool(asked) and all(content_words(word) <= said for word in asked)
 
 
 class Mentions:

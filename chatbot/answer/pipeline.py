@@ -25,7 +25,7 @@ from chatbot.answer.guardrails import (
     remove_instructions,
     rule_verdict,
 )
-from chatbot.answer.mentions import Mentions
+from chatbot.answer.mentions import Mentions, named_in
 from chatbot.answer.prompts import render_prompt
 from chatbot.errors import ChatbotError, QuestionError, SettingsError
 from chatbot.knowledge.embedding import Embedder
@@ -238,6 +238,10 @@ class Pipeline:
         elif self.abstention:  # calibrated on labelled questions: P(the passages answer it)
             confidence = self.abstention.probability(question, passages)
             weak = confidence < self.abstention.model.threshold
+        elif weak and passages and cosine >= self.settings.follow_up_min_score and named_in(question, passages[0]):
+            # "do u take bitcoin": MiniLM scores it low against "... or cryptocurrency such as
+            # Bitcoin", but a question whether the shop takes X is about the page that names X.
+            weak = False
         # In a conversation the previous turn lifts every score; an unrelated new question
         # ("what is the capital of France?") must still relate to the shop on its own.
         weak = weak or (reads and alone < self.settings.follow_up_min_score)

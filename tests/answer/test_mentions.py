@@ -93,3 +93,11 @@ def test_the_bundled_store_declines_what_its_pages_never_mention(real_settings, 
     mentions = make_mentions(real_settings, retriever, real_embedder)
     assert mentions is not None
     assert bool(mentions.unmentioned(question)) is declined
+
+
+@pytest.mark.real
+def test_a_question_whether_the_shop_takes_what_its_best_page_names_is_answered(real_pipeline) -> None:
+    # MiniLM scores it below min_score against "... or cryptocurrency such as Bitcoin".
+    answer = real_pipeline.answer("do u take bitcoin")
+    assert (answer.escalate, answer.reason) == (False, "answered")
+    assert "Bitcoin" in answer.text
