@@ -49,7 +49,7 @@ from chatbot.orders.chat import (
 from chatbot.settings import Settings
 from chatbot.text.citations import cite_best_passage, map_citations, split_sentences, strip_markers
 from chatbot.text.questions import asked_part, split_questions
-from chatbot.text.words import content_words, reply_language, says_something
+from chatbot.text.words import content_words, has_han, reply_language, says_something
 from chatbot.values import Answer, Passage
 
 if TYPE_CHECKING:  # the order store's module imports SQLAlchemy
@@ -313,8 +313,10 @@ class Pipeline:
         if lookup.order is None:
             text = self._render(lookup.reason, reply_language(message), number=lookup.number)
             return Answer(text, (), 0.0, lookup.reason == ORDER_LOCKED, lookup.reason)
-        record = order_passage(lookup.order)
-        written = self._render("order_status", number=lookup.number, status=lookup.order.status, facts=order_facts(lookup.order))
+        language = order_language(message, history)  # the record's facts in the shopper's language, checked in it
+        record = order_passage(lookup.order, language)
+        written = self._render("order_status", language, number=lookup.number, status=lookup.order.status,
+                               facts=order_facts(lookup.order, language))
         text, dropped = self._ground(" ".join(written.split()), [record])
         sources: tuple[Passage, ...] = (record,)
         if has_policy_part(message):
@@ -597,6 +599,23 @@ class Pipeline:
 
 # The languages the pages can be in, named in the language of a reply.
 LANGUAGE_NAMES = {"en": {"en": "English", "zh": "Chinese"}, "zh": {"en": "英文", "zh": "中文"}}
+
+
+def order_language(message: str, history: Sequence[Message]) -> str:
+    """The language to give an order's status in: the message's, without its order number, email
+    and postcode; for a message that is only those ("jo@example.com"), the shopper's latest turn's.
+
+    >>> order_language("jo@example.com", [{"role": "user", "content": "我的订单10452到哪了？"}])
+    'zh'
+    >>> order_language("it's jo@example.com", [{"role": "user", "content": "我的订单10452到哪了？"}])
+    ''
+    """
+    turns = [message, *(m.get("content") or "" for m in reversed(history) if m.get("role") == "user")]
+    for turn in turns:
+        words = without_order_details(turn)
+        if re.search(r"[A-Za-z]{2,}", words) or has_han(words):
+            return reply_language(words)
+    return ""
 
 
 def word_coverage(question: str, passages: Sequence[Passage]) -> float:

@@ -205,22 +205,26 @@ def latest_found(find: Callable[[str], list[str]], message: str, earlier: Sequen
     return next((found for text in (message, *reversed(earlier)) if (found := find(text))), [])
 
 
-def order_passage(order: OrderRecord) -> Passage:
-    """The order's record as a source: cited like a passage, and the evidence its answer is checked against."""
+def order_passage(order: OrderRecord, language: str = "") -> Passage:
+    """The order's record as a source: cited like a passage, and the evidence its answer is
+    checked against; its facts in Chinese for `language` "zh"."""
+    if language == "zh":
+        text = "\n".join(f"{label}：{value}" for label, value in order.facts(language))
+        return Passage(order.source_id, order.source_id, f"订单 {order.number}", text, "orders", score=1.0)
     return Passage(order.source_id, order.source_id, order.title, order.as_text(), "orders", score=1.0)
 
 
-def order_facts(order: OrderRecord) -> dict[str, str]:
-    """The record's "Label: value" lines as a dict (the template's input); items are left out.
+def order_facts(order: OrderRecord, language: str = "") -> dict[str, str]:
+    """The record's facts by label (the template's input), in Chinese for `language` "zh"; items are left out.
 
     >>> from chatbot.orders.store import OrderRecord
     >>> from datetime import datetime
     >>> from decimal import Decimal
-    >>> order_facts(OrderRecord("10452", "cancelled", datetime(2026, 11, 2), Decimal("10"), "GBP", (), ()))["Status"]
-    'Cancelled'
+    >>> cancelled = OrderRecord("10452", "cancelled", datetime(2026, 11, 2), Decimal("10"), "GBP", (), ())
+    >>> order_facts(cancelled)["Status"], order_facts(cancelled, "zh")["状态"]
+    ('Cancelled', '已取消')
     """
-    pairs = (line.split(": ", 1) for line in order.as_text().splitlines())
-    return {label: value for label, value in pairs if label != "Item"}
+    return {label: value for label, value in order.facts(language) if label not in ("Item", "商品")}
 
 
 def shift_citations(text: str, by: int) -> str:

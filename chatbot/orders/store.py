@@ -28,6 +28,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, rela
 
 from chatbot.database import Database, database_message, lock_schema, open_engine
 from chatbot.errors import OrderStoreError
+from chatbot.orders.wording import IN_TRANSIT, LABELS, STATUS_WORDS, day, item_text, money, refund_text, return_text
 
 ORDER_STATUSES = (
     "placed", "paid", "packed", "shipped", "out_for_delivery", "delivered",
@@ -36,27 +37,6 @@ ORDER_STATUSES = (
 RETURN_STATUSES = ("requested", "received", "rejected")
 REFUND_STATUSES = ("pending", "completed")
 CARRIERS = ("Royal Mail", "DPD", "Evri")
-# What a shopper reads for each status (as_text): the words, never the code.
-STATUS_WORDS = {
-    "placed": "Placed, payment not yet confirmed",
-    "paid": "Paid, waiting to be packed",
-    "packed": "Packed, waiting for the carrier to collect it",
-    "shipped": "Shipped, on its way",
-    "out_for_delivery": "Out for delivery",
-    "delivered": "Delivered",
-    "delayed": "Delayed with the carrier",
-    "lost": "Lost in transit",
-    "cancelled": "Cancelled",
-    "return_requested": "Return requested",
-    "refunded": "Refunded",
-}
-RETURN_WORDS = {
-    "requested": "requested, waiting for the parcel to reach us",
-    "received": "received at our warehouse",
-    "rejected": "not accepted",
-}
-# Statuses whose estimated delivery date is still a promise worth showing.
-IN_TRANSIT = ("shipped", "out_for_delivery", "delayed")
 _ORDER_NUMBER = re.compile(r"(?:order\s*)?(?:no\.?\s*|number\s*)?#?\s*(\d+)", re.IGNORECASE)
 
 
@@ -231,33 +211,29 @@ class OrderRecord:
 
         Status notes, return reasons and customer details are left out on purpose.
         """
-        facts = [f"Order number: {self.number}", f"Status: {STATUS_WORDS[self.status]}",
-                 f"Placed on: {_day(self.placed_at)}"]
-        facts += [f"Item: {line.quantity} x {line.product_name} at {_money(line.unit_price, self.currency)} each"
+        return "\n".join(f"{label}: {value}" for label, value in self.facts())
+
+    def facts(self, language: str = "") -> list[tuple[str, str]]:
+        """`as_text`'s facts as (label, value) pairs, worded in `language` ("" English, "zh" Chinese)."""
+        label, when = LABELS[language], lambda moment: day(moment, language)
+        facts = [(label["number"], self.number), (label["status"], STATUS_WORDS[language][self.status]),
+                 (label["placed"], when(self.placed_at))]
+        facts += [(label["item"], item_text(line.quantity, line.product_name, money(line.unit_price, self.currency), language))
                   for line in self.lines]
-        facts.append(f"Order total: {_money(self.total, self.currency)}")
+        facts.append((label["total"], money(self.total, self.currency)))
         if (shipment := self.shipment) is not None:
-            facts += [f"Carrier: {shipment.carrier}", f"Tracking number: {shipment.tracking_number}",
-                      f"Tracking link: {shipment.tracking_url}", f"Shipped on: {_day(shipment.shipped_at)}"]
+            facts += [(label["carrier"], shipment.carrier), (label["tracking_number"], shipment.tracking_number),
+                      (label["tracking_link"], shipment.tracking_url), (label["shipped"], when(shipment.shipped_at))]
             if shipment.delivered_at is not None:
-                facts.append(f"Delivered on: {_day(shipment.delivered_at)}")
+                facts.append((label["delivered"], when(shipment.delivered_at)))
             elif shipment.estimated_delivery is not None and self.status in IN_TRANSIT:
-                facts.append(f"Estimated delivery: {_day(shipment.estimated_delivery)}")
+                facts.append((label["estimated"], when(shipment.estimated_delivery)))
         if (request := self.return_request) is not None:
-            facts.append(f"Return: {RETURN_WORDS[request.status]} (started on {_day(request.requested_at)})")
+            facts.append((label["return"], return_text(request.status, request.requested_at, language)))
         if (refund := self.refund) is not None:
-            amount = _money(refund.amount, self.currency)
-            facts.append(f"Refund: {amount}, completed on {_day(refund.completed_at)}"
-                         if refund.completed_at is not None else f"Refund: {amount}, pending (issued on {_day(refund.requested_at)})")
-        return "\n".join(facts)
-
-
-def _day(moment: date) -> str:
-    return f"{moment:%A} {moment.day} {moment:%B %Y}"
-
-
-def _money(amount: Decimal, currency: str) -> str:
-    return f"£{amount:.2f}" if currency == "GBP" else f"{amount:.2f} {currency}"
+            amount = money(refund.amount, self.currency)
+            facts.append((label["refund"], refund_text(amount, refund.completed_at, refund.requested_at, language)))
+        return facts
 
 
 def normalise_order_number(text: str) -> str | None:

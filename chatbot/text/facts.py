@@ -10,7 +10,7 @@ from collections.abc import Sequence
 _NUMBER = re.compile(r"(?<![^\W\u4e00-\u9fff])(?<!\.)\d+(?:[.,]\d+)*")
 _CITATION = re.compile(r"\[[\d,\s]+\]")
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
-_URL = re.compile(r"\b(?:https?://|www\.)[^\s\])>]+", re.IGNORECASE)
+_URL = re.compile(r"\b(?:https?://|www\.)[^\s\])>。，、；：！？）」]+", re.IGNORECASE)  # a Chinese full stop ends it
 _UNITS = (
     "zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve",
     "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen", "nineteen",

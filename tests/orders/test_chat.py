@@ -3,6 +3,7 @@ answered from its record and cited, the identity check, the attempt limit, and n
 
 from __future__ import annotations
 
+import re
 import sqlite3
 from collections.abc import Iterator
 from contextlib import closing
@@ -23,9 +24,11 @@ from chatbot.orders.chat import (
     OrderDesk,
     OrderSession,
     about_an_order,
+    order_facts,
     order_numbers,
 )
 from chatbot.orders.store import ORDER_STATUSES, OrderRecord, OrderStore, open_order_store
+from chatbot.text.words import has_han
 from chatbot.values import Answer
 from tests.fakes import ScriptedGenerator, ToyEmbedder
 
@@ -137,6 +140,22 @@ def test_a_chinese_shopper_asks_after_an_order_in_chinese(chat: Pipeline, shop) 
         assert answer.reason == reason, answer
         history += [{"role": "user", "content": message}, {"role": "assistant", "content": answer.text}]
     assert order.shipment.tracking_number in answer.text
+    assert answer.text.startswith(f"订单 {order.number} 的状态：承运商运送延误 [1]。")  # in Chinese, though the email was not
+
+
+@pytest.mark.parametrize("status", ORDER_STATUSES)
+def test_each_status_is_given_in_chinese_from_the_record_in_chinese(chat: Pipeline, shop, status: str) -> None:
+    store, customers = shop
+    order = first(store, status)
+    answer = chat.answer(f"我的订单{order.number}到哪了？邮箱是 {customers[order.number][0]}")
+    assert (answer.reason, answer.escalate, answer.dropped) == (ORDER_FOUND, False, ())  # every sentence checked and kept
+    assert answer.sources[0].title == f"订单 {order.number}" and answer.text.endswith("[1]。")
+    assert has_han(answer.text) and not re.search(r"\b(?:Order|Delivered|Shipped|Cancelled|Refund)\b", answer.text)
+    facts = order_facts(order, "zh")
+    shown = {"delivered": "送达日期", "shipped": "追踪编号", "out_for_delivery": "预计送达", "delayed": "追踪链接",
+             "lost": "追踪编号", "cancelled": "状态", "return_requested": "退货", "refunded": "退款", "placed": "下单日期",
+             "paid": "下单日期", "packed": "下单日期"}[status]
+    assert facts[shown] in answer.text
 
 
 def test_failed_attempts_lock_the_session(chat: Pipeline, shop) -> None:
