@@ -17,17 +17,36 @@ def shopper_turns(history: Sequence[Message]) -> list[str]:
     return [m["content"] for m in history if m.get("role") == "user" and m.get("content")]
 
 
+# A message that refers back to an earlier one ("can i use it on sale stuff?"): its own topic is
+# named before it.
+_REFERS_BACK = re.compile(
+    r"\b(?:it|its|that|those|them|they|this|these|one|ones|there)\b|^\W*(?:and|what about|how about|also)\b"
+    r"|它|这个|那个|这些|那些|^\W*(?:那|还有)",
+    re.IGNORECASE,
+)
+MAX_TURNS_BACK = 3
+
+
 def condense_by_rules(question: str, history: Sequence[Message]) -> str:
-    """The question after the shopper's previous message, which usually names the topic.
+    """The question after the shopper's previous message, which usually names the topic; when
+    that message refers back too, after the one before it as well (up to `MAX_TURNS_BACK`).
 
     >>> condense_by_rules("and for sale items?", [{"role": "user", "content": "how long do I have to return stuff"},
     ...                                            {"role": "assistant", "content": "30 days."}])
     'how long do I have to return stuff and for sale items?'
+    >>> condense_by_rules("how long do i have to use it", [{"role": "user", "content": "do you have a first order discount"},
+    ...                                                     {"role": "user", "content": "can i use it on sale stuff"}])
+    'do you have a first order discount can i use it on sale stuff how long do i have to use it'
     >>> condense_by_rules("do you ship to Canada?", [])
     'do you ship to Canada?'
     """
     previous = shopper_turns(history)
-    return f"{previous[-1]} {question}" if previous else question
+    if not previous:
+        return question
+    start = len(previous) - 1
+    while start > 0 and len(previous) - start < MAX_TURNS_BACK and _REFERS_BACK.search(previous[start]):
+        start -= 1
+    return " ".join([*previous[start:], question])
 
 
 class ModelCondenser:
