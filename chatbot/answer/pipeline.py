@@ -48,6 +48,7 @@ from chatbot.orders.chat import (
 )
 from chatbot.settings import Settings
 from chatbot.text.citations import cite_best_passage, map_citations, split_sentences, strip_markers
+from chatbot.text.places import with_regions
 from chatbot.text.questions import asked_part, split_questions
 from chatbot.text.words import content_words, has_han, reply_language, says_something
 from chatbot.values import Answer, Passage
@@ -178,7 +179,7 @@ class Pipeline:
         """The passages for the question in its conversation, the best score of the question
         alone, and the standalone query searched (the question itself when it stands alone)."""
         k = k or self.settings.top_k
-        alone = self.retriever.search(question, k)
+        alone = self._search(question, k)
         asked = asked_part(question)
         if asked != question and max((p.score for p in alone), default=0.0) < self.settings.min_score:
             # "Jumper doesn't fit, how do I return it?": when the whole message finds no page close
@@ -191,7 +192,15 @@ class Pipeline:
             return alone, best_alone, query
         # The standalone query finds the topic of the conversation; the question alone still
         # finds a new topic ("and if it arrives broken?" after a delivery question).
-        return merge_results([self.retriever.search(query, k), alone], k), best_alone, query
+        return merge_results([self._search(query, k), alone], k), best_alone, query
+
+    def _search(self, text: str, k: int) -> list[Passage]:
+        """The retriever's passages for `text`; for one naming a place, those for it with the
+        place's region beside it too ("Italy (an EU country in Europe)": the pages' "other EU
+        countries"), each passage at its better score."""
+        found = self.retriever.search(text, k)
+        regional = with_regions(text)
+        return found if regional == text else merge_results([found, self.retriever.search(regional, k)], k)
 
     def decide(
         self, question: str, history: Sequence[Message] = (), k: int | None = None, for_staff: bool = False
@@ -430,8 +439,8 @@ class Pipeline:
         follow-up, to its standalone query too), each cited; an escalation when they have none."""
         shown = self._composable(decision)
         context = "" if decision.query in ("", decision.question) else decision.query
-        text = " ".join(compose(decision.question, shown, self._sentence_embedder(decision.question),
-                                self.settings.compose_sentences, context))
+        text = " ".join(compose(with_regions(decision.question), shown, self._sentence_embedder(decision.question),
+                                self.settings.compose_sentences, with_regions(context)))
         timings["first_token_ms"] = timings["total_ms"] = (time.perf_counter() - started) * 1000
         if not text:
             text = self._render("escalation", reply_language(decision.question))
@@ -501,7 +510,8 @@ class Pipeline:
             passages = self._composable(found)
             context = "" if found.query in ("", found.question) else found.query
             count = min(PART_SENTENCES, self.settings.compose_sentences)
-            for sentence in compose(found.question, passages, self._sentence_embedder(found.question), count, context):
+            for sentence in compose(with_regions(found.question), passages, self._sentence_embedder(found.question), count,
+                                    with_regions(context)):
                 cited = _MARKER.sub(lambda m: f"[{_place(shown, passages[int(m.group(1)) - 1])}]", sentence)
                 if cited not in said:  # two parts may find the same sentence
                     said.append(cited)
