@@ -79,8 +79,8 @@ class Mentions:
     question's asked-for words are among them or near one of them ("amex" is near "American
     Express"'s words, "whatsapp" is near none of a shop's that does not use it).
 
-    The written words' vectors are embedded at the first question that needs them (a second or
-    two for a few thousand words), not at start-up."""
+    The written words' vectors are embedded by `prepare`, or else at the first question that needs
+    them (a second or two for a few thousand words)."""
 
     def __init__(self, texts: Iterable[str], embedder: Embedder, min_similarity: float) -> None:
         self.embedder = embedder
@@ -94,15 +94,19 @@ class Mentions:
         self._vectors: np.ndarray | None = None
         self._lock = threading.Lock()
 
+    def prepare(self) -> np.ndarray:
+        """The pages' words' vectors, embedded now if they were not yet (the web app does it at
+        start-up, so no shopper waits for it)."""
+        with self._lock:
+            if self._vectors is None:
+                self._vectors = self.embedder.embed(self.written)
+            return self._vectors
+
     def unmentioned(self, question: str) -> list[str]:
         """The words an existence question asks for that neither the pages nor a word near one of
         theirs (cosine >= `min_similarity`) say; [] for any other question."""
         missing = [word for word in asked_for(question) if not content_words(word) <= self.stems]
         if not missing or not self.written:
             return []
-        with self._lock:
-            if self._vectors is None:
-                self._vectors = self.embedder.embed(self.written)
-            vectors = self._vectors
-        nearest = (self.embedder.embed(missing) @ vectors.T).max(axis=1)
+        nearest = (self.embedder.embed(missing) @ self.prepare().T).max(axis=1)
         return [word for word, similarity in zip(missing, nearest.tolist()) if similarity < self.min_similarity]

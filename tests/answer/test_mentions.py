@@ -101,3 +101,11 @@ def test_a_question_whether_the_shop_takes_what_its_best_page_names_is_answered(
     answer = real_pipeline.answer("do u take bitcoin")
     assert (answer.escalate, answer.reason) == (False, "answered")
     assert "Bitcoin" in answer.text
+
+
+def test_words_prepared_at_start_up_are_not_embedded_again() -> None:
+    embedder = ToyEmbedder()
+    mentions = Mentions(PAGES, embedder, min_similarity=0.6)
+    mentions.prepare()
+    mentions.unmentioned("do you sell dog beds?")
+    assert sum("delivery" in call for call in embedder.calls) == 1
