@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from chatbot.answer.compose import compose
-from chatbot.answer.condense import Condenser, make_condenser
+from chatbot.answer.condense import Condenser, make_condenser, shopper_turns
 from chatbot.answer.evidence import Abstention
 from chatbot.answer.grounding import extract, ground
 from chatbot.answer.guardrails import (
@@ -620,8 +620,7 @@ def order_language(message: str, history: Sequence[Message]) -> str:
     >>> order_language("it's jo@example.com", [{"role": "user", "content": "我的订单10452到哪了？"}])
     ''
     """
-    turns = [message, *(m.get("content") or "" for m in reversed(history) if m.get("role") == "user")]
-    for turn in turns:
+    for turn in [message, *reversed(shopper_turns(history))]:
         words = without_order_details(turn)
         if re.search(r"[A-Za-z]{2,}", words) or has_han(words):
             return reply_language(words)
