@@ -11,46 +11,37 @@ from functools import cache
 # Norway, Switzerland and Iceland are left to their own names: shops price them apart.
 _REGIONS = {
     "an EU country in Europe": (
-        "Austria Vienna Belgium Brussels Bulgaria Sofia Croatia Zagreb Cyprus Nicosia Czechia Czech Republic Prague "
-        "Denmark Copenhagen Estonia Tallinn Finland Helsinki France Paris Lyon Marseille Germany Berlin Munich Hamburg "
-        "Frankfurt Greece Athens Hungary Budapest Italy Rome Milan Naples Latvia Riga Lithuania Vilnius Luxembourg "
-        "Malta Valletta Netherlands Holland Amsterdam Rotterdam Poland Warsaw Krakow Portugal Lisbon Porto Romania "
-        "Bucharest Slovakia Bratislava Slovenia Ljubljana Spain Madrid Barcelona Seville Sweden Stockholm"
+        "Austria, Vienna, Belgium, Brussels, Bulgaria, Sofia, Croatia, Zagreb, Cyprus, Nicosia, Czechia, "
+        "Czech Republic, Prague, Denmark, Copenhagen, Estonia, Tallinn, Finland, Helsinki, France, Paris, Lyon, "
+        "Marseille, Germany, Berlin, Munich, Hamburg, Frankfurt, Greece, Athens, Hungary, Budapest, Italy, Rome, "
+        "Milan, Naples, Latvia, Riga, Lithuania, Vilnius, Luxembourg, Malta, Valletta, Netherlands, Holland, "
+        "Amsterdam, Rotterdam, Poland, Warsaw, Krakow, Portugal, Lisbon, Porto, Romania, Bucharest, Slovakia, "
+        "Bratislava, Slovenia, Ljubljana, Spain, Madrid, Barcelona, Seville, Sweden, Stockholm"
     ),
     "a country in Asia": (
-        "Japan Tokyo Osaka China Beijing Shanghai Hong Kong Taiwan Taipei India Delhi Mumbai Bangalore Singapore "
-        "South Korea Korea Seoul Thailand Bangkok Vietnam Hanoi Malaysia Kuala Lumpur Indonesia Jakarta Bali "
-        "Philippines Manila Pakistan Bangladesh Sri Lanka Nepal"
+        "Japan, Tokyo, Osaka, China, Beijing, Shanghai, Hong Kong, Taiwan, Taipei, India, Delhi, Mumbai, Bangalore, "
+        "Singapore, South Korea, Korea, Seoul, Thailand, Bangkok, Vietnam, Hanoi, Malaysia, Kuala Lumpur, "
+        "Indonesia, Jakarta, Bali, Philippines, Manila, Pakistan, Bangladesh, Sri Lanka, Nepal"
     ),
     "a country in the Middle East": (
-        "United Arab Emirates UAE Dubai Abu Dhabi Saudi Arabia Riyadh Qatar Doha Kuwait Bahrain Oman Israel "
-        "Tel Aviv Jordan Lebanon Iran Iraq Turkey Istanbul"
+        "United Arab Emirates, UAE, Dubai, Abu Dhabi, Saudi Arabia, Riyadh, Qatar, Doha, Kuwait, Bahrain, Oman, "
+        "Israel, Tel Aviv, Jordan, Lebanon, Iran, Iraq, Turkey, Istanbul"
     ),
     "a country in Africa": (
-        "South Africa Cape Town Johannesburg Nigeria Lagos Kenya Nairobi Egypt Cairo Morocco Ghana Ethiopia Tanzania"
+        "South Africa, Cape Town, Johannesburg, Nigeria, Lagos, Kenya, Nairobi, Egypt, Cairo, Morocco, Ghana, "
+        "Ethiopia, Tanzania"
     ),
     "a country in South America": (
-        "Brazil Rio de Janeiro Sao Paulo Argentina Buenos Aires Chile Santiago Colombia Bogota Peru Lima "
-        "Venezuela Ecuador Uruguay Paraguay Bolivia"
+        "Brazil, Rio de Janeiro, Sao Paulo, Argentina, Buenos Aires, Chile, Santiago, Colombia, Bogota, Peru, Lima, "
+        "Venezuela, Ecuador, Uruguay, Paraguay, Bolivia"
     ),
 }
-# Names of more than one word come first, so "South Korea" is not read as "Korea" alone.
-_MULTI_WORD = ("Czech Republic", "Hong Kong", "South Korea", "Kuala Lumpur", "Sri Lanka", "United Arab Emirates",
-               "Abu Dhabi", "Saudi Arabia", "Tel Aviv", "South Africa", "Cape Town", "Rio de Janeiro", "Sao Paulo",
-               "Buenos Aires")
 
 
 @cache
 def _places() -> tuple[re.Pattern[str], dict[str, str]]:
-    region_of: dict[str, str] = {}
-    for region, names in _REGIONS.items():
-        text = names
-        for name in _MULTI_WORD:
-            if name in text:
-                region_of[name.lower()] = region
-                text = text.replace(name, " ")
-        for name in text.split():
-            region_of[name.lower()] = region
+    region_of = {name.lower(): region for region, names in _REGIONS.items() for name in names.split(", ")}
+    # Longest first, so "South Korea" is read whole rather than as "Korea".
     alternatives = sorted(region_of, key=len, reverse=True)
     pattern = re.compile(r"\b(" + "|".join(re.escape(name) for name in alternatives) + r")\b", re.IGNORECASE)
     return pattern, region_of
