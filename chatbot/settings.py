@@ -54,9 +54,10 @@ class Settings:
     prompt_passages: int = 2
     min_score: float = 0.38
     follow_up_min_score: float = 0.2
-    # "Do you sell / offer / have X?", "what X is your Y?", "does Y work on X?": when a word of X is not in the pages, nor near
-    # one of their words (the embedder's cosine between the two words), the question is declined
-    # as the pages do not say. 0 turns this off. Chosen on the demo store (see docs/answers.md).
+    # "Do you sell / offer / have X?", "what X is your Y?", "does Y work on X?": when a word of X is
+    # not in the pages, nor near one of their words (the embedder's cosine between the two words),
+    # the question is declined as the pages do not say. 0 turns this off. Chosen on the demo store
+    # (see docs/answers.md).
     min_mention_similarity: float = 0.6
     # "hybrid" fuses dense (FAISS) and keyword (BM25) candidates; "dense" or "lexical" use one.
     retrieval: str = "hybrid"

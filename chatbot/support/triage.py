@@ -128,7 +128,6 @@ class TicketTriage:
             triages.append(Triage(**labels, language=self.languages.guess(text), payment_dispute=dispute))
         return triages
 
-
     def _nearest(
         self, positions: Sequence[int], texts: Sequence[str], embed: Embed, centroids: Mapping[str, Any]
     ) -> dict[int, dict[str, str]]:
