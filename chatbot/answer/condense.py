@@ -8,6 +8,7 @@ from collections.abc import Callable, Sequence
 from chatbot.errors import SettingsError
 from chatbot.llm.base import Generator, Message, generate
 from chatbot.settings import Settings
+from chatbot.text.questions import asks_its_own, subject
 
 CONDENSERS = ("off", "rules", "model")
 Condenser = Callable[[str, Sequence[Message]], str]
@@ -29,14 +30,18 @@ MAX_TURNS_BACK = 3
 
 def condense_by_rules(question: str, history: Sequence[Message]) -> str:
     """The question after the shopper's previous message, which usually names the topic; when
-    that message refers back too, after the one before it as well (up to `MAX_TURNS_BACK`).
+    that message refers back too, after the one before it as well (up to `MAX_TURNS_BACK`). A
+    question with its own ask takes only the earlier messages' subjects: "how long does it take?"
+    after "how much is shipping to Germany?" asks about time, not price.
 
     >>> condense_by_rules("and for sale items?", [{"role": "user", "content": "how long do I have to return stuff"},
     ...                                            {"role": "assistant", "content": "30 days."}])
     'how long do I have to return stuff and for sale items?'
     >>> condense_by_rules("how long do i have to use it", [{"role": "user", "content": "do you have a first order discount"},
     ...                                                     {"role": "user", "content": "can i use it on sale stuff"}])
-    'do you have a first order discount can i use it on sale stuff how long do i have to use it'
+    'first order discount use it on sale stuff how long do i have to use it'
+    >>> condense_by_rules("how long does it take?", [{"role": "user", "content": "how much is shipping to Germany?"}])
+    'shipping to Germany how long does it take?'
     >>> condense_by_rules("do you ship to Canada?", [])
     'do you ship to Canada?'
     """
@@ -46,7 +51,10 @@ def condense_by_rules(question: str, history: Sequence[Message]) -> str:
     start = len(previous) - 1
     while start > 0 and len(previous) - start < MAX_TURNS_BACK and _REFERS_BACK.search(previous[start]):
         start -= 1
-    return " ".join([*previous[start:], question])
+    earlier = previous[start:]
+    if asks_its_own(question):
+        earlier = [subject(turn) for turn in earlier]
+    return " ".join([*earlier, question])
 
 
 class ModelCondenser:

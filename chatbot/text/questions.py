@@ -14,6 +14,14 @@ _ASKING = (
 # A second question joined to the first: ", and how long ...", " and can I ...", "; also do you ...".
 _JOINED = re.compile(rf"(?:,|;)?\s+(?:and|also|plus|n|&)\s+(?=(?:{_ASKING})\b)|,\s+(?=(?:{_ASKING})\b)", re.IGNORECASE)
 _QUESTION_START = re.compile(rf"^\W*(?:{_ASKING})\b", re.IGNORECASE)
+# What a question opens with before its subject: "how much is", "can I", "do you", "what's the".
+_ASK = re.compile(
+    rf"^\W*(?:how\s+(?:much|many|long|soon|often)|{_ASKING})\b"
+    r"(?:\s+(?:is|are|does|do|did|will|would|can|could|i|you|u|we|it|they|the|a|an|my|your|there|much|long|many|have|get))*\b\s*",
+    re.IGNORECASE,
+)
+# A message that asks nothing of its own ("what about ireland?", "and for sale items?").
+_FRAGMENT = re.compile(r"^\W*(?:what|how)\s+about\b|^\W*(?:and|or|but|also|plus)\b", re.IGNORECASE)
 
 
 def split_questions(message: str) -> list[str]:
@@ -74,3 +82,24 @@ def asked_part(message: str) -> str:
     if len(asking) == 1 and (asking[0] != pieces[0] or len(sentences) > 1) and content_words(asking[0]):
         return asking[0] + ("?" if last.rstrip().endswith("?") and not asking[0].endswith("?") else "")
     return message
+
+
+def asks_its_own(message: str) -> bool:
+    """Whether the message is a question with its own ask ("how long does it take?"), not a fragment
+    that borrows an earlier one's ("and for sale items?", "what about ireland?").
+
+    >>> asks_its_own("how long does it take?"), asks_its_own("and for sale items?"), asks_its_own("what about ireland")
+    (True, False, False)
+    """
+    return bool(_QUESTION_START.match(message)) and not _FRAGMENT.match(message)
+
+
+def subject(question: str) -> str:
+    """The question without what it opens with: what it is about ("how much is shipping to
+    Germany?" is about "shipping to Germany"). The question itself when it opens otherwise.
+
+    >>> subject("how much is shipping to Germany?"), subject("Can I return sale items"), subject("my vase broke")
+    ('shipping to Germany', 'return sale items', 'my vase broke')
+    """
+    rest = _ASK.sub("", question, count=1).rstrip("?!. ")
+    return rest if rest and content_words(rest) else question

@@ -55,3 +55,14 @@ def test_settings_choose_the_condenser() -> None:
         make_condenser(replace(settings, condense="model"), None, render)
     with pytest.raises(SettingsError, match="condense must be one of"):
         make_condenser(replace(settings, condense="magic"), None, render)
+
+
+@pytest.mark.parametrize(("question", "history", "query"), [
+    # Its own ask ("how long") with the earlier question's subject: not the earlier "how much".
+    ("how long does it take?", ["how much is shipping to Germany?"], "shipping to Germany how long does it take?"),
+    # A fragment borrows the earlier ask as well.
+    ("and for sale items?", ["how long do I have to return stuff"], "how long do I have to return stuff and for sale items?"),
+    ("what about to ireland", ["how much is delivery to france?"], "how much is delivery to france? what about to ireland"),
+])
+def test_a_follow_up_with_its_own_ask_takes_only_the_earlier_subject(question: str, history: list[str], query: str) -> None:
+    assert condense_by_rules(question, [{"role": "user", "content": turn} for turn in history]) == query
