@@ -31,7 +31,8 @@ _ASKING = [
     re.compile(_OPENING + r"what\s+(?P<asked>(?:[\w-]+\s+){0,2}?[\w-]+)\s+(?:is|are)\s+" + _THING, re.IGNORECASE),
     re.compile(
         _OPENING + r"(?:does|do|will|would|can|is|are)\s+" + _THING + r"(?:\s+[\w-]+){0,4}?\s+"
-        r"(?:have|has|contain|contains|come\s+in|comes\s+in|work\s+(?:on|with|in)|works\s+(?:on|with|in))\b(?P<asked>.*)",
+        r"(?:have|has|contain|contains|come\s+in|comes\s+in|work\s+(?:on|with|in)|works\s+(?:on|with|in)|close\s+with"
+        r"|closes\s+with|fit|fits|use|uses|need|needs)\b(?P<asked>.*)",
         re.IGNORECASE | re.DOTALL,
     ),
     re.compile(_OPENING + r"(?:is|are)\s+" + _THING + r"(?:\s+(?!(?:if|when|because|since)\b)[\w-]+)+?\s+(?P<asked>[\w-]+(?:\s+[\w-]+)?)\s*\??\s*$",
@@ -39,12 +40,16 @@ _ASKING = [
 ]
 _ASKED_ENDS = re.compile(r"[?.!,;:]|\s+(?:if|when|because|since|as)\s+", re.IGNORECASE)
 _WORD = re.compile(r"[A-Za-z][A-Za-z'’-]*[A-Za-z]")
+# Where a message's questions begin: "where is the linen from, is it european flax?" asks the second too.
+_CLAUSE = re.compile(r"(?<=[?.!,;])\s+")
+_ACRONYM = re.compile(r"^[A-Z]{2,6}s?$")  # "PTFE", "GSM", "NHS": terms, not names
 
 
 def asked_for(question: str) -> list[str]:
     """The words of what an existence question asks for, as written, that could be missing from
     the pages: not stopwords, short words or contractions, and not names (a capitalised word
-    inside the question: "Hungary" may be in "the EU", which the pages do say).
+    inside the question: "Hungary" may be in "the EU", which the pages do say), though acronyms
+    ("PTFE") count. Each clause of the message may ask.
 
     >>> asked_for("do you sell dog beds?"), asked_for("Do you ship to Hungary?"), asked_for("how do I return it")
     (['dog', 'beds'], [], [])
@@ -52,13 +57,17 @@ def asked_for(question: str) -> list[str]:
     ([], ['whatsapp', 'number'])
     >>> asked_for("what tog is your all-season duvet?"), asked_for("does the linen duvet cover come in super king")
     (['tog'], ['super', 'king'])
+    >>> asked_for("where is the linen from, is it european flax"), asked_for("does your pan contain PTFE?")
+    (['flax'], ['PTFE'])
     """
-    found = next((match for pattern in _ASKING if (match := pattern.match(question))), None)
-    if found is None:
-        return []
-    asked = _ASKED_ENDS.split(found.group("asked"), maxsplit=1)[0]
-    return [word for word in _WORD.findall(asked)
-            if word.islower() and "'" not in word and "’" not in word and not is_stopword(word)]
+    words = []
+    for clause in _CLAUSE.split(question):
+        found = next((match for pattern in _ASKING if (match := pattern.match(clause))), None)
+        if found is not None:
+            asked = _ASKED_ENDS.split(found.group("asked"), maxsplit=1)[0]
+            words += [word for word in _WORD.findall(asked) if (word.islower() or _ACRONYM.match(word))
+                      and "'" not in word and "’" not in word and not is_stopword(word.lower())]
+    return words
 
 
 def named_in(question: str, passage: Passage) -> bool:

@@ -23,7 +23,7 @@ _STOPWORD_TEXT = (
     # Words about the conversation, not the shop: "The answer is: no." has nothing to support.
     " answer answers question questions passage passages correct indeed policy policies"
     # Chat in the shopper's question, which the passage need not share.
-    " want wants like need know tell ok okay cool tho u ur pls plz thx"
+    " want wants like need know tell ok okay cool tho u ur pls plz thx wat wot hw ya cos coz cuz lol bruh gonna wanna"
 )
 _STOPWORDS = frozenset(_STOPWORD_TEXT.split())
 _CONTENT = re.compile(r"\d+(?::\d{2}|(?:[.,]\d+)*)|[a-z]+")

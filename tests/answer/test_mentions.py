@@ -34,6 +34,10 @@ PAGES = ["Delivery is free on orders over £50.", "Sale items can be returned wi
     ("does WELCOME10 work on sale stuff?", []),  # a code, not a thing of the shop's
     ("is the wool in your jumpers mulesing-free?", ["jumpers", "mulesing-free"]),  # its last two words
     ("is it free if i spend loads", []),  # the condition is not what is asked
+    ("where is the linen from, is it european flax", ["flax"]),  # a later clause asks
+    ("Does the non-stick coating contain PTFE?", ["PTFE"]),  # an acronym is a term, not a name
+    ("Does the linen duvet cover close with buttons or a zip?", ["buttons", "zip"]),
+    ("the pans coating is peeling, can i get a refund or wat", ["refund"]),  # chat, not a thing asked for
 ])
 def test_what_an_existence_question_asks_for(question: str, words: list[str]) -> None:
     assert asked_for(question) == words
