@@ -48,6 +48,7 @@ from chatbot.orders.chat import (
 )
 from chatbot.settings import Settings
 from chatbot.text.citations import cite_best_passage, map_citations, split_sentences, strip_markers
+from chatbot.text.colloquial import with_formal_words
 from chatbot.text.places import with_regions
 from chatbot.text.questions import asked_part, split_questions
 from chatbot.text.words import content_words, has_han, reply_language, says_something
@@ -99,6 +100,12 @@ _WANTS_PERSON = re.compile(
 _SENTENCE_END = re.compile(r"([.!?](\s*\[[\d,\s]+\])*|\n)\s*$")
 # Up to the last sentence end (not the dot in "£4.95"), with the citation markers that follow it.
 _COMPLETE_SENTENCES = re.compile(r".*[.!?](?:\s*\[[\d,\s]+\])*(?=\s|$)", re.DOTALL)
+
+
+def as_pages_say(text: str) -> str:
+    """The text with the pages' words beside the shopper's: a place's region ("Italy (an EU country
+    in Europe)") and the written word for an everyday one ("包邮（免运费）")."""
+    return with_regions(with_formal_words(text))
 
 
 def clean_question(question: str, max_chars: int) -> str:
@@ -195,12 +202,12 @@ class Pipeline:
         return merge_results([self._search(query, k), alone], k), best_alone, query
 
     def _search(self, text: str, k: int) -> list[Passage]:
-        """The retriever's passages for `text`; for one naming a place, those for it with the
-        place's region beside it too ("Italy (an EU country in Europe)": the pages' "other EU
-        countries"), each passage at its better score."""
+        """The retriever's passages for `text`; for one naming a place or using everyday words,
+        those for it in the pages' words too (`as_pages_say`: "Italy (an EU country in Europe)"
+        for the pages' "other EU countries"), each passage at its better score."""
         found = self.retriever.search(text, k)
-        regional = with_regions(text)
-        return found if regional == text else merge_results([found, self.retriever.search(regional, k)], k)
+        said = as_pages_say(text)
+        return found if said == text else merge_results([found, self.retriever.search(said, k)], k)
 
     def decide(
         self, question: str, history: Sequence[Message] = (), k: int | None = None, for_staff: bool = False
@@ -439,8 +446,8 @@ class Pipeline:
         follow-up, to its standalone query too), each cited; an escalation when they have none."""
         shown = self._composable(decision)
         context = "" if decision.query in ("", decision.question) else decision.query
-        text = " ".join(compose(with_regions(decision.question), shown, self._sentence_embedder(decision.question),
-                                self.settings.compose_sentences, with_regions(context)))
+        text = " ".join(compose(as_pages_say(decision.question), shown, self._sentence_embedder(decision.question),
+                                self.settings.compose_sentences, as_pages_say(context)))
         timings["first_token_ms"] = timings["total_ms"] = (time.perf_counter() - started) * 1000
         if not text:
             text = self._render("escalation", reply_language(decision.question))
@@ -510,8 +517,8 @@ class Pipeline:
             passages = self._composable(found)
             context = "" if found.query in ("", found.question) else found.query
             count = min(PART_SENTENCES, self.settings.compose_sentences)
-            for sentence in compose(with_regions(found.question), passages, self._sentence_embedder(found.question), count,
-                                    with_regions(context)):
+            for sentence in compose(as_pages_say(found.question), passages, self._sentence_embedder(found.question), count,
+                                    as_pages_say(context)):
                 cited = _MARKER.sub(lambda m: f"[{_place(shown, passages[int(m.group(1)) - 1])}]", sentence)
                 if cited not in said:  # two parts may find the same sentence
                     said.append(cited)

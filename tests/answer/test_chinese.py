@@ -53,6 +53,17 @@ def test_chinese_questions_find_their_page_by_its_words(chinese_pipeline, questi
     assert fact in answer.text and doc_id in {source.doc_id for source in answer.sources}, answer
 
 
+@pytest.mark.parametrize(("question", "fact"), [
+    ("打折买的东西能退吗", "14天"),  # the pages say 促销 and 商品, the shopper 打折 and 东西
+    ("能寄到中国上海吗", "亚洲"),  # the pages name the region, not the country
+])
+def test_everyday_words_and_places_are_searched_in_the_pages_words(chinese_pipeline, question: str, fact: str) -> None:
+    if not chinese_pipeline.settings.language_embedder:
+        pytest.skip("by words alone the decision counts the question's own words found in the best page")
+    answer = chinese_pipeline.answer(question)
+    assert not answer.escalate and fact in answer.text, answer
+
+
 # Known misses by words alone: one of the question's two words is on a page.
 WORD_MISSES = {"你们有学生优惠吗": "优惠 is on the discount-code page", "你们有手机app吗": "手机 is on the contact page"}
 
