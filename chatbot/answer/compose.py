@@ -17,6 +17,9 @@ from chatbot.values import Passage
 # Each content word the sentence shares with the question adds this much to its cosine: words
 # break near-ties between sentences the embedder finds equally close ("30 days" beside "14 days").
 WORD_WEIGHT = 0.05
+# The sentence after the best one in its passage adds this much: a page says a thing, then its
+# condition or next step ("Parcels count as lost when ... If this happens, contact us ...").
+FOLLOWING_WEIGHT = 0.1
 # A page's "Yes, ..." or "No, ..." answers the page's own question (an FAQ's), not necessarily the
 # shopper's: the verdict is dropped and the statement kept ("Yes, we deliver to Ireland" beside a
 # question about Japan must not read as a yes).
@@ -139,7 +142,8 @@ def compose(
 ) -> list[str]:
     """The `sentences` sentences of `passages` that best answer `question`, in the passages' order
     and each followed by its passage's marker ("... delivery. [1]"); [] when they have none. A
-    yes/no question whose best sentence gives a verdict (`verdict`) gets it first: "No: ...".
+    yes/no question whose best sentence gives a verdict (`verdict`) gets it first: "No: ...". The
+    sentence after the best one in its passage counts a little more (`FOLLOWING_WEIGHT`).
     `context`, for a follow-up, is the conversation's standalone query ("and the wooden board?"
     after a question on cast iron): sentences score on the follow-up alone plus on both together,
     so the answer is about the follow-up's own subject within the conversation's topic.
@@ -155,6 +159,10 @@ def compose(
     scores = sentence_scores(question, texts, titles, embedder)
     if context:  # a follow-up: its own words count, and the conversation's topic as much again
         scores = [a + b for a, b in zip(scores, sentence_scores(f"{context} {question}", texts, titles, embedder))]
+    if found:
+        top = max(range(len(found)), key=lambda i: scores[i])
+        following = (found[top][0], found[top][1] + 1)
+        scores = [score + FOLLOWING_WEIGHT * (found[i][:2] == following) for i, score in enumerate(scores)]
     best = sorted(range(len(found)), key=lambda i: -scores[i])[:sentences]
     chosen = [f"{found[i][2]} [{found[i][0]}]" for i in sorted(best, key=lambda i: found[i][:2])]
     said = verdict(question, found[best[0]][2]) if best and not context else ""  # a follow-up lacks its subject
