@@ -20,8 +20,9 @@ _ASK = re.compile(
     r"(?:\s+(?:is|are|does|do|did|will|would|can|could|i|you|u|we|it|they|the|a|an|my|your|there|much|long|many|have|get))*\b\s*",
     re.IGNORECASE,
 )
-# A message that asks nothing of its own ("what about ireland?", "and for sale items?").
-_FRAGMENT = re.compile(r"^\W*(?:what|how)\s+about\b|^\W*(?:and|or|but|also|plus)\b", re.IGNORECASE)
+# What a follow-up may open with before its own ask: "and how long does it take?".
+_CONNECTIVE = re.compile(r"^\W*(?:(?:and|or|but|also|plus|so|ok|okay)\b\W*)+", re.IGNORECASE)
+_ABOUT = re.compile(r"^\W*(?:what|how)\s+about\b", re.IGNORECASE)  # "what about ireland?" asks nothing of its own
 
 
 def split_questions(message: str) -> list[str]:
@@ -90,8 +91,11 @@ def asks_its_own(message: str) -> bool:
 
     >>> asks_its_own("how long does it take?"), asks_its_own("and for sale items?"), asks_its_own("what about ireland")
     (True, False, False)
+    >>> asks_its_own("and how long will it take to get there?")
+    True
     """
-    return bool(_QUESTION_START.match(message)) and not _FRAGMENT.match(message)
+    rest = _CONNECTIVE.sub("", message, count=1)
+    return bool(_QUESTION_START.match(rest)) and not _ABOUT.match(rest)
 
 
 def subject(question: str) -> str:
