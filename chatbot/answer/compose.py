@@ -11,6 +11,7 @@ import numpy as np
 
 from chatbot.answer.polarity import clauses, negated
 from chatbot.knowledge.embedding import Embedder
+from chatbot.text.places import elsewhere
 from chatbot.text.words import content_words, passage_sentences, says_something
 from chatbot.values import Passage
 
@@ -146,7 +147,8 @@ def compose(
     sentence after the best one in its passage counts a little more (`FOLLOWING_WEIGHT`).
     `context`, for a follow-up, is the conversation's standalone query ("and the wooden board?"
     after a question on cast iron): sentences score on the follow-up alone plus on both together,
-    so the answer is about the follow-up's own subject within the conversation's topic.
+    so the answer is about the follow-up's own subject within the conversation's topic. Sentences
+    about other places than those asked about are left out (`elsewhere`).
 
     >>> p = Passage("r", "returns", "Returns", "We love returns. Full-price items can be returned "
     ...             "within 30 days. Sale items within 14 days.", "r.md")
@@ -154,6 +156,9 @@ def compose(
     ['Full-price items can be returned within 30 days. [1]']
     """
     found = candidate_sentences(passages)
+    # A sentence about other places only ("Standard UK delivery ..." for a question on France) is
+    # left out, unless no other is left.
+    found = [f for f in found if not elsewhere(f[2], f"{context} {question}")] or found
     titles = [passages[number - 1].title for number, _, _ in found]
     texts = [sentence for _, _, sentence in found]
     scores = sentence_scores(question, texts, titles, embedder)

@@ -88,3 +88,86 @@ def with_regions(text: str) -> str:
         return f"{match.group(0)}（{region}）" if region in _REGIONS_ZH else f"{match.group(0)} ({region})"
 
     return pattern.sub(add_region, text)
+
+
+# Where a text speaks of, for telling a sentence about elsewhere: the region of each place above,
+# the regions as pages name them, and the countries shops price on their own. Acronyms are matched
+# as written ("US", not "us").
+_SCOPE_NAMES = {
+    "eu": "EU, European Union, Europe, European, 欧盟, 欧洲",
+    "asia": "Asia, Asian, 亚洲",
+    "middle east": "Middle East, 中东",
+    "africa": "Africa, African, 非洲",
+    "south america": "South America, 南美, 南美洲",
+    "uk": "UK, United Kingdom, Britain, Great Britain, England, Scotland, Wales, Northern Ireland, London, 英国, 英格兰, 苏格兰, 威尔士, 北爱尔兰, 伦敦",
+    "northern ireland": "Northern Ireland, Belfast, 北爱尔兰",
+    "ireland": "Ireland, Republic of Ireland, Dublin, Cork, 爱尔兰, 都柏林",
+    "norway": "Norway, Oslo, 挪威",
+    "switzerland": "Switzerland, Zurich, Geneva, 瑞士",
+    "iceland": "Iceland, Reykjavik, 冰岛",
+    "us": "US, USA, United States, America, New York, California, Texas, Florida, Ohio, Chicago, 美国",
+    "canada": "Canada, Toronto, Vancouver, Montreal, 加拿大",
+    "australia": "Australia, Sydney, Melbourne, 澳大利亚, 澳洲",
+    "new zealand": "New Zealand, Auckland, 新西兰",
+    "mexico": "Mexico, 墨西哥",
+    "russia": "Russia, Moscow, 俄罗斯",
+}
+_REGION_SCOPES = {"an EU country in Europe": "eu", "a country in Asia": "asia", "a country in the Middle East": "middle east",
+                  "a country in Africa": "africa", "a country in South America": "south america",
+                  "欧盟国家": "eu", "亚洲国家": "asia", "中东国家": "middle east", "非洲国家": "africa", "南美洲国家": "south america"}
+
+
+@cache
+def _scopes() -> tuple[re.Pattern[str], dict[str, frozenset[str]]]:
+    _, region_of = _places()
+    scopes_of: dict[str, set[str]] = {}
+    for name, region in region_of.items():
+        scopes_of.setdefault(name, set()).add(_REGION_SCOPES[region])
+    for scope, names in _SCOPE_NAMES.items():
+        for name in names.split(", "):
+            scopes_of.setdefault(name if name.isupper() else name.lower(), set()).add(scope)
+    ordered = sorted(scopes_of, key=len, reverse=True)
+    # Names as written for acronyms, in any case otherwise; Chinese unbounded.
+    alternatives = [re.escape(n) if n.isupper() else f"(?i:{re.escape(n)})" for n in ordered]
+    pattern = re.compile(r"(?<![\w-])(?:" + "|".join(alternatives) + r")(?![\w-])|" + "|".join(re.escape(n) for n in ordered if re.search(r"[\u4e00-\u9fff]", n)))
+    return pattern, {name: frozenset(scopes) for name, scopes in scopes_of.items()}
+
+
+def scopes(text: str) -> frozenset[str]:
+    """The places and regions a text speaks of ("" for none), each as its region or country.
+
+    >>> sorted(scopes("how much is delivery to Paris?")), sorted(scopes("Standard UK delivery costs £3.95."))
+    (['eu'], ['uk'])
+    >>> sorted(scopes("Deliveries to Northern Ireland take 4 to 7 days")), sorted(scopes("tell us, thanks"))
+    (['northern ireland', 'uk'], [])
+    >>> sorted(scopes("寄到德国要多久")), sorted(scopes("other EU countries £9.95; the United States £19.95"))
+    (['eu'], ['eu', 'us'])
+    """
+    pattern, scopes_of = _scopes()
+    found: set[str] = set()
+    for match in pattern.finditer(text):
+        name = match.group(0)
+        found |= scopes_of.get(name, scopes_of.get(name.lower(), frozenset()))
+    return frozenset(found)
+
+
+# A sentence that limits where something holds ("only for UK addresses", "outside the UK") speaks
+# to every other place too.
+_LIMITS = re.compile(r"\b(?:only|outside|except|excluding|not|cannot|no)\b|n['’]t\b|只|仅|以外|之外|不|无", re.IGNORECASE)
+
+
+def elsewhere(sentence: str, asked: str) -> bool:
+    """Whether the sentence speaks only of places other than those the question asks about, and
+    does not limit where what it says holds: "Standard UK delivery takes 2 to 4 days" answers
+    nothing about France, "Exchanges are only available for UK addresses" does.
+
+    >>> elsewhere("Standard UK delivery takes 2 to 4 business days.", "how long to france")
+    True
+    >>> elsewhere("Other EU countries take 4 to 8 business days.", "how long to france"), elsewhere("Returns are free.", "france?")
+    (False, False)
+    >>> elsewhere("Exchanges are only available for UK delivery addresses.", "I live in Germany, can I exchange?")
+    False
+    """
+    wanted = scopes(asked)
+    said = scopes(sentence) if wanted else frozenset()
+    return bool(said) and not said & wanted and not _LIMITS.search(sentence)

@@ -123,3 +123,21 @@ def test_a_hybrid_lead_in_is_kept_only_when_the_composed_sentences_support_it(
     composed = "Sale items can be returned within 14 days of delivery. [1]"
     assert answer.text == (f"{lead_in} {composed}" if kept else composed)
     assert "Sale items can be returned within 14 days of delivery." in generator.received[0][-1]["content"]
+
+
+INTERNATIONAL = Passage("international#0", "international", "International delivery", "Delivery to other EU countries "
+                        "takes 4 to 8 business days. Standard UK delivery takes 2 to 4 business days. Exchanges are only "
+                        "available for UK addresses.", "i.md")
+
+
+def test_a_sentence_about_other_places_only_is_left_out() -> None:
+    composed = compose("how long does delivery to Germany take and can I exchange?", [INTERNATIONAL], None, sentences=3)
+    assert composed == ["Delivery to other EU countries takes 4 to 8 business days. [1]",
+                        "Exchanges are only available for UK addresses. [1]"]  # it limits where exchanges hold
+
+
+def test_the_sentence_after_the_best_one_counts_a_little_more() -> None:
+    page = Passage("lost#0", "lost", "Lost parcels", "Parcels count as lost after 5 business days without tracking. "
+                   "If this happens, contact us for a replacement. Parcels usually arrive on time.", "l.md")
+    assert compose("is my parcel lost", [page], None, sentences=2) == [
+        "Parcels count as lost after 5 business days without tracking. [1]", "If this happens, contact us for a replacement. [1]"]
