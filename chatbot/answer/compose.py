@@ -95,6 +95,34 @@ def verdict(question: str, sentence: str) -> str:
     return ""
 
 
+def _closest_clauses(question: str, sentence: str) -> tuple[int, list[tuple[frozenset[str], str]]]:
+    """How many of the yes/no question's content words the sentence's closest clauses share, and
+    those clauses with the words they share."""
+    wanted = content_words(asks_yes_or_no(question))
+    shared = [(content_words(clause) & wanted, clause) for clause in clauses(without_verdict(sentence))]
+    most = max((len(common) for common, _ in shared), default=0)
+    return most, [(common, clause) for common, clause in shared if len(common) == most]
+
+
+def _disagrees(question: str, sentence: str, said: str, source: str) -> bool:
+    """Whether another chosen sentence says the opposite of the verdict drawn from `source` about
+    as much of the question: a clause sharing as many of its words that affirms a "No" or denies
+    a "Yes".
+
+    >>> q = "can i exchange something i bought in the sale"
+    >>> _disagrees(q, "Sale items can be exchanged within 14 days.", "No", "Final Sale items cannot be exchanged.")
+    True
+    >>> _disagrees(q, "Refunds take 5 days.", "No", "Final Sale items cannot be exchanged.")
+    False
+    """
+    needed, _ = _closest_clauses(question, source)
+    most, closest = _closest_clauses(question, sentence)
+    if most < max(needed, 1):
+        return False
+    denied = [negated(clause, common) for common, clause in closest]
+    return not all(denied) if said == "No" else any(denied)
+
+
 def without_verdict(sentence: str) -> str:
     """The sentence without a leading bare "Yes," or "No," (是的， 不，…).
 
@@ -144,7 +172,8 @@ def compose(
     """The `sentences` sentences of `passages` that best answer `question`, in the passages' order
     and each followed by its passage's marker ("... delivery. [1]"); [] when they have none. A
     yes/no question whose best sentence gives a verdict (`verdict`) gets it first: "No: ...". The
-    sentence after the best one in its passage counts a little more (`FOLLOWING_WEIGHT`).
+    sentence after the best one in its passage counts a little more (`FOLLOWING_WEIGHT`), never more
+    than the best. A verdict another chosen sentence contradicts is left out.
     `context`, for a follow-up, is the conversation's standalone query ("and the wooden board?"
     after a question on cast iron): sentences score on the follow-up alone plus on both together,
     so the answer is about the follow-up's own subject within the conversation's topic. Sentences
@@ -167,10 +196,14 @@ def compose(
     if found:
         top = max(range(len(found)), key=lambda i: scores[i])
         following = (found[top][0], found[top][1] + 1)
-        scores = [score + FOLLOWING_WEIGHT * (found[i][:2] == following) for i, score in enumerate(scores)]
+        # ... but never above the best one itself
+        scores = [min(score + FOLLOWING_WEIGHT, scores[top]) if found[i][:2] == following else score
+                  for i, score in enumerate(scores)]
     best = sorted(range(len(found)), key=lambda i: -scores[i])[:sentences]
     chosen = [f"{found[i][2]} [{found[i][0]}]" for i in sorted(best, key=lambda i: found[i][:2])]
     said = verdict(question, found[best[0]][2]) if best and not context else ""  # a follow-up lacks its subject
+    if said and any(_disagrees(question, found[i][2], said, found[best[0]][2]) for i in best[1:]):
+        said = ""  # "Final Sale items cannot be exchanged" beside "Sale items can be exchanged": no verdict
     if said:  # the sentence that gives the verdict comes first, after it
         first = chosen.pop(sorted(best, key=lambda i: found[i][:2]).index(best[0]))
         chosen.insert(0, f"{said}: {first}")

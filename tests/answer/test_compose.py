@@ -141,3 +141,11 @@ def test_the_sentence_after_the_best_one_counts_a_little_more() -> None:
                    "If this happens, contact us for a replacement. Parcels usually arrive on time.", "l.md")
     assert compose("is my parcel lost", [page], None, sentences=2) == [
         "Parcels count as lost after 5 business days without tracking. [1]", "If this happens, contact us for a replacement. [1]"]
+
+
+def test_no_verdict_when_another_chosen_sentence_says_the_opposite() -> None:
+    page = Passage("exchanges#0", "exchanges", "Exchanges", 'Clearance items marked "Final Sale" cannot be exchanged. '
+                   "Sale items can be exchanged within 14 days of delivery.", "e.md")
+    composed = compose("can i exchange something i bought in the sale", [page], None, sentences=2)
+    assert not composed[0].startswith("No") and any("14 days" in sentence for sentence in composed)
+    assert compose("can i exchange final sale items", [page], None, sentences=1)[0].startswith("No: ")
