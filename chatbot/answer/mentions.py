@@ -9,7 +9,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from chatbot.knowledge.embedding import Embedder
-from chatbot.text.words import content_words, is_stopword
+from chatbot.text.words import content_words, is_stopword, passage_sentences
 from chatbot.values import Passage
 
 if TYPE_CHECKING:
@@ -22,12 +22,18 @@ _OPENING = r"^\W*(?:(?:ok(?:ay)?|and|so|also|hi|hey|hello|please|pls)\W+)*"
 _THING = r"(?:the|your|ur|my|it|they|this|that|these|those)\b"
 _ASKING = [
     re.compile(
-        _OPENING + r"(?:(?:do|does|can|could|will|would)\s+(?:you|u|ya)\s+(?:guys\s+|also\s+|still\s+|even\s+)?"
+        _OPENING + r"(?:(?:do|does|can|could|will|would)\s+(?:you|u|ya)\s+(?:guys\s+|also\s+|still\s+|even\s+|ever\s+|actually\s+|currently\s+|now\s+)?"
         r"(?:sell|offer|have|do|stock|make|carry|provide|run|support|accept|take|give)"
         r"|(?:is|are)\s+there"
         r"|(?:can|could)\s+i\s+(?:get|buy|order|have|use|pay\s+(?:with|by|for)))\b(?P<asked>.*)",
         re.IGNORECASE | re.DOTALL,
     ),
+    # "can I set up a wedding gift list with you?": a thing asked into being, up to a preposition (not
+    # "can I exchange a jumper?", where the thing is any item and the action is what is asked).
+    re.compile(_OPENING + r"(?:can|could)\s+(?:i|we)\s+(?:set\s+up|book|arrange|reserve|request|open|create|join|hire|rent)"
+               r"\s+(?P<asked>(?:(?!(?:to|in|at|for|from|with|on|by|into|after|before|within|it|them|this|that)\b)[\w-]+\s*)+)",
+               re.IGNORECASE),
+    re.compile(_OPENING + r"how\s+many\s+(?P<asked>[\w-]+)", re.IGNORECASE),  # "how many characters can the message be?"
     re.compile(_OPENING + r"what\s+(?P<asked>(?:[\w-]+\s+){0,2}?[\w-]+)\s+(?:is|are)\s+" + _THING, re.IGNORECASE),
     re.compile(
         _OPENING + r"(?:does|do|will|would|can|is|are)\s+" + _THING + r"(?:\s+[\w-]+){0,4}?\s+"
@@ -41,7 +47,11 @@ _ASKING = [
 _ASKED_ENDS = re.compile(r"[?.!,;:]|\s+(?:if|when|because|since|as)\s+", re.IGNORECASE)
 _WORD = re.compile(r"[A-Za-z][A-Za-z'’-]*[A-Za-z]")
 # Where a message's questions begin: "where is the linen from, is it european flax?" asks the second too.
-_CLAUSE = re.compile(r"(?<=[?.!,;])\s+")
+_CLAUSE = re.compile(r"(?<=[?.!,;])\s+|\s+[-–—]\s+")
+_MAY_I = re.compile(r"\bis\s+it\s+(?:possible|ok|okay|allowed)\b", re.IGNORECASE)
+# Words too general to make a thing with their neighbour ("send things", "using another").
+_GENERIC = frozenset("thing things stuff something anything everything another other one ones using use get".split())
+_ADVERBS = frozenset("back away instead rather out off up down again too either".split())
 _ACRONYM = re.compile(r"^[A-Z]{2,6}s?$")  # "PTFE", "GSM", "NHS": terms, not names
 
 
@@ -60,14 +70,39 @@ def asked_for(question: str) -> list[str]:
     >>> asked_for("where is the linen from, is it european flax"), asked_for("does your pan contain PTFE?")
     (['flax'], ['PTFE'])
     """
-    words = []
+    return [word for span in _asked_spans(question) for word in span if word]
+
+
+def asked_pairs(question: str) -> list[tuple[str, str]]:
+    """Neighbouring words of what an existence question asks for, as a thing of two words
+    ("gift wrapping", "extended warranty"); adverbs and numbers are not part of a thing.
+
+    >>> asked_pairs("do you offer gift wrapping on orders?"), asked_pairs("can I get my money back?")
+    ([('gift', 'wrapping')], [])
+    >>> asked_pairs("is there a fee to send things back?"), asked_pairs("can I buy a gift card using another gift card?")
+    ([], [('gift', 'card'), ('gift', 'card')])
+    """
+    if _MAY_I.search(question):  # "is it possible to use the free profile?": what to do, not a thing to have
+        return []
+    pairs = []
+    for span in _asked_spans(question):
+        pairs += [(a, b) for a, b in zip(span, span[1:]) if a and b and not {a.lower(), b.lower()} & _GENERIC]
+    return pairs
+
+
+def _asked_spans(question: str) -> list[list[str]]:
+    """The words of each clause's asked-for span, "" in place of a word that cannot be missing
+    (a stopword, a name, a contraction, an adverb or a number)."""
+    spans = []
     for clause in _CLAUSE.split(question):
         found = next((match for pattern in _ASKING if (match := pattern.match(clause))), None)
         if found is not None:
             asked = _ASKED_ENDS.split(found.group("asked"), maxsplit=1)[0]
-            words += [word for word in _WORD.findall(asked) if (word.islower() or _ACRONYM.match(word))
-                      and "'" not in word and "’" not in word and not is_stopword(word.lower())]
-    return words
+            spans.append([word if (word.islower() or _ACRONYM.match(word)) and "'" not in word and "’" not in word
+                          and not is_stopword(word.lower()) and word.lower() not in _ADVERBS
+                          and not all(w.isdigit() for w in content_words(word)) else ""
+                          for word in _WORD.findall(asked)])
+    return spans
 
 
 def named_in(question: str, passage: Passage) -> bool:
@@ -95,9 +130,11 @@ class Mentions:
         self.embedder = embedder
         self.min_similarity = min_similarity
         self.stems: set[str] = set()
+        self.sentences: list[frozenset[str]] = []  # each sentence's stems, for the pairs it puts together
         written: set[str] = set()
         for text in texts:
             self.stems |= content_words(text)
+            self.sentences += [content_words(sentence) for sentence in passage_sentences(text)]
             written.update(w.lower() for w in _WORD.findall(text) if not is_stopword(w.lower()))
         self.written = sorted(written)
         self._vectors: np.ndarray | None = None
@@ -113,9 +150,16 @@ class Mentions:
 
     def unmentioned(self, question: str) -> list[str]:
         """The words an existence question asks for that neither the pages nor a word near one of
-        theirs (cosine >= `min_similarity`) say; [] for any other question."""
+        theirs (cosine >= `min_similarity`) say, or else its two-word things ("extended
+        warranty") whose words no sentence of the pages puts together; [] for any other question."""
         missing = [word for word in asked_for(question) if not content_words(word) <= self.stems]
-        if not missing or not self.written:
+        if not missing:
+            return [f"{a} {b}" for a, b in asked_pairs(question) if not self._together(a, b)]
+        if not self.written:
             return []
         nearest = (self.embedder.embed(missing) @ self.prepare().T).max(axis=1)
         return [word for word, similarity in zip(missing, nearest.tolist()) if similarity < self.min_similarity]
+
+    def _together(self, first: str, second: str) -> bool:
+        words = content_words(f"{first} {second}")
+        return len(words) < 2 or any(words <= sentence for sentence in self.sentences)

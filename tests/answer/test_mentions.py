@@ -38,6 +38,11 @@ PAGES = ["Delivery is free on orders over £50.", "Sale items can be returned wi
     ("Does the non-stick coating contain PTFE?", ["PTFE"]),  # an acronym is a term, not a name
     ("Does the linen duvet cover close with buttons or a zip?", ["buttons", "zip"]),
     ("the pans coating is peeling, can i get a refund or wat", ["refund"]),  # chat, not a thing asked for
+    ("I run a small cafe - do you offer a trade discount?", ["trade", "discount"]),
+    ("do you ever sell refurbished items?", ["refurbished", "items"]),
+    ("Can I set up a wedding gift list with Maple & Moss?", ["wedding", "gift", "list"]),  # a thing asked into being
+    ("im in france, can i exchange a jumper for a smaller size?", []),  # any item: the exchange is what is asked
+    ("how many characters can the gift message be?", ["characters"]),
 ])
 def test_what_an_existence_question_asks_for(question: str, words: list[str]) -> None:
     assert asked_for(question) == words
@@ -48,6 +53,14 @@ def test_a_word_neither_the_pages_nor_a_near_word_use_is_unmentioned() -> None:
     assert mentions.unmentioned("do you sell dog beds?") == ["dog", "beds"]
     assert mentions.unmentioned("is there free delivery on sale items?") == []  # "items" is the pages' "item"
     assert mentions.unmentioned("what dog beds do you sell?") == []  # not asked whether the shop has them
+
+
+def test_a_thing_of_two_words_no_sentence_puts_together_is_unmentioned() -> None:
+    mentions = Mentions(["Sale items can be returned.", "Gift cards last 2 years.", "The warranty is extended by a repair."],
+                        ToyEmbedder(), min_similarity=0.6)
+    assert mentions.unmentioned("do you offer gift items?") == ["gift items"]  # both words, never in one sentence
+    assert mentions.unmentioned("do you sell gift cards?") == []
+    assert mentions.unmentioned("can I buy an extended warranty?") == []  # the pages do put them together
 
 
 def test_the_pages_words_are_embedded_once_and_only_when_needed() -> None:
