@@ -10,7 +10,8 @@ import pytest
 from chatbot.evaluation.harness import EvalCase, key_fact_verdict, read_eval_cases
 from chatbot.settings import REPO_ROOT
 
-SETS = {"demo_store.jsonl": 211, "demo_store_hard.jsonl": 60, "demo_store_fresh2.jsonl": 60}  # answerable rows in each
+SETS = {"demo_store.jsonl": 211, "demo_store_hard.jsonl": 60, "demo_store_fresh2.jsonl": 60,
+        "demo_store_fresh3.jsonl": 50}  # answerable rows in each
 KEYED = []
 for name in SETS:
     path = REPO_ROOT / "evals" / name
