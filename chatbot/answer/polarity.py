@@ -42,6 +42,12 @@ _FREE = re.compile(
 _NOT_FREE = re.compile(r"(?:\bnot\s+|n['’]t\s+)free\b", re.IGNORECASE)
 _CHARGED = re.compile(r"\b(?:charge[sd]?|costs?|fees?|pay|pays|paid|payable)\b", re.IGNORECASE)
 # The "not" of "not charged" denies the price only, not the rest of its clause ("free ... by Royal Mail").
+# A negation that is the verb's ("is not", "cannot", "doesn't"), so it denies the subject before it.
+_AUXILIARY = re.compile(
+    r"\b(?:is|are|was|were|be|can|could|do|does|did|will|would|should|may|must|has|have)\s+(?:not|never)\s*$"
+    r"|\b(?:cannot|can['’]t|isn['’]t|aren['’]t|doesn['’]t|don['’]t|won['’]t|wasn['’]t|weren['’]t)\s*$",
+    re.IGNORECASE,
+)
 _PRICE_ONLY = re.compile(r"\s+charged\b", re.IGNORECASE)
 
 
@@ -75,6 +81,8 @@ def negated(clause: str, about: frozenset[str] | None = None) -> bool:
     (True, False, False)
     >>> negated("Wash towels at 40°C with no fabric softener", about=frozenset({"wash", "towel"}))
     False
+    >>> negated("Next-day delivery is not available to the Highlands", about=frozenset({"next", "day", "deliveri"}))
+    True
     """
     text = _IDIOM.sub(" ", _REPLY.sub("", clause))
     for found in _NEGATION.finditer(text):
@@ -86,6 +94,8 @@ def negated(clause: str, about: frozenset[str] | None = None) -> bool:
                 return True
         elif content_words(rest) & about:
             return True
+        elif _AUXILIARY.search(text[:found.end()]) and content_words(text[:found.start()]) & about:
+            return True  # "Next-day delivery is not available ...": the verb's negation denies its subject
     return False
 
 
