@@ -11,7 +11,7 @@ import numpy as np
 
 from chatbot.answer.polarity import clauses, negated
 from chatbot.knowledge.embedding import Embedder
-from chatbot.text.places import elsewhere
+from chatbot.text.places import elsewhere, overruled
 from chatbot.text.words import content_words, passage_sentences, says_something
 from chatbot.values import Passage
 
@@ -177,7 +177,8 @@ def compose(
     `context`, for a follow-up, is the conversation's standalone query ("and the wooden board?"
     after a question on cast iron): sentences score on the follow-up alone plus on both together,
     so the answer is about the follow-up's own subject within the conversation's topic. Sentences
-    about other places than those asked about are left out (`elsewhere`).
+    about other places than those asked about are left out (`elsewhere`), and so is the rule for a
+    larger place when another sentence speaks of the smaller one asked about (`overruled`).
 
     >>> p = Passage("r", "returns", "Returns", "We love returns. Full-price items can be returned "
     ...             "within 30 days. Sale items within 14 days.", "r.md")
@@ -186,8 +187,12 @@ def compose(
     """
     found = candidate_sentences(passages)
     # A sentence about other places only ("Standard UK delivery ..." for a question on France) is
-    # left out, unless no other is left.
-    found = [f for f in found if not elsewhere(f[2], f"{context} {question}")] or found
+    # left out, unless no other is left; so is the UK's rule for a question on the Isle of Skye
+    # when another sentence names the Scottish Islands.
+    asked = f"{context} {question}"
+    found = [f for f in found if not elsewhere(f[2], asked)] or found
+    others = [sentence for _, _, sentence in found]
+    found = [f for f in found if not overruled(f[2], asked, others)]
     titles = [passages[number - 1].title for number, _, _ in found]
     texts = [sentence for _, _, sentence in found]
     scores = sentence_scores(question, texts, titles, embedder)

@@ -5,6 +5,7 @@ beside it, so "how much is delivery to Italy?" finds the EU price rather than th
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from functools import cache
 
 # Each region as the pages are likely to name it, and the countries and big cities in it. Ireland,
@@ -101,6 +102,8 @@ _SCOPE_NAMES = {
     "south america": "South America, 南美, 南美洲",
     "uk": "UK, United Kingdom, Britain, Great Britain, England, Scotland, Wales, Northern Ireland, London, 英国, 英格兰, 苏格兰, 威尔士, 北爱尔兰, 伦敦",
     "northern ireland": "Northern Ireland, Belfast, 北爱尔兰",
+    "uk islands": "Scottish Highlands, Highlands and Islands, Highlands, Isle of Skye, Skye, Orkney, Shetland, Hebrides, "
+                  "Isle of Man, Isles of Scilly, Scilly, Channel Islands, Jersey, Guernsey, 苏格兰高地, 马恩岛, 锡利群岛, 海峡群岛",
     "ireland": "Ireland, Republic of Ireland, Dublin, Cork, 爱尔兰, 都柏林",
     "norway": "Norway, Oslo, 挪威",
     "switzerland": "Switzerland, Zurich, Geneva, 瑞士",
@@ -112,6 +115,9 @@ _SCOPE_NAMES = {
     "mexico": "Mexico, 墨西哥",
     "russia": "Russia, Moscow, 俄罗斯",
 }
+# Places inside a larger one that pages often treat apart ("the Scottish Highlands and Islands
+# take 4 to 7 days"): there, what the pages say of the larger one may not hold.
+_INSIDE = {"northern ireland": "uk", "uk islands": "uk"}
 _REGION_SCOPES = {"an EU country in Europe": "eu", "a country in Asia": "asia", "a country in the Middle East": "middle east",
                   "a country in Africa": "africa", "a country in South America": "south america",
                   "欧盟国家": "eu", "亚洲国家": "asia", "中东国家": "middle east", "非洲国家": "africa", "南美洲国家": "south america"}
@@ -125,7 +131,7 @@ def _scopes() -> tuple[re.Pattern[str], dict[str, frozenset[str]]]:
         scopes_of.setdefault(name, set()).add(_REGION_SCOPES[region])
     for scope, names in _SCOPE_NAMES.items():
         for name in names.split(", "):
-            scopes_of.setdefault(name if name.isupper() else name.lower(), set()).add(scope)
+            scopes_of.setdefault(name if name.isupper() else name.lower(), set()).update({scope, _INSIDE.get(scope, scope)})
     ordered = sorted(scopes_of, key=len, reverse=True)
     # Names as written for acronyms, in any case otherwise; Chinese unbounded.
     alternatives = [re.escape(n) if n.isupper() else f"(?i:{re.escape(n)})" for n in ordered]
@@ -171,3 +177,19 @@ def elsewhere(sentence: str, asked: str) -> bool:
     wanted = scopes(asked)
     said = scopes(sentence) if wanted else frozenset()
     return bool(said) and not said & wanted and not _LIMITS.search(sentence)
+
+
+def overruled(sentence: str, asked: str, others: Sequence[str]) -> bool:
+    """Whether the sentence states the rule for a larger place ("Standard UK delivery takes 2 to 4
+    days") while the question asks about a place inside it that another sentence speaks of
+    ("... the Scottish Highlands and Islands ... take 4 to 7 days"): the exception answers it.
+
+    >>> rule, exception = "Standard UK delivery takes 2 to 4 days.", "The Scottish Highlands and Islands take 4 to 7 days."
+    >>> overruled(rule, "how long to the isle of skye", [rule, exception]), overruled(rule, "how long to leeds", [rule, exception])
+    (True, False)
+    """
+    inner = {scope for scope in scopes(asked) if scope in _INSIDE}
+    said = scopes(sentence)
+    if not inner or not said or said & inner or _LIMITS.search(sentence):
+        return False
+    return said <= {_INSIDE[scope] for scope in inner} and any(scopes(other) & inner for other in others)

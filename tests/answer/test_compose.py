@@ -149,3 +149,12 @@ def test_no_verdict_when_another_chosen_sentence_says_the_opposite() -> None:
     composed = compose("can i exchange something i bought in the sale", [page], None, sentences=2)
     assert not composed[0].startswith("No") and any("14 days" in sentence for sentence in composed)
     assert compose("can i exchange final sale items", [page], None, sentences=1)[0].startswith("No: ")
+
+
+def test_the_rule_for_a_larger_place_gives_way_to_the_exception_asked_about() -> None:
+    page = Passage("shipping#0", "shipping", "UK delivery", "Standard UK delivery takes 2 to 4 business days. "
+                   "Deliveries to the Scottish Highlands and Islands take 4 to 7 business days. Next-day delivery is "
+                   "not available to the Scottish Highlands and Islands.", "s.md")
+    composed = compose("i live on the isle of skye, how long does delivery take and can i get next day?", [page], None, 3)
+    assert not any("2 to 4" in sentence for sentence in composed)
+    assert compose("can i get next day delivery to the isle of skye?", [page], None, 1)[0].startswith("No: ")
