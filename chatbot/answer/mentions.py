@@ -33,7 +33,6 @@ _ASKING = [
     re.compile(_OPENING + r"(?:can|could)\s+(?:i|we)\s+(?:set\s+up|book|arrange|reserve|request|open|create|join|hire|rent)"
                r"\s+(?P<asked>(?:(?!(?:to|in|at|for|from|with|on|by|into|after|before|within|it|them|this|that)\b)[\w-]+\s*)+)",
                re.IGNORECASE),
-    re.compile(_OPENING + r"how\s+many\s+(?P<asked>[\w-]+)", re.IGNORECASE),  # "how many characters can the message be?"
     re.compile(_OPENING + r"what\s+(?P<asked>(?:[\w-]+\s+){0,2}?[\w-]+)\s+(?:is|are)\s+" + _THING, re.IGNORECASE),
     re.compile(
         _OPENING + r"(?:does|do|will|would|can|is|are)\s+" + _THING + r"(?:\s+[\w-]+){0,4}?\s+"
