@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 import threading
 from collections.abc import Iterable
+from functools import cache
 from typing import TYPE_CHECKING
 
 from chatbot.knowledge.embedding import Embedder
@@ -50,6 +51,7 @@ _CLAUSE = re.compile(r"(?<=[?.!,;])\s+|\s+[-–—]\s+")
 _MAY_I = re.compile(r"\bis\s+it\s+(?:possible|ok|okay|allowed)\b", re.IGNORECASE)
 # Words too general to make a thing with their neighbour ("send things", "using another").
 _GENERIC = frozenset("thing things stuff something anything everything another other one ones using use get".split())
+NEAR_WORDS = 5  # a thing's two words, as the pages put them together: "gift cards", not "wrap, ..., gift cards"
 _ADVERBS = frozenset("back away instead rather out off up down again too either".split())
 _ACRONYM = re.compile(r"^[A-Z]{2,6}s?$")  # "PTFE", "GSM", "NHS": terms, not names
 
@@ -129,11 +131,17 @@ class Mentions:
         self.embedder = embedder
         self.min_similarity = min_similarity
         self.stems: set[str] = set()
-        self.sentences: list[frozenset[str]] = []  # each sentence's stems, for the pairs it puts together
+        # Each stem's neighbours: the stems at most NEAR_WORDS content words from it in a sentence.
+        self.near: dict[str, set[str]] = {}
         written: set[str] = set()
         for text in texts:
             self.stems |= content_words(text)
-            self.sentences += [content_words(sentence) for sentence in passage_sentences(text)]
+            for sentence in passage_sentences(text):
+                stems = [stem for word in re.findall(r"[a-z]+", sentence.lower()) if (stem := _stem(word))]
+                for i, stem in enumerate(stems):
+                    for other in stems[i + 1 : i + 1 + NEAR_WORDS]:
+                        self.near.setdefault(stem, set()).add(other)
+                        self.near.setdefault(other, set()).add(stem)
             written.update(w.lower() for w in _WORD.findall(text) if not is_stopword(w.lower()))
         self.written = sorted(written)
         self._vectors: np.ndarray | None = None
@@ -150,7 +158,8 @@ class Mentions:
     def unmentioned(self, question: str) -> list[str]:
         """The words an existence question asks for that neither the pages nor a word near one of
         theirs (cosine >= `min_similarity`) say, or else its two-word things ("extended
-        warranty") whose words no sentence of the pages puts together; [] for any other question."""
+        warranty") whose words no sentence of the pages puts within `NEAR_WORDS` of each other;
+        [] for any other question."""
         missing = [word for word in asked_for(question) if not content_words(word) <= self.stems]
         if not missing:
             return [f"{a} {b}" for a, b in asked_pairs(question) if not self._together(a, b)]
@@ -160,5 +169,12 @@ class Mentions:
         return [word for word, similarity in zip(missing, nearest.tolist()) if similarity < self.min_similarity]
 
     def _together(self, first: str, second: str) -> bool:
-        words = content_words(f"{first} {second}")
-        return len(words) < 2 or any(words <= sentence for sentence in self.sentences)
+        a, b = _stem(first.lower()), _stem(second.lower())
+        return not a or not b or a == b or b in self.near.get(a, ())
+
+
+@cache
+def _stem(word: str) -> str:
+    """A word's one stem, "" for a stopword."""
+    stems = content_words(word)
+    return next(iter(stems)) if len(stems) == 1 else ""

@@ -60,6 +60,10 @@ def test_a_thing_of_two_words_no_sentence_puts_together_is_unmentioned() -> None
     assert mentions.unmentioned("do you offer gift items?") == ["gift items"]  # both words, never in one sentence
     assert mentions.unmentioned("do you sell gift cards?") == []
     assert mentions.unmentioned("can I buy an extended warranty?") == []  # the pages do put them together
+    listed = Mentions(["Not returnable: pillows in their plastic wrap, underwear, socks, earrings, engraved items, "
+                       "fabric cut to length and gift cards."],
+                      ToyEmbedder(), min_similarity=0.6)
+    assert listed.unmentioned("do you offer gift wrapping?") == ["gift wrapping"]  # far apart in a list
 
 
 def test_the_pages_words_are_embedded_once_and_only_when_needed() -> None:
