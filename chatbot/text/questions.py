@@ -40,15 +40,17 @@ def split_questions(message: str) -> list[str]:
     ['do you deliver to ireland and the uk']
     >>> split_questions("I live in Germany, can I do an exchange?")
     ['I live in Germany, can I do an exchange?']
+    >>> split_questions("寄到德国运费多少？多久能到？")
+    ['寄到德国运费多少？', '多久能到？']
     """
     sentences = passage_sentences(" ".join(message.split()))
     context, asked = [], []
     for sentence in sentences:
-        if not (sentence.rstrip().endswith("?") or _QUESTION_START.match(sentence)):
+        if not (sentence.rstrip().endswith(("?", "？")) or _QUESTION_START.match(sentence)):
             context.append(sentence)
             continue
-        body = sentence.rstrip("?.! ")
-        mark = "??" if sentence.rstrip().endswith("??") else "?"
+        body = sentence.rstrip("?.! ？")
+        mark = "??" if sentence.rstrip().endswith("??") else "？" if sentence.rstrip().endswith("？") else "?"
         pieces = [piece.strip(" ,;") for piece in _JOINED.split(body) if piece.strip(" ,;")]
         questions = [piece for piece in pieces if _QUESTION_START.match(piece) and len(piece.split()) >= 3]
         if len(questions) < 2:  # one question, perhaps after what it is about ("I live in Germany, can I ...")
