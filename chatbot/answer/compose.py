@@ -11,7 +11,7 @@ import numpy as np
 
 from chatbot.answer.polarity import clauses, negated
 from chatbot.knowledge.embedding import Embedder
-from chatbot.text.places import elsewhere, overruled
+from chatbot.text.places import fits_places
 from chatbot.text.words import content_words, passage_sentences, says_something
 from chatbot.values import Passage
 
@@ -177,8 +177,8 @@ def compose(
     `context`, for a follow-up, is the conversation's standalone query ("and the wooden board?"
     after a question on cast iron): sentences score on the follow-up alone plus on both together,
     so the answer is about the follow-up's own subject within the conversation's topic. Sentences
-    about other places than those asked about are left out (`elsewhere`), and so is the rule for a
-    larger place when another sentence speaks of the smaller one asked about (`overruled`).
+    about other places than those asked about are left out, and so is the rule for a larger place
+    when another sentence speaks of the smaller one asked about (`fits_places`).
 
     >>> p = Passage("r", "returns", "Returns", "We love returns. Full-price items can be returned "
     ...             "within 30 days. Sale items within 14 days.", "r.md")
@@ -190,14 +190,12 @@ def compose(
     # left out, unless no other is left; so is the UK's rule for a question on the Isle of Skye
     # when another sentence names the Scottish Islands.
     asked = f"{context} {question}"
-    found = [f for f in found if not elsewhere(f[2], asked)] or found
-    others = [sentence for _, _, sentence in found]
-    found = [f for f in found if not overruled(f[2], asked, others)]
+    found = [f for f, fits in zip(found, fits_places([sentence for _, _, sentence in found], asked)) if fits]
     titles = [passages[number - 1].title for number, _, _ in found]
     texts = [sentence for _, _, sentence in found]
     scores = sentence_scores(question, texts, titles, embedder)
     if context:  # a follow-up: its own words count, and the conversation's topic as much again
-        scores = [a + b for a, b in zip(scores, sentence_scores(f"{context} {question}", texts, titles, embedder))]
+        scores = [a + b for a, b in zip(scores, sentence_scores(asked, texts, titles, embedder))]
     if found:
         top = max(range(len(found)), key=lambda i: scores[i])
         following = (found[top][0], found[top][1] + 1)

@@ -162,34 +162,35 @@ def scopes(text: str) -> frozenset[str]:
 _LIMITS = re.compile(r"\b(?:only|outside|except|excluding|not|cannot|no)\b|n['’]t\b|只|仅|以外|之外|不|无", re.IGNORECASE)
 
 
-def elsewhere(sentence: str, asked: str) -> bool:
-    """Whether the sentence speaks only of places other than those the question asks about, and
-    does not limit where what it says holds: "Standard UK delivery takes 2 to 4 days" answers
-    nothing about France, "Exchanges are only available for UK addresses" does.
+def fits_places(sentences: Sequence[str], asked: str) -> list[bool]:
+    """For each sentence, whether it may answer a question on the places `asked` names. Left out:
+    a sentence that speaks only of other places and does not limit where what it says holds
+    ("Standard UK delivery takes 2 to 4 days" answers nothing about France, "Exchanges are only
+    available for UK addresses" does), unless every sentence would be; then the rule for a larger
+    place when the question asks about a place inside it that another sentence speaks of ("... the
+    Scottish Highlands and Islands ... take 4 to 7 days" answers for the Isle of Skye).
 
-    >>> elsewhere("Standard UK delivery takes 2 to 4 business days.", "how long to france")
-    True
-    >>> elsewhere("Other EU countries take 4 to 8 business days.", "how long to france"), elsewhere("Returns are free.", "france?")
-    (False, False)
-    >>> elsewhere("Exchanges are only available for UK delivery addresses.", "I live in Germany, can I exchange?")
-    False
+    >>> uk, eu, only_uk = ("Standard UK delivery takes 2 to 4 business days.", "Other EU countries take 4 to 8 business days.",
+    ...                    "Exchanges are only available for UK delivery addresses.")
+    >>> fits_places([uk, eu, only_uk, "Returns are free."], "how long to france")
+    [False, True, True, True]
+    >>> fits_places([uk], "how long to france"), fits_places([uk, eu], "how long to leeds")
+    ([True], [True, True])
+    >>> islands = "The Scottish Highlands and Islands take 4 to 7 days."
+    >>> fits_places([uk, islands], "how long to the isle of skye"), fits_places([uk], "how long to the isle of skye")
+    ([False, True], [True])
     """
     wanted = scopes(asked)
-    said = scopes(sentence) if wanted else frozenset()
-    return bool(said) and not said & wanted and not _LIMITS.search(sentence)
-
-
-def overruled(sentence: str, asked: str, others: Sequence[str]) -> bool:
-    """Whether the sentence states the rule for a larger place ("Standard UK delivery takes 2 to 4
-    days") while the question asks about a place inside it that another sentence speaks of
-    ("... the Scottish Highlands and Islands ... take 4 to 7 days"): the exception answers it.
-
-    >>> rule, exception = "Standard UK delivery takes 2 to 4 days.", "The Scottish Highlands and Islands take 4 to 7 days."
-    >>> overruled(rule, "how long to the isle of skye", [rule, exception]), overruled(rule, "how long to leeds", [rule, exception])
-    (True, False)
-    """
-    inner = {scope for scope in scopes(asked) if scope in _INSIDE}
-    said = scopes(sentence)
-    if not inner or not said or said & inner or _LIMITS.search(sentence):
-        return False
-    return said <= {_INSIDE[scope] for scope in inner} and any(scopes(other) & inner for other in others)
+    if not wanted:
+        return [True] * len(sentences)
+    said = [scopes(sentence) for sentence in sentences]
+    unlimited = [not _LIMITS.search(sentence) for sentence in sentences]
+    kept = [not (places and free and not places & wanted) for places, free in zip(said, unlimited)]
+    if not any(kept):
+        kept = [True] * len(sentences)
+    inner = {scope for scope in wanted if scope in _INSIDE}
+    if inner and any(places & inner for places, keep in zip(said, kept) if keep):
+        outer = {_INSIDE[scope] for scope in inner}
+        kept = [keep and not (places and free and not places & inner and places <= outer)
+                for keep, places, free in zip(kept, said, unlimited)]
+    return kept
