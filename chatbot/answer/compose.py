@@ -79,9 +79,7 @@ def verdict(question: str, sentence: str) -> str:
     wanted = content_words(asked)
     if not wanted:
         return ""
-    shared = [(content_words(clause) & wanted, clause) for clause in clauses(without_verdict(sentence))]
-    most = max((len(common) for common, _ in shared), default=0)
-    closest = [(common, clause) for common, clause in shared if len(common) == most]
+    shared, most, closest = _shared_clauses(wanted, sentence)
     if most < min(2, len(wanted)):
         return ""
     if all(negated(clause, common) for common, clause in closest):
@@ -95,13 +93,15 @@ def verdict(question: str, sentence: str) -> str:
     return ""
 
 
-def _closest_clauses(question: str, sentence: str) -> tuple[int, list[tuple[frozenset[str], str]]]:
-    """How many of the yes/no question's content words the sentence's closest clauses share, and
-    those clauses with the words they share."""
-    wanted = content_words(asks_yes_or_no(question))
+Shared = list[tuple[frozenset[str], str]]  # clauses, each with the question's words it shares
+
+
+def _shared_clauses(wanted: frozenset[str], sentence: str) -> tuple[Shared, int, Shared]:
+    """Each clause of the sentence with the question's `wanted` words it shares, the most any
+    shares, and the clauses that share that many (the closest)."""
     shared = [(content_words(clause) & wanted, clause) for clause in clauses(without_verdict(sentence))]
     most = max((len(common) for common, _ in shared), default=0)
-    return most, [(common, clause) for common, clause in shared if len(common) == most]
+    return shared, most, [(common, clause) for common, clause in shared if len(common) == most]
 
 
 def _disagrees(question: str, sentence: str, said: str, source: str) -> bool:
@@ -115,8 +115,9 @@ def _disagrees(question: str, sentence: str, said: str, source: str) -> bool:
     >>> _disagrees(q, "Refunds take 5 days.", "No", "Final Sale items cannot be exchanged.")
     False
     """
-    needed, _ = _closest_clauses(question, source)
-    most, closest = _closest_clauses(question, sentence)
+    wanted = content_words(asks_yes_or_no(question))
+    _, needed, _ = _shared_clauses(wanted, source)
+    _, most, closest = _shared_clauses(wanted, sentence)
     if most < max(needed, 1):
         return False
     denied = [negated(clause, common) for common, clause in closest]

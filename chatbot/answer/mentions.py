@@ -7,6 +7,7 @@ import re
 import threading
 from collections.abc import Iterable
 from functools import cache
+from itertools import pairwise
 from typing import TYPE_CHECKING
 
 from chatbot.knowledge.embedding import Embedder
@@ -87,7 +88,7 @@ def asked_pairs(question: str) -> list[tuple[str, str]]:
         return []
     pairs = []
     for span in _asked_spans(question):
-        pairs += [(a, b) for a, b in zip(span, span[1:]) if a and b and not {a.lower(), b.lower()} & _GENERIC]
+        pairs += [(a, b) for a, b in pairwise(span) if a and b and not {a.lower(), b.lower()} & _GENERIC]
     return pairs
 
 

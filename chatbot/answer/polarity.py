@@ -41,13 +41,13 @@ _FREE = re.compile(
 )
 _NOT_FREE = re.compile(r"(?:\bnot\s+|n['’]t\s+)free\b", re.IGNORECASE)
 _CHARGED = re.compile(r"\b(?:charge[sd]?|costs?|fees?|pay|pays|paid|payable)\b", re.IGNORECASE)
-# The "not" of "not charged" denies the price only, not the rest of its clause ("free ... by Royal Mail").
 # A negation that is the verb's ("is not", "cannot", "doesn't"), so it denies the subject before it.
 _AUXILIARY = re.compile(
     r"\b(?:is|are|was|were|be|can|could|do|does|did|will|would|should|may|must|has|have)\s+(?:not|never)\s*$"
     r"|\b(?:cannot|can['’]t|isn['’]t|aren['’]t|doesn['’]t|don['’]t|won['’]t|wasn['’]t|weren['’]t)\s*$",
     re.IGNORECASE,
 )
+# The "not" of "not charged" denies the price only, not the rest of its clause ("free ... by Royal Mail").
 _PRICE_ONLY = re.compile(r"\s+charged\b", re.IGNORECASE)
 
 
