@@ -11,6 +11,7 @@ import numpy as np
 
 from chatbot.answer.polarity import clauses, negated
 from chatbot.knowledge.embedding import Embedder
+from chatbot.text.measures import asked_measure, states_measure
 from chatbot.text.places import fits_places
 from chatbot.text.words import content_words, passage_sentences, says_something
 from chatbot.values import Passage
@@ -204,6 +205,14 @@ def compose(
         scores = [min(score + FOLLOWING_WEIGHT, scores[top]) if found[i][:2] == following else score
                   for i, score in enumerate(scores)]
     best = sorted(range(len(found)), key=lambda i: -scores[i])[:sentences]
+    measure = asked_measure(question)
+    if best and not any(states_measure(found[i][2], measure) for i in best):
+        # "how heavy is the skillet?": the closest sentence that states a weight takes the last place,
+        # and without one the pages do not say
+        stating = [i for i in sorted(range(len(found)), key=lambda i: -scores[i]) if states_measure(found[i][2], measure)]
+        if not stating:
+            return []
+        best[-1] = stating[0]
     chosen = [f"{found[i][2]} [{found[i][0]}]" for i in sorted(best, key=lambda i: found[i][:2])]
     said = verdict(question, found[best[0]][2]) if best and not context else ""  # a follow-up lacks its subject
     if said and any(_disagrees(question, found[i][2], said, found[best[0]][2]) for i in best[1:]):

@@ -158,3 +158,20 @@ def test_the_rule_for_a_larger_place_gives_way_to_the_exception_asked_about() ->
     composed = compose("i live on the isle of skye, how long does delivery take and can i get next day?", [page], None, 3)
     assert not any("2 to 4" in sentence for sentence in composed)
     assert compose("can i get next day delivery to the isle of skye?", [page], None, 1)[0].startswith("No: ")
+
+
+CARE = Passage("care#0", "product-care", "Product care", "Cast iron comes pre-seasoned. Wash cast iron by hand and "
+               "dry it on a low heat. Bulky items over 20 kg go by two-person delivery.", "c.md")
+
+
+@pytest.mark.parametrize("embedder", [None, ToyEmbedder()], ids=["words", "embedder"])
+def test_a_measure_asked_for_is_stated_or_the_pages_do_not_answer(embedder: ToyEmbedder | None) -> None:
+    # "how heavy" wants a weight: the one sentence that states one takes the last place ...
+    chosen = compose("how heavy is the cast iron pan?", [CARE], embedder, sentences=2)
+    assert "Bulky items over 20 kg go by two-person delivery. [1]" in chosen
+    # ... and with none in the passages nothing is composed (the pipeline hands over)
+    assert compose("what are the dimensions of the cast iron pan?", [CARE], embedder, sentences=2) == []
+    assert compose("when was the cast iron range founded?", [CARE], embedder, sentences=2) == []
+    assert compose("how much is UK delivery?", [RETURNS, DELIVERY], embedder, sentences=1) == [
+        "Standard UK delivery costs £3.95. [2]"]
+    assert compose("how much does it cost to wash cast iron?", [CARE], embedder, sentences=2) == []

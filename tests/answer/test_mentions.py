@@ -129,3 +129,13 @@ def test_words_prepared_at_start_up_are_not_embedded_again() -> None:
     mentions.prepare()
     mentions.unmentioned("do you sell dog beds?")
     assert sum("delivery" in call for call in embedder.calls) == 1
+
+
+@pytest.mark.real
+@pytest.mark.parametrize("question", ["How heavy is your 28cm cast iron skillet?",
+                                      "what are the dimensions of the large cast iron skillet",
+                                      "when was Maple & Moss founded?"])
+def test_the_bundled_store_hands_over_a_measure_its_pages_never_state(real_pipeline, question: str) -> None:
+    # the care and warranty pages score close, and none of their sentences states a weight, size or year
+    answer = real_pipeline.answer(question)
+    assert answer.escalate, answer.text

@@ -1,0 +1,64 @@
+"""Questions that ask for a measure (a weight, a size, a year, a price) and whether a sentence
+states one: "how heavy is the skillet?" is not answered by a sentence about seasoning cast iron,
+however close its words."""
+
+from __future__ import annotations
+
+import re
+
+_NUMBER = r"(?:\d+(?:[.,]\d+)?|one|two|three|four|five|six|seven|eight|nine|ten|twenty|thirty|fifty|hundred)"
+# kind -> (what asks for it, what states it)
+_MEASURES = {
+    "weight": (
+        re.compile(r"\bhow\s+heavy\b|\bweigh(?:s|t)?\b|多重|重量是多少|几斤|几公斤", re.IGNORECASE),
+        re.compile(rf"\b{_NUMBER}\s?(?:kg|g|grams?|kilos?|kilograms?|lbs?|pounds?|oz|ounces?)\b|\d\s*(?:公斤|千克|克|斤)",
+                   re.IGNORECASE),
+    ),
+    "size": (
+        re.compile(r"\bdimensions?\b|\bmeasurements?\b|\bhow\s+(?:big|wide|tall|deep|large|high)\b|尺寸是多少|尺寸多少|多大尺寸|有多大|多宽|多高",
+                   re.IGNORECASE),
+        re.compile(rf"\b{_NUMBER}\s?(?:cm|mm|m|metres?|meters?|inch(?:es)?|in|ft|feet|foot)\b|\d\s?x\s?\d|\d\s*(?:厘米|毫米|米|寸)",
+                   re.IGNORECASE),
+    ),
+    "year": (
+        re.compile(r"\bwhen\s+(?:was|were|did)\b.*\b(?:found|founded|establish|established|start|started|set\s+up|open|opened)\b"
+                   r"|\bhow\s+old\s+is\s+(?:the\s+)?(?:company|shop|store|business|brand)\b|\bsince\s+when\b|哪一?年(?:成立|创立|创办|开)|什么时候(?:成立|创立|创办)|成立(?:多久|几年)",
+                   re.IGNORECASE),
+        re.compile(r"\b(?:1[89]|20)\d\d\b|\b\d+\s+years?\b|\d{4}\s*年|\d+\s*年", re.IGNORECASE),
+    ),
+    "temperature": (
+        re.compile(r"\bwhat\s+temperature\b|\bhow\s+hot\b|\bwhat\s+temp\b|多少度|温度是多少|最高温度", re.IGNORECASE),
+        re.compile(rf"\b{_NUMBER}\s?(?:°|º|degrees?)|\d\s?°?\s?[CF]\b|\d\s*(?:度|°)", re.IGNORECASE),
+    ),
+    "price": (
+        re.compile(r"\bhow\s+much\b(?!\s+(?:time|longer|later|sooner|earlier)\b)|多少钱|费用是多少|运费多少", re.IGNORECASE),
+        re.compile(rf"[£$€¥]\s?\d|\b\d+(?:[.,]\d+)?\s?(?:p|pence|%|percent|per\s*cent|points?|dollars?|euros?|pounds?)\b"
+                   rf"|\bfree\b|\bno\s+(?:extra\s+)?(?:fee|charge|cost)\b|\b(?:at\s+)?no\s+cost\b|\bdifference\b"
+                   r"|\d\s*(?:元|镑|英镑|欧元|%)|免费|免运费|差价",
+                   re.IGNORECASE),
+    ),
+}
+
+
+def asked_measure(question: str) -> str:
+    """The kind of measure `question` asks for ("weight", "size", "year", "price"), "" if none.
+
+    >>> asked_measure("How heavy is your 28cm skillet?"), asked_measure("what are the dimensions of the rug")
+    ('weight', 'size')
+    >>> asked_measure("when was Maple & Moss founded?"), asked_measure("how much is delivery to France?")
+    ('year', 'price')
+    >>> asked_measure("how long do refunds take?"), asked_measure("how much time do I have?")
+    ('', '')
+    """
+    return next((kind for kind, (asks, _) in _MEASURES.items() if asks.search(question)), "")
+
+
+def states_measure(text: str, kind: str) -> bool:
+    """Whether `text` states a measure of `kind` (any text does for kind "").
+
+    >>> states_measure("Bulky items over 20 kg go by DPD.", "weight"), states_measure("Cast iron is pre-seasoned.", "weight")
+    (True, False)
+    >>> states_measure("Returns are free for faulty items.", "price"), states_measure("Returns take 5 days.", "price")
+    (True, False)
+    """
+    return not kind or bool(_MEASURES[kind][1].search(text))
