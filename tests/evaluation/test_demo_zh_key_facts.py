@@ -14,7 +14,8 @@ from chatbot.settings import REPO_ROOT
 
 # Answerable, unanswerable and follow-up rows in each set; the second was written later from the
 # pages alone, as a held-out set.
-SETS = {"demo_store_zh.jsonl": (139, 28, 14), "demo_store_zh_fresh.jsonl": (50, 30, 6)}
+SETS = {"demo_store_zh.jsonl": (139, 28, 14), "demo_store_zh_fresh.jsonl": (50, 30, 6),
+        "demo_store_zh_fresh2.jsonl": (50, 30, 6)}
 ROWS, CASES = [], []
 for name in SETS:
     path = REPO_ROOT / "evals" / name
