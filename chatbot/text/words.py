@@ -105,7 +105,9 @@ def says_something(text: str) -> bool:
     return any(word.isalpha() for word in content_words(text))
 
 
-_ABBREVIATED = re.compile(r"\b(?:e\.g|i\.e|etc|approx|incl|no|vs|Mr|Mrs|Ms|Dr|St)\.$", re.IGNORECASE)
+# "e.g.", "7 a.m. MT", "P.O. boxes", "the U.S. and Canada": dots that end no sentence
+_ABBREVIATED = re.compile(r"\b(?:e\.g|i\.e|etc|approx|incl|no|vs|Mr|Mrs|Ms|Dr|St|a\.m|p\.m|p\.o|u\.s|u\.k|d\.c)\.$",
+                          re.IGNORECASE)
 
 
 def passage_sentences(text: str) -> list[str]:
@@ -113,6 +115,8 @@ def passage_sentences(text: str) -> list[str]:
 
     >>> passage_sentences("Tracked, e.g. Royal Mail. Costs £3.95!\\n- Rugs\\n- Beds")
     ['Tracked, e.g. Royal Mail.', 'Costs £3.95!', 'Rugs', 'Beds']
+    >>> passage_sentences("Open 7 a.m. MT to 5 p.m. daily. No P.O. boxes or U.S. territories.")
+    ['Open 7 a.m. MT to 5 p.m. daily.', 'No P.O. boxes or U.S. territories.']
     >>> passage_sentences("原价商品30天内可退。促销商品14天！")
     ['原价商品30天内可退。', '促销商品14天！']
     """
