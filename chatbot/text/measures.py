@@ -24,7 +24,9 @@ _MEASURES = {
         re.compile(r"\bwhen\s+(?:was|were|did)\b.*\b(?:found|founded|establish|established|start|started|set\s+up|open|opened)\b"
                    r"|\bhow\s+old\s+is\s+(?:the\s+)?(?:company|shop|store|business|brand)\b|\bsince\s+when\b|哪一?年(?:成立|创立|创办|开)|什么时候(?:成立|创立|创办)|成立(?:多久|几年)",
                    re.IGNORECASE),
-        re.compile(r"\b(?:1[89]|20)\d\d\b|\b\d+\s+years?\b|\d{4}\s*年|\d+\s*年", re.IGNORECASE),
+        # a year, or an age ("for over 20 years"), not a customer's age ("at least 18 years old")
+        re.compile(r"\b(?:1[89]|20)\d\d\b|\b\d+\s+years?\s+ago\b|\bfor\s+(?:over\s+|more\s+than\s+)?\d+\s+years\b|\d{4}\s*年",
+                   re.IGNORECASE),
     ),
     "temperature": (
         re.compile(r"\bwhat\s+temperature\b|\bhow\s+hot\b|\bwhat\s+temp\b|多少度|温度是多少|最高温度", re.IGNORECASE),
