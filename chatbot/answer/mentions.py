@@ -55,18 +55,23 @@ _GENERIC = frozenset("thing things stuff something anything everything another o
 NEAR_WORDS = 5  # a thing's two words, as the pages put them together: "gift cards", not "wrap, ..., gift cards"
 _ADVERBS = frozenset("back away instead rather out off up down again too either".split())
 _ACRONYM = re.compile(r"^[A-Z]{2,6}s?$")  # "PTFE", "GSM", "NHS": terms, not names
+# A name after these is a place, which the pages may call by its region ("to Hungary": "the EU");
+# any other name is a thing the shop has or not ("an Instagram", "Venmo", "an iPhone app").
+_TO_A_PLACE = frozenset("to in from at near into within around across outside".split())
 
 
 def asked_for(question: str) -> list[str]:
     """The words of what an existence question asks for, as written, that could be missing from
-    the pages: not stopwords, short words or contractions, and not names (a capitalised word
-    inside the question: "Hungary" may be in "the EU", which the pages do say), though acronyms
-    ("PTFE") count. Each clause of the message may ask.
+    the pages: not stopwords, short words or contractions, and not a place's name (a capitalised
+    word after "to", "in" ...: "Hungary" may be in "the EU", which the pages do say). Each clause
+    of the message may ask.
 
     >>> asked_for("do you sell dog beds?"), asked_for("Do you ship to Hungary?"), asked_for("how do I return it")
     (['dog', 'beds'], [], [])
     >>> asked_for("can I use Klarna if I'm in Ireland?"), asked_for("is there a whatsapp number too")
-    ([], ['whatsapp', 'number'])
+    (['Klarna'], ['whatsapp', 'number'])
+    >>> asked_for("do you have an Instagram page?"), asked_for("can I pay from Germany?")
+    (['Instagram', 'page'], [])
     >>> asked_for("what tog is your all-season duvet?"), asked_for("does the linen duvet cover come in super king")
     (['tog'], ['super', 'king'])
     >>> asked_for("where is the linen from, is it european flax"), asked_for("does your pan contain PTFE?")
@@ -83,12 +88,16 @@ def asked_pairs(question: str) -> list[tuple[str, str]]:
     ([('gift', 'wrapping')], [])
     >>> asked_pairs("is there a fee to send things back?"), asked_pairs("can I buy a gift card using another gift card?")
     ([], [('gift', 'card'), ('gift', 'card')])
+    >>> asked_pairs("can I get Subscribe & Save delivered?"), asked_pairs("do you take Apple Pay")
+    ([('Subscribe', 'Save')], [('Apple', 'Pay')])
     """
     if _MAY_I.search(question):  # "is it possible to use the free profile?": what to do, not a thing to have
         return []
     pairs = []
     for span in _asked_spans(question):
-        pairs += [(a, b) for a, b in pairwise(span) if a and b and not {a.lower(), b.lower()} & _GENERIC]
+        # a name and a word beside it are two things ("Subscribe & Save delivered"), a name of two words one
+        pairs += [(a, b) for a, b in pairwise(span)
+                  if a and b and not {a.lower(), b.lower()} & _GENERIC and a.islower() == b.islower()]
     return pairs
 
 
@@ -100,10 +109,13 @@ def _asked_spans(question: str) -> list[list[str]]:
         found = next((match for pattern in _ASKING if (match := pattern.match(clause))), None)
         if found is not None:
             asked = _ASKED_ENDS.split(found.group("asked"), maxsplit=1)[0]
-            spans.append([word if (word.islower() or _ACRONYM.match(word)) and "'" not in word and "’" not in word
+            words = _WORD.findall(asked)
+            before = ["", *(word.lower() for word in words)]
+            spans.append([word if (word.islower() or _ACRONYM.match(word) or before[i] not in _TO_A_PLACE)
+                          and "'" not in word and "’" not in word
                           and not is_stopword(word.lower()) and word.lower() not in _ADVERBS
                           and not all(w.isdigit() for w in content_words(word)) else ""
-                          for word in _WORD.findall(asked)])
+                          for i, word in enumerate(words)])
     return spans
 
 

@@ -25,7 +25,7 @@ PAGES = ["Delivery is free on orders over £50.", "Sale items can be returned wi
     ("ok and can I get gift wrapping if it's a present", ["gift", "wrapping"]),
     ("do u offer engraving, it's for my mum", ["engraving"]),
     ("Do you deliver to Hungary?", []),  # a name: "Hungary" may be what the pages call "the EU"
-    ("can I use Klarna if I'm in Ireland?", []),
+    ("can I use Klarna if I'm in Ireland?", ["Klarna"]),  # a thing the shop takes or not; Ireland a place
     ("how long do refunds take?", []),  # not a question whether the shop has something
     ("what's the student discount?", []),
     ("what thread count are your cotton sheets", ["thread", "count"]),
