@@ -27,7 +27,8 @@ _ASKING = [
         _OPENING + r"(?:(?:do|does|can|could|will|would)\s+(?:you|u|ya)\s+(?:guys\s+|also\s+|still\s+|even\s+|ever\s+|actually\s+|currently\s+|now\s+)?"
         r"(?:sell|offer|have|do|stock|make|carry|provide|run|support|accept|take|give)"
         r"|(?:is|are)\s+there"
-        r"|(?:can|could)\s+i\s+(?:get|buy|order|have|use|pay\s+(?:with|by|for)))\b(?P<asked>.*)",
+        r"|(?:can|could)\s+i\s+(?:get|buy|order|have|use|pay\s+(?:with|by|for))"
+        r"|do\s+i\s+get)\b(?P<asked>.*)",
         re.IGNORECASE | re.DOTALL,
     ),
     # "can I set up a wedding gift list with you?": a thing asked into being, up to a preposition (not
@@ -50,7 +51,7 @@ _WORD = re.compile(r"[A-Za-z][A-Za-z'’-]*[A-Za-z]")
 # Where a message's questions begin: "where is the linen from, is it european flax?" asks the second too.
 _CLAUSE = re.compile(r"(?<=[?.!,;])\s+|\s+[-–—]\s+")
 _MAY_I = re.compile(r"\bis\s+it\s+(?:possible|ok|okay|allowed)\b", re.IGNORECASE)
-# Words too general to make a thing with their neighbour ("send things", "using another").
+# Words too general to be a thing or to make one with their neighbour ("send things", "using another").
 _GENERIC = frozenset("thing things stuff something anything everything another other one ones using use get".split())
 NEAR_WORDS = 5  # a thing's two words, as the pages put them together: "gift cards", not "wrap, ..., gift cards"
 _ADVERBS = frozenset("back away instead rather out off up down again too either".split())
@@ -96,8 +97,7 @@ def asked_pairs(question: str) -> list[tuple[str, str]]:
     pairs = []
     for span in _asked_spans(question):
         # a name and a word beside it are two things ("Subscribe & Save delivered"), a name of two words one
-        pairs += [(a, b) for a, b in pairwise(span)
-                  if a and b and not {a.lower(), b.lower()} & _GENERIC and a.islower() == b.islower()]
+        pairs += [(a, b) for a, b in pairwise(span) if a and b and a.islower() == b.islower()]
     return pairs
 
 
@@ -113,7 +113,7 @@ def _asked_spans(question: str) -> list[list[str]]:
             before = ["", *(word.lower() for word in words)]
             spans.append([word if (word.islower() or _ACRONYM.match(word) or before[i] not in _TO_A_PLACE)
                           and "'" not in word and "’" not in word
-                          and not is_stopword(word.lower()) and word.lower() not in _ADVERBS
+                          and not is_stopword(word.lower()) and word.lower() not in _ADVERBS | _GENERIC
                           and not all(w.isdigit() for w in content_words(word)) else ""
                           for i, word in enumerate(words)])
     return spans
@@ -155,7 +155,9 @@ class Mentions:
                     for other in stems[i + 1 : i + 1 + NEAR_WORDS]:
                         self.near.setdefault(stem, set()).add(other)
                         self.near.setdefault(other, set()).add(stem)
-            written.update(w.lower() for w in _WORD.findall(text) if not is_stopword(w.lower()))
+            # a thing's word, for likeness: not "away", which "layaway" is close to and no thing
+            written.update(w.lower() for w in _WORD.findall(text)
+                           if not is_stopword(w.lower()) and w.lower() not in _ADVERBS | _GENERIC)
         self.written = sorted(written)
         self._vectors: np.ndarray | None = None
         self._lock = threading.Lock()

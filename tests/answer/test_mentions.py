@@ -106,6 +106,8 @@ def test_the_check_is_off_at_zero(pipeline: Pipeline) -> None:
     ("is there a whatsapp number?", True),
     ("do you sell gift cards?", False),
     ("do you take amex", False),  # near "American Express" on the payments page
+    ("do you do layaway?", True),  # near only "away", which is no thing
+    ("do I get a discount for following you on Instagram?", True),
 ])
 def test_the_bundled_store_declines_what_its_pages_never_mention(real_settings, real_embedder, real_index,
                                                                  question: str, declined: bool) -> None:
