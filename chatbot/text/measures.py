@@ -62,5 +62,7 @@ def states_measure(text: str, kind: str) -> bool:
     (True, False)
     >>> states_measure("Returns are free for faulty items.", "price"), states_measure("Returns take 5 days.", "price")
     (True, False)
+    >>> states_measure("Founded in 2009.", "year"), states_measure("Renters must be at least 18 years old.", "year")
+    (True, False)
     """
     return not kind or bool(_MEASURES[kind][1].search(text))
