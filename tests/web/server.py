@@ -83,6 +83,7 @@ def serving(app: Any, ready_path: str) -> Iterator[str]:
         yield url
     finally:
         server.should_exit = True
+        server.force_exit = True  # a browser's open stream would hold a graceful shutdown for the whole timeout
         thread.join(timeout=30)
 
 
