@@ -221,6 +221,11 @@ def load_settings(
 
     >>> load_settings(env={"CHATBOT_TOP_K": "6"}).top_k
     6
+
+    Another shop's pages without a `support_contact` of their own get a neutral one, not the demo's:
+
+    >>> load_settings(env={"CHATBOT_KB_DIR": "data/acme/kb"}).support_contact
+    'our support team'
     """
     env = os.environ if env is None else env
     types = {f.name: f.type for f in fields(Settings)}
@@ -243,6 +248,17 @@ def load_settings(
             values[name] = env[key]
 
     values.update({k: v for k, v in overrides.items() if v is not None})
-    return dataclasses.replace(
-        Settings(), **{name: _coerce(name, types[name], raw) for name, raw in values.items()}
-    )
+    settings = dataclasses.replace(Settings(), **{name: _coerce(name, types[name], raw) for name, raw in values.items()})
+    if "support_contact" not in values and not _bundled_store(settings.kb_dir):
+        # Another shop's pages: the demo's email and phone would send its shoppers to a shop that does not exist.
+        settings = dataclasses.replace(settings, support_contact=NEUTRAL_CONTACT)
+    return settings
+
+
+NEUTRAL_CONTACT = "our support team"
+
+
+def _bundled_store(kb_dir: Path) -> bool:
+    """Whether `kb_dir` is one of the demo store's folders (English or Chinese)."""
+    bundled = {(REPO_ROOT / name).resolve() for name in ("knowledge_base", "knowledge_base_zh")}
+    return Path(kb_dir).resolve() in bundled
