@@ -11,7 +11,8 @@ from itertools import pairwise
 from typing import TYPE_CHECKING
 
 from chatbot.knowledge.embedding import Embedder
-from chatbot.text.words import content_words, is_stopword, passage_sentences
+from chatbot.text.colloquial import with_formal_words
+from chatbot.text.words import CHINESE_STOPWORDS, content_words, has_han, is_stopword, passage_sentences
 from chatbot.values import Passage
 
 if TYPE_CHECKING:
@@ -59,6 +60,33 @@ _ACRONYM = re.compile(r"^[A-Z]{2,6}s?$")  # "PTFE", "GSM", "NHS": terms, not nam
 # A name after these is a place, which the pages may call by its region ("to Hungary": "the EU");
 # any other name is a thing the shop has or not ("an Instagram", "Venmo", "an iPhone app").
 _TO_A_PLACE = frozenset("to in from at near into within around across outside".split())
+
+
+# A Chinese question whether the shop has, sells or offers something: "你们卖沙发吗", "有学生优惠吗";
+# `asked` is the thing, after the verb (the subject before it, "新用户有优惠吗", is who asks).
+_ASKING_ZH = re.compile(r"(?:有没有|有|卖不卖|卖|提供|支持|接受)(?P<asked>[^，。？！?,!；;\s]{1,12}?)(?:的)?(?:吗|么|嘛|不|没|没有)[？?]?$")
+_CLAUSE_ZH = re.compile(r"[，。？！?,!；;\s]+")
+_ASKED_ZH_ENDS = re.compile(r"(?:可以|能|可|要|是|在|的|呢|啊|吧)$")
+
+
+def asked_for_zh(question: str) -> list[str]:
+    """The Chinese words of what an existence question asks for, after its verb.
+
+    >>> asked_for_zh("你们卖沙发吗？"), asked_for_zh("你们有学生优惠吗"), asked_for_zh("退货要多久？")
+    (['沙发'], ['学生', '优惠'], [])
+    >>> asked_for_zh("你们有手机app吗")
+    ['手机', 'app']
+    """
+    import rjieba
+
+    words: list[str] = []
+    for clause in _CLAUSE_ZH.split(question):
+        found = _ASKING_ZH.search(clause)
+        if found is not None:
+            asked = _ASKED_ZH_ENDS.sub("", found.group("asked"))
+            words += [w for w in rjieba.cut(asked)
+                      if len(w) > 1 and (has_han(w) or w.isascii() and w.isalpha()) and w not in CHINESE_STOPWORDS]
+    return words
 
 
 def asked_for(question: str) -> list[str]:
@@ -147,7 +175,8 @@ class Mentions:
         # Each stem's neighbours: the stems at most NEAR_WORDS content words from it in a sentence.
         self.near: dict[str, set[str]] = {}
         written: set[str] = set()
-        for text in texts:
+        texts_kept = list(texts)
+        for text in texts_kept:
             self.stems |= content_words(text)
             for sentence in passage_sentences(text):
                 stems = [stem for word in re.findall(r"[a-z]+", sentence.lower()) if (stem := _stem(word))]
@@ -159,6 +188,7 @@ class Mentions:
             written.update(w.lower() for w in _WORD.findall(text)
                            if not is_stopword(w.lower()) and w.lower() not in _ADVERBS | _GENERIC)
         self.written = sorted(written)
+        self.chinese = "".join(text for text in texts_kept if has_han(text))
         self._vectors: np.ndarray | None = None
         self._lock = threading.Lock()
 
@@ -182,6 +212,21 @@ class Mentions:
             return []
         nearest = (self.embedder.embed(missing) @ self.prepare().T).max(axis=1)
         return [word for word, similarity in zip(missing, nearest.tolist()) if similarity < self.min_similarity]
+
+    def unmentioned_zh(self, question: str) -> list[str]:
+        """The words a Chinese existence question asks for that the pages' Chinese text never
+        writes, nor their word for it ("你们卖沙发吗" on pages without 沙发; "有包邮吗" on pages with
+        免运费 is answered); [] for any other question, and for pages with no Chinese. No likeness is tried: the multilingual embedder finds every word near some word."""
+        if not self.chinese:
+            return []
+        return [word for word in asked_for_zh(question) if not self._written_zh(word)]
+
+    def _written_zh(self, word: str) -> bool:
+        """Whether the pages write `word`, or the word they use for it ("包邮": "免运费")."""
+        if word.isascii():  # "app", not inside "Apple Pay"
+            return re.search(rf"\b{re.escape(word)}\b", self.chinese, re.IGNORECASE) is not None
+        alternatives = [w for w in re.split(r"[（）\s]+", with_formal_words(word)) if w]
+        return any(w in self.chinese for w in alternatives)
 
     def _together(self, first: str, second: str) -> bool:
         a, b = _stem(first.lower()), _stem(second.lower())

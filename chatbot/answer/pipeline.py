@@ -266,7 +266,11 @@ class Pipeline:
             return Decision(passages, confidence, True, verdict.reason, question, verdict, query)
         # "Do you sell dog beds?": the nearest page (about bedding) may score well, but if the pages
         # never use a word near "dog", they do not say.
-        weak = weak or (reads and self.mentions is not None and bool(self.mentions.unmentioned(question)))
+        if self.mentions is not None and not weak:
+            if reads:
+                weak = bool(self.mentions.unmentioned(question))
+            else:  # a question the first embedder does not read: "你们卖沙发吗"
+                weak = bool(self.mentions.unmentioned_zh(question))
         if weak:
             return Decision(passages, confidence, True, REASON_NO_EVIDENCE, question, query=query)
         return Decision(passages, confidence, False, REASON_ANSWERED, question, query=query)
