@@ -204,15 +204,16 @@ def compose(
         # ... but never above the best one itself
         scores = [min(score + FOLLOWING_WEIGHT, scores[top]) if found[i][:2] == following else score
                   for i, score in enumerate(scores)]
-    best = sorted(range(len(found)), key=lambda i: -scores[i])[:sentences]
+    ranked = sorted(range(len(found)), key=lambda i: -scores[i])
+    best = ranked[:sentences]
     measure = asked_measure(question)
-    if best and not any(states_measure(found[i][2], measure) for i in best):
+    if measure and best and not any(states_measure(found[i][2], measure) for i in best):
         # "how heavy is the skillet?": the closest sentence that states a weight takes the last place,
         # and without one the pages do not say
-        stating = [i for i in sorted(range(len(found)), key=lambda i: -scores[i]) if states_measure(found[i][2], measure)]
-        if not stating:
+        stating = next((i for i in ranked if states_measure(found[i][2], measure)), None)
+        if stating is None:
             return []
-        best[-1] = stating[0]
+        best[-1] = stating
     chosen = [f"{found[i][2]} [{found[i][0]}]" for i in sorted(best, key=lambda i: found[i][:2])]
     said = verdict(question, found[best[0]][2]) if best and not context else ""  # a follow-up lacks its subject
     if said and any(_disagrees(question, found[i][2], said, found[best[0]][2]) for i in best[1:]):

@@ -56,6 +56,7 @@ _MAY_I = re.compile(r"\bis\s+it\s+(?:possible|ok|okay|allowed)\b", re.IGNORECASE
 _GENERIC = frozenset("thing things stuff something anything everything another other one ones using use get".split())
 NEAR_WORDS = 5  # a thing's two words, as the pages put them together: "gift cards", not "wrap, ..., gift cards"
 _ADVERBS = frozenset("back away instead rather out off up down again too either".split())
+_NOT_THINGS = _ADVERBS | _GENERIC  # never asked for, and no page word a missing one is likened to
 _ACRONYM = re.compile(r"^[A-Z]{2,6}s?$")  # "PTFE", "GSM", "NHS": terms, not names
 # A name after these is a place, which the pages may call by its region ("to Hungary": "the EU");
 # any other name is a thing the shop has or not ("an Instagram", "Venmo", "an iPhone app").
@@ -141,7 +142,7 @@ def _asked_spans(question: str) -> list[list[str]]:
             before = ["", *(word.lower() for word in words)]
             spans.append([word if (word.islower() or _ACRONYM.match(word) or before[i] not in _TO_A_PLACE)
                           and "'" not in word and "’" not in word
-                          and not is_stopword(word.lower()) and word.lower() not in _ADVERBS | _GENERIC
+                          and not is_stopword(word.lower()) and word.lower() not in _NOT_THINGS
                           and not all(w.isdigit() for w in content_words(word)) else ""
                           for i, word in enumerate(words)])
     return spans
@@ -186,7 +187,7 @@ class Mentions:
                         self.near.setdefault(other, set()).add(stem)
             # a thing's word, for likeness: not "away", which "layaway" is close to and no thing
             written.update(w.lower() for w in _WORD.findall(text)
-                           if not is_stopword(w.lower()) and w.lower() not in _ADVERBS | _GENERIC)
+                           if not is_stopword(w.lower()) and w.lower() not in _NOT_THINGS)
         self.written = sorted(written)
         self.chinese = "".join(text for text in texts_kept if has_han(text))
         self._vectors: np.ndarray | None = None
@@ -216,7 +217,8 @@ class Mentions:
     def unmentioned_zh(self, question: str) -> list[str]:
         """The words a Chinese existence question asks for that the pages' Chinese text never
         writes, nor their word for it ("你们卖沙发吗" on pages without 沙发; "有包邮吗" on pages with
-        免运费 is answered); [] for any other question, and for pages with no Chinese. No likeness is tried: the multilingual embedder finds every word near some word."""
+        免运费 is answered); [] for any other question, and for pages with no Chinese. No likeness
+        is tried: the multilingual embedder finds every word near some word."""
         if not self.chinese:
             return []
         return [word for word in asked_for_zh(question) if not self._written_zh(word)]
