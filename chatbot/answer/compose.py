@@ -10,6 +10,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from chatbot.answer.polarity import clauses, negated
+from chatbot.answer.sums import worked_sum
 from chatbot.knowledge.embedding import Embedder
 from chatbot.text.measures import asked_measure, states_measure
 from chatbot.text.places import fits_places
@@ -206,6 +207,12 @@ def compose(
                   for i, score in enumerate(scores)]
     ranked = sorted(range(len(found)), key=lambda i: -scores[i])
     best = ranked[:sentences]
+    worked = worked_sum(question, context, texts)
+    if worked is not None:  # "is delivery free on £54 with 10% off?": the sum first, then its rule
+        if worked.rule not in best:
+            best[-1] = worked.rule
+        chosen = [f"{found[i][2]} [{found[i][0]}]" for i in sorted(best, key=lambda i: found[i][:2])]
+        return [f"{worked.text} [{found[worked.rule][0]}]", *chosen]
     measure = asked_measure(question)
     if measure and best and not any(states_measure(found[i][2], measure) for i in best):
         # "how heavy is the skillet?": the closest sentence that states a weight takes the last place,

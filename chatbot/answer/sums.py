@@ -1,0 +1,276 @@
+"""Small sums a shopper asks the pages to do: a basket after a discount against the free-delivery
+threshold, points turned into vouchers, the points an order earns, the last day of a window that
+runs from a date. The rule is read from one of the passages' sentences, never assumed, and the
+shopper's numbers from the question; the result is one sentence, cited to the rule's passage,
+that goes before the composed answer."""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from chatbot.text.places import scopes
+from chatbot.text.words import content_words
+
+_CURRENCY = r"[£$€]"
+_AMOUNT = r"\d+(?:,\d{3})*(?:\.\d{1,2})?"
+# "£54", "$ 75", "54 pounds", "40 quid": a sum of money
+_MONEY = re.compile(
+    rf"(?P<cur>{_CURRENCY})\s?(?P<amount>{_AMOUNT})(?![\d.,]*\d)|(?<![\w.])(?P<bare>{_AMOUNT})\s?(?P<word>pounds?|quid|euros?|dollars?|bucks)\b",
+    re.IGNORECASE,
+)
+_WORD_CURRENCY = {"pound": "£", "pounds": "£", "quid": "£", "euro": "€", "euros": "€", "dollar": "$", "dollars": "$", "bucks": "$"}
+_PERCENT_OFF = re.compile(r"(?<![\d.])(\d{1,2}(?:\.\d+)?)\s?(?:%|percent|per\s+cent)", re.IGNORECASE)
+_CODE = re.compile(r"\b[A-Z]{3,}\d{1,3}\b")  # a promo code: WELCOME10, SPRING15
+
+# Free delivery from a threshold, the sum tied to the word free: "Standard UK delivery is free on orders
+# of £50 or more after discounts", "Free standard delivery applies to every order of £50 or more" (not
+# "... next-day delivery still costs £6.95 on orders over £50").
+_FREE_FROM = re.compile(
+    rf"\bfree\b[^.;£$€]{{0,60}}?\b(?:orders?|baskets?|purchases?|spend(?:ing)?)\s+(?P<how>of|over|above|from)\s+"
+    rf"(?P<cur>{_CURRENCY})\s?(?P<amount>{_AMOUNT})(?P<more>\s+or\s+more)?",
+    re.IGNORECASE,
+)
+_THRESHOLD = re.compile(rf"\b(?:of|over|above|from)\s+{_CURRENCY}\s?({_AMOUNT})|{_CURRENCY}\s?({_AMOUNT})\s+or\s+(?:more|over|above)",
+                        re.IGNORECASE)
+# A sum the question names as the condition, not as its basket: "do I need to spend £50", "I spent over £50".
+_CONDITION = re.compile(r"\b(?:over|above|more\s+than|at\s+least|minimum(?:\s+of)?|min|need\s+to\s+spend|have\s+to\s+spend"
+                        r"|threshold(?:\s+of)?|under|below|less\s+than)\s*$", re.IGNORECASE)
+_AFTER_DISCOUNTS = re.compile(r"\bafter\s+(?:any\s+)?(?:discounts?|promo(?:tion)?s?|codes?|discount\s+codes?)|\b(?:discounts?|codes?)\s+(?:are|is)\s+taken\s+off",
+                              re.IGNORECASE)
+_ASKS_FREE_DELIVERY = re.compile(
+    r"\bfree\s+(?:standard\s+)?(?:delivery|shipping|postage|p\s?&\s?p)\b|\b(?:delivery|shipping|postage)\b[^.?!]*\bfree\b|\bqualify\b|\bpay\s+(?:for\s+)?(?:delivery|shipping|postage)\b",
+    re.IGNORECASE,
+)
+# Points into money: "every 100 points gives you a £5 reward voucher", "Every 100 points is worth €5 off".
+_POINTS_VALUE = re.compile(
+    rf"\bevery\s+(?P<points>\d+)\s+points?\b[^.;]*?(?P<cur>{_CURRENCY})\s?(?P<value>{_AMOUNT})", re.IGNORECASE
+)
+_POINTS_STEP = re.compile(r"\b(?:in\s+)?(?:steps|blocks|multiples|lots)\s+of\s+(\d+)", re.IGNORECASE)
+_POINTS_MINIMUM = re.compile(r"\bat\s+least\s+(\d+)\s+points?\b", re.IGNORECASE)
+_HELD_POINTS = re.compile(r"(?<![\w.£$€])(\d+(?:,\d{3})*)\s*(?:moss\s+|reward\s+|loyalty\s+)?(?:points?|pts)\b", re.IGNORECASE)
+_BARE_NUMBER = re.compile(r"(?<![\w.£$€])(\d+(?:,\d{3})*)(?![\w%]|[.,]\d|\s*(?:%|days?|weeks?|months?|years?|hours?))", re.IGNORECASE)
+_ASKS_VALUE = re.compile(r"\bworth\b|\bvouchers?\b|\bredeem\b|\bswap\b|\bexchange\b|\bspend\b|\buse\b|\bget\b|\bhow\s+much\b|\bvalue\b",
+                         re.IGNORECASE)
+# Points an order earns: "Oak members ... earn 1.5 points per £1", "1 point for every £1 you spend".
+_EARN_RATE = re.compile(rf"(?P<rate>\d+(?:\.\d+)?)\s+points?\s+(?:per|for\s+every|for\s+each|on\s+every)\s+(?P<cur>{_CURRENCY})1\b(?!\.?\d)",
+                        re.IGNORECASE)
+_ASKS_EARNED = re.compile(r"\bhow\s+many\s+(?:moss\s+|reward\s+|loyalty\s+)?points\b|\bpoints?\s+(?:will|would|do|does|did)\b[^.?!]*\b(?:get|earn|give)\b",
+                          re.IGNORECASE)
+# A deadline from a date: "delivered 10 May, what's the last day I can return it?" and "within 30 days of delivery".
+_MONTHS = ("january", "february", "march", "april", "may", "june", "july", "august", "september", "october", "november", "december")
+_MONTH = r"(jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)"
+_DATE = re.compile(rf"\b(?P<day>\d{{1,2}})(?:st|nd|rd|th)?\s+(?:of\s+)?(?P<month>{_MONTH})\b|\b(?P<month2>{_MONTH})\.?\s+(?P<day2>\d{{1,2}})(?:st|nd|rd|th)?\b(?!\s*(?:days?|weeks?|%))",
+                   re.IGNORECASE)
+_ASKS_DEADLINE = re.compile(r"\blast\s+day\b|\bdeadline\b|\b(?:until|till|til)\s+when\b|\bby\s+when\b|\blatest\b|\bhow\s+long\s+(?:do|have)\b"
+                            r"|\bwhen\s+(?:is|does)\s+(?:the|my)\s+\w+\s+(?:window|period|deadline)\b|\bstill\s+(?:return|send|exchange)", re.IGNORECASE)
+_WITHIN_DAYS = re.compile(r"\bwithin\s+(?P<days>\d+)\s+days?\s+of\s+(?:the\s+)?(?P<event>delivery|receiving|receipt|purchase|your\s+order|ordering|order)",
+                          re.IGNORECASE)
+_DELIVERED = re.compile(r"\b(?:delivered|arrived|came|got\s+it|received|turned\s+up|landed)\b", re.IGNORECASE)
+_ORDERED = re.compile(r"\b(?:ordered|bought|purchased|placed)\b", re.IGNORECASE)
+_NAME = re.compile(r"\b[A-Z][a-z]+\b")  # a tier's name: "Oak members earn ..."
+_DENIED_NAME = re.compile(r"\b(?:not|no|n't|never)\s+(?:an?\s+|the\s+)?(?:[a-z]+\s+(?:or|and|nor)\s+)*[a-z]+", re.IGNORECASE)
+# A kind of delivery the question asks about must be the rule's: £50 buys free standard delivery, not next-day.
+_DELIVERY_KIND = re.compile(r"\b(?:next|same)[- ]?day\b|\bexpress\b|\bsaturday\b|\bsunday\b|\bpriority\b|\bovernight\b"
+                            r"|\bexpedited\b|\binternational\b|\btwo[- ]?day\b|\b2[- ]?day\b", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Sum:
+    """A worked sum: the sentence that states it, and the candidate sentence (by its position in
+    the list given) whose rule it applies."""
+
+    text: str
+    rule: int
+
+
+def worked_sum(question: str, context: str, sentences: Sequence[str]) -> Sum | None:
+    """The sum the question asks for, worked from the first of `sentences` that states its rule;
+    None when it asks none, or no sentence states the rule. `context`, for a follow-up, is what
+    the conversation is about ("ive got 340, whats that worth" after a question on points).
+
+    >>> rule = ["Standard UK delivery is free on orders of £50 or more after discounts."]
+    >>> worked_sum("my basket is £54 and I have a 10% off code, is delivery still free?", "", rule).text
+    'No: £54 with 10% off comes to £48.60, below the £50 needed for free delivery.'
+    >>> points = ["Every 100 points gives you a £5 reward voucher, in steps of 100 points."]
+    >>> worked_sum("i've got 340 points, what voucher can i get?", "", points).text
+    '340 points are worth £15 in vouchers (£5 for every 100 points).'
+    >>> rates = ["Fern members earn 1.25 points per £1.", "Oak members earn 1.5 points per £1."]
+    >>> worked_sum("im oak tier, how many points will a £200 order get me?", "", rates).text
+    'A £200 order earns 300 points at 1.5 points per £1.'
+    >>> returns = ["Full-price items can be returned within 30 days of delivery."]
+    >>> worked_sum("my order came on 10 May, what's the last day I can send it back?", "", returns).text
+    'With delivery on 10 May, the 30 days run until 9 June.'
+    >>> worked_sum("how long does delivery take?", "", rule) is None
+    True
+    """
+    return (_free_delivery_sum(question, sentences) or _earned_sum(question, context, sentences)
+            or _points_sum(question, context, sentences) or _deadline_sum(question, sentences))
+
+
+def _money(text: str) -> list[tuple[str, float, int]]:
+    """The sums of money in a text, each with its currency sign and where it starts."""
+    found = []
+    for match in _MONEY.finditer(text):
+        if match.group("cur"):
+            found.append((match.group("cur"), float(match.group("amount").replace(",", "")), match.start()))
+        else:
+            found.append((_WORD_CURRENCY[match.group("word").lower()], float(match.group("bare").replace(",", "")), match.start()))
+    return found
+
+
+def _plain(kind: str) -> str:
+    return re.sub(r"[\s-]", "", kind.lower())
+
+
+def _price(currency: str, amount: float) -> str:
+    """£48.60, £50: pence shown only when there are some."""
+    return f"{currency}{amount:,.0f}" if amount == int(amount) else f"{currency}{amount:,.2f}"
+
+
+def _discount(question: str, sentences: Sequence[str]) -> float | None:
+    """The percentage off the question's basket: stated ("10% off") or the code's, as a page
+    states it ("WELCOME10 ... 10% off")."""
+    stated = _PERCENT_OFF.search(question)
+    if stated:
+        return float(stated.group(1))
+    for code in _CODE.findall(question):
+        for sentence in sentences:
+            if code in sentence and (percent := _PERCENT_OFF.search(sentence)):
+                return float(percent.group(1))
+    return None
+
+
+def _free_delivery_sum(question: str, sentences: Sequence[str]) -> Sum | None:
+    """"is delivery free on my £54 basket with 10% off?": one sum in the question, against the one
+    threshold a free-delivery sentence states (after discounts, when there is a discount)."""
+    money = _money(question)
+    if len(money) != 1 or not _ASKS_FREE_DELIVERY.search(question):
+        return None
+    currency, basket, start = money[0]
+    if _CONDITION.search(question[:start]):
+        return None
+    discount = _discount(question, sentences)
+    kinds = {_plain(kind) for kind in _DELIVERY_KIND.findall(question)}
+    places = scopes(question)
+    for number, sentence in enumerate(sentences):
+        rule = _FREE_FROM.search(sentence)
+        if rule is None or len({a or b for a, b in _THRESHOLD.findall(sentence)}) != 1:  # not one per country
+            continue
+        if not kinds <= {_plain(kind) for kind in _DELIVERY_KIND.findall(sentence)}:
+            continue
+        if places and (spoken := scopes(sentence)) and not places & spoken:  # "to the US" is not the UK's rule
+            continue
+        how, sign, amount, more = rule.group("how", "cur", "amount", "more")
+        if sign != currency or (discount is not None and not _AFTER_DISCOUNTS.search(sentence)):
+            continue
+        threshold = float(amount.replace(",", ""))
+        total = round(basket * (1 - discount / 100), 2) if discount is not None else basket
+        enough = total > threshold if how.lower() == "over" and not more else total >= threshold
+        worked = _price(currency, basket)
+        if discount is not None:
+            worked += f" with {discount:g}% off comes to {_price(currency, total)}"
+        needed = f"the {_price(currency, threshold)} needed for free delivery"
+        return Sum(f"Yes: {worked}, which reaches {needed}." if enough else f"No: {worked}, below {needed}.", number)
+    return None
+
+
+def _points_sum(question: str, context: str, sentences: Sequence[str]) -> Sum | None:
+    """"i've got 340 points, what are they worth?": the points (or, in a conversation about points,
+    the one bare number) at the rate a sentence states, in its steps, once its minimum is met."""
+    held = _HELD_POINTS.findall(question)
+    if not held and re.search(r"\bpoints?\b", context, re.IGNORECASE) and not _money(question):
+        held = _BARE_NUMBER.findall(question)
+    if len(held) != 1 or not _ASKS_VALUE.search(question) or _ASKS_EARNED.search(question):
+        return None
+    points = int(held[0].replace(",", ""))
+    for number, sentence in enumerate(sentences):
+        rate = _POINTS_VALUE.search(sentence)
+        if rate is None:
+            continue
+        per, currency, value = int(rate.group("points")), rate.group("cur"), float(rate.group("value"))
+        step = int(step_found.group(1)) if (step_found := _POINTS_STEP.search(sentence)) else per
+        minimum = int(found.group(1)) if (found := _POINTS_MINIMUM.search(sentence)) else 0
+        if points < minimum:
+            return Sum(f"{points} points are not enough yet: points can be used from {minimum} points.", number)
+        worth = math.floor(points / step) * step / per * value
+        return Sum(f"{points} points are worth {_price(currency, worth)} in vouchers "
+                   f"({_price(currency, value)} for every {per} points).", number)
+    return None
+
+
+def _earned_sum(question: str, context: str, sentences: Sequence[str]) -> Sum | None:
+    """"how many points will a £200 order get me? I'm Oak": the order's sum at the rate of the tier
+    the question names (a capitalised name in the rule's sentence), or the lowest rate when it
+    names none; with the points' worth when a sentence states it and the question asks."""
+    money = _money(question)
+    if len(money) != 1 or not _ASKS_EARNED.search(question):
+        return None
+    currency, spent, _ = money[0]
+    asked_text = f"{context} {question}"
+    # "a normal member, not fern or oak"
+    denied = {word.lower() for span in _DENIED_NAME.findall(asked_text) for word in span.split()}
+    asked = {word.lower() for word in re.findall(r"[A-Za-z]+", asked_text)} - denied
+    rates = []
+    for number, sentence in enumerate(sentences):
+        for found in _EARN_RATE.finditer(sentence):
+            if found.group("cur") == currency:
+                # the tier a rate belongs to: a name before it in its sentence ("Oak members ... earn 1.5 ...")
+                rates.append((float(found.group("rate")), number, {name.lower() for name in _NAME.findall(sentence[: found.start()])}))
+    if not rates:
+        return None
+    # a name in more than one rate's sentence ("Moss Points") names no tier
+    shared = {name for i, (_, _, names) in enumerate(rates) for name in names
+              if any(name in other for j, (_, _, other) in enumerate(rates) if j != i and rates[j][1] != rates[i][1])}
+    named = [rate for rate in rates if (rate[2] - shared) & asked]
+    if named:
+        rate, number, _ = named[0]
+    else:
+        rate, number, _ = min(rates)
+    earned = math.floor(spent * rate)
+    said = f"A {_price(currency, spent)} order earns {earned} points at {rate:g} points per {currency}1."
+    if _ASKS_VALUE.search(re.sub(r"\bget\b", "", question)):  # "... and what voucher would it get me?"
+        worth = _points_sum(f"{earned} points worth", "", sentences)
+        if worth is not None:
+            said = f"{said[:-1]}, and {worth.text[0].lower()}{worth.text[1:]}"
+    return Sum(said, number)
+
+
+def _deadline_sum(question: str, sentences: Sequence[str]) -> Sum | None:
+    """"it was delivered on 10 May, what's the last day I can send it back?": the one date in the
+    question plus the days of the first sentence that counts them from that event ("within 30
+    days of delivery"), when what the sentence is about (sale items) is what the question is about.
+    No sum when a sentence names another date, which may set another rule ("delivered between 1
+    November and 24 December ... until 31 January")."""
+    dates = list(_DATE.finditer(question))
+    if len(dates) != 1 or not _ASKS_DEADLINE.search(question):
+        return None
+    if any(_DATE.search(sentence) for sentence in sentences):
+        return None
+    found = dates[0]
+    month = next(i for i, name in enumerate(_MONTHS, 1) if name.startswith((found.group("month") or found.group("month2")).lower()[:3]))
+    day = int(found.group("day") or found.group("day2"))
+    try:
+        start = date(2025, month, day)  # a year with 28 days in February: the shopper's year is not known
+    except ValueError:
+        return None
+    asked = content_words(question)
+    for number, sentence in enumerate(sentences):
+        rule = _WITHIN_DAYS.search(sentence)
+        if rule is None:
+            continue
+        delivered = rule.group("event").lower() in ("delivery", "receiving", "receipt")
+        if not (_DELIVERED if delivered else _ORDERED).search(question):
+            continue
+        # "Sale items ... within 14 days" answers for a sale item only, and a sale item only by such a rule
+        if ("sale" in content_words(sentence)) != ("sale" in asked):
+            continue
+        days = int(rule.group("days"))
+        end = start + timedelta(days=days)
+        event = "delivery" if delivered else "the order"
+        return Sum(f"With {event} on {start.day} {_MONTHS[start.month - 1].title()}, the {days} days run until "
+                   f"{end.day} {_MONTHS[end.month - 1].title()}.", number)
+    return None

@@ -1,0 +1,106 @@
+"""Small sums worked from the pages' rules: a basket against the free-delivery threshold, points
+into vouchers, points an order earns, a deadline from a date."""
+
+from __future__ import annotations
+
+import pytest
+
+from chatbot.answer.compose import compose
+from chatbot.answer.sums import worked_sum
+from chatbot.values import Passage
+
+FREE = "Standard UK delivery is free on orders of £50 or more after discounts."
+NEXT_DAY = "The free shipping offer only covers standard delivery, so next-day delivery still costs £6.95 on orders over £50."
+CODE = "Sign up to our newsletter to get 10% off your first order with the code WELCOME10."
+VOUCHERS = "Points are swapped for vouchers in steps of 100 points, and every 100 points gives you a £5 reward voucher."
+MINIMUM = "You can redeem points in blocks of 100 once you have at least 200 points, and every 100 points is worth €5 off."
+RATES = ["Every account earns 1 point per £1 spent.", "Fern members (500 to 1,499 points a year) earn 1.25 points per £1.",
+         "Oak members (1,500 points or more a year) earn 1.5 points per £1."]
+RETURNS = ["Full-price items can be returned within 30 days of delivery.",
+           "Sale items can be returned within 14 days of delivery."]
+
+
+def said(question: str, sentences: list[str], context: str = "") -> str | None:
+    found = worked_sum(question, context, sentences)
+    return found.text if found else None
+
+
+@pytest.mark.parametrize(("question", "expected"), [
+    ("my basket is £54 but i've got a 10% off code. will delivery still be free?",
+     "No: £54 with 10% off comes to £48.60, below the £50 needed for free delivery."),
+    ("got £55 of full price stuff and im using WELCOME10, free delivery?",
+     "No: £55 with 10% off comes to £49.50, below the £50 needed for free delivery."),
+    ("is delivery free on a £60 order?", "Yes: £60, which reaches the £50 needed for free delivery."),
+    ("if I spend 45 quid do i pay for delivery", "No: £45, below the £50 needed for free delivery."),
+])
+def test_a_basket_is_set_against_the_free_delivery_threshold_after_its_discount(question: str, expected: str) -> None:
+    assert said(question, [NEXT_DAY, CODE, FREE]) == expected
+
+
+@pytest.mark.parametrize("question", [
+    "my basket is £75 so delivery's free - is next day free too then?",  # the rule is standard delivery's
+    "do i still need to spend £50 to get free delivery?",  # £50 is the condition, not a basket
+    "I spent over £50, can I upgrade to next day?",
+    "is delivery to the US free if I spend £150?",  # the rule is the UK's
+    "£45 throw plus a £10 gift card, do i get free delivery?",  # two sums: which count is another rule
+    "how much is delivery?",
+])
+def test_no_sum_where_the_rule_or_the_basket_is_not_the_questions(question: str) -> None:
+    assert said(question, [NEXT_DAY, "Free standard UK delivery applies to every order of £50 or more."]) is None
+
+
+def test_a_discount_needs_a_rule_that_says_it_counts_after_discounts() -> None:
+    assert said("£54 basket with 10% off, free delivery?", ["Standard delivery is free on orders of £50 or more."]) is None
+    assert said("£54 basket, free delivery?", ["Standard delivery is free on orders of £50 or more."]) == (
+        "Yes: £54, which reaches the £50 needed for free delivery.")
+
+
+def test_a_rule_with_one_threshold_per_country_is_not_summed() -> None:
+    per_country = "Standard delivery is free on orders of €40 or more to Ireland, €60 or more to the UK and EU countries."
+    assert said("is delivery free on a €50 order?", [per_country]) is None
+
+
+def test_points_are_worth_their_vouchers_in_steps_once_the_minimum_is_met() -> None:
+    assert said("ive got 340 points, what voucher can i get?", [VOUCHERS]) == "340 points are worth £15 in vouchers (£5 for every 100 points)."
+    assert said("how much are 350 points worth?", [MINIMUM]) == "350 points are worth €15 in vouchers (€5 for every 100 points)."
+    assert said("what can I get with 150 points?", [MINIMUM]) == "150 points are not enough yet: points can be used from 200 points."
+    # a follow-up about points: the number stands alone
+    assert said("ive got 730, whats that worth", [VOUCHERS], context="how do moss points work") == (
+        "730 points are worth £35 in vouchers (£5 for every 100 points).")
+    assert said("ive got 730, whats that worth", [VOUCHERS]) is None
+
+
+@pytest.mark.parametrize(("question", "expected"), [
+    ("fern member here. how many points will a £80 order get me?", "A £80 order earns 100 points at 1.25 points per £1."),
+    ("how many points do I get for £40?", "A £40 order earns 40 points at 1 points per £1."),
+    ("im a normal member, not fern or oak. how many points for £85?", "A £85 order earns 85 points at 1 points per £1."),
+])
+def test_an_order_earns_the_rate_of_the_tier_the_shopper_names(question: str, expected: str) -> None:
+    assert said(question, RATES) == expected
+
+
+def test_earned_points_are_turned_into_vouchers_when_asked() -> None:
+    assert said("im oak tier and about to spend £200, how many points is that and what voucher would it get me?",
+                [*RATES, VOUCHERS]) == ("A £200 order earns 300 points at 1.5 points per £1, and 300 points are worth £15 in "
+                                        "vouchers (£5 for every 100 points).")
+
+
+def test_a_deadline_runs_from_the_date_the_rule_counts_from() -> None:
+    assert said("my order came on 10 May, what's the last day I can send it back?", RETURNS) == (
+        "With delivery on 10 May, the 30 days run until 9 June.")
+    assert said("bought a sale jumper, it arrived 20th june. whats the deadline to return it?", RETURNS) == (
+        "With delivery on 20 June, the 14 days run until 4 July.")
+    assert said("I ordered on 10 May, what's the last day to return it?", RETURNS) is None  # counted from delivery
+    assert said("delivered on 2 May and 5 May, last day to return?", RETURNS) is None
+    christmas = "Full-price items delivered between 1 November and 24 December can be returned until 31 January."
+    assert said("it arrived on 10 December, what's the last day I can return it?", [*RETURNS, christmas]) is None
+
+
+def test_the_sum_goes_first_and_its_rule_is_among_the_sentences_cited() -> None:
+    delivery = Passage("shipping#0", "shipping", "Delivery", f"Standard UK delivery costs £3.95. {FREE} "
+                       "Next-day delivery costs £6.95.", "s.md")
+    offers = Passage("offers#0", "offers", "Offers", f"{CODE} We love a bargain.", "o.md")
+    chosen = compose("my basket is £54 and I'm using WELCOME10, do I still get free delivery?", [offers, delivery], None,
+                     sentences=2)
+    assert chosen[0] == "No: £54 with 10% off comes to £48.60, below the £50 needed for free delivery. [2]"
+    assert f"{FREE} [2]" in chosen[1:]
