@@ -40,6 +40,9 @@ _YES_NO = re.compile(
 # Words the content words leave out that a yes must still match: "same day" is not "day".
 _QUALIFIER = re.compile(r"\b(?:same|only|all|every|both|any|extra|more|less|before|after)\b", re.IGNORECASE)
 _ALTERNATIVES = re.compile(r"\bor\b", re.IGNORECASE)  # "from the order date or when it arrives?" wants a choice
+# A rule for one case: "If ...", "For wrong items, ...", "Wrong item worth $25 or more: ...". It
+# answers the shopper's question only in that case, so it gives no "Yes".
+_CONDITIONAL = re.compile(r"\s*(?:if|when|where|for|once|unless|provided)\b|[^:]{2,80}:\s", re.IGNORECASE)
 _QUESTION_NEGATION = re.compile(r"\b(?:not|no|never)\b|n['’]t\b", re.IGNORECASE)
 
 
@@ -76,6 +79,8 @@ def verdict(question: str, sentence: str) -> str:
     ''
     >>> verdict("do I need an account to order", "You do not need an account, but guest orders can be linked to an account.")
     ''
+    >>> verdict("can you email me a prepaid return label?", "Wrong item worth $25 or more: we email you a prepaid return label.")
+    ''
     """
     asked = asks_yes_or_no(question)
     wanted = content_words(asked)
@@ -89,6 +94,8 @@ def verdict(question: str, sentence: str) -> str:
     # A yes needs a clause that says all the question asks (its "same" or "only" too), and no
     # clause that denies any of it.
     qualifiers = {word.lower() for word in _QUALIFIER.findall(asked)}
+    if _CONDITIONAL.match(without_verdict(sentence)):  # "Wrong item worth $25 or more: we email a label" is no yes
+        return ""
     if (len(wanted) >= 3 and any(common == wanted and qualifiers <= {w.lower() for w in _QUALIFIER.findall(clause)} for common, clause in closest)
             and not any(common and negated(clause, common) for common, clause in shared)):
         return "Yes"

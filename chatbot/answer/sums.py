@@ -15,7 +15,7 @@ from datetime import date, timedelta
 from chatbot.text.places import scopes
 from chatbot.text.words import content_words
 
-_CURRENCY = r"[£$€]"
+_CURRENCY = r"(?:(?<![A-Za-z])[A-Z]{1,2})?[£$€]"  # £, $, €, and CA$, US$, A$ ...
 _AMOUNT = r"\d+(?:,\d{3})*(?:\.\d{1,2})?"
 # "£54", "$ 75", "54 pounds", "40 quid": a sum of money
 _MONEY = re.compile(
@@ -165,15 +165,15 @@ def _free_delivery_sum(question: str, sentences: Sequence[str]) -> Sum | None:
         if places and (spoken := scopes(sentence)) and not places & spoken:  # "to the US" is not the UK's rule
             continue
         how, sign, amount, more = rule.group("how", "cur", "amount", "more")
-        if sign != currency or (discount is not None and not _AFTER_DISCOUNTS.search(sentence)):
+        if sign[-1] != currency[-1] or (discount is not None and not _AFTER_DISCOUNTS.search(sentence)):
             continue
         threshold = float(amount.replace(",", ""))
         total = round(basket * (1 - discount / 100), 2) if discount is not None else basket
         enough = total > threshold if how.lower() == "over" and not more else total >= threshold
-        worked = _price(currency, basket)
+        worked = _price(sign, basket)  # in the page's sign: CA$ for the shopper's $
         if discount is not None:
-            worked += f" with {discount:g}% off comes to {_price(currency, total)}"
-        needed = f"the {_price(currency, threshold)} needed for free delivery"
+            worked += f" with {discount:g}% off comes to {_price(sign, total)}"
+        needed = f"the {_price(sign, threshold)} needed for free delivery"
         return Sum(f"Yes: {worked}, which reaches {needed}." if enough else f"No: {worked}, below {needed}.", number)
     return None
 
@@ -217,7 +217,7 @@ def _earned_sum(question: str, context: str, sentences: Sequence[str]) -> Sum | 
     rates = []
     for number, sentence in enumerate(sentences):
         for found in _EARN_RATE.finditer(sentence):
-            if found.group("cur") == currency:
+            if found.group("cur")[-1] == currency[-1]:
                 # the tier a rate belongs to: a name before it in its sentence ("Oak members ... earn 1.5 ...")
                 rates.append((float(found.group("rate")), number, {name.lower() for name in _NAME.findall(sentence[: found.start()])}))
     if not rates:

@@ -55,6 +55,11 @@ def test_a_discount_needs_a_rule_that_says_it_counts_after_discounts() -> None:
         "Yes: £54, which reaches the £50 needed for free delivery.")
 
 
+def test_a_currency_with_its_country_is_the_same_currency() -> None:
+    rule = "Standard shipping is free on orders of CA$59 or more."
+    assert said("my cart is $52, do I get free shipping?", [rule]) == "No: CA$52, below the CA$59 needed for free delivery."
+
+
 def test_a_rule_with_one_threshold_per_country_is_not_summed() -> None:
     per_country = "Standard delivery is free on orders of €40 or more to Ireland, €60 or more to the UK and EU countries."
     assert said("is delivery free on a €50 order?", [per_country]) is None
