@@ -36,6 +36,7 @@ _MEASURES = {
         re.compile(r"\bhow\s+much\b(?!\s+(?:time|longer|later|sooner|earlier)\b)|多少钱|费用是多少|运费多少", re.IGNORECASE),
         re.compile(r"[£$€¥]\s?\d|\b\d+(?:[.,]\d+)?\s?(?:p|pence|%|percent|per\s*cent|points?|dollars?|euros?|pounds?)\b"
                    r"|\bfree\b|\bno\s+(?:extra\s+)?(?:fee|charge|cost)\b|\b(?:at\s+)?no\s+cost\b|\bdifference\b"
+                   r"|\b(?:not|never|n't)\s+charge\b|\bno\s+(?:sales\s+)?tax\b"
                    r"|\d\s*(?:元|镑|英镑|欧元|%)|免费|免运费|差价",
                    re.IGNORECASE),
     ),
@@ -62,6 +63,8 @@ def states_measure(text: str, kind: str) -> bool:
     (True, False)
     >>> states_measure("Returns are free for faulty items.", "price"), states_measure("Returns take 5 days.", "price")
     (True, False)
+    >>> states_measure("We do not charge sales tax on orders to Oregon.", "price")
+    True
     >>> states_measure("Founded in 2009.", "year"), states_measure("Renters must be at least 18 years old.", "year")
     (True, False)
     """

@@ -118,6 +118,31 @@ _SCOPE_NAMES = {
 # Places inside a larger one that pages often treat apart ("the Scottish Highlands and Islands
 # take 4 to 7 days"): there, what the pages say of the larger one may not hold.
 _INSIDE = {"northern ireland": "uk", "uk islands": "uk"}
+# A country's provinces and states, with their big cities: pages list them side by side ("Manitoba,
+# Saskatchewan and Alberta: 4 to 7 days"), and a question on Calgary is not answered by British
+# Columbia's line. The country's own rules still hold there.
+_PARTS = {
+    "canada": {
+        "alberta": "Alberta, Calgary, Edmonton, Red Deer", "british columbia": "British Columbia, Vancouver, Kelowna",
+        "saskatchewan": "Saskatchewan, Saskatoon, Regina", "manitoba": "Manitoba, Winnipeg",
+        "ontario": "Ontario, Toronto, Ottawa, Mississauga", "quebec": "Quebec, Québec, Montreal, Montréal, Quebec City, Laval",
+        "new brunswick": "New Brunswick, Moncton, Fredericton, Saint John", "nova scotia": "Nova Scotia, Halifax",
+        "prince edward island": "Prince Edward Island, PEI, Charlottetown", "newfoundland and labrador": "Newfoundland and Labrador, Newfoundland, Labrador, St. John's",
+        "yukon": "Yukon, Whitehorse", "northwest territories": "Northwest Territories, Yellowknife", "nunavut": "Nunavut, Iqaluit",
+    },
+    "us": {
+        "alaska": "Alaska, Anchorage, Fairbanks, Juneau", "hawaii": "Hawaii, Honolulu, Maui, Oahu", "puerto rico": "Puerto Rico, San Juan",
+        "california": "California, Los Angeles, San Francisco, San Diego, San Jose", "texas": "Texas, Houston, Dallas, Austin, San Antonio",
+        "florida": "Florida, Miami, Orlando, Tampa", "new york": "New York, NYC, Brooklyn", "washington state": "Washington State, Seattle",
+        "colorado": "Colorado, Denver, Boulder", "illinois": "Illinois, Chicago", "maine": "Maine", "oregon": "Oregon",
+    },
+    "australia": {
+        "new south wales": "New South Wales, NSW, Sydney", "victoria": "Melbourne", "queensland": "Queensland, Brisbane",
+        "western australia": "Western Australia, Perth", "south australia": "South Australia, Adelaide", "tasmania": "Tasmania, Hobart",
+        "northern territory": "Northern Territory, Darwin",
+    },
+}
+_PART_OF = {part: country for country, parts in _PARTS.items() for part in parts}
 _REGION_SCOPES = {"an EU country in Europe": "eu", "a country in Asia": "asia", "a country in the Middle East": "middle east",
                   "a country in Africa": "africa", "a country in South America": "south america",
                   "欧盟国家": "eu", "亚洲国家": "asia", "中东国家": "middle east", "非洲国家": "africa", "南美洲国家": "south america"}
@@ -129,9 +154,13 @@ def _scopes() -> tuple[re.Pattern[str], dict[str, frozenset[str]]]:
     scopes_of: dict[str, set[str]] = {}
     for name, region in region_of.items():
         scopes_of.setdefault(name, set()).add(_REGION_SCOPES[region])
-    for scope, names in _SCOPE_NAMES.items():
-        for name in names.split(", "):
-            scopes_of.setdefault(name if name.isupper() else name.lower(), set()).update({scope, _INSIDE.get(scope, scope)})
+    named = {scope: names.split(", ") for scope, names in _SCOPE_NAMES.items()}
+    for parts in _PARTS.values():
+        named |= {part: names.split(", ") for part, names in parts.items()}
+    for scope, names in named.items():
+        outer = _INSIDE.get(scope, _PART_OF.get(scope, scope))
+        for name in names:
+            scopes_of.setdefault(name if name.isupper() else name.lower(), set()).update({scope, outer})
     ordered = sorted(scopes_of, key=len, reverse=True)
     # Names as written for acronyms, in any case otherwise; Chinese unbounded.
     alternatives = [re.escape(n) if n.isupper() else f"(?i:{re.escape(n)})" for n in ordered]
@@ -179,6 +208,9 @@ def fits_places(sentences: Sequence[str], asked: str) -> list[bool]:
     >>> islands = "The Scottish Highlands and Islands take 4 to 7 days."
     >>> fits_places([uk, islands], "how long to the isle of skye"), fits_places([uk], "how long to the isle of skye")
     ([False, True], [True])
+    >>> prairies, bc, canada = ("Manitoba and Alberta: 4 to 7 days.", "British Columbia: 5 to 8 days.", "Canada orders ship free.")
+    >>> fits_places([prairies, bc, canada], "how long to Calgary?")
+    [True, False, True]
     """
     wanted = scopes(asked)
     if not wanted:
@@ -188,6 +220,14 @@ def fits_places(sentences: Sequence[str], asked: str) -> list[bool]:
     kept = [not (places and free and not places & wanted) for places, free in zip(said, unlimited)]
     if not any(kept):
         kept = [True] * len(sentences)
+    # a province asked about and named: another province's line does not answer ("British Columbia:
+    # 5 to 8 days" for Calgary), the country's own rules still do
+    asked_parts = {scope for scope in wanted if scope in _PART_OF}
+    if asked_parts and any(places & asked_parts for places, keep in zip(said, kept) if keep):
+        countries = {_PART_OF[part] for part in asked_parts}
+        kept = [keep and not (places & _PART_OF.keys() and not places & asked_parts and free
+                              and places <= _PART_OF.keys() | countries)
+                for keep, places, free in zip(kept, said, unlimited)]
     inner = {scope for scope in wanted if scope in _INSIDE}
     if inner and any(places & inner for places, keep in zip(said, kept) if keep):
         outer = {_INSIDE[scope] for scope in inner}
