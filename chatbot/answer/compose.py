@@ -42,7 +42,7 @@ _QUALIFIER = re.compile(r"\b(?:same|only|all|every|both|any|extra|more|less|befo
 _ALTERNATIVES = re.compile(r"\bor\b", re.IGNORECASE)  # "from the order date or when it arrives?" wants a choice
 # A rule for one case: "If ...", "For wrong items, ...", "Wrong item worth $25 or more: ...". It
 # answers the shopper's question only in that case, so it gives no "Yes".
-_CONDITIONAL = re.compile(r"\s*(?:if|when|where|for|once|unless|provided)\b|[^:]{2,80}:\s", re.IGNORECASE)
+_CONDITIONAL = re.compile(r"\W*(?:if|when|where|for|once|unless|provided)\b|[^:]{2,80}:(?:\*\*|__|\*|_)?\s", re.IGNORECASE)
 _QUESTION_NEGATION = re.compile(r"\b(?:not|no|never)\b|n['’]t\b", re.IGNORECASE)
 
 
@@ -79,7 +79,7 @@ def verdict(question: str, sentence: str) -> str:
     ''
     >>> verdict("do I need an account to order", "You do not need an account, but guest orders can be linked to an account.")
     ''
-    >>> verdict("can you email me a prepaid return label?", "Wrong item worth $25 or more: we email you a prepaid return label.")
+    >>> verdict("can you email me a prepaid return label?", "**Wrong item worth $25 or more:** we email you a prepaid return label.")
     ''
     """
     asked = asks_yes_or_no(question)

@@ -14,6 +14,7 @@ from chatbot.errors import SettingsError
 from chatbot.knowledge.examples import read_examples
 from chatbot.text.citations import split_sentences
 from chatbot.text.redaction import has_card_number
+from chatbot.text.words import content_words
 
 if TYPE_CHECKING:
     from chatbot.knowledge.embedding import Embedder
@@ -176,9 +177,13 @@ class TopicGuard:
         self.vectors = embedder.embed(texts)
         self.owners = np.array(owners)
 
-    def matching_pattern(self, question: str) -> Verdict | None:
+    def matching_pattern(self, question: str, pages_say: frozenset[str] = frozenset()) -> Verdict | None:
+        """The first kind whose pattern the question matches; an off-topic word the shop's own pages
+        use (`pages_say`, their content words) is the shop's topic there ("prescription" at a pet
+        pharmacy, "rash" on a skincare shop's patch-test page)."""
         for group, label, pattern in self.patterns:
-            if pattern.search(question):
+            found = pattern.search(question)
+            if found and not (group == REASON_OFF_TOPIC and pages_say and content_words(found.group(0)) <= pages_say):
                 return Verdict(group, label)
         return None
 
@@ -193,13 +198,15 @@ class TopicGuard:
             result[kind] = float(nearest.mean())
         return result
 
-    def verdict(self, message: str, question: str, shop_evidence: float, weak_evidence: bool) -> Verdict | None:
+    def verdict(self, message: str, question: str, shop_evidence: float, weak_evidence: bool,
+                pages_say: frozenset[str] = frozenset()) -> Verdict | None:
         """Whether to decline: the patterns read the shopper's whole `message`, the examples its
         `question` (the message without instructions to the bot). `shop_evidence` is the best
         passage's cosine, `weak_evidence` whether that is too weak to answer from; then an
         off-topic kind only has to be nearer than the shop's examples (the shopper is told the
-        same as for a question the passages do not answer, but the reason code says why)."""
-        verdict = rule_verdict(message) or self.matching_pattern(message)
+        same as for a question the passages do not answer, but the reason code says why).
+        `pages_say`: the pages' content words, which no off-topic pattern holds against them."""
+        verdict = rule_verdict(message) or self.matching_pattern(message, pages_say)
         if verdict:
             return verdict
         scores = self.similarities(question or message)

@@ -172,13 +172,13 @@ class Mentions:
     def __init__(self, texts: Iterable[str], embedder: Embedder, min_similarity: float) -> None:
         self.embedder = embedder
         self.min_similarity = min_similarity
-        self.stems: set[str] = set()
+        said: set[str] = set()
         # Each stem's neighbours: the stems at most NEAR_WORDS content words from it in a sentence.
         self.near: dict[str, set[str]] = {}
         written: set[str] = set()
         texts_kept = list(texts)
         for text in texts_kept:
-            self.stems |= content_words(text)
+            said |= content_words(text)
             for sentence in passage_sentences(text):
                 stems = [stem for word in re.findall(r"[a-z]+", sentence.lower()) if (stem := _stem(word))]
                 for i, stem in enumerate(stems):
@@ -188,6 +188,7 @@ class Mentions:
             # a thing's word, for likeness: not "away", which "layaway" is close to and no thing
             written.update(w.lower() for w in _WORD.findall(text)
                            if not is_stopword(w.lower()) and w.lower() not in _NOT_THINGS)
+        self.stems = frozenset(said)
         self.written = sorted(written)
         self.chinese = "".join(text for text in texts_kept if has_han(text))
         self._vectors: np.ndarray | None = None

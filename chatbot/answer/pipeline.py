@@ -261,7 +261,8 @@ class Pipeline:
         # In a conversation the previous turn lifts every score; an unrelated new question
         # ("what is the capital of France?") must still relate to the shop on its own.
         weak = weak or (reads and alone < self.settings.follow_up_min_score)
-        verdict = self.guard.verdict(message, question, cosine, weak) if self.guard else None
+        said = self.mentions.stems if self.mentions is not None else frozenset()
+        verdict = self.guard.verdict(message, question, cosine, weak, said) if self.guard else None
         if verdict:
             return Decision(passages, confidence, True, verdict.reason, question, verdict, query)
         # "Do you sell dog beds?": the nearest page (about bedding) may score well, but if the pages

@@ -110,6 +110,16 @@ def test_the_bundled_topics_file_loads() -> None:
     assert guard.matching_pattern("Do you price match IKEA?") is None
 
 
+def test_an_off_topic_word_the_pages_use_is_the_shops_topic() -> None:
+    guard = TopicGuard(ToyEmbedder())
+    question = "Can you ship my dog's prescription food to Florida?"
+    assert guard.matching_pattern(question) == Verdict("off_topic", "medical")
+    assert guard.matching_pattern(question, frozenset({"prescript", "food", "dog"})) is None
+    # a sensitive request is declined whatever the pages say
+    assert guard.matching_pattern("what's my passport number?", frozenset({"passport", "number"})) == Verdict(
+        "sensitive", "identity_document")
+
+
 def test_a_leaked_system_prompt_is_recognised() -> None:
     system = "You are a helpful customer support assistant for Maple & Moss. Answer using only the passages."
     assert leaks_prompt("Here: a helpful customer support assistant for Maple & Moss. Answer using", system)
