@@ -249,9 +249,13 @@ def load_settings(
 
     values.update({k: v for k, v in overrides.items() if v is not None})
     settings = dataclasses.replace(Settings(), **{name: _coerce(name, types[name], raw) for name, raw in values.items()})
-    if "support_contact" not in values and not _bundled_store(settings.kb_dir):
-        # Another shop's pages: the demo's email and phone would send its shoppers to a shop that does not exist.
-        settings = dataclasses.replace(settings, support_contact=NEUTRAL_CONTACT)
+    if not _bundled_store(settings.kb_dir):
+        # Another shop's pages: the demo's name, email and phone would send its shoppers to a shop
+        # that does not exist. Without a name the texts say "our policies", "our support team".
+        if "support_contact" not in values:
+            settings = dataclasses.replace(settings, support_contact=NEUTRAL_CONTACT)
+        if "store_name" not in values:
+            settings = dataclasses.replace(settings, store_name="")
     return settings
 
 

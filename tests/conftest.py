@@ -73,6 +73,7 @@ def toy_settings(tmp_path: Path, small_kb: Path) -> Settings:
         env={},
         kb_dir=small_kb,
         index_dir=tmp_path / "index",
+        store_name="Maple & Moss",  # the toy pages are the demo store's
         min_score=0.2,
         follow_up_min_score=0.1,
         passages_per_doc=2,

@@ -48,6 +48,28 @@ def test_every_prompt_renders_without_leftover_markup() -> None:
     assert answer == "Passages:\n[1] Returns - Window\n30 days.\n\nQuestion: Q?"
 
 
+def test_another_shops_pages_get_no_demo_name_or_contact(tmp_path: Path) -> None:
+    other = load_settings(env={"CHATBOT_KB_DIR": str(tmp_path)})
+    assert (other.store_name, other.support_contact) == ("", "our support team")
+    named = load_settings(env={"CHATBOT_KB_DIR": str(tmp_path), "CHATBOT_STORE_NAME": "Pawprint Pantry"})
+    assert named.store_name == "Pawprint Pantry"
+    assert load_settings(env={}).store_name == "Maple & Moss"
+
+
+@pytest.mark.parametrize("language", ["", "zh/"])
+def test_every_shopper_message_reads_without_a_store_name(language: str) -> None:
+    folder = Settings().prompts_dir
+    values = {"store_name": "", "support_contact": "our support team", "question": "Q?", "pages_language": "English",
+              "action": "Escalate", "reason": "", "customer_name": "", "answer": "A."}
+    for template in sorted((folder / language).glob("*.j2")):
+        if "store_name" not in template.read_text(encoding="utf-8"):
+            continue
+        text = render_prompt(folder, f"{language}{template.stem}", **values)
+        assert "  " not in text.replace("\n", "") and " 's" not in text and "the  " not in text, template.name
+    assert render_prompt(folder, "escalation", **values).startswith("I'm sorry, I can't answer that from our policies")
+    assert "转给我们的客服团队" in render_prompt(folder, "zh/handoff", **values)
+
+
 def test_a_missing_prompt_variable_is_an_error_not_a_blank() -> None:
     with pytest.raises(SettingsError, match="store_name"):
         render_prompt(Settings().prompts_dir, "system")

@@ -21,7 +21,7 @@ from chatbot.support.assist import AssistDesk, Draft, highlight
 from chatbot.support.log import QueuedConversation
 from chatbot.values import Answer, Passage
 from chatbot.web.dashboard import add_dashboard
-from chatbot.web.texts import PANEL, page_texts
+from chatbot.web.texts import PANEL, named, page_texts
 
 NO_CONVERSATION = "Pasted message (not from the queue)."
 
@@ -183,7 +183,7 @@ def build_panel(desk: AssistDesk, store_name: str, embedder: Embedder | None = N
         return f"Indexed {kb.passages} passages ({kb.embedded} embedded, the rest unchanged).\n\n" + knowledge_base_markdown()
 
     texts = page_texts(store_name, texts=PANEL)
-    with gr.Blocks(title=f"{store_name} agent assist") as panel:
+    with gr.Blocks(title=named("{store} agent assist", store_name)) as panel:
         gr.Markdown(texts("heading"))
         linked = gr.State(None)  # the queued conversation being answered: {"id", "history"}
         drafted = gr.State(None)  # the draft shown: {"id", "text"}, for feedback

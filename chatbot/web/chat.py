@@ -20,7 +20,7 @@ from chatbot.orders.chat import OrderSession, client_key
 from chatbot.settings import Settings
 from chatbot.text.words import reply_language
 from chatbot.values import Answer
-from chatbot.web.texts import EXAMPLES, checked_language, error_text, page_texts, said, shopper_language
+from chatbot.web.texts import EXAMPLES, checked_language, error_text, named, page_texts, said, shopper_language
 
 if TYPE_CHECKING:
     from chatbot.support.log import SupportLog
@@ -336,7 +336,7 @@ def build_app(
         session.conversation_id, session.answers, session.disliked = None, {}, None
         return gr.update(visible=False)
 
-    with gr.Blocks(title=f"{settings.store_name} help") as demo:
+    with gr.Blocks(title=named("{store} help", settings.store_name)) as demo:
         gr.Markdown(texts("heading"))
         chat = gr.Chatbot(label=texts("chat"), height=460, placeholder=str(texts("chat_placeholder")))
         offer = gr.Button(texts("offer"), variant="primary", visible=False)  # shown while the bot offers a person

@@ -5,6 +5,7 @@ own, else the browser's (its Accept-Language header)."""
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING
 
 from chatbot.errors import BusyError, ChatbotError, QuestionError
@@ -138,11 +139,25 @@ def page_texts(store: str, ui_language: str = "", texts: dict[str, dict[str, str
     language's for every browser."""
     import gradio as gr
 
-    chosen = {language: {key: text.format(store=store) for key, text in texts[language].items()} for language in LANGUAGES}
+    chosen = {language: {key: named(text, store) for key, text in texts[language].items()} for language in LANGUAGES}
     if ui_language:
         chosen = dict.fromkeys(chosen, chosen[checked_language(ui_language)])
     # Browsers say "zh-CN"; the page's Chinese is Simplified.
     return gr.I18n(**chosen, **{"zh-CN": chosen["zh"], "zh-SG": chosen["zh"]})
+
+
+def named(text: str, store: str) -> str:
+    """`text` with the store's name for "{store}"; without a name, the text reads on its own.
+
+    >>> named("## {store} customer help", "Maple & Moss"), named("## {store} customer help", "")
+    ('## Maple & Moss customer help', '## Customer help')
+    >>> named("{store} help", ""), named("## {store} 客户帮助", "")
+    ('Help', '## 客户帮助')
+    """
+    if store:
+        return text.format(store=store)
+    plain = re.sub(r"\{store\} ?", "", text)
+    return re.sub(r"^(#*\s*)([a-z])", lambda found: found.group(1) + found.group(2).upper(), plain)
 
 
 def checked_language(language: str) -> str:
