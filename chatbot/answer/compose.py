@@ -148,13 +148,24 @@ def without_verdict(sentence: str) -> str:
 
 
 
+# A sentence that only leads into what follows: "Two shipping methods are available:", "Here's what
+# you can change, and until when."
+_LEAD_IN = re.compile(r"^\W*(?:here(?:'s|’s|\s+is|\s+are)|the\s+following|see\s+below|below\s+(?:is|are))\b|:\W*$", re.IGNORECASE)
+
+
 def candidate_sentences(passages: Sequence[Passage]) -> list[tuple[int, int, str]]:
     """(passage number from 1, position, sentence) for every sentence of the passages that states
-    something: a passage's own questions (an FAQ's "Can I ...?") answer nothing."""
+    something: a passage's own questions (an FAQ's "Can I ...?") answer nothing, nor does a lead-in
+    to a list ("Two shipping methods are available:").
+
+    >>> page = Passage("s", "shipping", "Shipping", "Two methods are available:\\n- Ground: $6.95", "s.md")
+    >>> [s for _, _, s in candidate_sentences([page])]
+    ['Ground: $6.95']
+    """
     found = []
     for number, passage in enumerate(passages, 1):
         for position, sentence in enumerate(passage_sentences(passage.text)):
-            if not sentence.rstrip().endswith("?") and says_something(sentence):
+            if not sentence.rstrip().endswith("?") and says_something(sentence) and not _LEAD_IN.search(sentence):
                 found.append((number, position, without_verdict(sentence)))
     return found
 

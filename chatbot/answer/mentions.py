@@ -51,6 +51,7 @@ _ASKED_ENDS = re.compile(r"[?.!,;:]|\s+(?:if|when|because|since|as)\s+", re.IGNO
 _WORD = re.compile(r"[A-Za-z][A-Za-z'’-]*[A-Za-z]")
 # Where a message's questions begin: "where is the linen from, is it european flax?" asks the second too.
 _CLAUSE = re.compile(r"(?<=[?.!,;])\s+|\s+[-–—]\s+")
+_WITH = re.compile(r"(?<!\w)w/(?!o\b)", re.IGNORECASE)
 _MAY_I = re.compile(r"\bis\s+it\s+(?:possible|ok|okay|allowed)\b", re.IGNORECASE)
 # Words too general to be a thing or to make one with their neighbour ("send things", "using another").
 _GENERIC = frozenset("thing things stuff something anything everything another other one ones using use get".split())
@@ -120,6 +121,8 @@ def asked_pairs(question: str) -> list[tuple[str, str]]:
     ([], [('gift', 'card'), ('gift', 'card')])
     >>> asked_pairs("can I get Subscribe & Save delivered?"), asked_pairs("do you take Apple Pay")
     ([('Subscribe', 'Save')], [('Apple', 'Pay')])
+    >>> asked_pairs("can i pay for my autoship w/ paypal?")
+    []
     """
     if _MAY_I.search(question):  # "is it possible to use the free profile?": what to do, not a thing to have
         return []
@@ -138,6 +141,7 @@ def _asked_spans(question: str) -> list[list[str]]:
         found = next((match for pattern in _ASKING if (match := pattern.match(clause))), None)
         if found is not None:
             asked = _ASKED_ENDS.split(found.group("asked"), maxsplit=1)[0]
+            asked = _WITH.sub(" with ", asked)  # "my autoship w/ paypal": two things, not one
             words = _WORD.findall(asked)
             before = ["", *(word.lower() for word in words)]
             spans.append([word if (word.islower() or _ACRONYM.match(word) or before[i] not in _TO_A_PLACE)

@@ -94,7 +94,7 @@ def worked_sum(question: str, context: str, sentences: Sequence[str]) -> Sum | N
 
     >>> rule = ["Standard UK delivery is free on orders of £50 or more after discounts."]
     >>> worked_sum("my basket is £54 and I have a 10% off code, is delivery still free?", "", rule).text
-    'No: £54 with 10% off comes to £48.60, below the £50 needed for free delivery.'
+    'No: £54 with 10% off comes to £48.60, below the £50 needed for free delivery (£1.40 short).'
     >>> points = ["Every 100 points gives you a £5 reward voucher, in steps of 100 points."]
     >>> worked_sum("i've got 340 points, what voucher can i get?", "", points).text
     '340 points are worth £15 in vouchers (£5 for every 100 points).'
@@ -174,7 +174,9 @@ def _free_delivery_sum(question: str, sentences: Sequence[str]) -> Sum | None:
         if discount is not None:
             worked += f" with {discount:g}% off comes to {_price(sign, total)}"
         needed = f"the {_price(sign, threshold)} needed for free delivery"
-        return Sum(f"Yes: {worked}, which reaches {needed}." if enough else f"No: {worked}, below {needed}.", number)
+        if enough:
+            return Sum(f"Yes: {worked}, which reaches {needed}.", number)
+        return Sum(f"No: {worked}, below {needed} ({_price(sign, round(threshold - total, 2))} short).", number)
     return None
 
 

@@ -27,11 +27,11 @@ def said(question: str, sentences: list[str], context: str = "") -> str | None:
 
 @pytest.mark.parametrize(("question", "expected"), [
     ("my basket is £54 but i've got a 10% off code. will delivery still be free?",
-     "No: £54 with 10% off comes to £48.60, below the £50 needed for free delivery."),
+     "No: £54 with 10% off comes to £48.60, below the £50 needed for free delivery (£1.40 short)."),
     ("got £55 of full price stuff and im using WELCOME10, free delivery?",
-     "No: £55 with 10% off comes to £49.50, below the £50 needed for free delivery."),
+     "No: £55 with 10% off comes to £49.50, below the £50 needed for free delivery (£0.50 short)."),
     ("is delivery free on a £60 order?", "Yes: £60, which reaches the £50 needed for free delivery."),
-    ("if I spend 45 quid do i pay for delivery", "No: £45, below the £50 needed for free delivery."),
+    ("if I spend 45 quid do i pay for delivery", "No: £45, below the £50 needed for free delivery (£5 short)."),
 ])
 def test_a_basket_is_set_against_the_free_delivery_threshold_after_its_discount(question: str, expected: str) -> None:
     assert said(question, [NEXT_DAY, CODE, FREE]) == expected
@@ -57,7 +57,7 @@ def test_a_discount_needs_a_rule_that_says_it_counts_after_discounts() -> None:
 
 def test_a_currency_with_its_country_is_the_same_currency() -> None:
     rule = "Standard shipping is free on orders of CA$59 or more."
-    assert said("my cart is $52, do I get free shipping?", [rule]) == "No: CA$52, below the CA$59 needed for free delivery."
+    assert said("my cart is $52, do I get free shipping?", [rule]) == "No: CA$52, below the CA$59 needed for free delivery (CA$7 short)."
 
 
 def test_a_rule_with_one_threshold_per_country_is_not_summed() -> None:
@@ -107,5 +107,5 @@ def test_the_sum_goes_first_and_its_rule_is_among_the_sentences_cited() -> None:
     offers = Passage("offers#0", "offers", "Offers", f"{CODE} We love a bargain.", "o.md")
     chosen = compose("my basket is £54 and I'm using WELCOME10, do I still get free delivery?", [offers, delivery], None,
                      sentences=2)
-    assert chosen[0] == "No: £54 with 10% off comes to £48.60, below the £50 needed for free delivery. [2]"
+    assert chosen[0] == "No: £54 with 10% off comes to £48.60, below the £50 needed for free delivery (£1.40 short). [2]"
     assert f"{FREE} [2]" in chosen[1:]
