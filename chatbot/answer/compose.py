@@ -43,6 +43,7 @@ _ALTERNATIVES = re.compile(r"\bor\b", re.IGNORECASE)  # "from the order date or 
 # A rule for one case: "If ...", "For wrong items, ...", "Wrong item worth $25 or more: ...". It
 # answers the shopper's question only in that case, so it gives no "Yes".
 _CONDITIONAL = re.compile(r"\W*(?:if|when|where|for|once|unless|provided)\b|[^:]{2,80}:(?:\*\*|__|\*|_)?\s", re.IGNORECASE)
+_IF_CLAUSE = re.compile(r"^\W*(?:if|when|whenever|unless|once|where)\b[^,]*,\s*", re.IGNORECASE)
 _QUESTION_NEGATION = re.compile(r"\b(?:not|no|never)\b|n['’]t\b", re.IGNORECASE)
 
 
@@ -81,6 +82,8 @@ def verdict(question: str, sentence: str) -> str:
     ''
     >>> verdict("can you email me a prepaid return label?", "**Wrong item worth $25 or more:** we email you a prepaid return label.")
     ''
+    >>> verdict("do you make your own pet food?", "If your pet won't eat a food you bought from us, we'll make it right.")
+    ''
     """
     asked = asks_yes_or_no(question)
     wanted = content_words(asked)
@@ -108,7 +111,9 @@ Shared = list[tuple[frozenset[str], str]]  # clauses, each with the question's w
 def _shared_clauses(wanted: frozenset[str], sentence: str) -> tuple[Shared, int, Shared]:
     """Each clause of the sentence with the question's `wanted` words it shares, the most any
     shares, and the clauses that share that many (the closest)."""
-    shared = [(content_words(clause) & wanted, clause) for clause in clauses(without_verdict(sentence))]
+    # a leading condition is not what the sentence says: "If your pet won't eat it, we'll make it right" denies nothing
+    said = [_IF_CLAUSE.sub("", clause, count=1) for clause in clauses(without_verdict(sentence))]
+    shared = [(content_words(clause) & wanted, clause) for clause in said if clause]
     most = max((len(common) for common, _ in shared), default=0)
     return shared, most, [(common, clause) for common, clause in shared if len(common) == most]
 
