@@ -38,6 +38,11 @@ _ASKING = [
                r"\s+(?P<asked>(?:(?!(?:to|in|at|for|from|with|on|by|into|after|before|within|it|them|this|that)\b)[\w-]+\s*)+)",
                re.IGNORECASE),
     re.compile(_OPENING + r"what\s+(?P<asked>(?:[\w-]+\s+){0,2}?[\w-]+)\s+(?:is|are)\s+" + _THING, re.IGNORECASE),
+    # "are you hiring?", "how do I apply for a job at your warehouse?"
+    re.compile(_OPENING + r"(?:are|is)\s+(?:you|u|ya|they|we|it|[\w&-]+(?:\s+[\w&-]+)?)\s+(?:guys\s+|currently\s+|still\s+|now\s+)?"
+               r"(?P<asked>hiring|recruiting)\b", re.IGNORECASE),
+    re.compile(_OPENING + r"(?:how\s+(?:do|can|could|would|should)\s+(?:i|we)|(?:can|could)\s+(?:i|we))\s+apply\s+(?:for|to)\s+"
+               r"(?P<asked>(?:(?!(?:at|in|with|for|from|on)\b)[\w-]+\s*){1,3})", re.IGNORECASE),
     re.compile(
         _OPENING + r"(?:does|do|will|would|can|is|are)\s+" + _THING + r"(?:\s+[\w-]+){0,4}?\s+"
         r"(?:have|has|contain|contains|come\s+in|comes\s+in|work\s+(?:on|with|in)|works\s+(?:on|with|in)|close\s+with"
@@ -107,6 +112,8 @@ def asked_for(question: str) -> list[str]:
     (['tog'], ['super', 'king'])
     >>> asked_for("where is the linen from, is it european flax"), asked_for("does your pan contain PTFE?")
     (['flax'], ['PTFE'])
+    >>> asked_for("are you hiring at the leeds warehouse?"), asked_for("How do I apply for a job at your warehouse?")
+    (['hiring'], ['job'])
     """
     return [word for span in _asked_spans(question) for word in span if word]
 

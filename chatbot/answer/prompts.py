@@ -14,7 +14,7 @@ from chatbot.errors import SettingsError
 def _environment(prompts_dir: Path):  # noqa: ANN202 - jinja2 is imported lazily
     import jinja2
 
-    return jinja2.Environment(
+    environment = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(prompts_dir)),
         undefined=jinja2.StrictUndefined,
         autoescape=False,
@@ -22,6 +22,18 @@ def _environment(prompts_dir: Path):  # noqa: ANN202 - jinja2 is imported lazily
         lstrip_blocks=True,
         keep_trailing_newline=False,
     )
+    environment.filters["possessive"] = possessive
+    return environment
+
+
+def possessive(name: str) -> str:
+    """A name's possessive, for the templates' `{{ store_name | possessive }}`: a name ending in a
+    plural's s takes only the apostrophe.
+
+    >>> possessive("Maple & Moss"), possessive("Trailhead Outfitters")
+    ("Maple & Moss's", "Trailhead Outfitters'")
+    """
+    return f"{name}'" if name.endswith("s") and not name.endswith("ss") else f"{name}'s"
 
 
 def render_prompt(prompts_dir: str | Path, name: str, **values: Any) -> str:

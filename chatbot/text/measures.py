@@ -1,5 +1,5 @@
-"""Questions that ask for a measure (a weight, a size, a year, a temperature, a price) and whether a sentence
-states one: "how heavy is the skillet?" is not answered by a sentence about seasoning cast iron,
+"""Questions that ask for a measure (a weight, a size, a year, a temperature, a price) or for who is behind
+the shop, and whether a sentence states one: "how heavy is the skillet?" is not answered by a sentence about seasoning cast iron,
 however close its words."""
 
 from __future__ import annotations
@@ -22,11 +22,20 @@ _MEASURES = {
     ),
     "year": (
         re.compile(r"\bwhen\s+(?:was|were|did)\b.*\b(?:found|founded|establish|established|start|started|set\s+up|open|opened)\b"
+                   r"|\bhow\s+long\s+(?:has|have)\b.*\b(?:been\s+(?:going|around|in\s+business|trading|open|running|operating|selling)|existed)\b"
                    r"|\bhow\s+old\s+is\s+(?:the\s+)?(?:company|shop|store|business|brand)\b|\bsince\s+when\b|哪一?年(?:成立|创立|创办|开)|什么时候(?:成立|创立|创办)|成立(?:多久|几年)",
                    re.IGNORECASE),
         # a year, or an age ("for over 20 years"), not a customer's age ("at least 18 years old")
         re.compile(r"\b(?:1[89]|20)\d\d\b|\b\d+\s+years?\s+ago\b|\bfor\s+(?:over\s+|more\s+than\s+)?\d+\s+years\b|\d{4}\s*年",
                    re.IGNORECASE),
+    ),
+    # who is behind the shop: a founder's or owner's name, which pages rarely give
+    "founder": (
+        re.compile(r"\bwho\s+(?:actually\s+|originally\s+|first\s+)?(?:founded|started|owns|runs|set\s+up|created|is\s+behind)\b"
+                   r"|\bwho\s+(?:is|are|was|were)\s+(?:the\s+)?(?:owners?|founders?|ceo|boss|managing\s+director)\b"
+                   r"|谁(?:创办|创立|成立)|创始人是谁|老板是谁", re.IGNORECASE),
+        re.compile(r"\b(?:founded|founders?|co-?founders?|owners?|owned|owns|set\s+up|established|ceo|managing\s+director)\b"
+                   r"|\bstarted\s+(?:by|in)\b|创始人|创办|创立|老板", re.IGNORECASE),
     ),
     "temperature": (
         re.compile(r"\bwhat\s+temperature\b|\bhow\s+hot\b|\bwhat\s+temp\b|多少度|温度是多少|最高温度", re.IGNORECASE),
@@ -44,7 +53,7 @@ _MEASURES = {
 
 
 def asked_measure(question: str) -> str:
-    """The kind of measure `question` asks for ("weight", "size", "year", "temperature", "price"), "" if none.
+    """The kind of measure `question` asks for ("weight", "size", "year", "founder", "temperature", "price"), "" if none.
 
     >>> asked_measure("How heavy is your 28cm skillet?"), asked_measure("what are the dimensions of the rug")
     ('weight', 'size')
@@ -52,6 +61,8 @@ def asked_measure(question: str) -> str:
     ('year', 'price')
     >>> asked_measure("how long do refunds take?"), asked_measure("how much time do I have?")
     ('', '')
+    >>> asked_measure("who started maple & moss?"), asked_measure("how long has the shop been going?")
+    ('founder', 'year')
     """
     return next((kind for kind, (asks, _) in _MEASURES.items() if asks.search(question)), "")
 
