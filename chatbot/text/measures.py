@@ -15,9 +15,12 @@ _MEASURES = {
                    re.IGNORECASE),
     ),
     "size": (
-        re.compile(r"\bdimensions?\b|\bmeasurements?\b|\bhow\s+(?:big|wide|tall|deep|large|high)\b|尺寸是多少|尺寸多少|多大尺寸|有多大|多宽|多高",
+        re.compile(r"\bdimensions?\b|\bmeasurements?\b|\bhow\s+(?:big|wide|tall|deep|large|high)\b|\bcapacity\b"
+                   r"|\bhow\s+many\s+(?:litres|liters|ml|millilitres|cups|quarts|ounces)\b|\bhow\s+much\s+(?:does|will)\s+it\s+hold\b"
+                   r"|尺寸是多少|尺寸多少|多大尺寸|有多大|多宽|多高|容量",
                    re.IGNORECASE),
-        re.compile(rf"\b{_NUMBER}\s?(?:cm|mm|m|metres?|meters?|inch(?:es)?|in|ft|feet|foot)\b|\d\s?x\s?\d|\d\s*(?:厘米|毫米|米|寸)",
+        re.compile(rf"\b{_NUMBER}\s?(?:cm|mm|m|metres?|meters?|inch(?:es)?|in|ft|feet|foot|l|litres?|liters?|ml|cups?|quarts?|oz)\b"
+                   r"|\d\s?x\s?\d|\d\s*(?:厘米|毫米|米|寸|升|毫升)",
                    re.IGNORECASE),
     ),
     "year": (
@@ -63,6 +66,8 @@ def asked_measure(question: str) -> str:
     ('', '')
     >>> asked_measure("who started maple & moss?"), asked_measure("how long has the shop been going?")
     ('founder', 'year')
+    >>> asked_measure("how many litres does the kettle hold?")
+    'size'
     """
     return next((kind for kind, (asks, _) in _MEASURES.items() if asks.search(question)), "")
 
