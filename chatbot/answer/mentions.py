@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 from chatbot.knowledge.embedding import Embedder
 from chatbot.text.colloquial import with_formal_words
+from chatbot.text.places import scopes
 from chatbot.text.words import CHINESE_STOPWORDS, content_words, has_han, is_stopword, passage_sentences
 from chatbot.values import Passage
 
@@ -62,7 +63,11 @@ _MAY_I = re.compile(r"\bis\s+it\s+(?:possible|ok|okay|allowed)\b", re.IGNORECASE
 _GENERIC = frozenset("thing things stuff something anything everything another other one ones using use get".split())
 NEAR_WORDS = 5  # a thing's two words, as the pages put them together: "gift cards", not "wrap, ..., gift cards"
 _ADVERBS = frozenset("back away instead rather out off up down again too either".split())
-_NOT_THINGS = _ADVERBS | _GENERIC  # never asked for, and no page word a missing one is likened to
+# Who a thing is for or sent to ("sent to my mum's", "a gift for my wife"): people, not things a shop has.
+_PEOPLE = frozenset("mum mums mom moms mam dad dads parents sister sisters brother brothers friend friends wife husband "
+                    "partner son daughter grandma gran nan grandad aunt uncle cousin boyfriend girlfriend neighbour "
+                    "neighbours neighbor neighbors colleague".split())  # not "kids": "kids' bedding" is a thing
+_NOT_THINGS = _ADVERBS | _GENERIC | _PEOPLE  # never asked for, and no page word a missing one is likened to
 _ACRONYM = re.compile(r"^[A-Z]{2,6}s?$")  # "PTFE", "GSM", "NHS": terms, not names
 # A name after these is a place, which the pages may call by its region ("to Hungary": "the EU");
 # any other name is a thing the shop has or not ("an Instagram", "Venmo", "an iPhone app").
@@ -108,6 +113,8 @@ def asked_for(question: str) -> list[str]:
     (['Klarna'], ['whatsapp', 'number'])
     >>> asked_for("do you have an Instagram page?"), asked_for("can I pay from Germany?")
     (['Instagram', 'page'], [])
+    >>> asked_for("can i get a bed frame delivered to cork?"), asked_for("can i get it sent to my mums in belfast?")
+    (['bed', 'frame', 'delivered'], ['sent'])
     >>> asked_for("what tog is your all-season duvet?"), asked_for("does the linen duvet cover come in super king")
     (['tog'], ['super', 'king'])
     >>> asked_for("where is the linen from, is it european flax"), asked_for("does your pan contain PTFE?")
@@ -152,6 +159,7 @@ def _asked_spans(question: str) -> list[list[str]]:
             words = _WORD.findall(asked)
             before = ["", *(word.lower() for word in words)]
             spans.append([word if (word.islower() or _ACRONYM.match(word) or before[i] not in _TO_A_PLACE)
+                          and not (before[i] in _TO_A_PLACE and scopes(word))  # "to cork": a place, written small
                           and "'" not in word and "’" not in word
                           and not is_stopword(word.lower()) and word.lower() not in _NOT_THINGS
                           and not all(w.isdigit() for w in content_words(word)) else ""
