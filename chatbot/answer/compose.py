@@ -155,7 +155,8 @@ def without_verdict(sentence: str) -> str:
 
 # A sentence that only leads into what follows: "Two shipping methods are available:", "Here's what
 # you can change, and until when."
-_LEAD_IN = re.compile(r"^\W*(?:here(?:'s|’s|\s+is|\s+are)|the\s+following|see\s+below|below\s+(?:is|are))\b|:\W*$", re.IGNORECASE)
+_LEAD_IN = re.compile(r"^\W*(?:here(?:'s|’s|\s+is|\s+are)|the\s+following|see\s+below|below\s+(?:is|are))\b"
+                      r"|^\W*(?:\S+\s+){0,9}\S+:\W*$", re.IGNORECASE)  # a short one ending in a colon; a long one says something
 
 
 def candidate_sentences(passages: Sequence[Passage]) -> list[tuple[int, int, str]]:

@@ -12,7 +12,8 @@ from chatbot.knowledge.ingest import read_knowledge_base
 from chatbot.settings import REPO_ROOT
 
 SETS = {"demo_store.jsonl": 211, "demo_store_hard.jsonl": 60, "demo_store_fresh2.jsonl": 60,
-        "demo_store_fresh3.jsonl": 50, "demo_store_fresh4.jsonl": 50, "trailhead.jsonl": 60, "lumen.jsonl": 60}  # answerable rows in each
+        "demo_store_fresh3.jsonl": 50, "demo_store_fresh4.jsonl": 50, "demo_store_fresh5.jsonl": 50, "trailhead.jsonl": 60,
+        "lumen.jsonl": 60, "pawprint.jsonl": 60}  # answerable rows in each
 KEYED = []
 for name in SETS:
     path = REPO_ROOT / "evals" / name
@@ -32,7 +33,7 @@ def test_the_reference_is_right_and_the_wrong_example_is_not(row: dict, case: Ev
     assert key_fact_verdict(case, row["wrong_example"], escalated=False) == expected
 
 
-@pytest.mark.parametrize("store", ["trailhead", "lumen"])
+@pytest.mark.parametrize("store", ["trailhead", "lumen", "pawprint"])
 def test_every_expected_id_of_another_store_is_one_of_its_documents(store: str) -> None:
     doc_ids = {passage.doc_id for passage in read_knowledge_base(REPO_ROOT / "evals" / "stores" / store).passages}
     expected = {value for case in read_eval_cases(REPO_ROOT / "evals" / f"{store}.jsonl") for value in case.expected}
