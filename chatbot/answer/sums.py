@@ -156,6 +156,8 @@ def _free_delivery_sum(question: str, sentences: Sequence[str]) -> Sum | None:
     discount = _discount(question, sentences)
     kinds = {_plain(kind) for kind in _DELIVERY_KIND.findall(question)}
     places = scopes(question)
+    if not places and len({spoken for sentence in sentences if _FREE_FROM.search(sentence) and (spoken := scopes(sentence))}) > 1:
+        return None  # "free in Canada from CA$59" beside "free to the US from CA$125", and the shopper says not where
     for number, sentence in enumerate(sentences):
         rule = _FREE_FROM.search(sentence)
         if rule is None or len({a or b for a, b in _THRESHOLD.findall(sentence)}) != 1:  # not one per country

@@ -60,6 +60,13 @@ def test_a_currency_with_its_country_is_the_same_currency() -> None:
     assert said("my cart is $52, do I get free shipping?", [rule]) == "No: CA$52, below the CA$59 needed for free delivery (CA$7 short)."
 
 
+def test_no_sum_when_the_places_rules_differ_and_the_shopper_says_not_where() -> None:
+    canada, us = "In Canada, standard shipping is free on orders of CA$59 or more.", "It's free on US orders of CA$125 or more."
+    assert said("my cart is $52.50, do I get free shipping?", [canada, us]) is None
+    assert said("my cart is $52.50, do I get free shipping to Canada?", [canada, us]) == (
+        "No: CA$52.50, below the CA$59 needed for free delivery (CA$6.50 short).")
+
+
 def test_a_rule_with_one_threshold_per_country_is_not_summed() -> None:
     per_country = "Standard delivery is free on orders of €40 or more to Ireland, €60 or more to the UK and EU countries."
     assert said("is delivery free on a €50 order?", [per_country]) is None
