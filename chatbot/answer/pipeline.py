@@ -102,10 +102,11 @@ _SENTENCE_END = re.compile(r"([.!?](\s*\[[\d,\s]+\])*|\n)\s*$")
 _COMPLETE_SENTENCES = re.compile(r".*[.!?](?:\s*\[[\d,\s]+\])*(?=\s|$)", re.DOTALL)
 
 
-def as_pages_say(text: str) -> str:
+def as_pages_say(text: str, english: bool = False) -> str:
     """The text with the pages' words beside the shopper's: a place's region ("Italy (an EU country
-    in Europe)") and the written word for an everyday one ("包邮（免运费）")."""
-    return with_regions(with_formal_words(text))
+    in Europe)") and the written word for an everyday one ("包邮（免运费）"; in English too with
+    `english`: "money back (refund)")."""
+    return with_regions(with_formal_words(text, english))
 
 
 def clean_question(question: str, max_chars: int) -> str:
@@ -206,7 +207,7 @@ class Pipeline:
         those for it in the pages' words too (`as_pages_say`: "Italy (an EU country in Europe)"
         for the pages' "other EU countries"), each passage at its better score."""
         found = self.retriever.search(text, k)
-        said = as_pages_say(text)
+        said = as_pages_say(text, english=True)
         return found if said == text else merge_results([found, self.retriever.search(said, k)], k)
 
     def decide(

@@ -29,26 +29,43 @@ _FORMAL = {
 }
 
 
+# The same in English: a shopper's everyday words, and what help pages call them.
+_FORMAL_EN = {
+    "money back": "refund", "cheaper": "price drop difference", "price dropped": "price drop difference",
+    "price went down": "price drop difference", "gone down in price": "price drop difference",
+    "swap": "exchange", "smashed": "damaged", "shattered": "damaged", "cracked": "damaged", "dented": "damaged",
+    "send it back": "return", "send them back": "return", "post it back": "return",
+    "postage": "delivery shipping", "package": "parcel", "customs fees": "import duties", "customs charges": "import duties",
+}
+
+
 @cache
-def _pattern() -> re.Pattern[str]:
-    return re.compile("|".join(re.escape(word) for word in sorted(_FORMAL, key=len, reverse=True)))
+def _pattern(english: bool) -> re.Pattern[str]:
+    chinese = "|".join(re.escape(word) for word in sorted(_FORMAL, key=len, reverse=True))
+    if not english:
+        return re.compile(chinese)
+    words = "|".join(re.escape(word) for word in sorted(_FORMAL_EN, key=len, reverse=True))
+    return re.compile(rf"{chinese}|\b(?i:{words})\b")
 
 
-def with_formal_words(text: str) -> str:
-    """The text with the pages' words for each everyday word it uses after it, once each.
+def with_formal_words(text: str, english: bool = False) -> str:
+    """The text with the pages' words for each everyday word it uses after it, once each; English
+    ones too with `english` (for searching: beside the sentences' own words, "money back (refund)"
+    would make a page's unrelated "return label" sentence look like the answer).
 
     >>> with_formal_words("买多少包邮啊"), with_formal_words("打折买的东西能退吗")
     ('买多少包邮（免运费）啊', '打折（促销 折扣）买的东西（商品）能退吗')
-    >>> with_formal_words("how much is delivery?")
-    'how much is delivery?'
+    >>> with_formal_words("how much is delivery?"), with_formal_words("it's now cheaper, can I get money back?", english=True)
+    ('how much is delivery?', "it's now cheaper (price drop difference), can I get money back (refund)?")
     """
     said: set[str] = set()
 
     def add(match: re.Match[str]) -> str:
-        formal = _FORMAL[match.group(0)]
+        word = match.group(0)
+        formal = _FORMAL.get(word) or _FORMAL_EN[word.lower()]
         if formal in said:
-            return match.group(0)
+            return word
         said.add(formal)
-        return f"{match.group(0)}（{formal}）"
+        return f"{word}（{formal}）" if word in _FORMAL else f"{word} ({formal})"
 
-    return _pattern().sub(add, text)
+    return _pattern(english).sub(add, text)
