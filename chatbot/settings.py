@@ -29,6 +29,8 @@ class Settings:
 
     store_name: str = "Maple & Moss"
     support_contact: str = "our support team at help@maplemoss.example or 0113 496 0123 (Mon-Fri 8:00-18:00)"
+    # The same in Chinese, for hand-overs written in Chinese ("" = support_contact as it is).
+    support_contact_zh: str = "我们的客服团队（help@maplemoss.example，电话 0113 496 0123，周一至周五 8:00-18:00）"
     kb_dir: Path = REPO_ROOT / "knowledge_base"
     index_dir: Path = REPO_ROOT / "index"
     prompts_dir: Path = Path(str(PACKAGE_DATA / "prompts"))
@@ -226,6 +228,8 @@ def load_settings(
 
     >>> load_settings(env={"CHATBOT_KB_DIR": "data/acme/kb"}).support_contact
     'our support team'
+    >>> load_settings(env={"CHATBOT_KB_DIR": "data/acme/kb"}).support_contact_zh
+    '我们的客服团队'
     """
     env = os.environ if env is None else env
     types = {f.name: f.type for f in fields(Settings)}
@@ -254,12 +258,15 @@ def load_settings(
         # that does not exist. Without a name the texts say "our policies", "our support team".
         if "support_contact" not in values:
             settings = dataclasses.replace(settings, support_contact=NEUTRAL_CONTACT)
+        if "support_contact_zh" not in values:  # the shop's own contact as it wrote it, else a neutral one
+            settings = dataclasses.replace(settings, support_contact_zh="" if "support_contact" in values else NEUTRAL_CONTACT_ZH)
         if "store_name" not in values:
             settings = dataclasses.replace(settings, store_name="")
     return settings
 
 
 NEUTRAL_CONTACT = "our support team"
+NEUTRAL_CONTACT_ZH = "我们的客服团队"
 
 
 def _bundled_store(kb_dir: Path) -> bool:

@@ -611,13 +611,10 @@ class Pipeline:
         """A template from prompts_dir, from its `language` folder (prompts/zh/) when it has one."""
         if language and (Path(self.settings.prompts_dir) / language / f"{name}.j2").is_file():
             name = f"{language}/{name}"
-        return render_prompt(
-            self.settings.prompts_dir,
-            name,
-            store_name=self.settings.store_name,
-            support_contact=self.settings.support_contact,
-            **values,
-        )
+        contact = self.settings.support_contact
+        if name.startswith("zh/") and self.settings.support_contact_zh:
+            contact = self.settings.support_contact_zh
+        return render_prompt(self.settings.prompts_dir, name, store_name=self.settings.store_name, support_contact=contact, **values)
 
 
 # The languages the pages can be in, named in the language of a reply.

@@ -87,6 +87,12 @@ def test_a_chinese_message_is_handed_over_in_chinese(make_pipeline, message: str
     assert answer.text.startswith(start) and generator.received == []
 
 
+def test_a_hand_over_in_chinese_gives_the_contact_in_chinese(make_pipeline) -> None:
+    pipeline, _ = make_pipeline("should not be used", support_contact="help@example.com", support_contact_zh="客服邮箱 help@example.com")
+    assert pipeline.answer("转人工").text.endswith("如有急事，您可以联系：客服邮箱 help@example.com。")
+    assert pipeline.answer("can I speak to a human please").text.endswith("you can reach help@example.com.")
+
+
 def test_threshold_comes_from_settings(make_pipeline) -> None:
     question = "How many days to return full-price items?"
     strict, _ = make_pipeline("x [1].", min_score=0.99)
