@@ -470,7 +470,10 @@ class Pipeline:
         `compose_margin` of the best one (a passage that matches much worse than the best is
         there for its words, "cracking" of a wooden board beside a cracked vase); on the
         multilingual embedder's narrower scale, within `language_compose_margin`."""
-        top = decision.passages[: self.settings.compose_passages]
+        top = list(decision.passages[: self.settings.compose_passages])
+        closest = max(decision.passages, key=lambda p: p.score, default=None)
+        if closest is not None and closest not in top:  # ranked lower by words and titles, but the closest of all
+            top[-1] = closest
         best = max((p.score for p in top), default=0.0)
         by_language = self._scored_by(decision.question) == "language_embedder"
         margin = self.settings.language_compose_margin if by_language else self.settings.compose_margin

@@ -7,7 +7,7 @@ from dataclasses import replace
 import pytest
 
 from chatbot.answer.compose import candidate_sentences, compose
-from chatbot.answer.pipeline import Pipeline
+from chatbot.answer.pipeline import Decision, Pipeline
 from chatbot.errors import SettingsError
 from chatbot.knowledge.index import build_index
 from chatbot.knowledge.ingest import read_knowledge_base
@@ -55,6 +55,13 @@ def test_an_extractive_answer_is_the_pages_sentence_cited_and_the_decoder_is_not
     assert (answer.escalate, answer.reason) == (False, "answered")
     assert generator.received == []
     assert pipeline.answer("Who won the football yesterday?").reason == "no_evidence"
+
+
+def test_the_passage_closest_to_the_question_is_composed_from_whatever_its_rank(extractive) -> None:
+    pipeline, _ = extractive
+    ranked = [Passage(f"p{i}", f"d{i}", f"D{i}", "Words.", "d.md", score=score) for i, score in enumerate([0.63, 0.6, 0.58, 0.71])]
+    chosen = pipeline._composable(Decision(tuple(ranked), 0.71, False, "answered", "q"))
+    assert [p.id for p in chosen] == ["p0", "p1", "p3"]
 
 
 def test_a_follow_up_is_composed_for_its_conversation(extractive) -> None:
