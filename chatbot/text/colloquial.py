@@ -33,7 +33,7 @@ _FORMAL = {
 _FORMAL_EN = {
     "money back": "refund", "cheaper": "price drop difference", "price dropped": "price drop difference",
     "price went down": "price drop difference", "gone down in price": "price drop difference",
-    "swap": "exchange", "smashed": "damaged", "shattered": "damaged", "cracked": "damaged", "dented": "damaged",
+    "swap": "exchange", "broken": "damaged", "smashed": "damaged", "shattered": "damaged", "cracked": "damaged", "dented": "damaged",
     "send it back": "return", "send them back": "return", "post it back": "return",
     "postage": "delivery shipping", "package": "parcel", "customs fees": "import duties", "customs charges": "import duties",
 }
