@@ -23,6 +23,9 @@ WORD_WEIGHT = 0.05
 # The sentence after the best one in its passage adds this much: a page says a thing, then its
 # condition or next step ("Parcels count as lost when ... If this happens, contact us ...").
 FOLLOWING_WEIGHT = 0.1
+# A follow-up's sentences score on its own words, plus this much on the conversation's standalone
+# query: what the follow-up asks counts more than what the conversation was about.
+CONTEXT_WEIGHT = 0.5
 # A page's "Yes, ..." or "No, ..." answers the page's own question (an FAQ's), not necessarily the
 # shopper's: the verdict is dropped and the statement kept ("Yes, we deliver to Ireland" beside a
 # question about Japan must not read as a yes).
@@ -202,7 +205,7 @@ def compose(
     sentence after the best one in its passage counts a little more (`FOLLOWING_WEIGHT`), never more
     than the best. A verdict another chosen sentence contradicts is left out.
     `context`, for a follow-up, is the conversation's standalone query ("and the wooden board?"
-    after a question on cast iron): sentences score on the follow-up alone plus on both together,
+    after a question on cast iron): sentences score on the follow-up alone plus half on both together,
     so the answer is about the follow-up's own subject within the conversation's topic. Sentences
     about other places than those asked about are left out, and so is the rule for a larger place
     when another sentence speaks of the smaller one asked about (`fits_places`).
@@ -221,8 +224,8 @@ def compose(
     titles = [passages[number - 1].title for number, _, _ in found]
     texts = [sentence for _, _, sentence in found]
     scores = sentence_scores(question, texts, titles, embedder)
-    if context:  # a follow-up: its own words count, and the conversation's topic as much again
-        scores = [a + b for a, b in zip(scores, sentence_scores(asked, texts, titles, embedder))]
+    if context:  # a follow-up: its own words count, and the conversation's topic half as much
+        scores = [a + CONTEXT_WEIGHT * b for a, b in zip(scores, sentence_scores(asked, texts, titles, embedder))]
     if found:
         top = max(range(len(found)), key=lambda i: scores[i])
         following = (found[top][0], found[top][1] + 1)
