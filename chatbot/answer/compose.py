@@ -234,12 +234,15 @@ def compose(
                   for i, score in enumerate(scores)]
     ranked = sorted(range(len(found)), key=lambda i: -scores[i])
     best = ranked[:sentences]
+
+    def cited(chosen: list[int]) -> list[str]:  # in the passages' order, each with its passage's marker
+        return [f"{found[i][2]} [{found[i][0]}]" for i in sorted(chosen, key=lambda i: found[i][:2])]
+
     worked = worked_sum(question, context, texts)
     if worked is not None:  # "is delivery free on £54 with 10% off?": the sum first, then its rule
         if worked.rule not in best:
             best[-1] = worked.rule
-        chosen = [f"{found[i][2]} [{found[i][0]}]" for i in sorted(best, key=lambda i: found[i][:2])]
-        return [f"{worked.text} [{found[worked.rule][0]}]", *chosen]
+        return [f"{worked.text} [{found[worked.rule][0]}]", *cited(best)]
     measure = asked_measure(question)
     if measure and best and not any(states_measure(found[i][2], measure) for i in best):
         # "how heavy is the skillet?": the closest sentence that states a weight takes the last place,
@@ -248,7 +251,7 @@ def compose(
         if stating is None:
             return []
         best[-1] = stating
-    chosen = [f"{found[i][2]} [{found[i][0]}]" for i in sorted(best, key=lambda i: found[i][:2])]
+    chosen = cited(best)
     said = verdict(question, found[best[0]][2]) if best and not context else ""  # a follow-up lacks its subject
     if said and any(_disagrees(question, found[i][2], said, found[best[0]][2]) for i in best[1:]):
         said = ""  # "Final Sale items cannot be exchanged" beside "Sale items can be exchanged": no verdict

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 
+from chatbot.text.facts import MONTHS
 from chatbot.text.places import scopes
 from chatbot.text.words import content_words
 
@@ -61,7 +62,6 @@ _EARN_RATE = re.compile(rf"(?P<rate>\d+(?:\.\d+)?)\s+points?\s+(?:per|for\s+ever
 _ASKS_EARNED = re.compile(r"\bhow\s+many\s+(?:moss\s+|reward\s+|loyalty\s+)?points\b|\bpoints?\s+(?:will|would|do|does|did)\b[^.?!]*\b(?:get|earn|give)\b",
                           re.IGNORECASE)
 # A deadline from a date: "delivered 10 May, what's the last day I can return it?" and "within 30 days of delivery".
-_MONTHS = ("january", "february", "march", "april", "may", "june", "july", "august", "september", "october", "november", "december")
 _MONTH = r"(jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)"
 _DATE = re.compile(rf"\b(?P<day>\d{{1,2}})(?:st|nd|rd|th)?\s+(?:of\s+)?(?P<month>{_MONTH})\b|\b(?P<month2>{_MONTH})\.?\s+(?P<day2>\d{{1,2}})(?:st|nd|rd|th)?\b(?!\s*(?:days?|weeks?|%))",
                    re.IGNORECASE)
@@ -156,15 +156,16 @@ def _free_delivery_sum(question: str, sentences: Sequence[str]) -> Sum | None:
     discount = _discount(question, sentences)
     kinds = {_plain(kind) for kind in _DELIVERY_KIND.findall(question)}
     places = scopes(question)
-    if not places and len({spoken for sentence in sentences if _FREE_FROM.search(sentence) and (spoken := scopes(sentence))}) > 1:
+    rules = [(number, sentence, rule, scopes(sentence)) for number, sentence in enumerate(sentences)
+             if (rule := _FREE_FROM.search(sentence))]
+    if not places and len({spoken for *_, spoken in rules if spoken}) > 1:
         return None  # "free in Canada from CA$59" beside "free to the US from CA$125", and the shopper says not where
-    for number, sentence in enumerate(sentences):
-        rule = _FREE_FROM.search(sentence)
-        if rule is None or len({a or b for a, b in _THRESHOLD.findall(sentence)}) != 1:  # not one per country
+    for number, sentence, rule, spoken in rules:
+        if len({a or b for a, b in _THRESHOLD.findall(sentence)}) != 1:  # not one per country
             continue
         if not kinds <= {_plain(kind) for kind in _DELIVERY_KIND.findall(sentence)}:
             continue
-        if places and (spoken := scopes(sentence)) and not places & spoken:  # "to the US" is not the UK's rule
+        if places and spoken and not places & spoken:  # "to the US" is not the UK's rule
             continue
         how, sign, amount, more = rule.group("how", "cur", "amount", "more")
         if sign[-1] != currency[-1] or (discount is not None and not _AFTER_DISCOUNTS.search(sentence)):
@@ -227,8 +228,11 @@ def _earned_sum(question: str, context: str, sentences: Sequence[str]) -> Sum | 
     if not rates:
         return None
     # a name in more than one rate's sentence ("Moss Points") names no tier
-    shared = {name for i, (_, _, names) in enumerate(rates) for name in names
-              if any(name in other for j, (_, _, other) in enumerate(rates) if j != i and rates[j][1] != rates[i][1])}
+    naming: dict[str, set[int]] = {}
+    for _, number, names in rates:
+        for name in names:
+            naming.setdefault(name, set()).add(number)
+    shared = {name for name, numbers in naming.items() if len(numbers) > 1}
     named = [rate for rate in rates if (rate[2] - shared) & asked]
     if named:
         rate, number, _ = named[0]
@@ -255,7 +259,8 @@ def _deadline_sum(question: str, sentences: Sequence[str]) -> Sum | None:
     if any(_DATE.search(sentence) for sentence in sentences):
         return None
     found = dates[0]
-    month = next(i for i, name in enumerate(_MONTHS, 1) if name.startswith((found.group("month") or found.group("month2")).lower()[:3]))
+    written = (found.group("month") or found.group("month2"))[:3].lower()
+    month = next(i for i, name in enumerate(MONTHS, 1) if name.lower().startswith(written))
     day = int(found.group("day") or found.group("day2"))
     try:
         start = date(2025, month, day)  # a year with 28 days in February: the shopper's year is not known
@@ -275,6 +280,6 @@ def _deadline_sum(question: str, sentences: Sequence[str]) -> Sum | None:
         days = int(rule.group("days"))
         end = start + timedelta(days=days)
         event = "delivery" if delivered else "the order"
-        return Sum(f"With {event} on {start.day} {_MONTHS[start.month - 1].title()}, the {days} days run until "
-                   f"{end.day} {_MONTHS[end.month - 1].title()}.", number)
+        return Sum(f"With {event} on {start.day} {MONTHS[start.month - 1]}, the {days} days run until "
+                   f"{end.day} {MONTHS[end.month - 1]}.", number)
     return None
