@@ -241,7 +241,7 @@ def main() -> None:
     print(f"* at each configuration's min_score ({base.min_score} unless overridden); 'one min_score': answer rate "
           f">= {TARGET_ANSWER_RATE} on WixQA-lo4 and Bitext, the lower of their abstain recalls highest.")
     asked = {s.name: results[args.configs[0]]["sets"][s.name]["asked_for_human"] for s in sets}
-    print(f"Rows where the shopper asks for a person are handed over before retrieval (a miss in hit@k): {asked}")
+    print(f"Rows where the shopper asks for a person (handed over; hit@k from the search all the same): {asked}")
     if args.out:
         used = {f: str(v) if isinstance(v, Path) else v for f, v in vars(base).items()
                 if f in ("embedder", "passage_chars", "retrieval", "fusion", "dense_weight", "title_weight",

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 from chatbot.knowledge.embedding import Embedder
 from chatbot.text.colloquial import with_formal_words
 from chatbot.text.places import scopes
+from chatbot.text.spelling import Spelling
 from chatbot.text.words import CHINESE_STOPWORDS, content_words, has_han, is_stopword, passage_sentences
 from chatbot.values import Passage
 
@@ -208,6 +209,7 @@ class Mentions:
             written.update(w.lower() for w in _WORD.findall(text)
                            if not is_stopword(w.lower()) and w.lower() not in _NOT_THINGS)
         self.stems = frozenset(said)
+        self.spelling = Spelling(texts_kept)  # "rtack my order": the pages' "track"
         self.written = sorted(written)
         self.chinese = "".join(text for text in texts_kept if has_han(text))
         self._vectors: np.ndarray | None = None

@@ -237,6 +237,8 @@ class Pipeline:
         if not for_staff and (reply_language(question) or "en") not in self.pages_languages():
             # Composed answers are the pages' sentences: in another language they would not be read.
             return Decision((), 0.0, True, REASON_OTHER_LANGUAGE, question)
+        if self.mentions is not None:
+            question = self.mentions.spelling.corrected(question)
         history = [{**m, "content": remove_instructions(m.get("content") or "")} for m in history]
         found, alone, query = self._retrieve(question, history, k)
         passages = tuple(replace(p, text=remove_instructions(p.text)) for p in found)

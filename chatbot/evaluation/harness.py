@@ -168,7 +168,9 @@ def evaluate_case(pipeline: Pipeline, case: EvalCase, retrieval_only: bool) -> C
     k = max(EVAL_K, pipeline.settings.top_k)
     decision = pipeline.decide(case.question, case.history, k=k)
     retrieval_ms = (time.perf_counter() - started) * 1000
-    retrieved = list(decision.passages)
+    # Ranks measure retrieval: a message handed over before any search ("can I talk to someone?")
+    # is searched all the same, as the assist panel searches it for the staff who take it.
+    retrieved = list(decision.passages) or pipeline.search(case.question, case.history, k=k)
     rank = next((i for i, p in enumerate(retrieved, 1) if passage_matches(p, case.expected)), None)
     result = CaseResult(case, retrieved, rank, decision.confidence, decision.escalate, decision.reason)
     result.retrieval_ms = retrieval_ms

@@ -50,6 +50,11 @@ _US_STATES = (
 _US_ZIP = re.compile(rf"\b(?:{_US_STATES})[ ]+(\d{{5}}(?:-\d{{4}})?)\b")
 
 
+# Payment cards' first digit (Mastercard's 2-series, Amex and Diners 3, Visa 4, Mastercard and Maestro
+# 5, Discover and UnionPay 6); 1, 7, 8 and 9 begin airline, fuel and telecom cards, not a shop's.
+_CARD_FIRST_DIGITS = "23456"
+
+
 def _passes_luhn(digits: str) -> bool:
     total = 0
     for position, char in enumerate(reversed(digits)):
@@ -59,8 +64,9 @@ def _passes_luhn(digits: str) -> bool:
 
 
 def _card_windows(text: str, groups: list[Span]) -> list[Span]:
-    """The longest stretch of whole digit groups that reads as a card (13-19 digits, not starting with 0,
-    passing Luhn), leftmost on a tie, then the same either side of it: "4111 1111 1111 1111 12 27"."""
+    """The longest stretch of whole digit groups that reads as a card (13-19 digits starting as a
+    payment card's do, 2 to 6, passing Luhn), leftmost on a tie, then the same either side of it:
+    "4111 1111 1111 1111 12 27"; not the order number 113542617735902, which passes Luhn too."""
     best: tuple[int, int, int] | None = None
     for i in range(len(groups)):
         digits = ""
@@ -69,7 +75,7 @@ def _card_windows(text: str, groups: list[Span]) -> list[Span]:
             if len(digits) > 19:
                 break
             longer = best is None or len(digits) > best[0]
-            if len(digits) >= 13 and digits[0] != "0" and longer and _passes_luhn(digits):
+            if len(digits) >= 13 and digits[0] in _CARD_FIRST_DIGITS and longer and _passes_luhn(digits):
                 best = (len(digits), i, j)
     if best is None:
         return []

@@ -141,3 +141,9 @@ def test_the_bundled_store_hands_over_a_measure_its_pages_never_state(real_pipel
     # the care and warranty pages score close, and none of their sentences states a weight, size or year
     answer = real_pipeline.answer(question)
     assert answer.escalate, answer.text
+
+
+def test_a_question_with_typos_is_searched_in_the_pages_words(pipeline: Pipeline) -> None:
+    decision = pipeline.decide("how much is standrd delivry")
+    assert decision.question == "how much is standard delivery"
+    assert (decision.escalate, decision.passages[0].doc_id) == (False, "shipping")

@@ -160,6 +160,8 @@ def test_a_card_is_not_also_read_as_a_phone() -> None:
         ("4111 1111 1111 1112", False),
         ("Call 07700 900123", False),
         ("order 10452", False),
+        # passes Luhn, but no payment card begins with 1
+        ("modify purchase 113542617735902", False),
     ],
 )
 def test_has_card_number(text: str, expected: bool) -> None:

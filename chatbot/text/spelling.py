@@ -1,0 +1,117 @@
+"""Shoppers' typos put right in the pages' own words: "how do i rtack my order" searches for
+"track", "cancfel" for "cancel". A word is put right only when it is neither an English word nor
+one the pages use, and one of the pages' words is a typo away from it."""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Iterable
+from functools import cache
+
+# A word that may be a typo: letters only (not "b2b", an email or an order number), 5 or more of
+# them, since a short word is a typo away from too many others ("etsy": "easy", "pls", "thx").
+# Not a word cut by an apostrophe: "doesn" of "doesn’t".
+_WORD = re.compile(r"(?<![\w@./'’-])[A-Za-z]{5,}(?![\w@/'’-])")
+# Contractions typed without their apostrophe: words, not typos ("thats" is not "that").
+_NO_APOSTROPHE = frozenset(
+    "thats theres theyre hasnt doesnt isnt arent wasnt werent didnt youre couldnt wouldnt shouldnt havent hadnt "
+    "whats wheres theyve youve weve theyll youll shes".split()
+)
+# British spellings, which the English list (American) lacks, by their American ones: "colour",
+# "organise", "centre", "catalogue", "travelled".
+_BRITISH = [(re.compile(r"our(s|ed|ing|ite|ites|able)?$"), r"or\1"), (re.compile(r"is(e|es|ed|ing|ation|ations)$"), r"iz\1"),
+            (re.compile(r"ys(e|es|ed|ing)$"), r"yz\1"), (re.compile(r"tre(s|d)?$"), r"ter\1"),
+            (re.compile(r"ogue(s)?$"), r"og\1"), (re.compile(r"ll(ed|ing|er|ers|ery)$"), r"l\1"),
+            (re.compile(r"ence(s)?$"), r"ense\1"), (re.compile(r"ium$"), "um"), (re.compile(r"^tyre"), "tire"),
+            (re.compile(r"que(s)?$"), r"ck\1")]
+# Where a capital letter is no name's: the message's or a sentence's first word.
+_SENTENCE_START = re.compile(r"(?:^|[.!?]\s+)$")
+_PAGE_WORD = re.compile(r"[a-z]+")
+# Typos per word kept: one for a short word, two from this length on ("reimbvurse", "recieveing").
+LONG_WORD = 8
+
+
+@cache
+def _english() -> frozenset[str]:
+    """English words (pyspellchecker's list, about 160,000): a word there is not a typo."""
+    from spellchecker import SpellChecker
+
+    return frozenset(SpellChecker().word_frequency.dictionary)
+
+
+def _is_english(word: str) -> bool:
+    """Whether a lower-case word is English, in American or British spelling, or a contraction.
+
+    >>> _is_english("colours"), _is_english("organised"), _is_english("travelled"), _is_english("rtack")
+    (True, True, True, False)
+    """
+    english = _english()
+    return word in english or word in _NO_APOSTROPHE or any(
+        (american := pattern.sub(replacement, word)) != word and american in english for pattern, replacement in _BRITISH
+    )
+
+
+def _deletes(word: str) -> set[str]:
+    """The word with one letter left out, each way, and as it is."""
+    return {word, *(word[:i] + word[i + 1 :] for i in range(len(word)))}
+
+
+def typos_apart(a: str, b: str) -> int:
+    """The fewest typos (a letter left out, added, changed, or two swapped) that make `a` into `b`.
+
+    >>> typos_apart("rtack", "track"), typos_apart("cancfel", "cancel"), typos_apart("reimbvurse", "reimburse")
+    (1, 1, 1)
+    >>> typos_apart("recieveing", "receiving"), typos_apart("june", "jute")
+    (2, 1)
+    """
+    rows = [list(range(len(b) + 1))]
+    for i, x in enumerate(a, 1):
+        row = [i]
+        for j, y in enumerate(b, 1):
+            row.append(min(rows[-1][j] + 1, row[j - 1] + 1, rows[-1][j - 1] + (x != y)))
+            if i > 1 and j > 1 and x == b[j - 2] and a[i - 2] == y:
+                row[j] = min(row[j], rows[-2][j - 2] + 1)
+        rows.append(row)
+    return rows[-1][-1]
+
+
+class Spelling:
+    """The pages' words, to put a shopper's typos right in them.
+
+    >>> spelling = Spelling(["Track your order from My account.", "Cancel an order within 1 hour."])
+    >>> spelling.corrected("how do i rtack my ordr?"), spelling.corrected("Cancfel it. Acconut Trcak")
+    ('how do i track my ordr?', 'Cancel it. Account Trcak')
+    >>> spelling.corrected("can i put my jute rug in the wash"), spelling.corrected("Klarna?")
+    ('can i put my jute rug in the wash', 'Klarna?')
+    >>> spelling.corrected("it doesn’t fit, thats why"), spelling.corrected("which colours")
+    ('it doesn’t fit, thats why', 'which colours')
+    """
+
+    def __init__(self, texts: Iterable[str]) -> None:
+        self.counts = Counter(word for text in texts for word in _PAGE_WORD.findall(text.lower()))
+        # Each page word under its one-letter deletions: a typo one letter off shares one of them.
+        self._near: dict[str, set[str]] = {}
+        for word in self.counts:
+            if len(word) >= 3:
+                for deleted in _deletes(word):
+                    self._near.setdefault(deleted, set()).add(word)
+
+    def corrected(self, text: str) -> str:
+        """The text with each typo replaced by the page word it most likely meant."""
+        return _WORD.sub(lambda found: self._corrected_word(found.group(), found.start(), text), text)
+
+    def _corrected_word(self, written: str, start: int, text: str) -> str:
+        word = written.lower()
+        if word in self.counts or _is_english(word) or written.isupper():
+            return written
+        if written[0].isupper() and not _SENTENCE_START.search(text[:start]):
+            return written  # a name: "Venmo", "Etsy"
+        allowed = 2 if len(word) >= LONG_WORD else 1
+        candidates = {page for deleted in _deletes(word) for page in self._near.get(deleted, ())}
+        scored = [(distance, -self.counts[page], page) for page in candidates
+                  if (distance := typos_apart(word, page)) <= allowed]
+        if not scored:
+            return written
+        best = min(scored)[2]
+        return best.capitalize() if written[0].isupper() else best
