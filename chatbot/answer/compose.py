@@ -13,7 +13,7 @@ from chatbot.answer.polarity import clauses, negated
 from chatbot.answer.sums import worked_sum
 from chatbot.knowledge.embedding import Embedder
 from chatbot.text.measures import asked_measure, states_measure
-from chatbot.text.places import fits_places
+from chatbot.text.places import fits_places, scopes
 from chatbot.text.words import content_words, passage_sentences, says_something
 from chatbot.values import Passage
 
@@ -95,7 +95,7 @@ def verdict(question: str, sentence: str) -> str:
     shared, most, closest = _shared_clauses(wanted, sentence)
     if most < min(2, len(wanted)):
         return ""
-    if all(negated(clause, common) for common, clause in closest):
+    if all(negated(clause, common) for common, clause in closest) or _outside_only(asked, sentence):
         return "No"
     # A yes needs a clause that says all the question asks (its "same" or "only" too), and no
     # clause that denies any of it.
@@ -106,6 +106,26 @@ def verdict(question: str, sentence: str) -> str:
             and not any(common and negated(clause, common) for common, clause in shared)):
         return "Yes"
     return ""
+
+
+# A sentence that limits where something holds: "can only be delivered within the UK and Ireland".
+_ONLY = re.compile(r"\bonly\b", re.IGNORECASE)
+
+
+def _outside_only(asked: str, sentence: str) -> bool:
+    """Whether the sentence allows what it says only in places, none of which the question asks about.
+
+    >>> _outside_only("can I order a bed frame to spain", "Bed frames can only be delivered within the UK and Ireland.")
+    True
+    >>> _outside_only("can I order a bed frame to leeds", "Bed frames can only be delivered within the UK and Ireland.")
+    False
+    >>> _outside_only("can I order a bed frame to spain", "Bed frames are delivered to the UK and Ireland.")
+    False
+    """
+    if not _ONLY.search(sentence):
+        return False
+    wanted, said = scopes(asked), scopes(sentence)
+    return bool(wanted and said and not wanted & said)
 
 
 Shared = list[tuple[frozenset[str], str]]  # clauses, each with the question's words it shares
