@@ -26,6 +26,15 @@ if TYPE_CHECKING:
 _OPENING = r"^\W*(?:(?:ok(?:ay)?|and|so|also|hi|hey|hello|please|pls)\W+)*"
 _THING = r"(?:the|your|ur|my|it|they|this|that|these|those)\b"
 _ASKING = [
+    # "do you sponsor trail races?", "can I trade in my old tent?": a service asked for by its verb,
+    # which the pages name if they offer it.
+    re.compile(
+        _OPENING + r"(?:(?:do|does|can|could|will|would)\s+(?:you|u|ya)|(?:can|could)\s+(?:i|we))\s+"
+        r"(?:guys\s+|also\s+|still\s+|even\s+|ever\s+)?"
+        r"(?P<asked>(?:sponsor|donate|engrave|personali[sz]e|monogram|assemble|install|recycle|trade"
+        r"|buy\s+back|lend|loan|gift[- ]wrap)\b.*)",
+        re.IGNORECASE | re.DOTALL,
+    ),
     re.compile(
         _OPENING + r"(?:(?:do|does|can|could|will|would)\s+(?:you|u|ya)\s+(?:guys\s+|also\s+|still\s+|even\s+|ever\s+|actually\s+|currently\s+|now\s+)?"
         r"(?:sell|offer|have|do|stock|make|carry|provide|run|support|accept|take|give)"
@@ -36,7 +45,8 @@ _ASKING = [
     ),
     # "can I set up a wedding gift list with you?": a thing asked into being, up to a preposition (not
     # "can I exchange a jumper?", where the thing is any item and the action is what is asked).
-    re.compile(_OPENING + r"(?:can|could)\s+(?:i|we)\s+(?:set\s+up|book|arrange|reserve|request|open|create|join|hire|rent)"
+    re.compile(_OPENING + r"(?:can|could)\s+(?:i|we)\s+(?:set\s+up|book|arrange|reserve|request|open|create|join|hire|rent"
+               r"|choose|pick|schedule)"
                r"\s+(?P<asked>(?:(?!(?:to|in|at|for|from|with|on|by|into|after|before|within|it|them|this|that)\b)[\w-]+\s*)+)",
                re.IGNORECASE),
     re.compile(_OPENING + r"what\s+(?P<asked>(?:[\w-]+\s+){0,2}?[\w-]+)\s+(?:is|are)\s+" + _THING, re.IGNORECASE),

@@ -38,6 +38,9 @@ PAGES = ["Delivery is free on orders over £50.", "Sale items can be returned wi
     ("Does the non-stick coating contain PTFE?", ["PTFE"]),  # an acronym is a term, not a name
     ("Does the linen duvet cover close with buttons or a zip?", ["buttons", "zip"]),
     ("the pans coating is peeling, can i get a refund or wat", ["refund"]),  # chat, not a thing asked for
+    ("Do you sponsor trail races?", ["sponsor", "trail", "races"]),  # a service, named by its verb
+    ("Can I trade in my old tent for store credit?", ["trade", "old", "tent", "store", "credit"]),
+    ("Can I choose a delivery time window, like evenings only?", ["delivery", "time", "window"]),
     ("I run a small cafe - do you offer a trade discount?", ["trade", "discount"]),
     ("do you ever sell refurbished items?", ["refurbished", "items"]),
     ("Can I set up a wedding gift list with Maple & Moss?", ["wedding", "gift", "list"]),  # a thing asked into being
