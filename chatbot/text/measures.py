@@ -1,5 +1,5 @@
-"""Questions that ask for a measure (a weight, a size, a year, a temperature, a price) or for who is behind
-the shop, and whether a sentence states one: "how heavy is the skillet?" is not answered by a sentence about seasoning cast iron,
+"""Questions that ask for a measure (a weight, a size, a year, a temperature, a price), for who is behind
+the shop or where its products are made, and whether a sentence states one: "how heavy is the skillet?" is not answered by a sentence about seasoning cast iron,
 however close its words."""
 
 from __future__ import annotations
@@ -44,6 +44,14 @@ _MEASURES = {
         re.compile(r"\bwhat\s+temperature\b|\bhow\s+hot\b|\bwhat\s+temp\b|多少度|温度是多少|最高温度", re.IGNORECASE),
         re.compile(rf"\b{_NUMBER}\s?(?:°|º|degrees?)|\d\s?°?\s?[CF]\b|\d\s*(?:度|°)", re.IGNORECASE),
     ),
+    # where a product is made: pages rarely say, and "made in pounds sterling" is no answer
+    "origin": (
+        re.compile(r"\b(?:made|manufactured|produced|crafted|woven|knitted|assembled)\s+in\b"
+                   r"|\bwhere\s+(?:are|is|do|does)\b[^?.!,]{0,60}\b(?:made|manufactured|produced|sourced|crafted|woven)\b"
+                   r"|\bcountry\s+of\s+origin\b|产地|哪里?(?:生产|制造|产)的|在哪(?:里|儿)?(?:生产|制造)", re.IGNORECASE),
+        re.compile(r"\b(?:made|manufactured|produced|crafted|woven|knitted|sourced|grown|assembled)\s+(?:in|by)\s+(?:the\s+)?[A-Z]"
+                   r"|\b(?:country\s+of\s+)?origin\b|产自|产地|生产于|制造于|(?:在|于)[^，。]{1,8}(?:生产|制造)"),
+    ),
     "price": (
         re.compile(r"\bhow\s+much\b(?!\s+(?:time|longer|later|sooner|earlier)\b)|多少钱|费用是多少|运费多少", re.IGNORECASE),
         re.compile(r"[£$€¥]\s?\d|\b\d+(?:[.,]\d+)?\s?(?:p|pence|%|percent|per\s*cent|points?|dollars?|euros?|pounds?)\b"
@@ -56,7 +64,7 @@ _MEASURES = {
 
 
 def asked_measure(question: str) -> str:
-    """The kind of measure `question` asks for ("weight", "size", "year", "founder", "temperature", "price"), "" if none.
+    """The kind of measure `question` asks for ("weight", "size", "year", "founder", "temperature", "origin", "price"), "" if none.
 
     >>> asked_measure("How heavy is your 28cm skillet?"), asked_measure("what are the dimensions of the rug")
     ('weight', 'size')
@@ -66,8 +74,10 @@ def asked_measure(question: str) -> str:
     ('', '')
     >>> asked_measure("who started maple & moss?"), asked_measure("how long has the shop been going?")
     ('founder', 'year')
-    >>> asked_measure("how many litres does the kettle hold?")
-    'size'
+    >>> asked_measure("how many litres does the kettle hold?"), asked_measure("Are your products made in the UK?")
+    ('size', 'origin')
+    >>> asked_measure("where are your own-brand pans manufactured"), asked_measure("where do you ship from?")
+    ('origin', '')
     """
     return next((kind for kind, (asks, _) in _MEASURES.items() if asks.search(question)), "")
 
@@ -82,6 +92,8 @@ def states_measure(text: str, kind: str) -> bool:
     >>> states_measure("We do not charge sales tax on orders to Oregon.", "price")
     True
     >>> states_measure("Founded in 2009.", "year"), states_measure("Renters must be at least 18 years old.", "year")
+    (True, False)
+    >>> states_measure("Our linen is woven in Portugal.", "origin"), states_measure("Refunds are made in pounds sterling.", "origin")
     (True, False)
     """
     return _MEASURES[kind][1].search(text) is not None
