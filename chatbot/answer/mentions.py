@@ -71,7 +71,9 @@ _CLAUSE = re.compile(r"(?<=[?.!,;])\s+|\s+[-–—]\s+")
 _WITH = re.compile(r"(?<!\w)w/(?!o\b)", re.IGNORECASE)
 _MAY_I = re.compile(r"\bis\s+it\s+(?:possible|ok|okay|allowed)\b", re.IGNORECASE)
 # Words too general to be a thing or to make one with their neighbour ("send things", "using another").
-_GENERIC = frozenset("thing things stuff something anything everything another other one ones using use get".split())
+_GENERIC = frozenset("thing things stuff something anything everything another other one ones using use get "
+                     # sizes and praise: "big wool rugs" asks for wool rugs
+                     "big bigger huge large larger small smaller tiny little new old good nice great lovely".split())
 NEAR_WORDS = 5  # a thing's two words, as the pages put them together: "gift cards", not "wrap, ..., gift cards"
 _ADVERBS = frozenset("back away instead rather out off up down again too either".split())
 # Who a thing is for or sent to ("sent to my mum's", "a gift for my wife"): people, not things a shop has.
@@ -239,12 +241,21 @@ class Mentions:
         warranty") whose words no sentence of the pages puts within `NEAR_WORDS` of each other;
         [] for any other question."""
         missing = [word for word in asked_for(question) if not content_words(word) <= self.stems]
+        pairs = asked_pairs(question)
         if not missing:
-            return [f"{a} {b}" for a, b in asked_pairs(question) if not self._together(a, b)]
+            return [f"{a} {b}" for a, b in pairs if not self._together(a, b)]
         if not self.written:
             return []
-        nearest = (self.embedder.embed(missing) @ self.prepare().T).max(axis=1)
-        return [word for word, similarity in zip(missing, nearest.tolist()) if similarity < self.min_similarity]
+        likeness = self.embedder.embed(missing) @ self.prepare().T
+        nearest = likeness.max(axis=1).tolist()
+        unsaid = [word for word, similarity in zip(missing, nearest) if similarity < self.min_similarity]
+        if unsaid:
+            return unsaid
+        # each missing word as the pages' nearest: "student discount" is "school discount", which
+        # no sentence of theirs says
+        said_as = {word: self.written[int(i)] for word, i in zip(missing, likeness.argmax(axis=1).tolist())}
+        return [f"{a} {b}" for a, b in pairs
+                if (a in said_as or b in said_as) and not self._together(said_as.get(a, a), said_as.get(b, b))]
 
     def unmentioned_zh(self, question: str) -> list[str]:
         """The words a Chinese existence question asks for that the pages' Chinese text never
