@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import re
 
+from chatbot.text.words import content_words
+
 _NUMBER = r"(?:\d+(?:[.,]\d+)?|one|two|three|four|five|six|seven|eight|nine|ten|twenty|thirty|fifty|hundred)"
 # kind -> (what asks for it, what states it)
 _MEASURES = {
@@ -63,8 +65,17 @@ _MEASURES = {
 }
 
 
+# "how many characters can the gift message be?": a count of a thing, stated as a number before it
+# ("up to 200 characters"); not "how many times", which pages answer with "once".
+_HOW_MANY = re.compile(r"\bhow\s+many\s+((?:[a-z-]+\s+){0,2}?)([a-z-]+)\s+(?:do|does|did|can|could|will|would|is|are|was|were|should|have|has|i|you|we|it|they|my|per|in|on|for|a|an|the)\b",
+                       re.IGNORECASE)
+_NOT_COUNTED = frozenset("times time".split())
+_COUNT = re.compile(rf"(?<![\w.]){_NUMBER}(?:,\d{{3}})*\s+((?:[a-z-]+\s+){{0,2}}[a-z-]+)", re.IGNORECASE)
+
+
 def asked_measure(question: str) -> str:
-    """The kind of measure `question` asks for ("weight", "size", "year", "founder", "temperature", "origin", "price"), "" if none.
+    """The kind of measure `question` asks for ("weight", "size", "year", "founder", "temperature", "origin", "price",
+    or "count:" and the stem of what "how many" counts), "" if none.
 
     >>> asked_measure("How heavy is your 28cm skillet?"), asked_measure("what are the dimensions of the rug")
     ('weight', 'size')
@@ -78,8 +89,14 @@ def asked_measure(question: str) -> str:
     ('size', 'origin')
     >>> asked_measure("where are your own-brand pans manufactured"), asked_measure("where do you ship from?")
     ('origin', '')
+    >>> asked_measure("how many characters can the gift message be?"), asked_measure("how many times can I exchange it?")
+    ('count:charact', '')
     """
-    return next((kind for kind, (asks, _) in _MEASURES.items() if asks.search(question)), "")
+    kind = next((kind for kind, (asks, _) in _MEASURES.items() if asks.search(question)), "")
+    counted = _HOW_MANY.search(question)
+    if kind or counted is None or counted.group(2).lower() in _NOT_COUNTED:
+        return kind
+    return f"count:{_stem(counted.group(2))}"
 
 
 def states_measure(text: str, kind: str) -> bool:
@@ -95,5 +112,15 @@ def states_measure(text: str, kind: str) -> bool:
     (True, False)
     >>> states_measure("Our linen is woven in Portugal.", "origin"), states_measure("Refunds are made in pounds sterling.", "origin")
     (True, False)
+    >>> states_measure("Gift messages can be up to 200 characters long.", "count:charact"), states_measure("Add a gift message.", "count:charact")
+    (True, False)
+    >>> states_measure("Oak members need 1,500 points a year.", "count:point")
+    True
     """
+    if kind.startswith("count:"):
+        return any(kind[6:] in {_stem(word) for word in found.group(1).split()} for found in _COUNT.finditer(text))
     return _MEASURES[kind][1].search(text) is not None
+
+
+def _stem(word: str) -> str:
+    return next(iter(content_words(word)), "")
