@@ -53,11 +53,14 @@ _ASKING = [
     # "are you hiring?", "how do I apply for a job at your warehouse?"
     re.compile(_OPENING + r"(?:are|is)\s+(?:you|u|ya|they|we|it|[\w&-]+(?:\s+[\w&-]+)?)\s+(?:guys\s+|currently\s+|still\s+|now\s+)?"
                r"(?P<asked>hiring|recruiting)\b", re.IGNORECASE),
+    # "is Trailhead Outfitters on Instagram?", "are you on tiktok"
+    re.compile(_OPENING + r"(?i:are|is)\s+(?i:you|u|ya|you\s+guys|[A-Z][\w&'-]*(?:\s+(?:&\s+)?[A-Z][\w&'-]*){0,2})\s+(?i:also\s+|still\s+)?(?i:on)\s+"
+               r"(?P<asked>[\w-]+)\s*\??\s*$"),
     re.compile(_OPENING + r"(?:how\s+(?:do|can|could|would|should)\s+(?:i|we)|(?:can|could)\s+(?:i|we))\s+apply\s+(?:for|to)\s+"
                r"(?P<asked>(?:(?!(?:at|in|with|for|from|on)\b)[\w-]+\s*){1,3})", re.IGNORECASE),
     re.compile(
         _OPENING + r"(?:does|do|will|would|can|is|are)\s+" + _THING + r"(?:\s+[\w-]+){0,4}?\s+"
-        r"(?:have|has|contain|contains|come\s+in|comes\s+in|work\s+(?:on|with|in)|works\s+(?:on|with|in)|close\s+with"
+        r"(?:have|has|contain|contains|come\s+(?:in|with)|comes\s+(?:in|with)|work\s+(?:on|with|in)|works\s+(?:on|with|in)|close\s+with"
         r"|closes\s+with|fit|fits|use|uses|need|needs)\b(?P<asked>.*)",
         re.IGNORECASE | re.DOTALL,
     ),

@@ -180,6 +180,7 @@ def test_a_measure_asked_for_is_stated_or_the_pages_do_not_answer(embedder: ToyE
     assert compose("what are the dimensions of the cast iron pan?", [CARE], embedder, sentences=2) == []
     assert compose("when was the cast iron range founded?", [CARE], embedder, sentences=2) == []
     assert compose("where is your cast iron made?", [CARE], embedder, sentences=2) == []
+    assert compose("how many characters can a gift message be?", [CARE], embedder, sentences=2) == []
     assert compose("how much is UK delivery?", [RETURNS, DELIVERY], embedder, sentences=1) == [
         "Standard UK delivery costs £3.95. [2]"]
     assert compose("how much does it cost to wash cast iron?", [CARE], embedder, sentences=2) == []

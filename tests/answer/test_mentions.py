@@ -39,6 +39,8 @@ PAGES = ["Delivery is free on orders over £50.", "Sale items can be returned wi
     ("Does the linen duvet cover close with buttons or a zip?", ["buttons", "zip"]),
     ("the pans coating is peeling, can i get a refund or wat", ["refund"]),  # chat, not a thing asked for
     ("Do you sponsor trail races?", ["sponsor", "trail", "races"]),  # a service, named by its verb
+    ("Is Trailhead Outfitters on Instagram?", ["Instagram"]),
+    ("does the tent come with a footprint?", ["footprint"]),
     ("Can I trade in my old tent for store credit?", ["trade", "tent", "store", "credit"]),  # "old": no thing
     ("Can I choose a delivery time window, like evenings only?", ["delivery", "time", "window"]),
     ("I run a small cafe - do you offer a trade discount?", ["trade", "discount"]),
