@@ -231,8 +231,9 @@ class Mentions:
         self._lock = threading.Lock()
 
     def prepare(self) -> np.ndarray:
-        """The pages' words' vectors, embedded now if they were not yet (the web app does it at
-        start-up, so no shopper waits for it)."""
+        """The pages' words' vectors, embedded now if they were not yet, and the English word list
+        read (the web app does it at start-up, so no shopper waits for either)."""
+        self.spelling.prepare()
         with self._lock:
             if self._vectors is None:
                 self._vectors = self.embedder.embed(self.written)

@@ -74,7 +74,7 @@ def serve(settings_file: str | None = None, host: str | None = None, port: int |
             embedder = OneThreadEmbedder(embedder)
         pipeline = create_pipeline(settings, build_if_missing=True, embedder=embedder, with_orders=True, concurrent=True)
         if pipeline.mentions is not None:
-            with timed_step("embedding the pages' words (for questions about what they never mention)"):
+            with timed_step("embedding the pages' words (for questions about what they never mention; typos)"):
                 pipeline.mentions.prepare()
         support_log = open_support_log(settings.support_log_url) if settings.support_log_url else None
         if support_log is not None and settings.retention_days > 0:
