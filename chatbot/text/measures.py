@@ -66,11 +66,12 @@ _MEASURES = {
 
 
 # "how many characters can the gift message be?": a count of a thing, stated as a number before it
-# ("up to 200 characters"); not "how many times", which pages answer with "once".
-_HOW_MANY = re.compile(r"\bhow\s+many\s+((?:[a-z-]+\s+){0,2}?)([a-z-]+)\s+(?:do|does|did|can|could|will|would|is|are|was|were|should|have|has|i|you|we|it|they|my|per|in|on|for|a|an|the)\b",
-                       re.IGNORECASE)
+# ("up to 200 characters") or as no limit ("as many as you need"); not "how many times", which
+# pages answer with "once". The thing is among the (up to 3) words after "how many".
+_HOW_MANY = re.compile(r"\bhow\s+many\s+((?:[a-z-]+\s*){1,3})", re.IGNORECASE)
 _NOT_COUNTED = frozenset("times time".split())
 _COUNT = re.compile(rf"(?<![\w.]){_NUMBER}(?:,\d{{3}})*\s+((?:[a-z-]+\s+){{0,2}}[a-z-]+)", re.IGNORECASE)
+_NO_LIMIT = re.compile(r"\bas\s+many\b|\bunlimited\b|\bno\s+(?:limit|maximum)\b|\bany\s+number\s+of\b", re.IGNORECASE)
 
 
 def asked_measure(question: str) -> str:
@@ -94,9 +95,9 @@ def asked_measure(question: str) -> str:
     """
     kind = next((kind for kind, (asks, _) in _MEASURES.items() if asks.search(question)), "")
     counted = _HOW_MANY.search(question)
-    if kind or counted is None or counted.group(2).lower() in _NOT_COUNTED:
+    if kind or counted is None or counted.group(1).split()[0].lower() in _NOT_COUNTED:
         return kind
-    return f"count:{_stem(counted.group(2))}"
+    return "count:" + " ".join(stem for word in counted.group(1).split() if (stem := _stem(word)))
 
 
 def states_measure(text: str, kind: str) -> bool:
@@ -114,11 +115,13 @@ def states_measure(text: str, kind: str) -> bool:
     (True, False)
     >>> states_measure("Gift messages can be up to 200 characters long.", "count:charact"), states_measure("Add a gift message.", "count:charact")
     (True, False)
-    >>> states_measure("Oak members need 1,500 points a year.", "count:point")
-    True
+    >>> states_measure("Oak members need 1,500 points a year.", "count:moss point"), states_measure("Make as many as you need.", "count:site")
+    (True, True)
     """
     if kind.startswith("count:"):
-        return any(kind[6:] in {_stem(word) for word in found.group(1).split()} for found in _COUNT.finditer(text))
+        counted = set(kind[6:].split())
+        return _NO_LIMIT.search(text) is not None or any(
+            counted & {_stem(word) for word in found.group(1).split()} for found in _COUNT.finditer(text))
     return _MEASURES[kind][1].search(text) is not None
 
 
