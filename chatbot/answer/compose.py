@@ -272,10 +272,22 @@ def compose(
             return []
         best[-1] = stating
     chosen = cited(best)
-    said = verdict(question, found[best[0]][2]) if best and not context else ""  # a follow-up lacks its subject
-    if said and any(_disagrees(question, found[i][2], said, found[best[0]][2]) for i in best[1:]):
+    if not best or context:  # a follow-up lacks its subject
+        return chosen
+    asked = asks_yes_or_no(question)
+    source = best[0]
+    said = verdict(question, found[source][2])
+    if not said:  # "... can only be delivered within the UK and Ireland", chosen second, still says no to Spain
+        source = next((i for i in best[1:] if _outside_only(asked, found[i][2])
+                       and _shared_clauses(content_words(asked), found[i][2])[1] >= 2), source)
+        said = "No" if source != best[0] else ""
+    # a "No" for a place the rule leaves out is not undone by a sentence that names no such place
+    # ("bed frames are delivered by a two-person team" beside "... only within the UK and Ireland")
+    place_no = said == "No" and _outside_only(asked, found[source][2])
+    others = [i for i in best if i != source and not (place_no and not scopes(found[i][2]) & scopes(asked))]
+    if said and any(_disagrees(question, found[i][2], said, found[source][2]) for i in others):
         said = ""  # "Final Sale items cannot be exchanged" beside "Sale items can be exchanged": no verdict
     if said:  # the sentence that gives the verdict comes first, after it
-        first = chosen.pop(sorted(best, key=lambda i: found[i][:2]).index(best[0]))
+        first = chosen.pop(sorted(best, key=lambda i: found[i][:2]).index(source))
         chosen.insert(0, f"{said}: {first}")
     return chosen

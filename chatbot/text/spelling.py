@@ -9,10 +9,11 @@ from collections import Counter
 from collections.abc import Iterable
 from functools import cache
 
-# A word that may be a typo: letters only (not "b2b", an email or an order number), 5 or more of
-# them, since a short word is a typo away from too many others ("etsy": "easy", "pls", "thx").
+# A word that may be a typo: letters only (not "b2b", an email or an order number), 4 or more of
+# them; one of 4 only missing a letter ("ordr"), since a short word is a changed letter away from
+# too many others ("etsy": "easy"), and shorter ones are chat ("pls", "thx").
 # Not a word cut by an apostrophe: "doesn" of "doesn’t".
-_WORD = re.compile(r"(?<![\w@./'’-])[A-Za-z]{5,}(?![\w@/'’-])")
+_WORD = re.compile(r"(?<![\w@./'’-])[A-Za-z]{4,}(?![\w@/'’-])")
 # Contractions typed without their apostrophe: words, not typos ("thats" is not "that").
 _NO_APOSTROPHE = frozenset(
     "thats theres theyre hasnt doesnt isnt arent wasnt werent didnt youre couldnt wouldnt shouldnt havent hadnt "
@@ -30,6 +31,7 @@ _SENTENCE_START = re.compile(r"(?:^|[.!?]\s+)$")
 _PAGE_WORD = re.compile(r"[a-z]+")
 # Typos per word kept: one for a short word, two from this length on ("reimbvurse", "recieveing").
 LONG_WORD = 8
+SHORT_WORD = 5  # below this, only a letter left out is put back
 
 
 @cache
@@ -81,7 +83,9 @@ class Spelling:
 
     >>> spelling = Spelling(["Track your order from My account.", "Cancel an order within 1 hour."])
     >>> spelling.corrected("how do i rtack my ordr?"), spelling.corrected("Cancfel it. Acconut Trcak")
-    ('how do i track my ordr?', 'Cancel it. Account Trcak')
+    ('how do i track my order?', 'Cancel it. Account Trcak')
+    >>> spelling.corrected("is it on etsy"), spelling.corrected("hour ordr")
+    ('is it on etsy', 'hour order')
     >>> spelling.corrected("can i put my jute rug in the wash"), spelling.corrected("Klarna?")
     ('can i put my jute rug in the wash', 'Klarna?')
     >>> spelling.corrected("it doesn’t fit, thats why"), spelling.corrected("which colours")
@@ -113,6 +117,8 @@ class Spelling:
             return written  # a name: "Venmo", "Etsy"
         allowed = 2 if len(word) >= LONG_WORD else 1
         candidates = {page for deleted in _deletes(word) for page in self._near.get(deleted, ())}
+        if len(word) < SHORT_WORD:  # only a letter left out: "ordr", not "etsy" for "easy"
+            candidates = {page for page in candidates if len(page) == len(word) + 1 and word in _deletes(page)}
         scored = [(distance, -self.counts[page], page) for page in candidates
                   if (distance := typos_apart(word, page)) <= allowed]
         if not scored:

@@ -184,3 +184,10 @@ def test_a_measure_asked_for_is_stated_or_the_pages_do_not_answer(embedder: ToyE
     assert compose("how much is UK delivery?", [RETURNS, DELIVERY], embedder, sentences=1) == [
         "Standard UK delivery costs £3.95. [2]"]
     assert compose("how much does it cost to wash cast iron?", [CARE], embedder, sentences=2) == []
+
+
+@pytest.mark.real
+def test_a_place_the_pages_only_rule_leaves_out_gets_its_no(real_pipeline) -> None:
+    # the country list scores closest; the bulky-items rule, chosen beside it, says no to Spain
+    answer = real_pipeline.answer("can I get a bed frame delivered to spain?")
+    assert answer.text.startswith("No: Bulky items over 20 kg") and "UK and Ireland" in answer.text
