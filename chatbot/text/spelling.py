@@ -29,7 +29,7 @@ _BRITISH = [(re.compile(r"our(s|ed|ing|ite|ites|able)?$"), r"or\1"), (re.compile
 # Where a capital letter is no name's: the message's or a sentence's first word.
 _SENTENCE_START = re.compile(r"(?:^|[.!?]\s+)$")
 _PAGE_WORD = re.compile(r"[a-z]+")
-# Typos per word kept: one for a short word, two from this length on ("reimbvurse", "recieveing").
+# Typos per word put right: one for a short word, two from this length on ("recieveing": "receiving").
 LONG_WORD = 8
 SHORT_WORD = 5  # below this, only a letter left out is put back
 
