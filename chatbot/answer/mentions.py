@@ -11,6 +11,7 @@ from itertools import pairwise
 from typing import TYPE_CHECKING
 
 from chatbot.knowledge.embedding import Embedder
+from chatbot.text.care import asked_care
 from chatbot.text.colloquial import with_formal_words
 from chatbot.text.places import scopes
 from chatbot.text.spelling import Spelling
@@ -212,8 +213,11 @@ class Mentions:
         self.near: dict[str, set[str]] = {}
         written: set[str] = set()
         texts_kept = list(texts)
+        # Each passage's sentences' stems: where the pages say how to care for a thing.
+        self.sentences: list[list[frozenset[str]]] = []
         for text in texts_kept:
             said |= content_words(text)
+            self.sentences.append([content_words(sentence) for sentence in passage_sentences(text)])
             for sentence in passage_sentences(text):
                 stems = [stem for word in re.findall(r"[a-z]+", sentence.lower()) if (stem := _stem(word))]
                 for i, stem in enumerate(stems):
@@ -260,6 +264,22 @@ class Mentions:
         said_as = {word: self.written[int(i)] for word, i in zip(missing, likeness.argmax(axis=1).tolist())}
         return [f"{a} {b}" for a, b in pairs
                 if (a in said_as or b in said_as) and not self._together(said_as.get(a, a), said_as.get(b, b))]
+
+    def uncared(self, question: str) -> bool:
+        """Whether a care question ("are your stoneware plates dishwasher safe?") asks about a thing
+        no passage speaks of with that care: one whose words the pages use, all in the passage, and
+        a sentence of it saying the care and the thing ("Maple & Moss non-stick pans are dishwasher
+        safe" says it of pans, not plates). Words of the thing the pages never use are let be
+        ("cast iron skillet": the pages say "cast iron"), unless it has no other. False for any
+        other question, and for one about "it"."""
+        asked = asked_care(question)
+        if asked is None or not asked.thing:
+            return False
+        known = asked.thing & self.stems
+        return not known or not any(
+            known <= frozenset().union(*sentences) and any(asked.care & said and known & said for said in sentences)
+            for sentences in self.sentences
+        )
 
     def unmentioned_zh(self, question: str) -> list[str]:
         """The words a Chinese existence question asks for that the pages' Chinese text never

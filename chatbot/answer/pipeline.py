@@ -269,10 +269,11 @@ class Pipeline:
         if verdict:
             return Decision(passages, confidence, True, verdict.reason, question, verdict, query)
         # "Do you sell dog beds?": the nearest page (about bedding) may score well, but if the pages
-        # never use a word near "dog", they do not say.
+        # never use a word near "dog", they do not say; nor do they say whether stoneware plates go
+        # in the dishwasher when only their pans' sentence speaks of one.
         if self.mentions is not None and not weak:
             if reads:
-                weak = bool(self.mentions.unmentioned(question))
+                weak = bool(self.mentions.unmentioned(question)) or self.mentions.uncared(question)
             else:  # a question the first embedder does not read: "你们卖沙发吗"
                 weak = bool(self.mentions.unmentioned_zh(question))
         if weak:

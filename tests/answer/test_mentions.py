@@ -167,3 +167,37 @@ def test_a_question_with_typos_is_searched_in_the_pages_words(pipeline: Pipeline
     decision = pipeline.decide("how much is standrd delivry")
     assert decision.question == "how much is standard delivery"
     assert (decision.escalate, decision.passages[0].doc_id) == (False, "shipping")
+
+
+CARE_PAGES = ["Wash cast iron by hand, and never put it in the dishwasher or leave it to soak.",
+              "Maple & Moss non-stick pans are dishwasher safe. Let pans cool before washing.",
+              "Rugs have a 12-month warranty. Damage from washing items marked hand wash only is not covered."]
+
+
+@pytest.mark.parametrize(("question", "uncared"), [
+    ("can my cast iron skillet go in the dishwasher?", False),  # "skillet" is no page word: "cast iron" is
+    ("are the non-stick pans dishwasher safe?", False),
+    ("are your stoneware plates dishwasher safe?", True),  # no page word for the thing
+    ("are your non-stick pans ok in the microwave?", True),  # the pans, but never the microwave
+    ("can i put my rug in the washing machine?", True),  # rugs and washing in one passage, never one sentence
+    ("does it work on induction hobs?", False),  # "it" is the conversation's
+    ("do you sell dog beds?", False),  # no care question
+])
+def test_a_care_the_pages_never_say_of_the_thing_is_uncared(question: str, uncared: bool) -> None:
+    assert Mentions(CARE_PAGES, ToyEmbedder(), min_similarity=0.6).uncared(question) is uncared
+
+
+@pytest.mark.real
+@pytest.mark.parametrize(("question", "declined"), [
+    ("are your stoneware dinner plates dishwasher safe?", True),  # the non-stick pans' "dishwasher safe" is near
+    ("can i put my jute rug in the washing machine", True),
+    ("are your non-stick pans dishwasher safe?", False),
+    ("what temp should I wash linen sheets at", False),
+])
+def test_the_bundled_store_hands_over_a_care_its_pages_never_say(real_settings, real_embedder, real_index,
+                                                                 question: str, declined: bool) -> None:
+    retriever = HybridRetriever.from_settings(real_settings, real_embedder)
+    pipeline = Pipeline(retriever, None, replace(real_settings, answer_style="extractive"), embedder=real_embedder,
+                        mentions=make_mentions(real_settings, retriever, real_embedder))
+    answer = pipeline.answer(question)
+    assert answer.escalate is declined, answer.text
