@@ -71,6 +71,10 @@ PART_SENTENCES = 2  # at most, for each question of a message that asks several
 _MARKER = re.compile(r"\[(\d+)\]")
 
 
+# A question about what an earlier one named: "how much does it cost?"
+_REFERS_BACK = re.compile(r"\b(?:it|its|it's|that|this|they|them|those|these)\b", re.IGNORECASE)
+
+
 def _place(shown: list[Passage], passage: Passage) -> int:
     """The passage's number (from 1) among `shown`, added at the end when it is new."""
     for number, seen in enumerate(shown, 1):
@@ -520,9 +524,13 @@ class Pipeline:
         the pages do not answer is named as such. An escalation when no part is answered."""
         shown: list[Passage] = []
         said: list[str] = []
+        declined = False
         for number, part in enumerate(parts):
             earlier = [*history, *({"role": "user", "content": p} for p in parts[:number])]
-            found = self._decide(part, earlier, for_staff=for_staff)
+            # "do you gift wrap, and how much does it cost?": what the pages do not offer has no price either
+            refers_back = declined and _REFERS_BACK.search(asked_part(part)) is not None
+            found = replace(decision, escalate=True) if refers_back else self._decide(part, earlier, for_staff=for_staff)
+            declined = found.escalate
             if found.escalate:
                 said.append(self._render("unanswered_part", reply_language(part), question=asked_part(part).rstrip("?! ")))
                 continue

@@ -201,3 +201,12 @@ def test_the_bundled_store_hands_over_a_care_its_pages_never_say(real_settings, 
                         mentions=make_mentions(real_settings, retriever, real_embedder))
     answer = pipeline.answer(question)
     assert answer.escalate is declined, answer.text
+
+
+def test_a_part_about_what_an_unanswered_part_named_is_not_answered_either(pipeline: Pipeline) -> None:
+    # "is delivery free for them" alone would be answered: of the vouchers the pages never offer, nothing is said
+    declined = pipeline.answer("do you offer gift vouchers for sale items, and is delivery free for them?")
+    assert (declined.escalate, declined.reason) == (True, "no_evidence")
+    answered = pipeline.answer("do you offer gift vouchers for sale items, and how much is delivery?")
+    assert not answered.escalate
+    assert "£50" in answered.text
