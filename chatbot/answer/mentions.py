@@ -74,6 +74,9 @@ _WORD = re.compile(r"[A-Za-z][A-Za-z'’-]*[A-Za-z]")
 _CLAUSE = re.compile(r"(?<=[?.!,;])\s+|\s+[-–—]\s+")
 _WITH = re.compile(r"(?<!\w)w/(?!o\b)", re.IGNORECASE)
 _MAY_I = re.compile(r"\bis\s+it\s+(?:possible|ok|okay|allowed)\b", re.IGNORECASE)
+# "is it normal for new towels to shed fluff?": whether something is as it should be, not whether the shop has it.
+_JUDGING = re.compile(r"^\W*(?:is|are)\s+(?:it|this|that)\s+(?:normal|usual|common|expected|ok|okay|fine|possible|true|too\s+late)\b",
+                      re.IGNORECASE)
 # Words too general to be a thing or to make one with their neighbour ("send things", "using another").
 _GENERIC = frozenset("thing things stuff something anything everything another other one ones using use get "
                      # sizes and praise: "big wool rugs" asks for wool rugs
@@ -170,7 +173,7 @@ def _asked_spans(question: str) -> list[list[str]]:
     spans = []
     for clause in _CLAUSE.split(question):
         found = next((match for pattern in _ASKING if (match := pattern.match(clause))), None)
-        if found is not None:
+        if found is not None and not _JUDGING.match(clause):
             asked = _ASKED_ENDS.split(found.group("asked"), maxsplit=1)[0]
             asked = _WITH.sub(" with ", asked)  # "my autoship w/ paypal": two things, not one
             words = _WORD.findall(asked)

@@ -69,6 +69,7 @@ _ASKS_DEADLINE = re.compile(r"\blast\s+day\b|\bdeadline\b|\b(?:until|till|til)\s
                             r"|\bwhen\s+(?:is|does)\s+(?:the|my)\s+\w+\s+(?:window|period|deadline)\b|\bstill\s+(?:return|send|exchange)", re.IGNORECASE)
 _WITHIN_DAYS = re.compile(r"\bwithin\s+(?P<days>\d+)\s+days?\s+of\s+(?:the\s+)?(?P<event>delivery|receiving|receipt|purchase|your\s+order|ordering|order)",
                           re.IGNORECASE)
+_EXAMPLE = re.compile(r"\b(?:for\s+example|for\s+instance|e\.g\.|so\s+if|say)\b", re.IGNORECASE)
 _DELIVERED = re.compile(r"\b(?:delivered|arrived|came|got\s+it|received|turned\s+up|landed)\b", re.IGNORECASE)
 _ORDERED = re.compile(r"\b(?:ordered|bought|purchased|placed)\b", re.IGNORECASE)
 _NAME = re.compile(r"\b[A-Z][a-z]+\b")  # a tier's name: "Oak members earn ..."
@@ -252,11 +253,12 @@ def _deadline_sum(question: str, sentences: Sequence[str]) -> Sum | None:
     question plus the days of the first sentence that counts them from that event ("within 30
     days of delivery"), when what the sentence is about (sale items) is what the question is about.
     No sum when a sentence names another date, which may set another rule ("delivered between 1
-    November and 24 December ... until 31 January")."""
+    November and 24 December ... until 31 January"); a date in an example ("so if your order
+    arrived on 3 March ...") sets none."""
     dates = list(_DATE.finditer(question))
     if len(dates) != 1 or not _ASKS_DEADLINE.search(question):
         return None
-    if any(_DATE.search(sentence) for sentence in sentences):
+    if any(_DATE.search(_EXAMPLE.split(sentence, maxsplit=1)[0]) for sentence in sentences):
         return None
     found = dates[0]
     written = (found.group("month") or found.group("month2"))[:3].lower()

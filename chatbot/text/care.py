@@ -69,8 +69,8 @@ def asked_care(question: str) -> CareQuestion | None:
     >>> asked = asked_care("are your stoneware dinner plates dishwasher safe?")
     >>> sorted(asked.care), sorted(asked.thing)
     (['dishwash'], ['dinner', 'plate', 'stonewar'])
-    >>> asked_care("how do I clean the jute rug? can it be hoovered?").thing, asked_care("how long do refunds take?")
-    (frozenset({'jute', 'rug'}), None)
+    >>> sorted(asked_care("how do I clean the jute rug? can it be hoovered?").thing), asked_care("how long do refunds take?")
+    (['jute', 'rug'], None)
     >>> sorted(asked_care("can i put my wool throw in the washing machine").care)
     ['wash', 'washabl']
     """

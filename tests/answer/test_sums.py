@@ -106,6 +106,9 @@ def test_a_deadline_runs_from_the_date_the_rule_counts_from() -> None:
     assert said("delivered on 2 May and 5 May, last day to return?", RETURNS) is None
     christmas = "Full-price items delivered between 1 November and 24 December can be returned until 31 January."
     assert said("it arrived on 10 December, what's the last day I can return it?", [*RETURNS, christmas]) is None
+    example = "The 30 days start on delivery, so if your order arrived on 3 March you have until 2 April."
+    assert said("my order came on 10 May, what's the last day I can send it back?", [example, *RETURNS]) == (
+        "With delivery on 10 May, the 30 days run until 9 June.")  # the page's example sets no other rule
 
 
 def test_the_sum_goes_first_and_its_rule_is_among_the_sentences_cited() -> None:
