@@ -1,6 +1,7 @@
 """Questions that ask for a measure (a weight, a size, a year, a temperature, a price), for who is behind
-the shop or where its products are made, and whether a sentence states one: "how heavy is the skillet?" is not answered by a sentence about seasoning cast iron,
-however close its words."""
+the shop, where its products are made or its registration number, and whether a sentence states one:
+"how heavy is the skillet?" is not answered by a sentence about seasoning cast iron, however close its
+words."""
 
 from __future__ import annotations
 
@@ -54,6 +55,13 @@ _MEASURES = {
         re.compile(r"\b(?:made|manufactured|produced|crafted|woven|knitted|sourced|grown|assembled)\s+(?:in|by)\s+(?:the\s+)?[A-Z]"
                    r"|\b(?:country\s+of\s+)?origin\b|产自|产地|生产于|制造于|(?:在|于)[^，。]{1,8}(?:生产|制造)"),
     ),
+    # an official identifier of the business: pages that give one print it with its digits
+    "registration": (
+        re.compile(r"\b(?:registration|registered|vat|company|tax|business|licen[cs]e|charity|eori|ein|abn|gst)\s+"
+                   r"(?:registration\s+|reg\s+|id\s+)?(?:number|no\b|#)|营业执照|注册号|税号", re.IGNORECASE),
+        re.compile(r"\b(?:registered|registration|company|vat|tax|licen[cs]e|charity|eori|ein|abn|gst)\b[^.]{0,40}?"
+                   r"(?:[A-Z]{2})?\s?\d[\d -]{4,}\d|营业执照|注册号|税号", re.IGNORECASE),
+    ),
     "price": (
         re.compile(r"\bhow\s+much\b(?!\s+(?:time|longer|later|sooner|earlier)\b)|多少钱|费用是多少|运费多少", re.IGNORECASE),
         re.compile(r"[£$€¥]\s?\d|\b\d+(?:[.,]\d+)?\s?(?:p|pence|%|percent|per\s*cent|points?|dollars?|euros?|pounds?)\b"
@@ -75,7 +83,7 @@ _NO_LIMIT = re.compile(r"\bas\s+many\b|\bunlimited\b|\bno\s+(?:limit|maximum)\b|
 
 
 def asked_measure(question: str) -> str:
-    """The kind of measure `question` asks for ("weight", "size", "year", "founder", "temperature", "origin", "price",
+    """The kind of measure `question` asks for ("weight", "size", "year", "founder", "temperature", "origin", "registration", "price",
     or "count:" and the stem of what "how many" counts), "" if none.
 
     >>> asked_measure("How heavy is your 28cm skillet?"), asked_measure("what are the dimensions of the rug")
@@ -92,6 +100,8 @@ def asked_measure(question: str) -> str:
     ('origin', '')
     >>> asked_measure("how many characters can the gift message be?"), asked_measure("how many times can I exchange it?")
     ('count:charact', '')
+    >>> asked_measure("What's Maple & Moss Ltd's company registration number?"), asked_measure("what's your phone number")
+    ('registration', '')
     """
     kind = next((kind for kind, (asks, _) in _MEASURES.items() if asks.search(question)), "")
     counted = _HOW_MANY.search(question)
@@ -117,6 +127,10 @@ def states_measure(text: str, kind: str) -> bool:
     (True, False)
     >>> states_measure("Oak members need 1,500 points a year.", "count:moss point"), states_measure("Make as many as you need.", "count:site")
     (True, True)
+    >>> states_measure("Maple & Moss Ltd is registered in England, company number 09876543.", "registration")
+    True
+    >>> states_measure("Maple & Moss Ltd, Unit 4 Kirkstall Works, Leeds LS5 3AB.", "registration")
+    False
     """
     if kind.startswith("count:"):
         counted = set(kind[6:].split())

@@ -157,9 +157,11 @@ def test_words_prepared_at_start_up_are_not_embedded_again() -> None:
 @pytest.mark.real
 @pytest.mark.parametrize("question", ["How heavy is your 28cm cast iron skillet?",
                                       "what are the dimensions of the large cast iron skillet",
-                                      "when was Maple & Moss founded?", "Are your products made in the UK?"])
+                                      "when was Maple & Moss founded?", "Are your products made in the UK?",
+                                      "What's Maple & Moss Ltd's company registration number?"])
 def test_the_bundled_store_hands_over_a_measure_its_pages_never_state(real_pipeline, question: str) -> None:
-    # the care and warranty pages score close, and none of their sentences states a weight, size, year or origin
+    # the care and warranty pages score close, and none of their sentences states a weight, size, year, origin or
+    # registration number (the postal address names Maple & Moss Ltd)
     answer = real_pipeline.answer(question)
     assert answer.escalate, answer.text
 
