@@ -87,6 +87,8 @@ _ADVERBS = frozenset("back away instead rather out off up down again too either"
 _PEOPLE = frozenset("mum mums mom moms mam dad dads parents sister sisters brother brothers friend friends wife husband "
                     "partner son daughter grandma gran nan grandad aunt uncle cousin boyfriend girlfriend neighbour "
                     "neighbours neighbor neighbors colleague".split())  # not "kids": "kids' bedding" is a thing
+# A name's thing ("a Maple & Moss app"), not a name and what happens to it ("Subscribe & Save delivered").
+_NAME_OF_THING = re.compile(r"^[A-Z][\w&'-]* [a-z][a-z-]*(?<!ed)(?<!ing)$")
 _NOT_THINGS = _ADVERBS | _GENERIC | _PEOPLE  # never asked for, and no page word a missing one is likened to
 _ACRONYM = re.compile(r"^[A-Z]{2,6}s?$")  # "PTFE", "GSM", "NHS": terms, not names
 # A name after these is a place, which the pages may call by its region ("to Hungary": "the EU");
@@ -147,7 +149,8 @@ def asked_for(question: str) -> list[str]:
 
 def asked_pairs(question: str) -> list[tuple[str, str]]:
     """Neighbouring words of what an existence question asks for, as a thing of two words
-    ("gift wrapping", "extended warranty"); adverbs and numbers are not part of a thing.
+    ("gift wrapping", "extended warranty", a name's "Moss app"); adverbs and numbers are not part
+    of a thing.
 
     >>> asked_pairs("do you offer gift wrapping on orders?"), asked_pairs("can I get my money back?")
     ([('gift', 'wrapping')], [])
@@ -155,15 +158,15 @@ def asked_pairs(question: str) -> list[tuple[str, str]]:
     ([], [('gift', 'card'), ('gift', 'card')])
     >>> asked_pairs("can I get Subscribe & Save delivered?"), asked_pairs("do you take Apple Pay")
     ([('Subscribe', 'Save')], [('Apple', 'Pay')])
-    >>> asked_pairs("can i pay for my autoship w/ paypal?")
-    []
+    >>> asked_pairs("can i pay for my autoship w/ paypal?"), asked_pairs("is there a Maple & Moss app?")
+    ([], [('Maple', 'Moss'), ('Moss', 'app')])
     """
     if _MAY_I.search(question):  # "is it possible to use the free profile?": what to do, not a thing to have
         return []
     pairs = []
     for span in _asked_spans(question):
         # a name and a word beside it are two things ("Subscribe & Save delivered"), a name of two words one
-        pairs += [(a, b) for a, b in pairwise(span) if a and b and a.islower() == b.islower()]
+        pairs += [(a, b) for a, b in pairwise(span) if a and b and (a.islower() == b.islower() or _NAME_OF_THING.match(f"{a} {b}"))]
     return pairs
 
 
@@ -265,8 +268,7 @@ class Mentions:
         # each missing word as the pages' nearest: "student discount" is "school discount", which
         # no sentence of theirs says
         said_as = {word: self.written[int(i)] for word, i in zip(missing, likeness.argmax(axis=1).tolist())}
-        return [f"{a} {b}" for a, b in pairs
-                if (a in said_as or b in said_as) and not self._together(said_as.get(a, a), said_as.get(b, b))]
+        return [f"{a} {b}" for a, b in pairs if not self._together(said_as.get(a, a), said_as.get(b, b))]
 
     def uncared(self, question: str) -> bool:
         """Whether a care question ("are your stoneware plates dishwasher safe?") asks about a thing

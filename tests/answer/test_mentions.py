@@ -70,6 +70,9 @@ def test_a_thing_of_two_words_no_sentence_puts_together_is_unmentioned() -> None
                        "fabric cut to length and gift cards."],
                       ToyEmbedder(), min_similarity=0.6)
     assert listed.unmentioned("do you offer gift wrapping?") == ["gift wrapping"]  # far apart in a list
+    shop = Mentions(["Maple & Moss sells homeware.", "Confirm the payment in your banking app."], ToyEmbedder(), min_similarity=0.6)
+    assert shop.unmentioned("is there a Maple & Moss app?") == ["Moss app"]  # the bank's app is not the shop's
+    assert shop.unmentioned("do you sell homeware?") == []
 
 
 class SynonymEmbedder(ToyEmbedder):
