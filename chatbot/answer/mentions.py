@@ -75,7 +75,7 @@ _CLAUSE = re.compile(r"(?<=[?.!,;])\s+|\s+[-–—]\s+")
 _WITH = re.compile(r"(?<!\w)w/(?!o\b)", re.IGNORECASE)
 _MAY_I = re.compile(r"\bis\s+it\s+(?:possible|ok|okay|allowed)\b", re.IGNORECASE)
 # "is it normal for new towels to shed fluff?": whether something is as it should be, not whether the shop has it.
-_JUDGING = re.compile(r"^\W*(?:is|are)\s+(?:it|this|that)\s+(?:normal|usual|common|expected|ok|okay|fine|possible|true|too\s+late)\b",
+_JUDGING = re.compile(r"^\W*(?:is|are)\s+(?:it|this|that)\s+(?:normal|usual|common|expected|true|too\s+late)\b",
                       re.IGNORECASE)
 # Words too general to be a thing or to make one with their neighbour ("send things", "using another").
 _GENERIC = frozenset("thing things stuff something anything everything another other one ones using use get "
@@ -95,6 +95,17 @@ _ACRONYM = re.compile(r"^[A-Z]{2,6}s?$")  # "PTFE", "GSM", "NHS": terms, not nam
 # any other name is a thing the shop has or not ("an Instagram", "Venmo", "an iPhone app").
 _TO_A_PLACE = frozenset("to in from at near into within around across outside".split())
 
+
+# "can I place an order over the phone?": a way to order, which pages that offer it name with the order.
+_CHANNEL = r"(?P<channel>phone|telephone|e-?mail|post|mail|whatsapp|text|sms|instagram|facebook|live\s+chat)"
+_ORDER_BY_ASKED = (
+    re.compile(r"^\W*(?:(?:can|could|may)\s+(?:i|we)|is\s+it\s+possible\s+to)\s+"
+               r"(?:(?:place|make|put\s+in)\s+(?:an?\s+|my\s+|the\s+)?orders?|order|buy|shop|purchase)\b"
+               r"(?:\s+[\w'-]+){0,3}?\s+(?:over|by|via|through|on)\s+(?:the\s+)?" + _CHANNEL + r"\b", re.IGNORECASE),
+    re.compile(r"^\W*do\s+you\s+(?:take|accept)\s+" + _CHANNEL + r"\s+orders\b", re.IGNORECASE),
+)
+_ORDER_BY_SAID = (r"\b(?:order|buy|shop|purchase)\w*(?:\s+[\w'-]+){{0,3}}?\s+(?:over|by|via|through|on)\s+(?:the\s+)?{channel}\b",
+                  r"\b{channel}\s+orders\b", r"\b{channel}\s+us\s+to\s+(?:place\s+)?(?:an?\s+|your\s+)?order")
 
 # A Chinese question whether the shop has, sells or offers something: "你们卖沙发吗", "有学生优惠吗";
 # `asked` is the thing, after the verb (the subject before it, "新用户有优惠吗", is who asks).
@@ -234,6 +245,7 @@ class Mentions:
             written.update(w.lower() for w in _WORD.findall(text)
                            if not is_stopword(w.lower()) and w.lower() not in _NOT_THINGS)
         self.stems = frozenset(said)
+        self.text = "\n".join(texts_kept)
         self.spelling = Spelling(texts_kept)  # "rtack my order": the pages' "track"
         self.written = sorted(written)
         self.chinese = "".join(text for text in texts_kept if has_han(text))
@@ -269,6 +281,22 @@ class Mentions:
         # no sentence of theirs says
         said_as = {word: self.written[int(i)] for word, i in zip(missing, likeness.argmax(axis=1).tolist())}
         return [f"{a} {b}" for a, b in pairs if not self._together(said_as.get(a, a), said_as.get(b, b))]
+
+    def unsaid(self, question: str) -> bool:
+        """Whether the question asks for something the pages never say: a thing they never mention
+        (`unmentioned`), a care they never say of it (`uncared`) or a way to order they never offer
+        (`unoffered_channel`)."""
+        return bool(self.unmentioned(question)) or self.uncared(question) or self.unoffered_channel(question)
+
+    def unoffered_channel(self, question: str) -> bool:
+        """Whether the question asks to order by a channel ("can I place an order over the phone?")
+        that no page offers orders by: pages that take phone orders say "order by phone" or "phone
+        orders", not only "contact us by phone"."""
+        asked = next((found for pattern in _ORDER_BY_ASKED if (found := pattern.search(question))), None)
+        if asked is None:
+            return False
+        channel = asked.group("channel").lower()
+        return not any(re.search(pattern.format(channel=re.escape(channel)), self.text, re.IGNORECASE) for pattern in _ORDER_BY_SAID)
 
     def uncared(self, question: str) -> bool:
         """Whether a care question ("are your stoneware plates dishwasher safe?") asks about a thing

@@ -277,7 +277,7 @@ class Pipeline:
         # in the dishwasher when only their pans' sentence speaks of one.
         if self.mentions is not None and not weak:
             if reads:
-                weak = bool(self.mentions.unmentioned(question)) or self.mentions.uncared(question)
+                weak = self.mentions.unsaid(question)
             else:  # a question the first embedder does not read: "你们卖沙发吗"
                 weak = bool(self.mentions.unmentioned_zh(question))
         if weak:

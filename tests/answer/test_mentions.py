@@ -232,3 +232,18 @@ def test_a_part_about_what_an_unanswered_part_named_is_not_answered_either(pipel
     answered = pipeline.answer("do you offer gift vouchers for sale items, and how much is delivery?")
     assert not answered.escalate
     assert "£50" in answered.text
+
+
+@pytest.mark.parametrize(("question", "unoffered"), [
+    ("Can I place an order over the phone instead of online?", True),
+    ("do you take phone orders?", True),
+    ("can i order by email", True),
+    ("can i cancel my order by phone", False),  # not a way to order
+    ("can I pay by phone?", False),
+])
+def test_a_way_to_order_the_pages_never_offer_is_unoffered(question: str, unoffered: bool) -> None:
+    # "contact us by phone" and "once an order is dispatched": phone and order, but no ordering by phone
+    pages = ["Contact us by live chat or phone; once an order is dispatched it cannot be cancelled."]
+    assert Mentions(pages, ToyEmbedder(), min_similarity=0.6).unoffered_channel(question) is unoffered
+    offered = Mentions(["You can also order by phone or by email on weekdays."], ToyEmbedder(), min_similarity=0.6)
+    assert not offered.unoffered_channel(question)
