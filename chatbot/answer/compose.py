@@ -192,10 +192,14 @@ def candidate_sentences(passages: Sequence[Passage]) -> list[tuple[int, int, str
     ['Ground: $6.95']
     """
     found = []
+    seen: set[str] = set()  # a sentence two passages share (an FAQ's answer and its page's) is said once
     for number, passage in enumerate(passages, 1):
         for position, sentence in enumerate(passage_sentences(passage.text)):
             if not sentence.rstrip().endswith("?") and says_something(sentence) and not _LEAD_IN.search(sentence):
-                found.append((number, position, without_verdict(sentence)))
+                said = without_verdict(sentence)
+                if " ".join(said.lower().split()) not in seen:
+                    seen.add(" ".join(said.lower().split()))
+                    found.append((number, position, said))
     return found
 
 

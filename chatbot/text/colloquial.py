@@ -34,6 +34,7 @@ _FORMAL_EN = {
     "money back": "refund", "cheaper": "price drop difference", "price dropped": "price drop difference",
     "price went down": "price drop difference", "gone down in price": "price drop difference",
     "swap": "exchange", "broken": "damaged", "smashed": "damaged", "shattered": "damaged", "cracked": "damaged", "dented": "damaged",
+    "ripped": "damaged", "torn": "damaged", "burst": "damaged",
     "send it back": "return", "send them back": "return", "post it back": "return", "send back": "return",
     "out the plastic": "removed sealed plastic wrap", "out of the plastic": "removed sealed plastic wrap",
     "anyone around": "open opening hours", "anybody around": "open opening hours",

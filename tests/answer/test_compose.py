@@ -30,6 +30,14 @@ def test_a_pages_own_questions_are_not_answers() -> None:
     ]
 
 
+def test_a_sentence_two_passages_share_is_said_once() -> None:
+    returns = Passage("r", "returns", "Returns", "Opened food can't be returned. You don't need to send the opened bag back.", "r.md")
+    damaged = Passage("d", "damaged", "Damaged", "Damaged food: tell us within 14 days. You don't need to send the opened bag back.", "d.md")
+    chosen = compose("do i have to send the opened bag back", [returns, damaged], None, sentences=3)
+    assert sum("send the opened bag back" in sentence for sentence in chosen) == 1
+    assert "Damaged food: tell us within 14 days. [2]" in chosen
+
+
 @pytest.mark.parametrize("embedder", [None, ToyEmbedder()], ids=["words", "embedder"])
 def test_the_closest_sentences_are_kept_in_the_passages_order_and_cited(embedder: ToyEmbedder | None) -> None:
     chosen = compose("How much is UK delivery, and is it free over £50?", [RETURNS, DELIVERY], embedder, sentences=2)
