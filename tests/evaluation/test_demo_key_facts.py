@@ -12,7 +12,8 @@ from chatbot.knowledge.ingest import read_knowledge_base
 from chatbot.settings import REPO_ROOT
 
 SETS = {"demo_store.jsonl": 211, "demo_store_hard.jsonl": 60, "demo_store_fresh2.jsonl": 60,
-        "demo_store_fresh3.jsonl": 50, "demo_store_fresh4.jsonl": 50, "demo_store_fresh5.jsonl": 50, "trailhead.jsonl": 60,
+        "demo_store_fresh3.jsonl": 50, "demo_store_fresh4.jsonl": 50, "demo_store_fresh5.jsonl": 50, "demo_store_fresh6.jsonl": 50,
+        "trailhead.jsonl": 60,
         "lumen.jsonl": 60, "pawprint.jsonl": 60}  # answerable rows in each
 KEYED = []
 for name in SETS:
