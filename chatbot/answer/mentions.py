@@ -11,7 +11,7 @@ from itertools import pairwise
 from typing import TYPE_CHECKING
 
 from chatbot.knowledge.embedding import Embedder
-from chatbot.text.care import asked_care
+from chatbot.text.care import asked_care, asked_care_zh
 from chatbot.text.colloquial import with_formal_words
 from chatbot.text.places import scopes
 from chatbot.text.spelling import Spelling
@@ -248,7 +248,8 @@ class Mentions:
         self.text = "\n".join(texts_kept)
         self.spelling = Spelling(texts_kept)  # "rtack my order": the pages' "track"
         self.written = sorted(written)
-        self.chinese = "".join(text for text in texts_kept if has_han(text))
+        self.chinese_passages = [text for text in texts_kept if has_han(text)]
+        self.chinese = "".join(self.chinese_passages)
         self._vectors: np.ndarray | None = None
         self._lock = threading.Lock()
 
@@ -312,6 +313,33 @@ class Mentions:
         return not known or not any(
             known <= frozenset().union(*sentences) and any(asked.care & said and known & said for said in sentences)
             for sentences in self.sentences
+        )
+
+    def unsaid_zh(self, question: str) -> bool:
+        """`unsaid` for a Chinese question: a thing the pages never write, or an appliance they never
+        say of the thing."""
+        return bool(self.unmentioned_zh(question)) or self.uncared_zh(question)
+
+    def uncared_zh(self, question: str) -> bool:
+        """Whether a Chinese appliance question ("不锈钢锅能放进洗碗机洗吗") asks it of a thing no
+        passage names with the appliance: each word of the thing the pages write in the passage (of
+        a word they never write, "羊毛衫", its last character, "针织衫"), and one of them in a
+        sentence that names the appliance ("不粘锅可以放入洗碗机" is no answer for 不锈钢锅)."""
+        asked = asked_care_zh(question)
+        if asked is None or not self.chinese:
+            return False
+        import rjieba
+
+        needed = [word if word in self.chinese else word[-1]
+                  for word in rjieba.cut(asked.thing) if has_han(word) and word not in CHINESE_STOPWORDS
+                  and (len(word) > 1 or word in self.chinese)]
+        if not needed:
+            return False
+        return not any(
+            all(word in passage for word in needed)
+            and any(any(care in sentence for care in asked.care) and any(word in sentence for word in needed)
+                    for sentence in re.split(r"[。！？；\n]", passage))
+            for passage in self.chinese_passages
         )
 
     def unmentioned_zh(self, question: str) -> list[str]:

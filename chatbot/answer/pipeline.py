@@ -279,7 +279,7 @@ class Pipeline:
             if reads:
                 weak = self.mentions.unsaid(question)
             else:  # a question the first embedder does not read: "你们卖沙发吗"
-                weak = bool(self.mentions.unmentioned_zh(question))
+                weak = self.mentions.unsaid_zh(question)
         if weak:
             return Decision(passages, confidence, True, REASON_NO_EVIDENCE, question, query=query)
         return Decision(passages, confidence, False, REASON_ANSWERED, question, query=query)

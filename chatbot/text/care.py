@@ -80,3 +80,50 @@ def asked_care(question: str) -> CareQuestion | None:
             care = re.sub(r"\s+", " ", found.group("care").lower()).rstrip("s").replace("dish washer", "dishwasher")
             return CareQuestion(content_words(_SAID_AS.get(care, care)), content_words(found.group("item")) - _NOT_THE_THING)
     return None
+
+
+# The same in Chinese, for the appliances: "不锈钢锅能放进洗碗机洗吗" asks it of 不锈钢锅; each name of an
+# appliance with the words a page may use for it.
+_APPLIANCES_ZH = {"洗碗机": ("洗碗机",), "微波炉": ("微波炉",), "烤箱": ("烤箱",), "电磁炉": ("电磁炉",), "洗衣机": ("洗衣机", "机洗"),
+                  "机洗": ("洗衣机", "机洗"), "烘干": ("烘干",), "冰箱": ("冰箱",), "冷冻": ("冷冻",)}
+_APPLIANCE_ZH = re.compile("|".join(_APPLIANCES_ZH))
+# Where the thing's name ends: the verb or modal after it ("能", "可以", "放进" ...).
+_THING_ZH_ENDS = re.compile(r"(?:能不能|可不可以|可以|能否|能|可|适合|适用|放|进|扔|用|在|上|用于|咋|怎么|如何)")
+_OWNER_ZH = re.compile(r"^(?:你们家的|你们的|你家的|你们家|我的|我家的|这个|那个|这款|那款|这种)")
+_CLAUSE_ZH = re.compile(r"[，。？！?,!；;\s]+")
+
+
+@dataclass(frozen=True)
+class CareQuestionZh:
+    """What a Chinese appliance question asks about: the words a page may use for the appliance,
+    and the thing's name."""
+
+    care: tuple[str, ...]
+    thing: str
+
+
+def asked_care_zh(question: str) -> CareQuestionZh | None:
+    """The appliance a Chinese question asks about and the thing it asks it of; None for any other.
+
+    >>> asked_care_zh("不锈钢锅能放进洗碗机洗吗？")
+    CareQuestionZh(care=('洗碗机',), thing='不锈钢锅')
+    >>> asked_care_zh("你们家的不粘锅能放洗碗机洗吗"), asked_care_zh("地毯脏了能机洗吗")
+    (CareQuestionZh(care=('洗碗机',), thing='不粘锅'), CareQuestionZh(care=('洗衣机', '机洗'), thing='地毯脏了'))
+    >>> asked_care_zh("刀具咋保养 能进洗碗机不").thing, asked_care_zh("退货要多久？") is None
+    ('刀具', True)
+    """
+    earlier = ""
+    for clause in _CLAUSE_ZH.split(question):
+        appliance = _APPLIANCE_ZH.search(clause)
+        if appliance is None:
+            earlier = clause
+            continue
+        # "刀具咋保养 能进洗碗机不": the thing is named in the clause before
+        thing = _thing_zh(clause[: appliance.start()]) or _thing_zh(earlier)
+        return CareQuestionZh(_APPLIANCES_ZH[appliance.group()], thing)
+    return None
+
+
+def _thing_zh(text: str) -> str:
+    end = _THING_ZH_ENDS.search(text)
+    return _OWNER_ZH.sub("", text[: end.start()] if end else text)

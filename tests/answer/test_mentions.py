@@ -247,3 +247,21 @@ def test_a_way_to_order_the_pages_never_offer_is_unoffered(question: str, unoffe
     assert Mentions(pages, ToyEmbedder(), min_similarity=0.6).unoffered_channel(question) is unoffered
     offered = Mentions(["You can also order by phone or by email on weekdays."], ToyEmbedder(), min_similarity=0.6)
     assert not offered.unoffered_channel(question)
+
+
+ZH_CARE_PAGES = ["铸铁锅请用热水手洗，切勿放入洗碗机。如果出现锈点，在烤箱中重新开锅。",
+                 "不粘锅可以放入洗碗机清洗。", "针织衫请避免烘干，因为可能会缩水。"]
+
+
+@pytest.mark.parametrize(("question", "uncared"), [
+    ("铸铁锅能扔洗碗机洗吗", False),
+    ("你们家的不粘锅能放洗碗机洗吗？", False),
+    ("羊毛衫能烘干吗", False),  # a word the pages never write: its last character, 针织衫's 衫
+    ("不锈钢锅能放进洗碗机洗吗？", True),  # 锅 and 洗碗机 in one sentence, but never 不锈钢
+    ("不粘锅能进烤箱吗", True),  # the oven only in the cast iron passage
+    ("铸铁锅能在电磁炉上用吗", True),
+    ("刀具咋保养 能进洗碗机不", True),  # the thing named in the clause before
+    ("退货要多久？", False),
+])
+def test_an_appliance_the_chinese_pages_never_name_with_the_thing_is_uncared(question: str, uncared: bool) -> None:
+    assert Mentions(ZH_CARE_PAGES, ToyEmbedder(), min_similarity=0.6).uncared_zh(question) is uncared
