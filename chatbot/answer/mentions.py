@@ -110,22 +110,27 @@ _ORDER_BY_SAID = (r"\b(?:order|buy|shop|purchase)\w*(?:\s+[\w'-]+){{0,3}}?\s+(?:
 # A Chinese question whether the shop has, sells or offers something: "你们卖沙发吗", "有学生优惠吗";
 # `asked` is the thing, after the verb (the subject before it, "新用户有优惠吗", is who asks).
 _ASKING_ZH = re.compile(r"(?:有没有|有|卖不卖|卖|提供|支持|接受)(?P<asked>[^，。？！?,!；;\s]{1,12}?)(?:的)?(?:吗|么|嘛|不|没|没有)[？?]?$")
+# "能帮忙做礼品包装吗", "可以帮忙安装吗": a service, asked for by its name, which pages that offer it write.
+_SERVICE_ZH = re.compile(r"(?:能|可以|能不能|可不可以|会|能否)(?:顺便|免费|帮忙|帮我|帮|给我|给)*(?:做|提供|进行)?"
+                         r"(?P<asked>礼品包装|安装|组装|回收|刻字|雕刻|上门取件|以旧换新)")
 _CLAUSE_ZH = re.compile(r"[，。？！?,!；;\s]+")
 _ASKED_ZH_ENDS = re.compile(r"(?:可以|能|可|要|是|在|的|呢|啊|吧)$")
 
 
 def asked_for_zh(question: str) -> list[str]:
-    """The Chinese words of what an existence question asks for, after its verb.
+    """The Chinese words of what an existence question asks for, after its verb, or the service
+    it asks to be done.
 
     >>> asked_for_zh("你们卖沙发吗？"), asked_for_zh("你们有学生优惠吗"), asked_for_zh("退货要多久？")
     (['沙发'], ['学生', '优惠'], [])
-    >>> asked_for_zh("你们有手机app吗")
-    ['手机', 'app']
+    >>> asked_for_zh("你们有手机app吗"), asked_for_zh("能帮忙做礼品包装吗？要加钱吗？")
+    (['手机', 'app'], ['礼品包装'])
     """
     import rjieba
 
     words: list[str] = []
     for clause in _CLAUSE_ZH.split(question):
+        words += [found.group("asked") for found in _SERVICE_ZH.finditer(clause)]
         found = _ASKING_ZH.search(clause)
         if found is not None:
             asked = _ASKED_ZH_ENDS.sub("", found.group("asked"))

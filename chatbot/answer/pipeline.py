@@ -71,8 +71,9 @@ PART_SENTENCES = 2  # at most, for each question of a message that asks several
 _MARKER = re.compile(r"\[(\d+)\]")
 
 
-# A question about what an earlier one named: "how much does it cost?"
-_REFERS_BACK = re.compile(r"\b(?:it|its|it's|that|this|they|them|those|these)\b", re.IGNORECASE)
+# A question about what an earlier one named: "how much does it cost?", "要加钱吗" (short: its subject is
+# the earlier one's), "它贵吗".
+_REFERS_BACK = re.compile(r"\b(?:it|its|it's|that|this|they|them|those|these)\b|[它这那]|^\W*[\u4e00-\u9fff]{1,4}\W*$", re.IGNORECASE)
 
 
 def _place(shown: list[Passage], passage: Passage) -> int:

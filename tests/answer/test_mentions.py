@@ -8,7 +8,7 @@ from dataclasses import replace
 import pytest
 
 from chatbot.answer.mentions import Mentions, asked_for
-from chatbot.answer.pipeline import Pipeline
+from chatbot.answer.pipeline import _REFERS_BACK, Pipeline
 from chatbot.knowledge.index import build_index
 from chatbot.knowledge.ingest import read_knowledge_base
 from chatbot.knowledge.retrieval import HybridRetriever
@@ -265,3 +265,11 @@ ZH_CARE_PAGES = ["铸铁锅请用热水手洗，切勿放入洗碗机。如果�
 ])
 def test_an_appliance_the_chinese_pages_never_name_with_the_thing_is_uncared(question: str, uncared: bool) -> None:
     assert Mentions(ZH_CARE_PAGES, ToyEmbedder(), min_similarity=0.6).uncared_zh(question) is uncared
+
+
+@pytest.mark.parametrize(("part", "refers"), [
+    ("and how much does it cost?", True), ("要加钱吗？", True), ("它贵吗", True),
+    ("how long do refunds take?", False), ("退货运费由谁承担？", False),
+])
+def test_a_part_that_refers_back_is_told_by_its_pronoun_or_its_shortness(part: str, refers: bool) -> None:
+    assert (_REFERS_BACK.search(part) is not None) is refers
