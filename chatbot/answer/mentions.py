@@ -113,6 +113,7 @@ _ASKING_ZH = re.compile(r"(?:有没有|有|卖不卖|卖|提供|支持|接受)(?
 # "能帮忙做礼品包装吗", "可以帮忙安装吗": a service, asked for by its name, which pages that offer it write.
 _SERVICE_ZH = re.compile(r"(?:能|可以|能不能|可不可以|会|能否)(?:顺便|免费|帮忙|帮我|帮|给我|给)*(?:做|提供|进行)?"
                          r"(?P<asked>礼品包装|安装|组装|回收|刻字|雕刻|上门取件|以旧换新)")
+_ASKING_ZH_OPEN = re.compile(r"(?:有没有|有无|卖不卖)(?P<asked>[^，。？！?,!；;\s]{1,12}?)[？?]?$")  # "有没有额外优惠？"
 _CLAUSE_ZH = re.compile(r"[，。？！?,!；;\s]+")
 _ASKED_ZH_ENDS = re.compile(r"(?:可以|能|可|要|是|在|的|呢|啊|吧)$")
 
@@ -126,17 +127,35 @@ def asked_for_zh(question: str) -> list[str]:
     >>> asked_for_zh("你们有手机app吗"), asked_for_zh("能帮忙做礼品包装吗？要加钱吗？")
     (['手机', 'app'], ['礼品包装'])
     """
-    import rjieba
-
     words: list[str] = []
     for clause in _CLAUSE_ZH.split(question):
         words += [found.group("asked") for found in _SERVICE_ZH.finditer(clause)]
-        found = _ASKING_ZH.search(clause)
-        if found is not None:
-            asked = _ASKED_ZH_ENDS.sub("", found.group("asked"))
-            words += [w for w in rjieba.cut(asked)
-                      if len(w) > 1 and (has_han(w) or w.isascii() and w.isalpha()) and w not in CHINESE_STOPWORDS]
+        words += [word for thing in _asked_things_zh(clause) for word in _thing_words_zh(thing)]
     return words
+
+
+def asked_pairs_zh(question: str) -> list[str]:
+    """The things of two or more words a Chinese existence question asks for ("学生优惠", "手机app"),
+    which pages that have them write together.
+
+    >>> asked_pairs_zh("你们有学生优惠吗"), asked_pairs_zh("你们卖沙发吗"), asked_pairs_zh("有婚礼礼品清单服务吗")
+    (['学生优惠'], [], [])
+    >>> asked_pairs_zh("在App上下单有没有额外优惠？")
+    ['额外优惠']
+    """
+    return [thing for clause in _CLAUSE_ZH.split(question) for thing in _asked_things_zh(clause)
+            if len(thing) <= 6 and len(_thing_words_zh(thing)) >= 2]
+
+
+def _asked_things_zh(clause: str) -> list[str]:
+    found = _ASKING_ZH.search(clause) or _ASKING_ZH_OPEN.search(clause)
+    return [_ASKED_ZH_ENDS.sub("", found.group("asked"))] if found is not None else []
+
+
+def _thing_words_zh(thing: str) -> list[str]:
+    import rjieba
+
+    return [w for w in rjieba.cut(thing) if len(w) > 1 and (has_han(w) or w.isascii() and w.isalpha()) and w not in CHINESE_STOPWORDS]
 
 
 def asked_for(question: str) -> list[str]:
@@ -350,11 +369,13 @@ class Mentions:
     def unmentioned_zh(self, question: str) -> list[str]:
         """The words a Chinese existence question asks for that the pages' Chinese text never
         writes, nor their word for it ("你们卖沙发吗" on pages without 沙发; "有包邮吗" on pages with
-        免运费 is answered); [] for any other question, and for pages with no Chinese. No likeness
-        is tried: the multilingual embedder finds every word near some word."""
+        免运费 is answered), or else its things of two words they never write together ("手机app"
+        on pages that only write "银行 App"); [] for any other question, and for pages with no
+        Chinese. No likeness is tried: the multilingual embedder finds every word near some word."""
         if not self.chinese:
             return []
-        return [word for word in asked_for_zh(question) if not self._written_zh(word)]
+        missing = [word for word in asked_for_zh(question) if not self._written_zh(word)]
+        return missing or [thing for thing in asked_pairs_zh(question) if not self._written_zh(thing)]
 
     def _written_zh(self, word: str) -> bool:
         """Whether the pages write `word`, or the word they use for it ("包邮": "免运费")."""

@@ -273,3 +273,11 @@ def test_an_appliance_the_chinese_pages_never_name_with_the_thing_is_uncared(que
 ])
 def test_a_part_that_refers_back_is_told_by_its_pronoun_or_its_shortness(part: str, refers: bool) -> None:
     assert (_REFERS_BACK.search(part) is not None) is refers
+
+
+def test_a_chinese_thing_of_two_words_the_pages_never_write_together_is_unmentioned() -> None:
+    mentions = Mentions(["未及时在银行 App 中完成验证。", "新用户首单享受优惠。", "学生可以注册账户。"], ToyEmbedder(), min_similarity=0.6)
+    assert mentions.unmentioned_zh("你们有手机App吗？") == ["手机"]  # written nowhere: the word itself is missing
+    assert mentions.unmentioned_zh("你们有学生优惠吗") == ["学生优惠"]  # each word written, never together
+    assert mentions.unmentioned_zh("新用户有优惠吗") == []
+    assert mentions.unmentioned_zh("在App上下单有没有额外优惠？") == ["额外"]
