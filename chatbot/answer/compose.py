@@ -203,6 +203,25 @@ def candidate_sentences(passages: Sequence[Passage]) -> list[tuple[int, int, str
     return found
 
 
+def for_places(sentence: str, places: frozenset[str]) -> str:
+    """A list of rules by place ("prices are: Ireland £6.95; other EU countries £9.95; ...") cut to
+    the places asked about; the sentence itself when it is no such list or names none of them.
+
+    >>> for_places("Prices are: Ireland £6.95; other EU countries £9.95; the United States £19.95.", frozenset({"eu"}))
+    'Prices are: other EU countries £9.95.'
+    """
+    parts = sentence.split(";")
+    if len(parts) < 3 or not places:
+        return sentence
+    lead, colon, first = parts[0].rpartition(":")
+    rules = [first if colon else parts[0], *parts[1:]]
+    kept = [rule.strip().rstrip(".") for rule in rules if scopes(rule) & places]
+    if not kept or len(kept) == len(rules):
+        return sentence
+    said = "; ".join(kept)
+    return f"{lead}{colon} {said}." if colon else f"{said[0].upper()}{said[1:]}."
+
+
 def sentence_scores(question: str, sentences: Sequence[str], titles: Sequence[str], embedder: Embedder | None) -> list[float]:
     """How well each sentence answers the question: its cosine with the question (read with its
     passage's title, which says what "it" is) plus `WORD_WEIGHT` for each content word shared;
@@ -245,6 +264,8 @@ def compose(
     # when another sentence names the Scottish Islands.
     asked = f"{context} {question}"
     found = [f for f, fits in zip(found, fits_places([sentence for _, _, sentence in found], asked)) if fits]
+    places = scopes(asked)
+    found = [(number, position, for_places(sentence, places)) for number, position, sentence in found]
     titles = [passages[number - 1].title for number, _, _ in found]
     texts = [sentence for _, _, sentence in found]
     scores = sentence_scores(question, texts, titles, embedder)

@@ -1,6 +1,6 @@
 """Small sums a shopper asks the pages to do: a basket after a discount against the free-delivery
-threshold, points turned into vouchers, the points an order earns, the last day of a window that
-runs from a date. The rule is read from one of the passages' sentences, never assumed, and the
+threshold, a sum outside a rule's range, points turned into vouchers, the points an order earns,
+the last day of a window that runs from a date. The rule is read from one of the passages' sentences, never assumed, and the
 shopper's numbers from the question; the result is one sentence, cited to the rule's passage,
 that goes before the composed answer."""
 
@@ -25,6 +25,14 @@ _MONEY = re.compile(
 )
 _WORD_CURRENCY = {"pound": "£", "pounds": "£", "quid": "£", "euro": "€", "euros": "€", "dollar": "$", "dollars": "$", "bucks": "$"}
 _PERCENT_OFF = re.compile(r"(?<![\d.])(\d{1,2}(?:\.\d+)?)\s?(?:%|percent|per\s+cent)", re.IGNORECASE)
+_AMOUNT_OFF = re.compile(rf"(?:{_CURRENCY})\s?{_AMOUNT}\s*(?:off|discount|voucher|coupon)\b", re.IGNORECASE)
+# A range or a minimum a sum must meet: "on orders between £30 and £1,000", "a minimum spend of £20".
+_BETWEEN = re.compile(rf"\bbetween\s+(?P<cur>{_CURRENCY})\s?(?P<low>{_AMOUNT})\s+and\s+{_CURRENCY}?\s?(?P<high>{_AMOUNT})", re.IGNORECASE)
+_MINIMUM = re.compile(rf"\bminimum\s+(?:spend|order|purchase|basket|order\s+value)?\s*(?:of\s+)?(?P<cur>{_CURRENCY})\s?(?P<amount>{_AMOUNT})",
+                      re.IGNORECASE)
+_ASKS_WHETHER = re.compile(r"^\W*(?:(?:hi|hey|hello|ok|so|and)\W+)*(?:can|could|is|are|do|does|will|would|may)\b", re.IGNORECASE)
+# Words of the question that do not say what the range is for.
+_NOT_WHAT = content_words("order orders spend spent basket buy buying pay paying use using option cost costs price total")
 _CODE = re.compile(r"\b[A-Z]{3,}\d{1,3}\b")  # a promo code: WELCOME10, SPRING15
 
 # Free delivery from a threshold, the sum tied to the word free: "Standard UK delivery is free on orders
@@ -70,7 +78,8 @@ _ASKS_DEADLINE = re.compile(r"\blast\s+day\b|\bdeadline\b|\b(?:until|till|til)\s
 _WITHIN_DAYS = re.compile(r"\bwithin\s+(?P<days>\d+)\s+days?\s+of\s+(?:the\s+)?(?P<event>delivery|receiving|receipt|purchase|your\s+order|ordering|order)",
                           re.IGNORECASE)
 _EXAMPLE = re.compile(r"\b(?:for\s+example|for\s+instance|e\.g\.|so\s+if|say)\b", re.IGNORECASE)
-_DELIVERED = re.compile(r"\b(?:delivered|arrived|came|got\s+it|received|turned\s+up|landed)\b", re.IGNORECASE)
+_DELIVERED = re.compile(r"\b(?:delivered|arrived|came|got\s+(?:it|them|my\s+(?:order|parcel|delivery))|received|turned\s+up|landed)\b",
+                        re.IGNORECASE)
 _ORDERED = re.compile(r"\b(?:ordered|bought|purchased|placed)\b", re.IGNORECASE)
 _NAME = re.compile(r"\b[A-Z][a-z]+\b")  # a tier's name: "Oak members earn ..."
 _DENIED_NAME = re.compile(r"\b(?:not|no|n't|never)\s+(?:an?\s+|the\s+)?(?:[a-z]+\s+(?:or|and|nor)\s+)*[a-z]+", re.IGNORECASE)
@@ -108,8 +117,34 @@ def worked_sum(question: str, context: str, sentences: Sequence[str]) -> Sum | N
     >>> worked_sum("how long does delivery take?", "", rule) is None
     True
     """
-    return (_free_delivery_sum(question, sentences) or _earned_sum(question, context, sentences)
+    return (_free_delivery_sum(question, sentences) or _range_sum(question, sentences) or _earned_sum(question, context, sentences)
             or _points_sum(question, context, sentences) or _deadline_sum(question, sentences))
+
+
+def _range_sum(question: str, sentences: Sequence[str]) -> Sum | None:
+    """"can I use Klarna on a £25 order?": "No" when the one sum in the question is outside the
+    range ("between £30 and £1,000") or below the minimum ("a minimum spend of £20") a sentence
+    about the same thing states. Inside it, other conditions may still apply: no sum then."""
+    money = [found for found in _money(question) if _AMOUNT_OFF.match(question, found[2]) is None]
+    if len(money) != 1 or not _ASKS_WHETHER.match(question):
+        return None
+    currency, amount, start = money[0]
+    if _CONDITION.search(question[:start]):
+        return None
+    about = content_words(question) - _NOT_WHAT
+    for number, sentence in enumerate(sentences):
+        if not about & content_words(sentence):
+            continue
+        if (found := _BETWEEN.search(sentence)) is not None:
+            low, high = (float(found.group(name).replace(",", "")) for name in ("low", "high"))
+            sign = found.group("cur")
+            if sign[-1] == currency[-1] and not low <= amount <= high:
+                return Sum(f"No: {_price(sign, amount)} is not between {_price(sign, low)} and {_price(sign, high)}.", number)
+        elif (found := _MINIMUM.search(sentence)) is not None:
+            low, sign = float(found.group("amount").replace(",", "")), found.group("cur")
+            if sign[-1] == currency[-1] and amount < low:
+                return Sum(f"No: {_price(sign, amount)} is below the {_price(sign, low)} minimum.", number)
+    return None
 
 
 def _money(text: str) -> list[tuple[str, float, int]]:
@@ -149,16 +184,22 @@ def _free_delivery_sum(question: str, sentences: Sequence[str]) -> Sum | None:
     """"is delivery free on my £54 basket with 10% off?": one sum in the question, against the one
     threshold a free-delivery sentence states (after discounts, when there is a discount)."""
     money = _money(question)
-    if len(money) != 1 or not _ASKS_FREE_DELIVERY.search(question):
+    off = [found for found in money if _AMOUNT_OFF.match(question, found[2]) is not None]  # "a £5 off code"
+    money = [found for found in money if found not in off]
+    if len(money) != 1 or len(off) > 1 or not _ASKS_FREE_DELIVERY.search(question):
         return None
     currency, basket, start = money[0]
     if _CONDITION.search(question[:start]):
         return None
-    discount = _discount(question, sentences)
+    discount = _discount(question, sentences) if not off else None
     kinds = {_plain(kind) for kind in _DELIVERY_KIND.findall(question)}
     places = scopes(question)
-    rules = [(number, sentence, rule, scopes(sentence)) for number, sentence in enumerate(sentences)
-             if (rule := _FREE_FROM.search(sentence))]
+    # a sentence with a threshold for each of several countries ("Ireland £6.95, free on orders over
+    # £100; other EU countries £9.95, free on orders over £150") is a rule per clause, for a shopper
+    # who says where
+    rules = [(number, clause, rule, scopes(clause)) for number, sentence in enumerate(sentences)
+             for clause in (sentence.split(";") if len(_THRESHOLD.findall(sentence)) > 1 else [sentence])
+             if (rule := _FREE_FROM.search(clause)) and (places or clause == sentence)]
     if not places and len({spoken for *_, spoken in rules if spoken}) > 1:
         return None  # "free in Canada from CA$59" beside "free to the US from CA$125", and the shopper says not where
     for number, sentence, rule, spoken in rules:
@@ -169,14 +210,17 @@ def _free_delivery_sum(question: str, sentences: Sequence[str]) -> Sum | None:
         if places and spoken and not places & spoken:  # "to the US" is not the UK's rule
             continue
         how, sign, amount, more = rule.group("how", "cur", "amount", "more")
-        if sign[-1] != currency[-1] or (discount is not None and not _AFTER_DISCOUNTS.search(sentence)):
+        if sign[-1] != currency[-1] or ((discount is not None or off) and not _AFTER_DISCOUNTS.search(sentence)):
             continue
         threshold = float(amount.replace(",", ""))
         total = round(basket * (1 - discount / 100), 2) if discount is not None else basket
+        total = round(total - off[0][1], 2) if off else total
         enough = total > threshold if how.lower() == "over" and not more else total >= threshold
         worked = _price(sign, basket)  # in the page's sign: CA$ for the shopper's $
         if discount is not None:
             worked += f" with {discount:g}% off comes to {_price(sign, total)}"
+        elif off:
+            worked += f" with {_price(sign, off[0][1])} off comes to {_price(sign, total)}"
         needed = f"the {_price(sign, threshold)} needed for free delivery"
         if enough:
             return Sum(f"Yes: {worked}, which reaches {needed}.", number)

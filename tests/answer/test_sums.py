@@ -119,3 +119,36 @@ def test_the_sum_goes_first_and_its_rule_is_among_the_sentences_cited() -> None:
                      sentences=2)
     assert chosen[0] == "No: £54 with 10% off comes to £48.60, below the £50 needed for free delivery (£1.40 short). [2]"
     assert f"{FREE} [2]" in chosen[1:]
+
+
+INTERNATIONAL = ("International delivery prices per order are: Ireland £6.95, free on orders over £100; other EU countries "
+                 "£9.95, free on orders over £150; the United States and Canada £19.95.")
+AFTER_CODES = "Free standard UK delivery applies to every order of £50 or more after any discount codes are taken off."
+
+
+@pytest.mark.parametrize(("question", "expected"), [
+    ("My basket comes to £54 but I've got a £5 off code. Will I still get free standard delivery?",
+     "No: £54 with £5 off comes to £49, below the £50 needed for free delivery (£1 short)."),
+    ("im in france and my order is £120, do i get free shipping?", "No: £120, below the £150 needed for free delivery (£30 short)."),
+    ("im in dublin and my order is £120, is delivery free?", "Yes: £120, which reaches the £100 needed for free delivery."),
+    ("my order is £120, do i get free shipping?", "Yes: £120, which reaches the £50 needed for free delivery."),  # no place: not the list's
+])
+def test_a_fixed_discount_and_a_threshold_per_country_are_worked(question: str, expected: str) -> None:
+    assert said(question, [AFTER_CODES, INTERNATIONAL]) == expected
+
+
+@pytest.mark.parametrize(("question", "expected"), [
+    ("Is Klarna an option for a £25 order?", "No: £25 is not between £30 and £1,000."),
+    ("can i use WELCOME10 on a £15 order?", "No: £15 is below the £20 minimum."),
+    ("can i use klarna on a £300 order", None),  # inside the range other conditions may apply: no yes
+    ("can I use klarna if I spend over £25?", None),  # the sum is a condition, not the basket
+])
+def test_a_sum_outside_the_range_a_rule_states_is_a_no(question: str, expected: str | None) -> None:
+    rules = ["UK customers can use Klarna to pay in 3 interest-free instalments on orders between £30 and £1,000.",
+             "WELCOME10 needs a minimum spend of £20 and is valid for 30 days."]
+    assert said(question, rules) == expected
+
+
+def test_a_deadline_counts_from_the_day_the_shopper_got_the_order() -> None:
+    assert said("got my order on 10 may, its a full price lamp. whats the last day i can send it back??", RETURNS) == (
+        "With delivery on 10 May, the 30 days run until 9 June.")
