@@ -70,6 +70,7 @@ _ASKING = [
 ]
 _ASKED_ENDS = re.compile(r"[?.!,;:]|\s+(?:if|when|because|since|as)\s+", re.IGNORECASE)
 _WORD = re.compile(r"[A-Za-z][A-Za-z'’-]*[A-Za-z]")
+_OWNER = re.compile(r"(?<=s)['’](?!\w)")  # "customers' data", "kids' bedding": whose, not one thing with what follows
 # Where a message's questions begin: "where is the linen from, is it european flax?" asks the second too.
 _CLAUSE = re.compile(r"(?<=[?.!,;])\s+|\s+[-–—]\s+")
 _WITH = re.compile(r"(?<!\w)w/(?!o\b)", re.IGNORECASE)
@@ -195,6 +196,8 @@ def asked_pairs(question: str) -> list[tuple[str, str]]:
     ([('Subscribe', 'Save')], [('Apple', 'Pay')])
     >>> asked_pairs("can i pay for my autoship w/ paypal?"), asked_pairs("is there a Maple & Moss app?")
     ([], [('Maple', 'Moss'), ('Moss', 'app')])
+    >>> asked_pairs("do you sell customers' personal data?")
+    [('personal', 'data')]
     """
     if _MAY_I.search(question):  # "is it possible to use the free profile?": what to do, not a thing to have
         return []
@@ -216,12 +219,16 @@ def _asked_spans(question: str) -> list[list[str]]:
             asked = _WITH.sub(" with ", asked)  # "my autoship w/ paypal": two things, not one
             words = _WORD.findall(asked)
             before = ["", *(word.lower() for word in words)]
-            spans.append([word if (word.islower() or _ACRONYM.match(word) or before[i] not in _TO_A_PLACE)
-                          and not (before[i] in _TO_A_PLACE and scopes(word))  # "to cork": a place, written small
-                          and "'" not in word and "’" not in word
-                          and not is_stopword(word.lower()) and word.lower() not in _NOT_THINGS
-                          and not all(w.isdigit() for w in content_words(word)) else ""
-                          for i, word in enumerate(words)])
+            span = [word if (word.islower() or _ACRONYM.match(word) or before[i] not in _TO_A_PLACE)
+                    and not (before[i] in _TO_A_PLACE and scopes(word))  # "to cork": a place, written small
+                    and "'" not in word and "’" not in word
+                    and not is_stopword(word.lower()) and word.lower() not in _NOT_THINGS
+                    and not all(w.isdigit() for w in content_words(word)) else ""
+                    for i, word in enumerate(words)]
+            owners = {match.start() for match in _OWNER.finditer(asked)}
+            ends = [found.end() for found in _WORD.finditer(asked)]
+            # an owner is asked for, but is no thing with the word after it
+            spans.append([piece for word, end in zip(span, ends) for piece in ([word, ""] if end in owners else [word])])
     return spans
 
 
@@ -305,7 +312,9 @@ class Mentions:
         # each missing word as the pages' nearest: "student discount" is "school discount", which
         # no sentence of theirs says
         said_as = {word: self.written[int(i)] for word, i in zip(missing, likeness.argmax(axis=1).tolist())}
-        return [f"{a} {b}" for a, b in pairs if not self._together(said_as.get(a, a), said_as.get(b, b))]
+        # (and a name's thing, "Moss app", whichever word is missing: "for iPhone" is near "Apple")
+        return [f"{a} {b}" for a, b in pairs if (a in said_as or b in said_as or a.islower() != b.islower())
+                and not self._together(said_as.get(a, a), said_as.get(b, b))]
 
     def unsaid(self, question: str) -> bool:
         """Whether the question asks for something the pages never say: a thing they never mention

@@ -13,7 +13,8 @@ _ASKING = (
 )
 # A second question joined to the first: ", and how long ...", " and can I ...", "; also do you ...".
 _JOINED = re.compile(rf"(?:,|;)?\s+(?:and|also|plus|n|&)\s+(?=(?:{_ASKING})\b)|,\s+(?=(?:{_ASKING})\b)", re.IGNORECASE)
-_QUESTION_START = re.compile(rf"^\W*(?:{_ASKING})\b", re.IGNORECASE)
+# "if not, how long does standard take": a question after what it depends on
+_QUESTION_START = re.compile(rf"^\W*(?:(?:if\s+not|if\s+so|otherwise|or\s+else)\W+)?(?:{_ASKING})\b", re.IGNORECASE)
 # What a question opens with before its subject: "how much is", "can I", "do you", "what's the".
 _ASK = re.compile(
     rf"^\W*(?:how\s+(?:much|many|long|soon|often)|{_ASKING})\b"
@@ -40,6 +41,8 @@ def split_questions(message: str) -> list[str]:
     ['do you deliver to ireland and the uk']
     >>> split_questions("I live in Germany, can I do an exchange?")
     ['I live in Germany, can I do an exchange?']
+    >>> split_questions("I'm in Belfast - can I get next day delivery? if not how long does standard take")
+    ["I'm in Belfast - can I get next day delivery?", 'if not how long does standard take']
     >>> split_questions("寄到德国运费多少？多久能到？")
     ['寄到德国运费多少？', '多久能到？']
     """
