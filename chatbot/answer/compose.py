@@ -12,6 +12,7 @@ import numpy as np
 from chatbot.answer.polarity import clauses, negated
 from chatbot.answer.sums import worked_sum
 from chatbot.knowledge.embedding import Embedder
+from chatbot.text.colloquial import with_formal_words
 from chatbot.text.measures import asked_measure, states_measure
 from chatbot.text.places import fits_places, scopes
 from chatbot.text.words import content_words, passage_sentences, says_something
@@ -33,6 +34,10 @@ _BARE_VERDICT = re.compile(
     r"^(?:(?:yes|no)[,:;!.]\s+|(?:是的|不是|可以|不可以|不行|不能|没有|不会|是|对|不|能|有|会)[，,：:！!]\s*)(?=\S)", re.IGNORECASE
 )
 
+
+# Words that ask for a measure rather than say of what: "how much", "cost", "usually".
+_MEASURE_WORDS = content_words("much many long cost costs price prices charge fee heavy big wide tall weigh weight size "
+                               "temperature temp year old usually typically roughly approximately")
 
 # A question a verdict answers: it opens with an auxiliary ("Can I ...?", "do you ...", "is it ...").
 _YES_NO = re.compile(
@@ -289,10 +294,17 @@ def compose(
             best[-1] = worked.rule
         return [f"{worked.text} [{found[worked.rule][0]}]", *cited(best)]
     measure = asked_measure(question)
-    if measure and best and not any(states_measure(found[i][2], measure) for i in best):
+    # a measure of what is asked about: "how much off in Black Friday week?" is not answered by the
+    # welcome code's "minimum spend of £20"
+    about = content_words(with_formal_words(f"{context} {question}", english=True)) - _MEASURE_WORDS
+
+    def states(i: int) -> bool:
+        return states_measure(found[i][2], measure) and bool(content_words(found[i][2]) & about)
+
+    if measure and best and not any(states(i) for i in best):
         # "how heavy is the skillet?": the closest sentence that states a weight takes the last place,
         # and without one the pages do not say
-        stating = next((i for i in ranked if states_measure(found[i][2], measure)), None)
+        stating = next((i for i in ranked if states(i)), None)
         if stating is None:
             return []
         best[-1] = stating

@@ -30,7 +30,8 @@ _ASKING = [
     # "do you sponsor trail races?", "can I trade in my old tent?": a service asked for by its verb,
     # which the pages name if they offer it.
     re.compile(
-        _OPENING + r"(?:(?:do|does|can|could|will|would)\s+(?:you|u|ya)|(?:can|could)\s+(?:i|we))\s+"
+        _OPENING + r"(?:(?:do|does|can|could|will|would)\s+(?:you|u|ya|the\s+(?:[\w-]+\s+){0,3}?(?:team|driver|drivers|courier|couriers))"
+        r"|(?:can|could)\s+(?:i|we))\s+"
         r"(?:guys\s+|also\s+|still\s+|even\s+|ever\s+)?"
         r"(?P<asked>(?:sponsor|donate|engrave|personali[sz]e|monogram|assemble|install|recycle|trade"
         r"|buy\s+back|lend|loan|gift[- ]wrap)\b.*)",
@@ -38,7 +39,7 @@ _ASKING = [
     ),
     re.compile(
         _OPENING + r"(?:(?:do|does|can|could|will|would)\s+(?:you|u|ya)\s+(?:guys\s+|also\s+|still\s+|even\s+|ever\s+|actually\s+|currently\s+|now\s+)?"
-        r"(?:sell|offer|have|do|stock|make|carry|provide|run|support|accept|take|give)"
+        r"(?:sell|offer|have|do|stock|make|carry|provide|run|support|accept|take|give|use)"
         r"|(?:is|are)\s+there"
         r"|(?:can|could)\s+i\s+(?:get|buy|order|have|use|pay\s+(?:with|by|for))"
         r"|do\s+i\s+get)\b(?P<asked>.*)",
@@ -51,6 +52,9 @@ _ASKING = [
                r"\s+(?P<asked>(?:(?!(?:to|in|at|for|from|with|on|by|into|after|before|within|it|them|this|that)\b)[\w-]+\s*)+)",
                re.IGNORECASE),
     re.compile(_OPENING + r"what\s+(?P<asked>(?:[\w-]+\s+){0,2}?[\w-]+)\s+(?:is|are)\s+" + _THING, re.IGNORECASE),
+    # "what tog ratings do your duvets come in?"
+    re.compile(_OPENING + r"what\s+(?P<asked>(?:[\w-]+\s+){0,2}?[\w-]+)\s+(?:do|does)\s+" + _THING + r"(?:\s+[\w-]+){1,4}?\s+come\s+in\b",
+               re.IGNORECASE),
     # "are you hiring?", "how do I apply for a job at your warehouse?"
     re.compile(_OPENING + r"(?:are|is)\s+(?:you|u|ya|they|we|it|[\w&-]+(?:\s+[\w&-]+)?)\s+(?:guys\s+|currently\s+|still\s+|now\s+)?"
                r"(?P<asked>hiring|recruiting)\b", re.IGNORECASE),

@@ -27,7 +27,7 @@ _MEASURES = {
                    re.IGNORECASE),
     ),
     "year": (
-        re.compile(r"\bwhen\s+(?:was|were|did)\b.*\b(?:found|founded|establish|established|start|started|set\s+up|open|opened)\b"
+        re.compile(r"\b(?:when|what\s+year|which\s+year)\s+(?:was|were|did)\b.*\b(?:found|founded|establish|established|start|started|set\s+up|open|opened)\b"
                    r"|\bhow\s+long\s+(?:has|have)\b.*\b(?:been\s+(?:going|around|in\s+business|trading|open|running|operating|selling)|existed)\b"
                    r"|\bhow\s+old\s+is\s+(?:the\s+)?(?:company|shop|store|business|brand)\b|\bsince\s+when\b|哪一?年(?:成立|创立|创办|开)|什么时候(?:成立|创立|创办)|成立(?:多久|几年)",
                    re.IGNORECASE),
@@ -92,7 +92,7 @@ def asked_measure(question: str) -> str:
     ('year', 'price')
     >>> asked_measure("how long do refunds take?"), asked_measure("how much time do I have?")
     ('', '')
-    >>> asked_measure("who started maple & moss?"), asked_measure("how long has the shop been going?")
+    >>> asked_measure("who started maple & moss?"), asked_measure("What year did Maple & Moss start trading?")
     ('founder', 'year')
     >>> asked_measure("how many litres does the kettle hold?"), asked_measure("Are your products made in the UK?")
     ('size', 'origin')

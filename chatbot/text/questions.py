@@ -12,7 +12,8 @@ _ASKING = (
     r"should|may|am|has|have|hw|wot|wat"
 )
 # A second question joined to the first: ", and how long ...", " and can I ...", "; also do you ...".
-_JOINED = re.compile(rf"(?:,|;)?\s+(?:and|also|plus|n|&)\s+(?=(?:{_ASKING})\b)|,\s+(?=(?:{_ASKING})\b)", re.IGNORECASE)
+_JOINED = re.compile(rf"(?:,|;)?\s+(?:and|also|plus|n|&)\s+(?:(?:roughly|approximately|about|then|also)\s+)?(?=(?:{_ASKING})\b)"
+                     rf"|,\s+(?=(?:{_ASKING})\b)", re.IGNORECASE)
 # "if not, how long does standard take": a question after what it depends on
 _QUESTION_START = re.compile(rf"^\W*(?:(?:if\s+not|if\s+so|otherwise|or\s+else)\W+)?(?:{_ASKING})\b", re.IGNORECASE)
 # What a question opens with before its subject: "how much is", "can I", "do you", "what's the".
@@ -41,6 +42,8 @@ def split_questions(message: str) -> list[str]:
     ['do you deliver to ireland and the uk']
     >>> split_questions("I live in Germany, can I do an exchange?")
     ['I live in Germany, can I do an exchange?']
+    >>> split_questions("How much is shipping to Australia and roughly how long will it take?")
+    ['How much is shipping to Australia?', 'how long will it take?']
     >>> split_questions("I'm in Belfast - can I get next day delivery? if not how long does standard take")
     ["I'm in Belfast - can I get next day delivery?", 'if not how long does standard take']
     >>> split_questions("寄到德国运费多少？多久能到？")
