@@ -80,7 +80,7 @@ _CLAUSE = re.compile(r"(?<=[?.!,;])\s+|\s+[-–—]\s+")
 _WITH = re.compile(r"(?<!\w)w/(?!o\b)", re.IGNORECASE)
 _MAY_I = re.compile(r"\bis\s+it\s+(?:possible|ok|okay|allowed)\b", re.IGNORECASE)
 # "is it normal for new towels to shed fluff?": whether something is as it should be, not whether the shop has it.
-_JUDGING = re.compile(r"^\W*(?:is|are)\s+(?:it|this|that)\s+(?:normal|usual|common|expected|true|too\s+late)\b",
+_JUDGING = re.compile(r"^\W*(?:is|are)\s+(?:it|this|that)\s+(?:normal|usual|common|expected|true)\b",
                       re.IGNORECASE)
 # Words too general to be a thing or to make one with their neighbour ("send things", "using another").
 _GENERIC = frozenset("thing things stuff something anything everything another other one ones using use get "
