@@ -33,7 +33,7 @@ _ASKING = [
         _OPENING + r"(?:(?:do|does|can|could|will|would)\s+(?:you|u|ya|the\s+(?:[\w-]+\s+){0,3}?(?:team|driver|drivers|courier|couriers))"
         r"|(?:can|could)\s+(?:i|we))\s+"
         r"(?:guys\s+|also\s+|still\s+|even\s+|ever\s+)?"
-        r"(?P<asked>(?:sponsor|donate|engrave|personali[sz]e|monogram|assemble|install|recycle|trade"
+        r"(?P<asked>(?P<verb>sponsor|donate|engrave|personali[sz]e|monogram|assemble|install|recycle|trade"
         r"|buy\s+back|lend|loan|gift[- ]wrap)\b.*)",
         re.IGNORECASE | re.DOTALL,
     ),
@@ -187,6 +187,18 @@ def asked_for(question: str) -> list[str]:
     return [word for span in _asked_spans(question) for word in span if word]
 
 
+def asked_services(question: str) -> list[str]:
+    """The services a question asks for by their verbs.
+
+    >>> asked_services("Can I trade in my old tent for store credit?"), asked_services("do you gift wrap?")
+    (['trade'], ['gift wrap'])
+    >>> asked_services("do you sell tents?")
+    []
+    """
+    found = [_ASKING[0].match(clause) for clause in _CLAUSE.split(question)]
+    return [" ".join(match.group("verb").lower().split()) for match in found if match is not None]
+
+
 def asked_pairs(question: str) -> list[tuple[str, str]]:
     """Neighbouring words of what an existence question asks for, as a thing of two words
     ("gift wrapping", "extended warranty", a name's "Moss app"); adverbs and numbers are not part
@@ -301,8 +313,12 @@ class Mentions:
         """The words an existence question asks for that neither the pages nor a word near one of
         theirs (cosine >= `min_similarity`) say, or else its two-word things ("extended
         warranty") whose words no sentence of the pages puts within `NEAR_WORDS` of each other;
-        [] for any other question."""
+        [] for any other question. A service asked for by its verb ("can I trade in my tent?") must
+        be the pages' own word: a near one ("exchanged") is another service."""
         missing = [word for word in asked_for(question) if not content_words(word) <= self.stems]
+        services = [verb for verb in asked_services(question) if not content_words(verb) <= self.stems]
+        if services:
+            return services
         pairs = asked_pairs(question)
         if not missing:
             return [f"{a} {b}" for a, b in pairs if not self._together(a, b)]
