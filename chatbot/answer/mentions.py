@@ -26,6 +26,9 @@ if TYPE_CHECKING:
 # duvet cover come in super king?"): the group `asked` is what it asks for.
 _OPENING = r"^\W*(?:(?:ok(?:ay)?|and|so|also|hi|hey|hello|please|pls)\W+)*"
 _THING = r"(?:the|your|ur|my|it|they|this|that|these|those)\b"
+# "how do I apply for a job at your warehouse?": what one applies for
+_APPLY = re.compile(_OPENING + r"(?:how\s+(?:do|can|could|would|should)\s+(?:i|we)|(?:can|could)\s+(?:i|we))\s+apply\s+(?:for|to)\s+"
+                    r"(?P<asked>(?:(?!(?:at|in|with|for|from|on)\b)[\w-]+\s*){1,3})", re.IGNORECASE)
 _ASKING = [
     # "do you sponsor trail races?", "can I trade in my old tent?": a service asked for by its verb,
     # which the pages name if they offer it.
@@ -61,8 +64,7 @@ _ASKING = [
     # "is Trailhead Outfitters on Instagram?", "are you on tiktok"
     re.compile(_OPENING + r"(?i:are|is)\s+(?i:you|u|ya|you\s+guys|[A-Z][\w&'-]*(?:\s+(?:&\s+)?[A-Z][\w&'-]*){0,2})\s+(?i:also\s+|still\s+)?(?i:on)\s+"
                r"(?P<asked>[\w-]+)\s*\??\s*$"),
-    re.compile(_OPENING + r"(?:how\s+(?:do|can|could|would|should)\s+(?:i|we)|(?:can|could)\s+(?:i|we))\s+apply\s+(?:for|to)\s+"
-               r"(?P<asked>(?:(?!(?:at|in|with|for|from|on)\b)[\w-]+\s*){1,3})", re.IGNORECASE),
+    _APPLY,
     re.compile(
         _OPENING + r"(?:does|do|will|would|can|is|are)\s+" + _THING + r"(?:\s+[\w-]+){0,4}?\s+"
         r"(?:have|has|contain|contains|come\s+(?:in|with)|comes\s+(?:in|with)|work\s+(?:on|with|in)|works\s+(?:on|with|in)|close\s+with"
@@ -188,15 +190,19 @@ def asked_for(question: str) -> list[str]:
 
 
 def asked_services(question: str) -> list[str]:
-    """The services a question asks for by their verbs.
+    """The services a question asks for by their verbs, and what it asks to apply for.
 
     >>> asked_services("Can I trade in my old tent for store credit?"), asked_services("do you gift wrap?")
     (['trade'], ['gift wrap'])
-    >>> asked_services("do you sell tents?")
-    []
+    >>> asked_services("do you sell tents?"), asked_services("how do I apply for a job at your warehouse?")
+    ([], ['job'])
     """
-    found = [_ASKING[0].match(clause) for clause in _CLAUSE.split(question)]
-    return [" ".join(match.group("verb").lower().split()) for match in found if match is not None]
+    clauses = _CLAUSE.split(question)
+    verbs = [" ".join(match.group("verb").lower().split()) for clause in clauses if (match := _ASKING[0].match(clause))]
+    # "how do I apply for a job?": what one applies for, which the pages name if one can
+    applied = [word for clause in clauses if (match := _APPLY.match(clause))
+               for word in _WORD.findall(match.group("asked")) if not is_stopword(word.lower())]
+    return verbs + applied
 
 
 def asked_pairs(question: str) -> list[tuple[str, str]]:
