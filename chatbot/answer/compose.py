@@ -24,6 +24,9 @@ WORD_WEIGHT = 0.05
 # The sentence after the best one in its passage adds this much: a page says a thing, then its
 # condition or next step ("Parcels count as lost when ... If this happens, contact us ...").
 FOLLOWING_WEIGHT = 0.1
+# A sentence that repeats a chosen one (an FAQ's answer beside its page's) may add this many words
+# and still say nothing new.
+NEW_WORDS = 5
 # A follow-up's sentences score on its own words, plus this much on the conversation's standalone
 # query: what the follow-up asks counts more than what the conversation was about.
 CONTEXT_WEIGHT = 0.5
@@ -208,6 +211,26 @@ def candidate_sentences(passages: Sequence[Passage]) -> list[tuple[int, int, str
     return found
 
 
+def says_again(sentence: str, said: str) -> bool:
+    """Whether `sentence` says little more than `said`: the shorter's content words nearly all
+    (0.8) in the other's, and `sentence` adds no number and at most `NEW_WORDS` words.
+
+    >>> said = "UK customers can use Klarna to pay in 3 instalments on orders between £30 and £1,000."
+    >>> says_again("Klarna lets you split an order into 3 instalments on orders between £30 and £1,000, for UK customers.", said)
+    True
+    >>> says_again("Sale items can be returned within 14 days.", "Full-price items can be returned within 30 days.")
+    False
+    >>> says_again("Items delivered in December can be returned until 31 January instead of within 30 days.",
+    ...            "Items can be returned within 30 days of delivery.")
+    False
+    """
+    new, old = content_words(sentence), content_words(said)
+    shorter = min(new, old, key=len)
+    added = new - old
+    return (bool(shorter) and len(new & old) >= 0.8 * len(shorter) and len(added) <= NEW_WORDS
+            and not any(word[0].isdigit() for word in added))
+
+
 def for_places(sentence: str, places: frozenset[str]) -> str:
     """A list of rules by place ("prices are: Ireland £6.95; other EU countries £9.95; ...") cut to
     the places asked about; the sentence itself when it is no such list or names none of them.
@@ -283,7 +306,13 @@ def compose(
         scores = [min(score + FOLLOWING_WEIGHT, scores[top]) if found[i][:2] == following else score
                   for i, score in enumerate(scores)]
     ranked = sorted(range(len(found)), key=lambda i: -scores[i])
-    best = ranked[:sentences]
+    # an FAQ's answer and its page's sentence often say one fact twice: the second says nothing new
+    best: list[int] = []
+    for i in ranked:
+        if len(best) == sentences:
+            break
+        if not any(says_again(found[i][2], found[j][2]) for j in best):
+            best.append(i)
 
     def cited(chosen: list[int]) -> list[str]:  # in the passages' order, each with its passage's marker
         return [f"{found[i][2]} [{found[i][0]}]" for i in sorted(chosen, key=lambda i: found[i][:2])]
