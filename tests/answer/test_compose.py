@@ -30,6 +30,16 @@ def test_a_pages_own_questions_are_not_answers() -> None:
     ]
 
 
+def test_a_sentence_that_says_a_chosen_one_again_gives_its_place_to_the_next() -> None:
+    faq = Passage("f", "faq-klarna", "Can I pay in instalments?",
+                  "UK customers can use Klarna to pay in 3 instalments on orders between £30 and £1,000.", "faq.csv")
+    page = Passage("p", "payments", "Payments", "Klarna lets you split an order into 3 instalments on orders between £30 and "
+                   "£1,000, for UK customers. The first Klarna payment is taken when your order is dispatched.", "p.md")
+    chosen = compose("can i pay with klarna in instalments", [faq, page], None, sentences=2)
+    assert chosen == ["Yes: UK customers can use Klarna to pay in 3 instalments on orders between £30 and £1,000. [1]",
+                      "The first Klarna payment is taken when your order is dispatched. [2]"]
+
+
 def test_a_sentence_two_passages_share_is_said_once() -> None:
     returns = Passage("r", "returns", "Returns", "Opened food can't be returned. You don't need to send the opened bag back.", "r.md")
     damaged = Passage("d", "damaged", "Damaged", "Damaged food: tell us within 14 days. You don't need to send the opened bag back.", "d.md")
