@@ -307,11 +307,12 @@ def compose(
                   for i, score in enumerate(scores)]
     ranked = sorted(range(len(found)), key=lambda i: -scores[i])
     # an FAQ's answer and its page's sentence often say one fact twice: the second says nothing new
+    # (within one passage, like sentences are steps: "Click Delete." and "Click Delete to confirm.")
     best: list[int] = []
     for i in ranked:
         if len(best) == sentences:
             break
-        if not any(says_again(found[i][2], found[j][2]) for j in best):
+        if not any(found[i][0] != found[j][0] and says_again(found[i][2], found[j][2]) for j in best):
             best.append(i)
 
     def cited(chosen: list[int]) -> list[str]:  # in the passages' order, each with its passage's marker
