@@ -9,6 +9,8 @@ import re
 
 from chatbot.text.words import content_words
 
+_MONTH = (r"(?:jan(?:uary)?|feb(?:ruary)?|march|apr(?:il)?|may|june?|july?|aug(?:ust)?|sept?(?:ember)?|oct(?:ober)?|nov(?:ember)?"
+          r"|dec(?:ember)?)")
 _NUMBER = r"(?:\d+(?:[.,]\d+)?|one|two|three|four|five|six|seven|eight|nine|ten|twenty|thirty|fifty|hundred)"
 # kind -> (what asks for it, what states it)
 _MEASURES = {
@@ -62,6 +64,19 @@ _MEASURES = {
         re.compile(r"\b(?:registered|registration|company|vat|tax|licen[cs]e|charity|eori|ein|abn|gst)\b[^.]{0,40}?"
                    r"(?:[A-Z]{2})?\s?\d[\d -]{4,}\d|营业执照|注册号|税号", re.IGNORECASE),
     ),
+    # when a sale or an offer ends: a date or a month, said with its end ("runs until 31 January")
+    "date:end": (
+        re.compile(r"\bwhen\s+(?:does|do|will|is|are)\b[^?.!]{0,40}?\b(?:end|ends|finish|finishes|close|closes|over)\b", re.IGNORECASE),
+        re.compile(rf"(?=.*\b(?:end|ends|ending|until|till|through|runs?\s+to|lasts?|finish(?:es)?|closes?)\b).*\b{_MONTH}\b",
+                   re.IGNORECASE | re.DOTALL),
+    ),
+    # when a sale starts, or the next one: a date or a month ("starts on Boxing Day, 26 December")
+    "date": (
+        re.compile(r"\bwhen\s+(?:does|do|will|is|are)\b[^?.!]{0,40}?\b(?:sale|sales|black\s+friday|offer|offers|promotion|event)\b"
+                   r"[^?.!]{0,20}?\b(?:start|starts|begin|begins|on|happen|happening)\b|\bwhen\s+is\s+(?:the|your)\s+next\b"
+                   r"|\blast\s+(?:order(?:ing)?|posting|shipping)\s+(?:date|day)\b", re.IGNORECASE),
+        re.compile(rf"\b{_MONTH}\b", re.IGNORECASE),
+    ),
     "price": (
         re.compile(r"\bhow\s+much\b(?!\s+(?:time|longer|later|sooner|earlier)\b)|多少钱|费用是多少|运费多少", re.IGNORECASE),
         re.compile(r"[£$€¥]\s?\d|\b\d+(?:[.,]\d+)?\s?(?:p|pence|%|percent|per\s*cent|points?|dollars?|euros?|pounds?)\b"
@@ -102,6 +117,8 @@ def asked_measure(question: str) -> str:
     ('count:charact', '')
     >>> asked_measure("What's Maple & Moss Ltd's company registration number?"), asked_measure("what's your phone number")
     ('registration', '')
+    >>> asked_measure("When does the summer sale end?"), asked_measure("when does the winter sale start"), asked_measure("when is your next sale")
+    ('date:end', 'date', 'date')
     """
     kind = next((kind for kind, (asks, _) in _MEASURES.items() if asks.search(question)), "")
     counted = _HOW_MANY.search(question)
@@ -131,6 +148,8 @@ def states_measure(text: str, kind: str) -> bool:
     True
     >>> states_measure("Maple & Moss Ltd, Unit 4 Kirkstall Works, Leeds LS5 3AB.", "registration")
     False
+    >>> states_measure("A summer sale usually starts in late June.", "date:end"), states_measure("It runs until 31 January.", "date:end")
+    (False, True)
     """
     if kind.startswith("count:"):
         counted = set(kind[6:].split())
