@@ -205,8 +205,9 @@ def candidate_sentences(passages: Sequence[Passage]) -> list[tuple[int, int, str
         for position, sentence in enumerate(passage_sentences(passage.text)):
             if not sentence.rstrip().endswith("?") and says_something(sentence) and not _LEAD_IN.search(sentence):
                 said = without_verdict(sentence)
-                if " ".join(said.lower().split()) not in seen:
-                    seen.add(" ".join(said.lower().split()))
+                key = " ".join(said.lower().split())
+                if key not in seen:
+                    seen.add(key)
                     found.append((number, position, said))
     return found
 

@@ -15,7 +15,7 @@ from chatbot.text.care import asked_care, asked_care_zh
 from chatbot.text.colloquial import with_formal_words
 from chatbot.text.places import scopes
 from chatbot.text.spelling import Spelling
-from chatbot.text.words import CHINESE_STOPWORDS, content_words, has_han, is_stopword, passage_sentences
+from chatbot.text.words import CHINESE_STOPWORDS, chinese_clauses, content_words, has_han, is_stopword, passage_sentences
 from chatbot.values import Passage
 
 if TYPE_CHECKING:
@@ -29,17 +29,18 @@ _THING = r"(?:the|your|ur|my|it|they|this|that|these|those)\b"
 # "how do I apply for a job at your warehouse?": what one applies for
 _APPLY = re.compile(_OPENING + r"(?:how\s+(?:do|can|could|would|should)\s+(?:i|we)|(?:can|could)\s+(?:i|we))\s+apply\s+(?:for|to)\s+"
                     r"(?P<asked>(?:(?!(?:at|in|with|for|from|on)\b)[\w-]+\s*){1,3})", re.IGNORECASE)
+# "do you sponsor trail races?", "can I trade in my old tent?": a service asked for by its verb,
+# which the pages name if they offer it.
+_SERVICE = re.compile(
+    _OPENING + r"(?:(?:do|does|can|could|will|would)\s+(?:you|u|ya|the\s+(?:[\w-]+\s+){0,3}?(?:team|driver|drivers|courier|couriers))"
+    r"|(?:can|could)\s+(?:i|we))\s+"
+    r"(?:guys\s+|also\s+|still\s+|even\s+|ever\s+)?"
+    r"(?P<asked>(?P<verb>sponsor|donate|engrave|personali[sz]e|monogram|assemble|install|recycle|trade"
+    r"|buy\s+back|lend|loan|gift[- ]wrap)\b.*)",
+    re.IGNORECASE | re.DOTALL,
+)
 _ASKING = [
-    # "do you sponsor trail races?", "can I trade in my old tent?": a service asked for by its verb,
-    # which the pages name if they offer it.
-    re.compile(
-        _OPENING + r"(?:(?:do|does|can|could|will|would)\s+(?:you|u|ya|the\s+(?:[\w-]+\s+){0,3}?(?:team|driver|drivers|courier|couriers))"
-        r"|(?:can|could)\s+(?:i|we))\s+"
-        r"(?:guys\s+|also\s+|still\s+|even\s+|ever\s+)?"
-        r"(?P<asked>(?P<verb>sponsor|donate|engrave|personali[sz]e|monogram|assemble|install|recycle|trade"
-        r"|buy\s+back|lend|loan|gift[- ]wrap)\b.*)",
-        re.IGNORECASE | re.DOTALL,
-    ),
+    _SERVICE,
     re.compile(
         _OPENING + r"(?:(?:do|does|can|could|will|would)\s+(?:you|u|ya)\s+(?:guys\s+|also\s+|still\s+|even\s+|ever\s+|actually\s+|currently\s+|now\s+)?"
         r"(?:sell|offer|have|do|stock|make|carry|provide|run|support|accept|take|give|use)"
@@ -121,7 +122,6 @@ _ASKING_ZH = re.compile(r"(?:有没有|有|卖不卖|卖|提供|支持|接受)(?
 _SERVICE_ZH = re.compile(r"(?:能|可以|能不能|可不可以|会|能否)(?:顺便|免费|帮忙|帮我|帮|给我|给)*(?:做|提供|进行)?"
                          r"(?P<asked>礼品包装|安装|组装|回收|刻字|雕刻|上门取件|以旧换新)")
 _ASKING_ZH_OPEN = re.compile(r"(?:有没有|有无|卖不卖)(?P<asked>[^，。？！?,!；;\s]{1,12}?)[？?]?$")  # "有没有额外优惠？"
-_CLAUSE_ZH = re.compile(r"[，。？！?,!；;\s]+")
 _ASKED_ZH_ENDS = re.compile(r"(?:可以|能|可|要|是|在|的|呢|啊|吧)$")
 
 
@@ -135,7 +135,7 @@ def asked_for_zh(question: str) -> list[str]:
     (['手机', 'app'], ['礼品包装'])
     """
     words: list[str] = []
-    for clause in _CLAUSE_ZH.split(question):
+    for clause in chinese_clauses(question):
         words += [found.group("asked") for found in _SERVICE_ZH.finditer(clause)]
         words += [word for thing in _asked_things_zh(clause) for word in _thing_words_zh(thing)]
     return words
@@ -150,7 +150,7 @@ def asked_pairs_zh(question: str) -> list[str]:
     >>> asked_pairs_zh("在App上下单有没有额外优惠？")
     ['额外优惠']
     """
-    return [thing for clause in _CLAUSE_ZH.split(question) for thing in _asked_things_zh(clause)
+    return [thing for clause in chinese_clauses(question) for thing in _asked_things_zh(clause)
             if len(thing) <= 6 and len(_thing_words_zh(thing)) >= 2]
 
 
@@ -198,7 +198,7 @@ def asked_services(question: str) -> list[str]:
     ([], ['job'])
     """
     clauses = _CLAUSE.split(question)
-    verbs = [" ".join(match.group("verb").lower().split()) for clause in clauses if (match := _ASKING[0].match(clause))]
+    verbs = [" ".join(match.group("verb").lower().split()) for clause in clauses if (match := _SERVICE.match(clause))]
     # "how do I apply for a job?": what one applies for, which the pages name if one can
     applied = [word for clause in clauses if (match := _APPLY.match(clause))
                for word in _WORD.findall(match.group("asked")) if not is_stopword(word.lower())]
@@ -239,7 +239,8 @@ def _asked_spans(question: str) -> list[list[str]]:
         if found is not None and not _JUDGING.match(clause):
             asked = _ASKED_ENDS.split(found.group("asked"), maxsplit=1)[0]
             asked = _WITH.sub(" with ", asked)  # "my autoship w/ paypal": two things, not one
-            words = _WORD.findall(asked)
+            found_words = list(_WORD.finditer(asked))
+            words = [word.group() for word in found_words]
             before = ["", *(word.lower() for word in words)]
             span = [word if (word.islower() or _ACRONYM.match(word) or before[i] not in _TO_A_PLACE)
                     and not (before[i] in _TO_A_PLACE and scopes(word))  # "to cork": a place, written small
@@ -248,9 +249,9 @@ def _asked_spans(question: str) -> list[list[str]]:
                     and not all(w.isdigit() for w in content_words(word)) else ""
                     for i, word in enumerate(words)]
             owners = {match.start() for match in _OWNER.finditer(asked)}
-            ends = [found.end() for found in _WORD.finditer(asked)]
             # an owner is asked for, but is no thing with the word after it
-            spans.append([piece for word, end in zip(span, ends) for piece in ([word, ""] if end in owners else [word])])
+            spans.append([piece for word, written in zip(span, found_words)
+                          for piece in ([word, ""] if written.end() in owners else [word])])
     return spans
 
 
@@ -283,12 +284,14 @@ class Mentions:
         self.near: dict[str, set[str]] = {}
         written: set[str] = set()
         texts_kept = list(texts)
-        # Each passage's sentences' stems: where the pages say how to care for a thing.
-        self.sentences: list[list[frozenset[str]]] = []
+        # Each passage's sentences' stems, and all of them: where the pages say how to care for a thing.
+        self.passages: list[tuple[frozenset[str], list[frozenset[str]]]] = []
         for text in texts_kept:
             said |= content_words(text)
-            self.sentences.append([content_words(sentence) for sentence in passage_sentences(text)])
-            for sentence in passage_sentences(text):
+            sentences = passage_sentences(text)
+            sentence_stems = [content_words(sentence) for sentence in sentences]
+            self.passages.append((frozenset().union(*sentence_stems), sentence_stems))
+            for sentence in sentences:
                 stems = [stem for word in re.findall(r"[a-z]+", sentence.lower()) if (stem := _stem(word))]
                 for i, stem in enumerate(stems):
                     for other in stems[i + 1 : i + 1 + NEAR_WORDS]:
@@ -370,8 +373,8 @@ class Mentions:
             return False
         known = asked.thing & self.stems
         return not known or not any(
-            known <= frozenset().union(*sentences) and any(asked.care & said and known & said for said in sentences)
-            for sentences in self.sentences
+            known <= in_passage and any(asked.care & said and known & said for said in sentences)
+            for in_passage, sentences in self.passages
         )
 
     def unsaid_zh(self, question: str) -> bool:

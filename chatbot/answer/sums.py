@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 from chatbot.text.facts import MONTHS
+from chatbot.text.measures import MONTH
 from chatbot.text.places import scopes
 from chatbot.text.words import content_words
 
@@ -70,8 +71,7 @@ _EARN_RATE = re.compile(rf"(?P<rate>\d+(?:\.\d+)?)\s+points?\s+(?:per|for\s+ever
 _ASKS_EARNED = re.compile(r"\bhow\s+many\s+(?:moss\s+|reward\s+|loyalty\s+)?points\b|\bpoints?\s+(?:will|would|do|does|did)\b[^.?!]*\b(?:get|earn|give)\b",
                           re.IGNORECASE)
 # A deadline from a date: "delivered 10 May, what's the last day I can return it?" and "within 30 days of delivery".
-_MONTH = r"(jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)"
-_DATE = re.compile(rf"\b(?P<day>\d{{1,2}})(?:st|nd|rd|th)?\s+(?:of\s+)?(?P<month>{_MONTH})\b|\b(?P<month2>{_MONTH})\.?\s+(?P<day2>\d{{1,2}})(?:st|nd|rd|th)?\b(?!\s*(?:days?|weeks?|%))",
+_DATE = re.compile(rf"\b(?P<day>\d{{1,2}})(?:st|nd|rd|th)?\s+(?:of\s+)?(?P<month>{MONTH})\b|\b(?P<month2>{MONTH})\.?\s+(?P<day2>\d{{1,2}})(?:st|nd|rd|th)?\b(?!\s*(?:days?|weeks?|%))",
                    re.IGNORECASE)
 _ASKS_DEADLINE = re.compile(r"\blast\s+day\b|\bdeadline\b|\b(?:until|till|til)\s+when\b|\bby\s+when\b|\blatest\b|\bhow\s+long\s+(?:do|have)\b"
                             r"|\bwhen\s+(?:is|does)\s+(?:the|my)\s+\w+\s+(?:window|period|deadline)\b|\bstill\s+(?:return|send|exchange)", re.IGNORECASE)
@@ -125,7 +125,7 @@ def _range_sum(question: str, sentences: Sequence[str]) -> Sum | None:
     """"can I use Klarna on a £25 order?": "No" when the one sum in the question is outside the
     range ("between £30 and £1,000") or below the minimum ("a minimum spend of £20") a sentence
     about the same thing states. Inside it, other conditions may still apply: no sum then."""
-    money = [found for found in _money(question) if _AMOUNT_OFF.match(question, found[2]) is None]
+    money, _ = _sums_and_discounts(question)
     if len(money) != 1 or not _ASKS_WHETHER.match(question):
         return None
     currency, amount, start = money[0]
@@ -158,6 +158,13 @@ def _money(text: str) -> list[tuple[str, float, int]]:
     return found
 
 
+def _sums_and_discounts(question: str) -> tuple[list[tuple[str, float, int]], list[tuple[str, float, int]]]:
+    """The question's sums of money apart from its fixed discounts ("a £5 off code"), and those."""
+    money = _money(question)
+    off = [found for found in money if _AMOUNT_OFF.match(question, found[2]) is not None]
+    return [found for found in money if found not in off], off
+
+
 def _plain(kind: str) -> str:
     return re.sub(r"[\s-]", "", kind.lower())
 
@@ -183,9 +190,7 @@ def _discount(question: str, sentences: Sequence[str]) -> float | None:
 def _free_delivery_sum(question: str, sentences: Sequence[str]) -> Sum | None:
     """"is delivery free on my £54 basket with 10% off?": one sum in the question, against the one
     threshold a free-delivery sentence states (after discounts, when there is a discount)."""
-    money = _money(question)
-    off = [found for found in money if _AMOUNT_OFF.match(question, found[2]) is not None]  # "a £5 off code"
-    money = [found for found in money if found not in off]
+    money, off = _sums_and_discounts(question)
     if len(money) != 1 or len(off) > 1 or not _ASKS_FREE_DELIVERY.search(question):
         return None
     currency, basket, start = money[0]

@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from chatbot.text.words import content_words
+from chatbot.text.words import chinese_clauses, content_words
 
 _THE = r"(?:(?:the|your|ur|my|our|a|an|these|those|this|that|some|one\s+of\s+(?:your|the|my))\s+)?"
 _ITEM = r"(?P<item>(?:[\w'-]+\s+){0,4}?[\w'-]+)"
@@ -90,7 +90,6 @@ _APPLIANCE_ZH = re.compile("|".join(_APPLIANCES_ZH))
 # Where the thing's name ends: the verb or modal after it ("能", "可以", "放进" ...).
 _THING_ZH_ENDS = re.compile(r"(?:能不能|可不可以|可以|能否|能|可|适合|适用|放|进|扔|用|在|上|用于|咋|怎么|如何)")
 _OWNER_ZH = re.compile(r"^(?:你们家的|你们的|你家的|你们家|我的|我家的|这个|那个|这款|那款|这种)")
-_CLAUSE_ZH = re.compile(r"[，。？！?,!；;\s]+")
 
 
 @dataclass(frozen=True)
@@ -113,7 +112,7 @@ def asked_care_zh(question: str) -> CareQuestionZh | None:
     ('刀具', True)
     """
     earlier = ""
-    for clause in _CLAUSE_ZH.split(question):
+    for clause in chinese_clauses(question):
         appliance = _APPLIANCE_ZH.search(clause)
         if appliance is None:
             earlier = clause

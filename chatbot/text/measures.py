@@ -9,8 +9,9 @@ import re
 
 from chatbot.text.words import content_words
 
-_MONTH = (r"(?:jan(?:uary)?|feb(?:ruary)?|march|apr(?:il)?|may|june?|july?|aug(?:ust)?|sept?(?:ember)?|oct(?:ober)?|nov(?:ember)?"
-          r"|dec(?:ember)?)")
+# A month's name, written out or cut short ("10 may", "Sept"), to match without regard to case.
+MONTH = (r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sep(?:t(?:ember)?)?|oct(?:ober)?"
+         r"|nov(?:ember)?|dec(?:ember)?)")
 _NUMBER = r"(?:\d+(?:[.,]\d+)?|one|two|three|four|five|six|seven|eight|nine|ten|twenty|thirty|fifty|hundred)"
 # kind -> (what asks for it, what states it)
 _MEASURES = {
@@ -67,7 +68,7 @@ _MEASURES = {
     # when a sale or an offer ends: a date or a month, said with its end ("runs until 31 January")
     "date:end": (
         re.compile(r"\bwhen\s+(?:does|do|will|is|are)\b[^?.!]{0,40}?\b(?:end|ends|finish|finishes|close|closes|over)\b", re.IGNORECASE),
-        re.compile(rf"(?=.*\b(?:end|ends|ending|until|till|through|runs?\s+to|lasts?|finish(?:es)?|closes?)\b).*\b{_MONTH}\b",
+        re.compile(rf"(?=.*\b(?:end|ends|ending|until|till|through|runs?\s+to|lasts?|finish(?:es)?|closes?)\b).*\b{MONTH}\b",
                    re.IGNORECASE | re.DOTALL),
     ),
     # when a sale starts, or the next one: a date or a month ("starts on Boxing Day, 26 December")
@@ -75,7 +76,7 @@ _MEASURES = {
         re.compile(r"\bwhen\s+(?:does|do|will|is|are)\b[^?.!]{0,40}?\b(?:sale|sales|black\s+friday|offer|offers|promotion|event)\b"
                    r"[^?.!]{0,20}?\b(?:start|starts|begin|begins|on|happen|happening)\b|\bwhen\s+is\s+(?:the|your)\s+next\b"
                    r"|\blast\s+(?:order(?:ing)?|posting|shipping)\s+(?:date|day)\b", re.IGNORECASE),
-        re.compile(rf"\b{_MONTH}\b", re.IGNORECASE),
+        re.compile(rf"\b{MONTH}\b", re.IGNORECASE),
     ),
     "price": (
         re.compile(r"\bhow\s+much\b(?!\s+(?:time|longer|later|sooner|earlier)\b)|多少钱|费用是多少|运费多少", re.IGNORECASE),

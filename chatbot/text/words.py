@@ -82,6 +82,18 @@ def reply_language(text: str) -> str:
     return "zh" if han and 3 * han >= len(re.findall(r"[A-Za-z]", text)) else ""
 
 
+_CHINESE_CLAUSE_BREAK = re.compile(r"[，。？！?,!；;\s]+")
+
+
+def chinese_clauses(text: str) -> list[str]:
+    """A Chinese message's clauses, split at its commas, stops, question marks and spaces.
+
+    >>> chinese_clauses("刀具咋保养 能进洗碗机不？")
+    ['刀具咋保养', '能进洗碗机不', '']
+    """
+    return _CHINESE_CLAUSE_BREAK.split(text)
+
+
 def chinese_words(text: str) -> frozenset[str]:
     """The Chinese words of a text (rjieba's cut), without function words and punctuation.
 
