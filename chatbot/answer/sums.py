@@ -61,10 +61,18 @@ _POINTS_VALUE = re.compile(
 )
 _POINTS_STEP = re.compile(r"\b(?:in\s+)?(?:steps|blocks|multiples|lots)\s+of\s+(\d+)", re.IGNORECASE)
 _POINTS_MINIMUM = re.compile(r"\bat\s+least\s+(\d+)\s+points?\b", re.IGNORECASE)
-_HELD_POINTS = re.compile(r"(?<![\w.£$€])(\d+(?:,\d{3})*)\s*(?:moss\s+|reward\s+|loyalty\s+)?(?:points?|pts)\b", re.IGNORECASE)
+# "340 points", "340 Glow Club points": a programme's name may stand between.
+_HELD_POINTS = re.compile(r"(?<![\w.£$€])(\d+(?:,\d{3})*)\s*(?:[a-z]+\s+){0,2}?(?:points?|pts)\b", re.IGNORECASE)
 _BARE_NUMBER = re.compile(r"(?<![\w.£$€])(\d+(?:,\d{3})*)(?![\w%]|[.,]\d|\s*(?:%|days?|weeks?|months?|years?|hours?))", re.IGNORECASE)
 _ASKS_VALUE = re.compile(r"\bworth\b|\bvouchers?\b|\bredeem\b|\bswap\b|\bexchange\b|\bspend\b|\buse\b|\bget\b|\bhow\s+much\b|\bvalue\b",
                          re.IGNORECASE)
+# Tiers by spend or points: "**Glow** (€0 to €149.99)", "Oak members (1,500 points or more a year)".
+_ASKS_TIER = re.compile(r"\b(?:which|what)\s+(?:\w+\s+)?(?:tier|level|band|status)\b|\b(?:tier|level|band)\s+(?:am|would|will|do|does|is)\b",
+                        re.IGNORECASE)
+_TIER = re.compile(
+    rf"(?:\*\*)?(?P<name>[A-Z][a-z]+)(?:\*\*)?\s*(?:members?\s*|tier\s*)?\((?P<range>(?P<cur>{_CURRENCY})?\s?(?P<low>{_AMOUNT})"
+    rf"(?:\s*points?)?\s*(?:(?:to|-|–)\s*{_CURRENCY}?\s?(?P<high>{_AMOUNT})(?:\s*points?)?|or\s+more|\+|and\s+(?:over|above)))[^)]*\)"
+)
 # Points an order earns: "Oak members ... earn 1.5 points per £1", "1 point for every £1 you spend".
 _EARN_RATE = re.compile(rf"(?P<rate>\d+(?:\.\d+)?)\s+points?\s+(?:per|for\s+every|for\s+each|on\s+every)\s+(?P<cur>{_CURRENCY})1\b(?!\.?\d)",
                         re.IGNORECASE)
@@ -116,9 +124,36 @@ def worked_sum(question: str, context: str, sentences: Sequence[str]) -> Sum | N
     'With delivery on 10 May, the 30 days run until 9 June.'
     >>> worked_sum("how long does delivery take?", "", rule) is None
     True
+    >>> tiers = ["**Glow** (€0 to €149.99): 1 point per €1 spent.", "**Radiant** (€150 to €399.99): 1.5 points per €1."]
+    >>> worked_sum("I've spent €180 in the last year, which tier am I in?", "", tiers).text
+    '€180 puts you in Radiant (€150 to €399.99).'
     """
-    return (_free_delivery_sum(question, sentences) or _range_sum(question, sentences) or _earned_sum(question, context, sentences)
-            or _points_sum(question, context, sentences) or _deadline_sum(question, sentences))
+    return (_free_delivery_sum(question, sentences) or _range_sum(question, sentences) or _tier_sum(question, sentences)
+            or _earned_sum(question, context, sentences) or _points_sum(question, context, sentences)
+            or _deadline_sum(question, sentences))
+
+
+def _tier_sum(question: str, sentences: Sequence[str]) -> Sum | None:
+    """"I've spent €180 this year, which tier am I in?": the tier whose range, in money or in
+    points as the question's one figure is, holds that figure."""
+    if not _ASKS_TIER.search(question):
+        return None
+    money, points = _sums_and_discounts(question)[0], _HELD_POINTS.findall(question)
+    if len(money) + len(points) != 1:
+        return None
+    currency, amount = (money[0][0], money[0][1]) if money else ("", float(points[0].replace(",", "")))
+    for number, sentence in enumerate(sentences):
+        for tier in _TIER.finditer(sentence):
+            if bool(tier.group("cur")) != bool(money) or (not money and "point" not in tier.group("range")):
+                continue
+            if money and tier.group("cur")[-1] != currency[-1]:
+                continue
+            low = float(tier.group("low").replace(",", ""))
+            high = float(tier.group("high").replace(",", "")) if tier.group("high") else math.inf
+            if low <= amount <= high:
+                held = _price(currency, amount) if money else f"{amount:,.0f} points"
+                return Sum(f"{held} puts you in {tier.group('name')} ({tier.group('range')}).", number)
+    return None
 
 
 def _range_sum(question: str, sentences: Sequence[str]) -> Sum | None:
@@ -247,8 +282,11 @@ def _points_sum(question: str, context: str, sentences: Sequence[str]) -> Sum | 
         if rate is None:
             continue
         per, currency, value = int(rate.group("points")), rate.group("cur"), float(rate.group("value"))
-        step = int(step_found.group(1)) if (step_found := _POINTS_STEP.search(sentence)) else per
-        minimum = int(found.group(1)) if (found := _POINTS_MINIMUM.search(sentence)) else 0
+        # Steps and a minimum may be stated in a sentence of their own ("You can redeem points in
+        # blocks of 100 once you have at least 200 points").
+        rules = [sentence] + [other for other in sentences if other != sentence and _POINTS_STEP.search(other)]
+        step = next((int(found.group(1)) for rule in rules if (found := _POINTS_STEP.search(rule))), per)
+        minimum = next((int(found.group(1)) for rule in rules if (found := _POINTS_MINIMUM.search(rule))), 0)
         if points < minimum:
             return Sum(f"{points} points are not enough yet: points can be used from {minimum} points.", number)
         worth = math.floor(points / step) * step / per * value

@@ -80,6 +80,26 @@ def test_points_are_worth_their_vouchers_in_steps_once_the_minimum_is_met() -> N
     assert said("ive got 730, whats that worth", [VOUCHERS], context="how do moss points work") == (
         "730 points are worth £35 in vouchers (£5 for every 100 points).")
     assert said("ive got 730, whats that worth", [VOUCHERS]) is None
+    # the programme's name between the number and "points"; steps and minimum in a sentence of their own
+    assert said("i have 340 glow club points, how much can i get off?",
+                ["Every 100 points is worth €5 off.", "You can redeem points in blocks of 100, once you have at least 200 points."]
+                ) == "340 points are worth €15 in vouchers (€5 for every 100 points)."
+
+
+TIERS = ["**Glow** (€0 to €149.99): 1 point per €1 spent.", "**Radiant** (€150 to €399.99): 1.5 points per €1 spent.",
+         "**Luminous** (€400 or more): 2 points per €1 spent."]
+
+
+@pytest.mark.parametrize(("question", "sentences", "expected"), [
+    ("I've spent €180 with you in the last year, which Glow Club tier am I in?", TIERS, "€180 puts you in Radiant (€150 to €399.99)."),
+    ("spent 500 euro this year what level is that", TIERS, "€500 puts you in Luminous (€400 or more)."),
+    ("I earned 600 points this year, what tier am I?", RATES, "600 points puts you in Fern (500 to 1,499 points)."),
+    ("I earned 1,600 points, which tier would I be?", RATES, "1,600 points puts you in Oak (1,500 points or more)."),
+    # a sum of money against tiers in points: no sum
+    ("I spent £600 this year, what tier am I?", RATES, None),
+])
+def test_the_tier_that_holds_the_shoppers_spend_or_points(question: str, sentences: list[str], expected: str | None) -> None:
+    assert said(question, sentences) == expected
 
 
 @pytest.mark.parametrize(("question", "expected"), [
