@@ -11,11 +11,12 @@ import numpy as np
 
 from chatbot.answer.polarity import clauses, negated
 from chatbot.answer.sums import worked_sum
+from chatbot.answer.sums_zh import worked_sum_zh
 from chatbot.knowledge.embedding import Embedder
 from chatbot.text.colloquial import with_formal_words
 from chatbot.text.measures import asked_measure, states_measure
 from chatbot.text.places import fits_places, scopes
-from chatbot.text.words import content_words, passage_sentences, says_something
+from chatbot.text.words import content_words, has_han, passage_sentences, says_something
 from chatbot.values import Passage
 
 # Each content word the sentence shares with the question adds this much to its cosine: words
@@ -238,17 +239,23 @@ def for_places(sentence: str, places: frozenset[str]) -> str:
 
     >>> for_places("Prices are: Ireland £6.95; other EU countries £9.95; the United States £19.95.", frozenset({"eu"}))
     'Prices are: other EU countries £9.95.'
+    >>> for_places("运费为：爱尔兰£6.95；其他欧盟国家£9.95；美国和加拿大£19.95。", frozenset({"us"}))
+    '运费为：美国和加拿大£19.95。'
     """
-    parts = sentence.split(";")
+    chinese = "；" in sentence
+    semicolon, colon, stop = ("；", "：", "。") if chinese else (";", ":", ".")
+    parts = sentence.split(semicolon)
     if len(parts) < 3 or not places:
         return sentence
-    lead, colon, first = parts[0].rpartition(":")
-    rules = [first if colon else parts[0], *parts[1:]]
-    kept = [rule.strip().rstrip(".") for rule in rules if scopes(rule) & places]
+    lead, found_colon, first = parts[0].rpartition(colon)
+    rules = [first if found_colon else parts[0], *parts[1:]]
+    kept = [rule.strip().rstrip(stop) for rule in rules if scopes(rule) & places]
     if not kept or len(kept) == len(rules):
         return sentence
-    said = "; ".join(kept)
-    return f"{lead}{colon} {said}." if colon else f"{said[0].upper()}{said[1:]}."
+    said = semicolon.join(kept) if chinese else "; ".join(kept)
+    if found_colon:
+        return f"{lead}{colon}{said}{stop}" if chinese else f"{lead}{colon} {said}{stop}"
+    return f"{said}{stop}" if chinese else f"{said[0].upper()}{said[1:]}{stop}"
 
 
 def sentence_scores(question: str, sentences: Sequence[str], titles: Sequence[str], embedder: Embedder | None) -> list[float]:
@@ -293,7 +300,7 @@ def compose(
     # when another sentence names the Scottish Islands.
     asked = f"{context} {question}"
     found = [f for f, fits in zip(found, fits_places([sentence for _, _, sentence in found], asked)) if fits]
-    places = scopes(asked)
+    places = scopes(question) or scopes(asked)  # "and to the US?" after a question on Ireland: the US
     found = [(number, position, for_places(sentence, places)) for number, position, sentence in found]
     titles = [passages[number - 1].title for number, _, _ in found]
     texts = [sentence for _, _, sentence in found]
@@ -319,7 +326,7 @@ def compose(
     def cited(chosen: list[int]) -> list[str]:  # in the passages' order, each with its passage's marker
         return [f"{found[i][2]} [{found[i][0]}]" for i in sorted(chosen, key=lambda i: found[i][:2])]
 
-    worked = worked_sum(question, context, texts)
+    worked = worked_sum_zh(question, texts) if has_han(question) else worked_sum(question, context, texts)
     if worked is not None:  # "is delivery free on £54 with 10% off?": the sum first, then its rule
         if worked.rule not in best:
             best[-1] = worked.rule

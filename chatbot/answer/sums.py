@@ -49,6 +49,9 @@ _THRESHOLD = re.compile(rf"\b(?:of|over|above|from)\s+{_CURRENCY}\s?({_AMOUNT})|
 # A sum the question names as the condition, not as its basket: "do I need to spend £50", "I spent over £50".
 _CONDITION = re.compile(r"\b(?:over|above|more\s+than|at\s+least|minimum(?:\s+of)?|min|need\s+to\s+spend|have\s+to\s+spend"
                         r"|threshold(?:\s+of)?|under|below|less\s+than)\s*$", re.IGNORECASE)
+# A shopper who names a membership may have its own delivery rule ("Fern members get free standard
+# UK delivery on every order"): no sum against everyone's threshold.
+MEMBERSHIP = re.compile(r"\bmember(?:ship)?s?\b|\btier\b|会员|等级", re.IGNORECASE)
 _AFTER_DISCOUNTS = re.compile(r"\bafter\s+(?:any\s+)?(?:discounts?|promo(?:tion)?s?|codes?|discount\s+codes?)|\b(?:discounts?|codes?)\s+(?:are|is)\s+taken\s+off",
                               re.IGNORECASE)
 _ASKS_FREE_DELIVERY = re.compile(
@@ -151,7 +154,7 @@ def _tier_sum(question: str, sentences: Sequence[str]) -> Sum | None:
             low = float(tier.group("low").replace(",", ""))
             high = float(tier.group("high").replace(",", "")) if tier.group("high") else math.inf
             if low <= amount <= high:
-                held = _price(currency, amount) if money else f"{amount:,.0f} points"
+                held = price(currency, amount) if money else f"{amount:,.0f} points"
                 return Sum(f"{held} puts you in {tier.group('name')} ({tier.group('range')}).", number)
     return None
 
@@ -174,11 +177,11 @@ def _range_sum(question: str, sentences: Sequence[str]) -> Sum | None:
             low, high = (float(found.group(name).replace(",", "")) for name in ("low", "high"))
             sign = found.group("cur")
             if sign[-1] == currency[-1] and not low <= amount <= high:
-                return Sum(f"No: {_price(sign, amount)} is not between {_price(sign, low)} and {_price(sign, high)}.", number)
+                return Sum(f"No: {price(sign, amount)} is not between {price(sign, low)} and {price(sign, high)}.", number)
         elif (found := _MINIMUM.search(sentence)) is not None:
             low, sign = float(found.group("amount").replace(",", "")), found.group("cur")
             if sign[-1] == currency[-1] and amount < low:
-                return Sum(f"No: {_price(sign, amount)} is below the {_price(sign, low)} minimum.", number)
+                return Sum(f"No: {price(sign, amount)} is below the {price(sign, low)} minimum.", number)
     return None
 
 
@@ -204,7 +207,7 @@ def _plain(kind: str) -> str:
     return re.sub(r"[\s-]", "", kind.lower())
 
 
-def _price(currency: str, amount: float) -> str:
+def price(currency: str, amount: float) -> str:
     """£48.60, £50: pence shown only when there are some."""
     return f"{currency}{amount:,.0f}" if amount == int(amount) else f"{currency}{amount:,.2f}"
 
@@ -226,7 +229,7 @@ def _free_delivery_sum(question: str, sentences: Sequence[str]) -> Sum | None:
     """"is delivery free on my £54 basket with 10% off?": one sum in the question, against the one
     threshold a free-delivery sentence states (after discounts, when there is a discount)."""
     money, off = _sums_and_discounts(question)
-    if len(money) != 1 or len(off) > 1 or not _ASKS_FREE_DELIVERY.search(question):
+    if len(money) != 1 or len(off) > 1 or not _ASKS_FREE_DELIVERY.search(question) or MEMBERSHIP.search(question):
         return None
     currency, basket, start = money[0]
     if _CONDITION.search(question[:start]):
@@ -256,15 +259,15 @@ def _free_delivery_sum(question: str, sentences: Sequence[str]) -> Sum | None:
         total = round(basket * (1 - discount / 100), 2) if discount is not None else basket
         total = round(total - off[0][1], 2) if off else total
         enough = total > threshold if how.lower() == "over" and not more else total >= threshold
-        worked = _price(sign, basket)  # in the page's sign: CA$ for the shopper's $
+        worked = price(sign, basket)  # in the page's sign: CA$ for the shopper's $
         if discount is not None:
-            worked += f" with {discount:g}% off comes to {_price(sign, total)}"
+            worked += f" with {discount:g}% off comes to {price(sign, total)}"
         elif off:
-            worked += f" with {_price(sign, off[0][1])} off comes to {_price(sign, total)}"
-        needed = f"the {_price(sign, threshold)} needed for free delivery"
+            worked += f" with {price(sign, off[0][1])} off comes to {price(sign, total)}"
+        needed = f"the {price(sign, threshold)} needed for free delivery"
         if enough:
             return Sum(f"Yes: {worked}, which reaches {needed}.", number)
-        return Sum(f"No: {worked}, below {needed} ({_price(sign, round(threshold - total, 2))} short).", number)
+        return Sum(f"No: {worked}, below {needed} ({price(sign, round(threshold - total, 2))} short).", number)
     return None
 
 
@@ -290,8 +293,8 @@ def _points_sum(question: str, context: str, sentences: Sequence[str]) -> Sum | 
         if points < minimum:
             return Sum(f"{points} points are not enough yet: points can be used from {minimum} points.", number)
         worth = math.floor(points / step) * step / per * value
-        return Sum(f"{points} points are worth {_price(currency, worth)} in vouchers "
-                   f"({_price(currency, value)} for every {per} points).", number)
+        return Sum(f"{points} points are worth {price(currency, worth)} in vouchers "
+                   f"({price(currency, value)} for every {per} points).", number)
     return None
 
 
@@ -327,7 +330,7 @@ def _earned_sum(question: str, context: str, sentences: Sequence[str]) -> Sum | 
     else:
         rate, number, _ = min(rates)
     earned = math.floor(spent * rate)
-    said = f"A {_price(currency, spent)} order earns {earned} points at {rate:g} points per {currency}1."
+    said = f"A {price(currency, spent)} order earns {earned} points at {rate:g} points per {currency}1."
     if _ASKS_VALUE.search(re.sub(r"\bget\b", "", question)):  # "... and what voucher would it get me?"
         worth = _points_sum(f"{earned} points worth", "", sentences)
         if worth is not None:

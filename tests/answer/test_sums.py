@@ -7,6 +7,7 @@ import pytest
 
 from chatbot.answer.compose import compose
 from chatbot.answer.sums import worked_sum
+from chatbot.answer.sums_zh import worked_sum_zh
 from chatbot.values import Passage
 
 FREE = "Standard UK delivery is free on orders of £50 or more after discounts."
@@ -172,3 +173,30 @@ def test_a_sum_outside_the_range_a_rule_states_is_a_no(question: str, expected: 
 def test_a_deadline_counts_from_the_day_the_shopper_got_the_order() -> None:
     assert said("got my order on 10 may, its a full price lamp. whats the last day i can send it back??", RETURNS) == (
         "With delivery on 10 May, the 30 days run until 9 June.")
+
+
+FREE_ZH = "每笔扣除优惠码后金额达到£50或以上的订单，均可享受英国免费标准配送。"
+INTERNATIONAL_ZH = "每笔订单的国际运费为：爱尔兰£6.95，订单超过£100免运费；其他欧盟国家£9.95，订单超过£150免运费；挪威、瑞士和冰岛£14.95。"
+POINTS_ZH = ["每100积分可兑换一张£5的奖励券。", "以100积分为单位兑换，至少200积分才能使用。"]
+
+
+@pytest.mark.parametrize(("question", "sentences", "expected"), [
+    ("买了52镑的东西 用了个5镑优惠码 还包邮吗", [FREE_ZH], "不包邮：£52减去£5后为£47，低于免运费所需的£50（还差£3）。"),
+    ("55英镑打九折还免运费吗", [FREE_ZH], "不包邮：£55减去10%后为£49.50，低于免运费所需的£50（还差£0.50）。"),
+    ("六十镑的订单包邮吗", [FREE_ZH], "包邮：£60，达到免运费所需的£50。"),
+    ("寄德国 140镑 包邮吗", [INTERNATIONAL_ZH], "不包邮：£140，低于免运费所需的£150（还差£10）。"),
+    ("我有350积分 能换多少钱", POINTS_ZH, "350积分可兑换£15的奖励券（每100积分£5）。"),
+    ("150积分能抵多少", POINTS_ZH, "150积分还不够：满200积分才能使用。"),
+    # the sum is the condition, not the basket; a member may have a rule of their own; no place said
+    ("剩下不到50镑 还要补运费吗", [FREE_ZH], None),
+    ("我买礼品卡的钱能算进50镑包邮里吗", [FREE_ZH], None),
+    ("我是Fern会员 买£20的东西包邮吗", [FREE_ZH], None),
+    ("140镑 包邮吗", [INTERNATIONAL_ZH], None),
+])
+def test_chinese_questions_get_their_sums_in_chinese(question: str, sentences: list[str], expected: str | None) -> None:
+    found = worked_sum_zh(question, sentences)
+    assert (found.text if found else None) == expected
+
+
+def test_a_member_is_not_held_to_everyones_free_delivery_threshold() -> None:
+    assert said("im a fern member, is delivery free on a £20 order?", [FREE]) is None
