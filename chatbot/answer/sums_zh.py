@@ -16,7 +16,8 @@ from chatbot.text.places import scopes
 _AMOUNT = r"\d+(?:,\d{3})*(?:\.\d{1,2})?"
 _MONEY = re.compile(rf"(?P<cur>[£$€¥])\s?(?P<amount>{_AMOUNT})")
 # A fixed discount ("£5优惠码", "减£5", "优惠£5") or a percentage ("10%", "九折" normalised or "9折").
-_AMOUNT_OFF = re.compile(rf"[£$€¥]\s?{_AMOUNT}\s*(?:的)?\s*(?:优惠码|优惠券|折扣码|代金券|券)|(?:减|减去|优惠|抵扣?|便宜)\s*[£$€¥]\s?{_AMOUNT}")
+_AMOUNT_OFF = re.compile(rf"[£$€¥]\s?(?P<code>{_AMOUNT})\s*(?:的)?\s*(?:优惠码|优惠券|折扣码|代金券|券)"
+                         rf"|(?:减|减去|优惠|抵扣?|便宜)\s*[£$€¥]\s?(?P<less>{_AMOUNT})")
 _PERCENT_OFF = re.compile(r"(?<![\d.])(\d{1,2}(?:\.\d+)?)\s?%\s*(?:的)?\s*(?:优惠|折扣|off)?|(?<![\d.])([1-9一二三四五六七八九])(?:\.(\d))?\s*折")
 _DIGITS = {name: number for number, name in enumerate("一二三四五六七八九", 1)}
 _ASKS_FREE_DELIVERY = re.compile(r"包邮|免运费|免邮|运费|邮费")
@@ -53,7 +54,7 @@ def worked_sum_zh(question: str, sentences: Sequence[str]) -> Sum | None:
 def _free_delivery_sum(question: str, sentences: Sequence[str]) -> Sum | None:
     if not _ASKS_FREE_DELIVERY.search(question) or MEMBERSHIP.search(question):
         return None
-    off = [found for found in _AMOUNT_OFF.finditer(question)]
+    off = list(_AMOUNT_OFF.finditer(question))
     off_spans = [found.span() for found in off]
     money = [found for found in _MONEY.finditer(question)
              if not any(start <= found.start() < end for start, end in off_spans)]
@@ -62,7 +63,7 @@ def _free_delivery_sum(question: str, sentences: Sequence[str]) -> Sum | None:
     if _CONDITION_BEFORE.search(question[:money[0].start()]) or _CONDITION_AFTER.match(question, money[0].end()):
         return None
     currency, basket = money[0].group("cur"), float(money[0].group("amount").replace(",", ""))
-    cut = float(_MONEY.search(off[0].group()).group("amount").replace(",", "")) if off else 0.0  # type: ignore[union-attr]
+    cut = float((off[0].group("code") or off[0].group("less")).replace(",", "")) if off else 0.0
     percent = _percent(question) if not off else None
     places = scopes(question)
     for number, sentence in enumerate(sentences):
