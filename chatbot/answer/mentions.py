@@ -26,6 +26,9 @@ if TYPE_CHECKING:
 # duvet cover come in super king?"): the group `asked` is what it asks for.
 _OPENING = r"^\W*(?:(?:ok(?:ay)?|and|so|also|hi|hey|hello|please|pls)\W+)*"
 _THING = r"(?:the|your|ur|my|it|they|this|that|these|those)\b"
+# "how many points do I get if I refer a friend?": a reward for an act the pages name if they reward it
+_REWARDED = re.compile(r"\b(?:get|earn|receive|win)\b.*\bif\s+(?:i|we)\s+(?P<verb>refer|recommend|introduce|nominate|review)\b",
+                       re.IGNORECASE | re.DOTALL)
 # "how do I apply for a job at your warehouse?": what one applies for
 _APPLY = re.compile(_OPENING + r"(?:how\s+(?:do|can|could|would|should)\s+(?:i|we)|(?:can|could)\s+(?:i|we))\s+apply\s+(?:for|to)\s+"
                     r"(?P<asked>(?:(?!(?:at|in|with|for|from|on)\b)[\w-]+\s*){1,3})", re.IGNORECASE)
@@ -36,7 +39,7 @@ _SERVICE = re.compile(
     r"|(?:can|could)\s+(?:i|we))\s+"
     r"(?:guys\s+|also\s+|still\s+|even\s+|ever\s+)?"
     r"(?P<asked>(?P<verb>sponsor|donate|engrave|personali[sz]e|monogram|assemble|install|recycle|trade"
-    r"|buy\s+back|lend|loan|gift[- ]wrap)\b.*)",
+    r"|buy\s+back|lend|loan|gift[- ]wrap|resend|re-send|reissue|re-issue|refer)\b.*)",
     re.IGNORECASE | re.DOTALL,
 )
 _ASKING = [
@@ -51,8 +54,8 @@ _ASKING = [
     ),
     # "can I set up a wedding gift list with you?": a thing asked into being, up to a preposition (not
     # "can I exchange a jumper?", where the thing is any item and the action is what is asked).
-    re.compile(_OPENING + r"(?:can|could)\s+(?:i|we)\s+(?:set\s+up|book|arrange|reserve|request|open|create|join|hire|rent"
-               r"|choose|pick|schedule)"
+    re.compile(_OPENING + r"(?:(?:can|could)\s+(?:i|we)|how\s+much\s+(?:extra\s+|more\s+)?(?:is\s+it|does\s+it\s+cost|would\s+it\s+cost)\s+to)"
+               r"\s+(?:set\s+up|book|arrange|reserve|request|open|create|join|hire|rent|choose|pick|schedule|add)"
                r"\s+(?P<asked>(?:(?!(?:to|in|at|for|from|with|on|by|into|after|before|within|it|them|this|that)\b)[\w-]+\s*)+)",
                re.IGNORECASE),
     re.compile(_OPENING + r"what\s+(?P<asked>(?:[\w-]+\s+){0,2}?[\w-]+)\s+(?:is|are)\s+" + _THING, re.IGNORECASE),
@@ -81,6 +84,7 @@ _OWNER = re.compile(r"(?<=s)['’](?!\w)")  # "customers' data", "kids' bedding"
 # Where a message's questions begin: "where is the linen from, is it european flax?" asks the second too.
 _CLAUSE = re.compile(r"(?<=[?.!,;])\s+|\s+[-–—]\s+")
 _WITH = re.compile(r"(?<!\w)w/(?!o\b)", re.IGNORECASE)
+_SLASH = re.compile(r"\s+/\s+|(?<=\w\w)/(?=\w)")  # "plastic free / recyclable": either asked (not "w/ paypal")
 _MAY_I = re.compile(r"\bis\s+it\s+(?:possible|ok|okay|allowed)\b", re.IGNORECASE)
 # "is it normal for new towels to shed fluff?": whether something is as it should be, not whether the shop has it.
 _JUDGING = re.compile(r"^\W*(?:is|are)\s+(?:it|this|that)\s+(?:normal|usual|common|expected|true)\b",
@@ -111,8 +115,11 @@ _ORDER_BY_ASKED = (
                r"(?:(?:place|make|put\s+in)\s+(?:an?\s+|my\s+|the\s+)?orders?|order|buy|shop|purchase)\b"
                r"(?:\s+[\w'-]+){0,3}?\s+(?:over|by|via|through|on)\s+(?:the\s+)?" + _CHANNEL + r"\b", re.IGNORECASE),
     re.compile(r"^\W*do\s+you\s+(?:take|accept)\s+" + _CHANNEL + r"\s+orders\b", re.IGNORECASE),
+    # paying over the phone, a call (not "pay by phone", which may be Apple Pay)
+    re.compile(r"^\W*(?:(?:can|could|may)\s+(?:i|we)|is\s+it\s+possible\s+to)\s+pay\b(?:\s+[\w'-]+){0,4}?\s+over\s+the\s+"
+               r"(?P<channel>phone|telephone)\b", re.IGNORECASE),
 )
-_ORDER_BY_SAID = (r"\b(?:order|buy|shop|purchase)\w*(?:\s+[\w'-]+){{0,3}}?\s+(?:over|by|via|through|on)\s+(?:the\s+)?{channel}\b",
+_ORDER_BY_SAID = (r"\b(?:order|buy|shop|purchase|pay)\w*(?:\s+[\w'-]+){{0,3}}?\s+(?:over|by|via|through|on)\s+(?:the\s+)?{channel}\b",
                   r"\b{channel}\s+orders\b", r"\b{channel}\s+us\s+to\s+(?:place\s+)?(?:an?\s+|your\s+)?order")
 
 # A Chinese question whether the shop has, sells or offers something: "你们卖沙发吗", "有学生优惠吗";
@@ -198,7 +205,8 @@ def asked_services(question: str) -> list[str]:
     ([], ['job'])
     """
     clauses = _CLAUSE.split(question)
-    verbs = [" ".join(match.group("verb").lower().split()) for clause in clauses if (match := _SERVICE.match(clause))]
+    verbs = [" ".join(match.group("verb").lower().split()) for clause in clauses
+             if (match := _SERVICE.match(clause) or _REWARDED.search(clause))]
     # "how do I apply for a job?": what one applies for, which the pages name if one can
     applied = [word for clause in clauses if (match := _APPLY.match(clause))
                for word in _WORD.findall(match.group("asked")) if not is_stopword(word.lower())]
@@ -234,7 +242,7 @@ def _asked_spans(question: str) -> list[list[str]]:
     """The words of each clause's asked-for span, "" in place of a word that cannot be missing
     (a stopword, a name, a contraction, an adverb or a number)."""
     spans = []
-    for clause in _CLAUSE.split(question):
+    for clause in _CLAUSE.split(_SLASH.sub(" or ", question)):
         found = next((match for pattern in _ASKING if (match := pattern.match(clause))), None)
         if found is not None and not _JUDGING.match(clause):
             asked = _ASKED_ENDS.split(found.group("asked"), maxsplit=1)[0]

@@ -75,7 +75,10 @@ _MEASURES = {
     "date": (
         re.compile(r"\bwhen\s+(?:does|do|will|is|are)\b[^?.!]{0,40}?\b(?:sale|sales|black\s+friday|offer|offers|promotion|event)\b"
                    r"[^?.!]{0,20}?\b(?:start|starts|begin|begins|on|happen|happening)\b|\bwhen\s+is\s+(?:the|your)\s+next\b"
-                   r"|\blast\s+(?:order(?:ing)?|posting|shipping)\s+(?:date|day)\b", re.IGNORECASE),
+                   r"|\blast\s+(?:order(?:ing)?|posting|shipping)\s+(?:date|day)\b"
+                   # "what's the last day I can order for Christmas?", "order by when?"
+                   r"|\b(?:last|latest)\s+(?:day|date)\s+(?:to|(?:i|we|you)\s+can|for)\s+(?:order|place|post|buy)\b"
+                   r"|\border\s+by\s+(?:when|what\s+date)\b", re.IGNORECASE),
         re.compile(rf"\b{MONTH}\b", re.IGNORECASE),
     ),
     "price": (
@@ -120,6 +123,8 @@ def asked_measure(question: str) -> str:
     ('registration', '')
     >>> asked_measure("When does the summer sale end?"), asked_measure("when does the winter sale start"), asked_measure("when is your next sale")
     ('date:end', 'date', 'date')
+    >>> asked_measure("what's the last day I can order for delivery before christmas?"), asked_measure("what's the last day I can return it?")
+    ('date', '')
     """
     kind = next((kind for kind, (asks, _) in _MEASURES.items() if asks.search(question)), "")
     counted = _HOW_MANY.search(question)

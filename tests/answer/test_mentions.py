@@ -7,7 +7,7 @@ from dataclasses import replace
 
 import pytest
 
-from chatbot.answer.mentions import Mentions, asked_for
+from chatbot.answer.mentions import Mentions, asked_for, asked_services
 from chatbot.answer.pipeline import _REFERS_BACK, Pipeline
 from chatbot.knowledge.index import build_index
 from chatbot.knowledge.ingest import read_knowledge_base
@@ -48,9 +48,23 @@ PAGES = ["Delivery is free on orders over £50.", "Sale items can be returned wi
     ("Can I set up a wedding gift list with Maple & Moss?", ["wedding", "gift", "list"]),  # a thing asked into being
     ("im in france, can i exchange a jumper for a smaller size?", []),  # any item: the exchange is what is asked
     ("is it normal for new towels to shed fluff?", []),  # whether a thing is as it should be
+    ("is your packaging plastic free / recyclable?", ["recyclable"]),  # either one asked
+    ("how much extra is it to add a gift message to my order?", ["gift", "message"]),
 ])
 def test_what_an_existence_question_asks_for(question: str, words: list[str]) -> None:
     assert asked_for(question) == words
+
+
+@pytest.mark.parametrize(("question", "services"), [
+    ("can you resend the e-gift card to a different email?", ["resend"]),
+    ("how many points do I get if I refer a friend?", ["refer"]),  # a reward for an act
+    ("how many points do I get if I review a product?", ["review"]),  # ... which these pages name
+    ("can you send it to a different email?", []),
+])
+def test_a_service_or_a_rewarded_act_is_asked_for_by_its_verb(question: str, services: list[str]) -> None:
+    assert asked_services(question) == services
+    pages = Mentions(["You get 10 points for each product review you write."], ToyEmbedder(), min_similarity=0.6)
+    assert bool(pages.unmentioned(question)) is (services not in ([], ["review"]))
 
 
 def test_a_word_neither_the_pages_nor_a_near_word_use_is_unmentioned() -> None:
@@ -241,7 +255,8 @@ def test_a_part_about_what_an_unanswered_part_named_is_not_answered_either(pipel
     ("do you take phone orders?", True),
     ("can i order by email", True),
     ("can i cancel my order by phone", False),  # not a way to order
-    ("can I pay by phone?", False),
+    ("can I pay by phone?", False),  # maybe Apple Pay
+    ("can I pay for my order over the phone with my card?", True),
 ])
 def test_a_way_to_order_the_pages_never_offer_is_unoffered(question: str, unoffered: bool) -> None:
     # "contact us by phone" and "once an order is dispatched": phone and order, but no ordering by phone
