@@ -15,7 +15,9 @@ _ASKING = (
 _JOINED = re.compile(rf"(?:,|;)?\s+(?:and|also|plus|n|&)\s+(?:(?:roughly|approximately|about|then|also)\s+)?(?=(?:{_ASKING})\b)"
                      rf"|,\s+(?=(?:{_ASKING})\b)", re.IGNORECASE)
 # "if not, how long does standard take": a question after what it depends on
-_QUESTION_START = re.compile(rf"^\W*(?:(?:if\s+not|if\s+so|otherwise|or\s+else)\W+)?(?:{_ASKING})\b", re.IGNORECASE)
+# (or after a connective: "? also do gift cards expire", "? and how long have i got")
+_QUESTION_START = re.compile(rf"^\W*(?:(?:if\s+not|if\s+so|otherwise|or\s+else|and|also|plus|oh|but)\W+)?(?:{_ASKING})\b",
+                             re.IGNORECASE)
 # What a question opens with before its subject: "how much is", "can I", "do you", "what's the".
 _ASK = re.compile(
     rf"^\W*(?:how\s+(?:much|many|long|soon|often)|{_ASKING})\b"
@@ -46,6 +48,8 @@ def split_questions(message: str) -> list[str]:
     ['How much is shipping to Australia?', 'how long will it take?']
     >>> split_questions("I'm in Belfast - can I get next day delivery? if not how long does standard take")
     ["I'm in Belfast - can I get next day delivery?", 'if not how long does standard take']
+    >>> split_questions("can i stack 2 promo codes on one order? also do gift cards expire")
+    ['can i stack 2 promo codes on one order?', 'also do gift cards expire']
     >>> split_questions("寄到德国运费多少？多久能到？")
     ['寄到德国运费多少？', '多久能到？']
     """
