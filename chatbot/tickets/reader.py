@@ -8,7 +8,7 @@ import codecs
 import gzip
 import re
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -62,7 +62,7 @@ def read_tickets(path: str | Path, id_column: str | None = None, text_columns: S
             return [_broken(r) for r in records]
         id_name, text_names = _choose_columns(list(keys), path, id_column, text_columns)
         records = [replace(r, ticket_id=id_in_broken_json(r.source, id_name)) if r.error else r for r in records]
-    return [_ticket(r, id_name, text_names) for r in records]
+    return [_ticket(r, id_name, text_names, fallback=not text_columns and name.endswith(".jsonl")) for r in records]
 
 
 def duplicate_ids(tickets: Iterable[Ticket]) -> list[str]:
@@ -132,8 +132,9 @@ def _broken(record: Record) -> Ticket:
     return Ticket(record.ticket_id or f"line-{record.line}", "", record.line, record.error)
 
 
-def _ticket(record: Record, id_name: str, text_names: Sequence[str]) -> Ticket:
-    """The ticket of one record: its id and text, or the error that keeps it from being answered."""
+def _ticket(record: Record, id_name: str, text_names: Sequence[str], fallback: bool = False) -> Ticket:
+    """The ticket of one record: its id and text, or the error that keeps it from being answered.
+    With `fallback`, a row without the chosen text fields is read from its own subject or body field."""
     row = record.fields
     if row is None:
         return _broken(record)
@@ -141,9 +142,17 @@ def _ticket(record: Record, id_name: str, text_names: Sequence[str]) -> Ticket:
     if not ticket_id:
         return Ticket(f"line-{record.line}", "", record.line,
                       f"no ticket id: the {id_name!r} field is empty or missing; give every ticket an id")
-    parts = [html_to_text(str(row.get(name, ""))) for name in text_names]
-    text = "\n".join(p for p in parts if p)
+    text = _text(row, text_names)
+    if not text and fallback:  # a JSONL export whose rows name their text differently ("body" here, "message" there)
+        lower = {str(key).lower().strip(): key for key in row}
+        text = _text(row, [lower[name] for name in (*SUBJECT_COLUMNS, *BODY_COLUMNS) if name in lower])
     return Ticket(ticket_id, text, record.line, "" if text else "empty ticket: no subject or body")
+
+
+def _text(row: Mapping[str, object], names: Sequence[str]) -> str:
+    """The named fields' text, joined; a missing or null field is no text ("None" is not a question)."""
+    parts = [html_to_text(str(value)) for name in names if (value := row.get(name)) is not None]
+    return "\n".join(part for part in parts if part.strip())
 
 
 def _choose_columns(

@@ -53,6 +53,17 @@ def test_jsonl_with_a_broken_line_and_named_columns(tmp_path: Path) -> None:
     assert only_body == [Ticket("7", "Can I pay in 3?", 1)]
 
 
+def test_a_jsonl_row_that_names_its_text_differently_is_read_from_its_own_field(tmp_path: Path) -> None:
+    rows = [{"id": 1, "body": "Do you deliver on Saturdays?"}, {"id": 2, "message": "where is my order 12345"},
+            {"id": 3, "body": None}]
+    tickets = read_tickets(write(tmp_path, "mixed.jsonl", "\n".join(json.dumps(row) for row in rows)))
+    assert tickets == [Ticket("1", "Do you deliver on Saturdays?", 1), Ticket("2", "where is my order 12345", 2),
+                       Ticket("3", "", 3, "empty ticket: no subject or body")]
+    # columns named by the user are the only ones read
+    named = read_tickets(write(tmp_path, "m.jsonl", "\n".join(json.dumps(row) for row in rows)), text_columns=["body"])
+    assert named[1] == Ticket("2", "", 2, "empty ticket: no subject or body")
+
+
 def test_a_cp1252_export_is_read_without_losing_rows(tmp_path: Path) -> None:
     path = write(tmp_path, "t.csv", "id,message\n1,Caf\u00e9 mug arrived broken \u2013 refund?\n", encoding="cp1252")
     assert read_tickets(path) == [Ticket("1", "Caf\u00e9 mug arrived broken \u2013 refund?", 2)]
