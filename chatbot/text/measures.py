@@ -16,7 +16,7 @@ _NUMBER = r"(?:\d+(?:[.,]\d+)?|one|two|three|four|five|six|seven|eight|nine|ten|
 # kind -> (what asks for it, what states it)
 _MEASURES = {
     "weight": (
-        re.compile(r"\bhow\s+heavy\b|\bweigh(?:s|t)?\b|多重|重量是多少|几斤|几公斤", re.IGNORECASE),
+        re.compile(r"\bhow\s+heavy\b|\bweigh(?:s|t)?\b|多重|重量是多少|几斤|几公斤|多少克|几克|克重", re.IGNORECASE),
         re.compile(rf"\b{_NUMBER}\s?(?:kg|g|grams?|kilos?|kilograms?|lbs?|pounds?|oz|ounces?)\b|\d\s*(?:公斤|千克|克|斤)",
                    re.IGNORECASE),
     ),
@@ -113,6 +113,8 @@ def asked_measure(question: str) -> str:
     ('', '')
     >>> asked_measure("who started maple & moss?"), asked_measure("What year did Maple & Moss start trading?")
     ('founder', 'year')
+    >>> asked_measure("毛巾是多少克重的"), asked_measure("铸铁锅多重")
+    ('weight', 'weight')
     >>> asked_measure("how many litres does the kettle hold?"), asked_measure("Are your products made in the UK?")
     ('size', 'origin')
     >>> asked_measure("where are your own-brand pans manufactured"), asked_measure("where do you ship from?")
