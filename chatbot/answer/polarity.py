@@ -12,7 +12,8 @@ from chatbot.text.citations import strip_markers
 from chatbot.text.words import content_words, passage_sentences
 
 # "without" and "non-" are left out: "without fabric softener" and "non-stick pans" deny nothing.
-_NEGATION = re.compile(r"\b(?:not|no|never|cannot|nor|none|neither|nothing|nowhere|unable)\b|n['’]t\b", re.IGNORECASE)
+_NEGATION = re.compile(r"\b(?:not|no|never|cannot|nor|none|neither|nothing|nowhere|unable)\b|n['’]t\b"
+                       r"|\bnon(?=-?(?:returnable|refundable|exchangeable|transferable|cancell?able)\b)", re.IGNORECASE)
 # Negative words that do not deny the clause: "no more than 30 days" is "within 30 days".
 _IDIOM = re.compile(
     r"\b(?:at\s+)?no\s+(?:more|less|later|longer|earlier|sooner|fewer|extra|additional|charge|cost|fee|problem|"
@@ -83,12 +84,20 @@ def negated(clause: str, about: frozenset[str] | None = None) -> bool:
     False
     >>> negated("Next-day delivery is not available to the Highlands", about=frozenset({"next", "day", "deliveri"}))
     True
+    >>> negated("Non-returnable items are pillows once removed from their wrap", about=frozenset({"return"}))
+    True
+    >>> negated("Non-returnable items are pillows and mattress toppers", about=frozenset({"mattress", "topper"}))
+    False
     """
     text = _IDIOM.sub(" ", _REPLY.sub("", clause))
     for found in _NEGATION.finditer(text):
         rest = text[found.end():]
         if about is None:
             return True
+        if found.group().lower() == "non":  # "non-returnable" denies returning, not the things it lists
+            if content_words(rest.lstrip("-").split(maxsplit=1)[0]) & about:
+                return True
+            continue
         if _PRICE_ONLY.match(rest):
             if "charg" in about:
                 return True

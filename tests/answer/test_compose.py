@@ -6,7 +6,7 @@ from dataclasses import replace
 
 import pytest
 
-from chatbot.answer.compose import candidate_sentences, compose
+from chatbot.answer.compose import candidate_sentences, compose, verdict
 from chatbot.answer.pipeline import Decision, Pipeline
 from chatbot.errors import SettingsError
 from chatbot.knowledge.index import build_index
@@ -211,3 +211,10 @@ def test_a_place_the_pages_only_rule_leaves_out_gets_its_no(real_pipeline) -> No
     # the country list scores closest; the bulky-items rule, chosen beside it, says no to Spain
     answer = real_pipeline.answer("can I get a bed frame delivered to spain?")
     assert answer.text.startswith("No: Bulky items over 20 kg") and "UK and Ireland" in answer.text
+
+
+def test_a_list_of_non_returnable_things_says_no_to_returning_one_of_them() -> None:
+    listed = "Non-returnable items are pillows once removed from their sealed plastic wrap, earrings and gift cards."
+    assert verdict("can i return earrings if i havent worn them", listed) == "No"
+    # ... and nothing about the things themselves
+    assert verdict("can you take away my old pillows and earrings when you deliver?", listed) == ""
