@@ -253,7 +253,7 @@ class Pipeline:
         scored_by = self._scored_by(question)
         reads = scored_by == "embedder"
         if scored_by == "language_embedder":  # the multilingual embedder's cosines: a scale of their own
-            weak = cosine < self.settings.language_min_score
+            weak = cosine < self._language_min_score()
         elif scored_by == "words":
             # The embedder's cosine says nothing here: the best passage must hold enough of the
             # question's words instead.
@@ -490,6 +490,13 @@ class Pipeline:
     def pages_languages(self) -> frozenset[str]:
         """The languages the knowledge base is written in (any, when the retriever does not say)."""
         return self.retriever.languages() if isinstance(self.retriever, ScoringRetriever) else frozenset(("en", "zh"))
+
+    def _language_min_score(self) -> float:
+        """The multilingual embedder's cosine a question needs to be answered: `language_neighbour_margin`
+        below the knowledge base's neighbour cosine, or `language_min_score`."""
+        margin = self.settings.language_neighbour_margin
+        neighbours = self.retriever.language_neighbours() if isinstance(self.retriever, ScoringRetriever) else None
+        return neighbours - margin if margin > 0 and neighbours is not None else self.settings.language_min_score
 
     def _scored_by(self, question: str) -> ScoredBy:
         if isinstance(self.retriever, ScoringRetriever):

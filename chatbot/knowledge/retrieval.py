@@ -40,6 +40,11 @@ class ScoringRetriever(Retriever, Protocol):
         """The languages the passages are written in ("en", "zh")."""
         ...
 
+    def language_neighbours(self) -> float | None:
+        """How near unrelated passages lie on the multilingual embedder's scale (`neighbour_cosine`),
+        None without that embedder."""
+        ...
+
 
 RRF_K = 60  # the constant from Cormack et al. (2009); it damps the weight of the very first ranks
 METHODS = ("dense", "lexical", "hybrid")
@@ -95,6 +100,7 @@ class HybridRetriever:
         self.language: tuple[QueryEmbedder, np.ndarray] | None = None
         if language_embedder is not None and vectors is not None and named == language_embedder.id:
             self.language = language_embedder, vectors
+        self._neighbours: float | None = None
 
     @classmethod
     def from_settings(
@@ -118,6 +124,11 @@ class HybridRetriever:
 
     def languages(self) -> frozenset[str]:
         return self.written_in
+
+    def language_neighbours(self) -> float | None:
+        if self.language is not None and self._neighbours is None:
+            self._neighbours = neighbour_cosine(self.language[1], [p.doc_id for p in self.index.passages])
+        return self._neighbours
 
     def scored_by(self, query: str) -> ScoredBy:
         if embedder_reads(self.dense_languages, query):
@@ -255,6 +266,28 @@ def fuse(cosines: dict[int, float], keywords: dict[int, float], method: str, fus
         i: dense_weight * max(cosines.get(i, 0.0), 0.0) + (1 - dense_weight) * keywords.get(i, 0.0) / best
         for i in cosines.keys() | keywords.keys()
     }
+
+
+def neighbour_cosine(vectors: np.ndarray, doc_ids: Sequence[str], sample: int = 2000) -> float | None:
+    """The median, over passages, of the cosine to the closest passage of another document: where a
+    knowledge base's unrelated passages lie on an embedder's scale (E5 puts statutes that share
+    their words nearer each other than a shop's pages). None for a single document. Up to `sample`
+    passages, evenly spaced, are measured against all.
+
+    >>> import numpy as np
+    >>> vectors = np.array([[1.0, 0.0], [0.8, 0.6], [0.0, 1.0]])
+    >>> round(neighbour_cosine(vectors, ["a", "b", "c"]), 2), neighbour_cosine(vectors, ["a", "a", "a"])
+    (0.8, None)
+    """
+    import numpy as np
+
+    docs = np.asarray(doc_ids)
+    rows = np.linspace(0, len(docs) - 1, num=min(sample, len(docs)), dtype=int)
+    cosines = vectors[rows] @ vectors.T
+    cosines[docs[rows][:, None] == docs[None, :]] = -np.inf
+    closest = cosines.max(axis=1)
+    closest = closest[np.isfinite(closest)]
+    return float(np.median(closest)) if closest.size else None
 
 
 def cap_per_document(ranked: Sequence[int], passages: Sequence[Passage], per_doc: int, k: int) -> list[int]:

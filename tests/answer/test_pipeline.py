@@ -335,14 +335,19 @@ def test_a_question_scored_by_the_multilingual_embedder_is_decided_on_its_scale(
     build_index(read_knowledge_base(toy_settings.kb_dir).passages, toy_embedder, toy_settings.index_dir, language_embedder=language)
     retriever = HybridRetriever.from_settings(toy_settings, toy_embedder, language)
 
-    def answer(min_score: float) -> Answer:
-        settings = replace(toy_settings, min_score=0.99, language_min_score=min_score, answer_style="extractive")
+    def answer(min_score: float, margin: float = 0.0) -> Answer:
+        settings = replace(toy_settings, min_score=0.99, language_min_score=min_score, language_neighbour_margin=margin,
+                           answer_style="extractive")
         return Pipeline(retriever, None, settings).answer("退货期限")
 
     found = retriever.search("退货期限", 1)[0].score
     # min_score (the English embedder's scale) plays no part; language_min_score decides.
     assert (answer(found - 0.01).escalate, answer(found + 0.01).escalate) == (False, True)
     assert "三十天" in answer(found - 0.01).text
+    # ... or, with a margin, the knowledge base's own neighbour cosine less the margin
+    assert retriever.language_neighbours() is not None
+    retriever._neighbours = found + 0.5  # as if its pages lay nearer each other
+    assert (answer(1.0, 0.51).escalate, answer(1.0, 0.49).escalate) == (False, True)
 
 
 def test_a_question_in_a_language_the_pages_are_not_in_is_told_so(tmp_path, toy_settings: Settings, toy_embedder: ToyEmbedder) -> None:
