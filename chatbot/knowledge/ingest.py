@@ -92,10 +92,62 @@ def _read_file(path: Path, relative: Path, text: str, passage_chars: int) -> Ite
         meta = {"title": title} if title else {}
     elif suffix in MARKDOWN:
         meta, text = _split_front_matter(text)
+    text = _tables_as_sentences(text)
     doc_id = str(meta.get("id") or default_id)
     sections = list(_sections(text))
     title = str(meta.get("title") or _first_heading(sections) or _humanise(path.stem))
     yield from _chunk_sections(sections, doc_id, title, str(relative), passage_chars)
+
+
+_TABLE_ROW = re.compile(r"^\s*\|.*\|\s*$")
+_TABLE_RULE = re.compile(r"^\s*\|?\s*:?-{2,}:?\s*(?:\|\s*:?-{2,}:?\s*)*\|?\s*$")
+
+
+def _tables_as_sentences(text: str) -> str:
+    """Each Markdown table row as a sentence of its own (`row_sentence`), so that an answer can
+    quote the row and a search can find it; other lines unchanged.
+
+    >>> print(_tables_as_sentences("Costs:\\n\\n| Destination | Standard | Express |\\n|---|---|---|\\n| Ireland | €3.95 | €6.95 |\\n"))
+    Costs:
+    <BLANKLINE>
+    Ireland: Standard €3.95; Express €6.95.
+    <BLANKLINE>
+    """
+    lines = text.splitlines()
+    out: list[str] = []
+    i = 0
+    while i < len(lines):
+        if _TABLE_ROW.match(lines[i]) and i + 1 < len(lines) and _TABLE_RULE.match(lines[i + 1]):
+            header = _cells(lines[i])
+            i += 2
+            while i < len(lines) and _TABLE_ROW.match(lines[i]):
+                out.append(row_sentence(header, _cells(lines[i])))
+                i += 1
+            continue
+        out.append(lines[i])
+        i += 1
+    return "\n".join(out) + ("\n" if text.endswith("\n") else "")
+
+
+def _cells(line: str) -> list[str]:
+    return [cell.strip() for cell in line.strip().strip("|").split("|")]
+
+
+def row_sentence(header: list[str], cells: list[str]) -> str:
+    """A table row as a sentence: its first cell, then each other cell after its column's heading
+    (with two columns, the cell alone); empty cells and dashes left out.
+
+    >>> row_sentence(["Day", "Store", "Workshop"], ["Monday", "Closed", "08:30-17:30"])
+    'Monday: Store Closed; Workshop 08:30-17:30.'
+    >>> row_sentence(["Day", "Hours"], ["Saturday", "9:00-17:00"])
+    'Saturday: 9:00-17:00.'
+    """
+    cells = [cell.strip() for cell in cells]
+    first, rest = (cells[0], cells[1:]) if cells else ("", [])
+    named = [(header[i + 1] if len(header) > 2 and i + 1 < len(header) else "", cell) for i, cell in enumerate(rest)]
+    said = "; ".join(f"{name} {cell}".strip() for name, cell in named if cell and cell not in ("-", "–", "—"))
+    sentence = f"{first}: {said}" if first and said else first or said
+    return sentence if sentence.endswith((".", "!", "?")) else f"{sentence}."
 
 
 def _split_front_matter(text: str) -> tuple[dict, str]:
@@ -208,6 +260,18 @@ def _html_to_markdown(html: str) -> tuple[str, str]:
     title = soup.title.get_text(" ", strip=True) if soup.title else ""
     for tag in soup(["script", "style", "nav", "header", "footer", "noscript", "template", "title"]):
         tag.decompose()
+    for table in soup.find_all("table"):  # each row a sentence, as for a Markdown table
+        rows = [[" ".join(cell.get_text(" ", strip=True).split()) for cell in row.find_all(["td", "th"])]
+                for row in table.find_all("tr")]
+        rows = [row for row in rows if any(row)]
+        has_header = bool(table.find("th")) and len(rows) > 1
+        header, body = (rows[0], rows[1:]) if has_header else ([], rows)
+        replacement = soup.new_tag("div")
+        for row in body:
+            line = soup.new_tag("p")
+            line.string = row_sentence(header, row)
+            replacement.append(line)
+        table.replace_with(replacement)
     lines: list[str] = []
     blocks = ["h1", "h2", "h3", "h4", "h5", "h6", "p", "li", "dt", "dd", "td", "th", "pre", "blockquote"]
     for element in soup.find_all(blocks):

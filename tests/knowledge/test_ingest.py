@@ -76,6 +76,20 @@ def test_html_pages_keep_their_headings(tmp_path: Path) -> None:
     ]
 
 
+def test_a_table_row_is_a_sentence_of_its_own_in_markdown_and_html(tmp_path: Path) -> None:
+    (tmp_path / "shipping.md").write_text(
+        "# Shipping\n\nCosts by destination:\n\n| Destination | Standard | Express |\n|:---|---:|---|\n"
+        "| Ireland | €3.95 | €6.95 |\n| Rest of world | €14.95 | - |\n\nOrders ship from Cork.\n", encoding="utf-8")
+    (tmp_path / "hours.html").write_text(
+        "<html><head><title>Hours</title></head><body><h2>Opening hours</h2><table><tr><th>Day</th><th>Hours</th></tr>"
+        "<tr><td>Monday</td><td>Closed</td></tr><tr><td>Saturday</td><td>09:30-17:00</td></tr></table></body></html>",
+        encoding="utf-8")
+    texts = {p.doc_id: p.text for p in read_knowledge_base(tmp_path).passages}
+    assert texts["shipping"] == ("Costs by destination:\n\nIreland: Standard €3.95; Express €6.95.\n"
+                                 "Rest of world: Standard €14.95.\n\nOrders ship from Cork.")
+    assert texts["hours"] == "Monday: Closed.\n\nSaturday: 09:30-17:00."
+
+
 def test_plain_text_files(tmp_path: Path) -> None:
     (tmp_path / "gift_wrap.txt").write_text("Gift wrap costs £3 per item.\n\nWe add a card for free.", "utf-8")
     [passage] = read_knowledge_base(tmp_path).passages
