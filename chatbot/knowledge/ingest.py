@@ -13,6 +13,7 @@ from pathlib import Path
 import yaml
 
 from chatbot.errors import KnowledgeBaseError
+from chatbot.text.words import has_han
 from chatbot.values import Passage
 
 MARKDOWN = {".md", ".markdown"}
@@ -141,13 +142,17 @@ def row_sentence(header: list[str], cells: list[str]) -> str:
     'Monday: Store Closed; Workshop 08:30-17:30.'
     >>> row_sentence(["Day", "Hours"], ["Saturday", "9:00-17:00"])
     'Saturday: 9:00-17:00.'
+    >>> row_sentence(["地区", "运费", "时效"], ["港澳台", "¥30", "3-5天"])
+    '港澳台：运费 ¥30；时效 3-5天。'
     """
     cells = [cell.strip() for cell in cells]
     first, rest = (cells[0], cells[1:]) if cells else ("", [])
     named = [(header[i + 1] if len(header) > 2 and i + 1 < len(header) else "", cell) for i, cell in enumerate(rest)]
-    said = "; ".join(f"{name} {cell}".strip() for name, cell in named if cell and cell not in ("-", "–", "—"))
-    sentence = f"{first}: {said}" if first and said else first or said
-    return sentence if sentence.endswith((".", "!", "?")) else f"{sentence}."
+    chinese = has_han(" ".join(cells))
+    colon, semicolon, stop = ("：", "；", "。") if chinese else (": ", "; ", ".")
+    said = semicolon.join(f"{name} {cell}".strip() for name, cell in named if cell and cell not in ("-", "–", "—"))
+    sentence = f"{first}{colon}{said}" if first and said else first or said
+    return sentence if sentence.endswith((".", "!", "?", "。", "！", "？")) else f"{sentence}{stop}"
 
 
 def _split_front_matter(text: str) -> tuple[dict, str]:
