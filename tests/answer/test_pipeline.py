@@ -344,10 +344,11 @@ def test_a_question_scored_by_the_multilingual_embedder_is_decided_on_its_scale(
     # min_score (the English embedder's scale) plays no part; language_min_score decides.
     assert (answer(found - 0.01).escalate, answer(found + 0.01).escalate) == (False, True)
     assert "三十天" in answer(found - 0.01).text
-    # ... or, with a margin, the knowledge base's own neighbour cosine less the margin
+    # ... raised, with a margin, to the knowledge base's own neighbour cosine less the margin
     assert retriever.language_neighbours() is not None
     retriever._neighbours = found + 0.5  # as if its pages lay nearer each other
-    assert (answer(1.0, 0.51).escalate, answer(1.0, 0.49).escalate) == (False, True)
+    assert (answer(found - 0.01, 0.51).escalate, answer(found - 0.01, 0.49).escalate) == (False, True)
+    assert answer(found + 0.01, 0.51).escalate  # never lowered
 
 
 def test_a_question_in_a_language_the_pages_are_not_in_is_told_so(tmp_path, toy_settings: Settings, toy_embedder: ToyEmbedder) -> None:
