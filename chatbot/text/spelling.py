@@ -1,13 +1,16 @@
 """Shoppers' typos put right in the pages' own words: "how do i rtack my order" searches for
 "track", "cancfel" for "cancel". A word is put right only when it is neither an English word nor
-one the pages use, and one of the pages' words is a typo away from it."""
+one the pages use, and one of the pages' words is a typo away from it. In Chinese, a typo is
+mostly a homophone: "包油" is the pages' "包邮", "普尔茶" their "普洱"."""
 
 from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from functools import cache
+
+from chatbot.text.words import has_han
 
 # A word that may be a typo: letters only (not "b2b", an email or an order number), 4 or more of
 # them; one of 4 only missing a letter ("ordr"), since a short word is a changed letter away from
@@ -93,7 +96,9 @@ class Spelling:
     """
 
     def __init__(self, texts: Iterable[str]) -> None:
+        texts = list(texts)
         self.counts = Counter(word for text in texts for word in _PAGE_WORD.findall(text.lower()))
+        self.chinese = ChineseHomophones([text for text in texts if has_han(text)])
         # Each page word under its one-letter deletions: a typo one letter off shares one of them.
         self._near: dict[str, set[str]] = {}
         for word in self.counts:
@@ -107,6 +112,7 @@ class Spelling:
 
     def corrected(self, text: str) -> str:
         """The text with each typo replaced by the page word it most likely meant."""
+        text = self.chinese.corrected(text)
         return _WORD.sub(lambda found: self._corrected_word(found.group(), found.start(), text), text)
 
     def _corrected_word(self, written: str, start: int, text: str) -> str:
@@ -125,3 +131,52 @@ class Spelling:
             return written
         best = min(scored)[2]
         return best.capitalize() if written[0].isupper() else best
+
+
+_HAN_RUN = re.compile(r"[\u4e00-\u9fff]+")
+
+
+# Characters that jieba's guesses glue onto a word ("锅能", "上用"): such a piece is no typo of a word.
+_FUNCTION_CHARS = frozenset("能用在是上下了的吗呢吧啊有就也都还要会可被把和与或很太再又才")
+
+
+class ChineseHomophones:
+    """The Chinese pages' words by their sound, to put right a word of the question (rjieba's cut)
+    that the pages never write but one of their words sounds the same as, one character apart.
+
+    >>> homophones = ChineseHomophones(["普洱 适合长期存放。满99元包邮。退货期限为7天。商用不保修。"])
+    >>> homophones.corrected("普尔茶能放冰箱吗 买多少包油"), homophones.corrected("退货期线多久")
+    ('普洱茶能放冰箱吗 买多少包邮', '退货期限多久')
+    >>> homophones.corrected("包邮吗"), homophones.corrected("铸铁锅能在电磁炉上用吗"), homophones.corrected("what about tea?")
+    ('包邮吗', '铸铁锅能在电磁炉上用吗', 'what about tea?')
+    """
+
+    def __init__(self, texts: Sequence[str]) -> None:
+        self.text = "\n".join(texts)
+        self.by_sound: dict[tuple[str, ...], set[str]] = {}
+        if not self.text:
+            return
+        import rjieba
+
+        for word in {w for w in rjieba.cut(self.text) if 2 <= len(w) <= 4 and _HAN_RUN.fullmatch(w)}:
+            self.by_sound.setdefault(_sound(word), set()).add(word)
+
+    def corrected(self, text: str) -> str:
+        if not self.by_sound or not has_han(text):
+            return text
+        import rjieba
+
+        return "".join(self._meant(word) for word in rjieba.cut(text))
+
+    def _meant(self, written: str) -> str:
+        if (not 2 <= len(written) <= 4 or not _HAN_RUN.fullmatch(written) or written in self.text
+                or written[0] in _FUNCTION_CHARS or written[-1] in _FUNCTION_CHARS):
+            return written
+        meant = [word for word in self.by_sound.get(_sound(written), ()) if sum(a != b for a, b in zip(word, written)) == 1]
+        return meant[0] if len(meant) == 1 else written
+
+
+def _sound(word: str) -> tuple[str, ...]:
+    from pypinyin import lazy_pinyin
+
+    return tuple(lazy_pinyin(word))

@@ -50,3 +50,18 @@ def test_the_nearest_page_word_wins_then_the_most_used() -> None:
 
 def test_pages_with_no_words_change_nothing() -> None:
     assert Spelling([]).corrected("how do i rtack my order") == "how do i rtack my order"
+
+
+ZH_PAGES = ["普洱 适合长期存放，冰箱湿度大。", "江浙沪满99元包邮。", "退货期限为7天。", "紫砂壶不要用洗洁精。", "商用不在保修范围内。"]
+
+
+@pytest.mark.parametrize(("written", "meant"), [
+    ("普尔茶能放冰箱吗", "普洱茶能放冰箱吗"),  # a homophone one character off
+    ("买多少包油", "买多少包邮"),
+    ("紫沙壶能用洗洁精洗吗", "紫砂壶能用洗洁精洗吗"),
+    ("铸铁锅能在电磁炉上用吗", "铸铁锅能在电磁炉上用吗"),  # "上用" is jieba's guess, not a typo of 商用
+    ("用优惠卷", "用优惠卷"),  # not a homophone of anything the pages say
+    ("退货期限多久", "退货期限多久"),
+])
+def test_a_chinese_homophone_typo_becomes_the_pages_word(written: str, meant: str) -> None:
+    assert Spelling(ZH_PAGES).corrected(written) == meant
