@@ -12,11 +12,11 @@ import numpy as np
 from chatbot.answer.polarity import clauses, negated
 from chatbot.answer.sums import worked_sum
 from chatbot.answer.sums_zh import worked_sum_zh
-from chatbot.knowledge.embedding import Embedder
+from chatbot.knowledge.embedding import Embedder, QueryEmbedder
 from chatbot.text.colloquial import with_formal_words
 from chatbot.text.measures import asked_measure, states_measure
 from chatbot.text.places import fits_places, scopes
-from chatbot.text.words import content_words, has_han, passage_sentences, says_something
+from chatbot.text.words import chinese_clauses, content_words, has_han, passage_sentences, says_something
 from chatbot.values import Passage
 
 # Each content word the sentence shares with the question adds this much to its cosine: words
@@ -54,6 +54,11 @@ _QUALIFIER = re.compile(r"\b(?:same|only|all|every|both|any|extra|more|less|befo
 _ALTERNATIVES = re.compile(r"\bor\b", re.IGNORECASE)  # "from the order date or when it arrives?" wants a choice
 # A rule for one case: "If ...", "For wrong items, ...", "Wrong item worth $25 or more: ...". It
 # answers the shopper's question only in that case, so it gives no "Yes".
+# The multilingual embedder's cosines span about a quarter of MiniLM's (0.7 to 0.95): scaled up to
+# weigh against the shared words as MiniLM's do.
+LANGUAGE_SCALE = 4.0
+# A Chinese clause that asks something: "礼品卡有效期几年", "余额能提现吗"
+_ASKS_ZH = re.compile(r"[吗么嘛呢][？?]?$|多少|多久|几|什么|怎么|咋|哪|能不能|可不可以|是不是|有没有|行不行|要不要")
 _CONDITIONAL = re.compile(r"\W*(?:if|when|where|for|once|unless|provided)\b|[^:]{2,80}:(?:\*\*|__|\*|_)?\s", re.IGNORECASE)
 _IF_CLAUSE = re.compile(r"^\W*(?:if|when|whenever|unless|once|where)\b[^,]*,\s*", re.IGNORECASE)
 _QUESTION_NEGATION = re.compile(r"\b(?:not|no|never)\b|n['’]t\b", re.IGNORECASE)
@@ -269,8 +274,12 @@ def sentence_scores(question: str, sentences: Sequence[str], titles: Sequence[st
     wanted = content_words(question)
     scores = [WORD_WEIGHT * len(content_words(sentence) & wanted) for sentence in sentences]
     if embedder is not None and sentences:
-        vectors = embedder.embed([question, *(f"{title}: {s}" for title, s in zip(titles, sentences))])
-        cosines = np.asarray(vectors[1:] @ vectors[0], dtype=float)
+        read = [f"{title}: {s}" for title, s in zip(titles, sentences)]
+        if isinstance(embedder, QueryEmbedder):  # E5: the question as a query, on a scale a quarter as wide
+            cosines = LANGUAGE_SCALE * np.asarray(embedder.embed(read) @ embedder.embed_queries([question])[0], dtype=float)
+        else:
+            vectors = embedder.embed([question, *read])
+            cosines = np.asarray(vectors[1:] @ vectors[0], dtype=float)
         scores = [float(c) + s for c, s in zip(cosines, scores)]
     return [round(score, 6) for score in scores]
 
@@ -317,10 +326,18 @@ def compose(
     # an FAQ's answer and its page's sentence often say one fact twice: the second says nothing new
     # (within one passage, like sentences are steps: "Click Delete." and "Click Delete to confirm.")
     best: list[int] = []
-    for i in ranked:
+    # "礼品卡有效期几年 余额能提现吗": a Chinese message that asks two things with a space between
+    # them gets each one's closest sentence first
+    asked_apart = [clause for clause in chinese_clauses(question) if _ASKS_ZH.search(clause)]
+    firsts: list[int] = []
+    if len(asked_apart) > 1 and found:
+        for clause in asked_apart:
+            own = sentence_scores(clause, texts, titles, embedder)
+            firsts.append(max(range(len(found)), key=own.__getitem__))
+    for i in [*firsts, *ranked]:
         if len(best) == sentences:
             break
-        if not any(found[i][0] != found[j][0] and says_again(found[i][2], found[j][2]) for j in best):
+        if i not in best and not any(found[i][0] != found[j][0] and says_again(found[i][2], found[j][2]) for j in best):
             best.append(i)
 
     def cited(chosen: list[int]) -> list[str]:  # in the passages' order, each with its passage's marker

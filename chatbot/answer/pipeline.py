@@ -509,7 +509,9 @@ class Pipeline:
     def _sentence_embedder(self, question: str) -> Embedder | None:
         """The embedder to rank a composed answer's sentences with, None (shared words alone) when
         it does not read the question's language."""
-        return self.embedder if embedder_reads(self.settings.embedder_languages, question) else None
+        if embedder_reads(self.settings.embedder_languages, question):
+            return self.embedder
+        return self.retriever.language_embedder() if isinstance(self.retriever, ScoringRetriever) else None
 
     def _lead_in(self, question: str, composed: str, shown: Sequence[Passage]) -> str:
         """`answer_style = "hybrid"`: the decoder's one-sentence lead-in to a composed answer, kept

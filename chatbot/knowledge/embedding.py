@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from chatbot.errors import ModelLoadError
 from chatbot.llm.bundled import bundled_package_dir
@@ -123,6 +123,7 @@ class OneThreadEmbedder:
             return self.embedder.embed(texts)
 
 
+@runtime_checkable
 class QueryEmbedder(Protocol):
     """An embedder that embeds a question apart from a passage (E5's "query: " and "passage: ")."""
 

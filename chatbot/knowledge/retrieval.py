@@ -45,6 +45,10 @@ class ScoringRetriever(Retriever, Protocol):
         None without that embedder."""
         ...
 
+    def language_embedder(self) -> QueryEmbedder | None:
+        """The multilingual embedder that ranks what the first embedder does not read, if any."""
+        ...
+
 
 RRF_K = 60  # the constant from Cormack et al. (2009); it damps the weight of the very first ranks
 METHODS = ("dense", "lexical", "hybrid")
@@ -124,6 +128,9 @@ class HybridRetriever:
 
     def languages(self) -> frozenset[str]:
         return self.written_in
+
+    def language_embedder(self) -> QueryEmbedder | None:
+        return self.language[0] if self.language is not None else None
 
     def language_neighbours(self) -> float | None:
         if self.language is not None and self._neighbours is None:

@@ -6,7 +6,7 @@ from dataclasses import replace
 
 import pytest
 
-from chatbot.answer.compose import candidate_sentences, compose, verdict
+from chatbot.answer.compose import candidate_sentences, compose, sentence_scores, verdict
 from chatbot.answer.pipeline import Decision, Pipeline
 from chatbot.errors import SettingsError
 from chatbot.knowledge.index import build_index
@@ -218,3 +218,20 @@ def test_a_list_of_non_returnable_things_says_no_to_returning_one_of_them() -> N
     assert verdict("can i return earrings if i havent worn them", listed) == "No"
     # ... and nothing about the things themselves
     assert verdict("can you take away my old pillows and earrings when you deliver?", listed) == ""
+
+
+def test_a_chinese_message_that_asks_two_things_gets_a_sentence_for_each() -> None:
+    from tests.fakes import ToyMultilingualEmbedder
+
+    page = Passage("g", "gift-cards", "礼品卡", "礼品卡自激活之日起3年内有效。礼品卡余额和有效期可在账户中查看。"
+                   "礼品卡可以购买店内所有商品。礼品卡余额不可提现。", "g.md")
+    said = compose("礼品卡有效期几年 余额能提现吗", [page], ToyMultilingualEmbedder(), sentences=2)
+    assert said == ["礼品卡自激活之日起3年内有效。 [1]", "礼品卡余额不可提现。 [1]"]
+
+
+def test_the_multilingual_embedder_ranks_sentences_with_the_question_as_a_query() -> None:
+    from tests.fakes import ToyMultilingualEmbedder
+
+    embedder = ToyMultilingualEmbedder()
+    scores = sentence_scores("退货期限", ["退货期限为7天。", "运费10元。"], ["", ""], embedder)
+    assert scores[0] > scores[1]
