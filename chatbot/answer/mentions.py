@@ -424,7 +424,9 @@ class Mentions:
         if not self.chinese:
             return []
         missing = [word for word in asked_for_zh(question) if not self._written_zh(word)]
-        return missing or [thing for thing in asked_pairs_zh(question) if not self._written_zh(thing)]
+        # a thing of two words may be written the other way round: "电话客服" is the pages' "客服电话"
+        return missing or [thing for thing in asked_pairs_zh(question)
+                           if not self._written_zh(thing) and not self._written_zh("".join(reversed(_thing_words_zh(thing))))]
 
     def _written_zh(self, word: str) -> bool:
         """Whether the pages write `word`, or the word they use for it ("包邮": "免运费")."""

@@ -298,3 +298,6 @@ def test_a_chinese_thing_of_two_words_the_pages_never_write_together_is_unmentio
     assert mentions.unmentioned_zh("你们有学生优惠吗") == ["学生优惠"]  # each word written, never together
     assert mentions.unmentioned_zh("新用户有优惠吗") == []
     assert mentions.unmentioned_zh("在App上下单有没有额外优惠？") == ["额外"]
+    # ... either way round: "电话客服" is the pages' "客服电话"
+    phone = Mentions(["客服电话 400-820-6688，周一至周六 9:00-18:00。"], ToyEmbedder(), min_similarity=0.6)
+    assert phone.unmentioned_zh("周日有电话客服吗") == []
