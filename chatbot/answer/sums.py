@@ -280,21 +280,42 @@ def _points_sum(question: str, context: str, sentences: Sequence[str]) -> Sum | 
     if len(held) != 1 or not _ASKS_VALUE.search(question) or _ASKS_EARNED.search(question):
         return None
     points = int(held[0].replace(",", ""))
+    found = points_worth(points, sentences, _POINTS_VALUE, _POINTS_STEP, _POINTS_MINIMUM)
+    if found is None:
+        return None
+    if points < found.minimum:
+        return Sum(f"{points} points are not enough yet: points can be used from {found.minimum} points.", found.rule)
+    return Sum(f"{points} points are worth {price(found.currency, found.worth)} in vouchers "
+               f"({price(found.currency, found.value)} for every {found.per} points).", found.rule)
+
+
+@dataclass(frozen=True)
+class PointsWorth:
+    """What points are worth by the first sentence that states a rate (`rule`, its number)."""
+
+    rule: int
+    per: int
+    currency: str
+    value: float
+    worth: float
+    minimum: int
+
+
+def points_worth(points: int, sentences: Sequence[str], rate: re.Pattern[str], steps: re.Pattern[str],
+                 minimum: re.Pattern[str]) -> PointsWorth | None:
+    """`points` at the rate the first sentence that `rate` finds in states (groups `points`,
+    `cur`, `value`), counted in the steps and from the minimum the sentences state: in that
+    sentence or one of their own ("You can redeem points in blocks of 100 once you have at least
+    200 points")."""
     for number, sentence in enumerate(sentences):
-        rate = _POINTS_VALUE.search(sentence)
-        if rate is None:
+        found = rate.search(sentence)
+        if found is None:
             continue
-        per, currency, value = int(rate.group("points")), rate.group("cur"), float(rate.group("value"))
-        # Steps and a minimum may be stated in a sentence of their own ("You can redeem points in
-        # blocks of 100 once you have at least 200 points").
-        rules = [sentence] + [other for other in sentences if other != sentence and _POINTS_STEP.search(other)]
-        step = next((int(found.group(1)) for rule in rules if (found := _POINTS_STEP.search(rule))), per)
-        minimum = next((int(found.group(1)) for rule in rules if (found := _POINTS_MINIMUM.search(rule))), 0)
-        if points < minimum:
-            return Sum(f"{points} points are not enough yet: points can be used from {minimum} points.", number)
-        worth = math.floor(points / step) * step / per * value
-        return Sum(f"{points} points are worth {price(currency, worth)} in vouchers "
-                   f"({price(currency, value)} for every {per} points).", number)
+        per, currency, value = int(found.group("points")), found.group("cur"), float(found.group("value"))
+        rules = [sentence] + [other for other in sentences if other != sentence and steps.search(other)]
+        step = next((int(said.group(1)) for rule in rules if (said := steps.search(rule))), per)
+        least = next((int(said.group(1)) for rule in rules if (said := minimum.search(rule))), 0)
+        return PointsWorth(number, per, currency, value, math.floor(points / step) * step / per * value, least)
     return None
 
 

@@ -5,11 +5,10 @@ first normalised (`facts.normalise`: 五十二镑 -> £52)."""
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Sequence
 
-from chatbot.answer.sums import MEMBERSHIP, Sum, price
+from chatbot.answer.sums import MEMBERSHIP, Sum, points_worth, price
 from chatbot.text.facts import normalise
 from chatbot.text.places import scopes
 
@@ -109,16 +108,10 @@ def _points_sum(question: str, sentences: Sequence[str]) -> Sum | None:
     if len(held) != 1 or not _ASKS_VALUE.search(question):
         return None
     points = int(held[0].replace(",", ""))
-    for number, sentence in enumerate(sentences):
-        rate = _POINTS_VALUE.search(sentence)
-        if rate is None:
-            continue
-        per, currency, value = int(rate.group("points")), rate.group("cur"), float(rate.group("value"))
-        rules = [sentence] + [other for other in sentences if other != sentence and _POINTS_STEP.search(other)]
-        step = next((int(found.group(1)) for rule in rules if (found := _POINTS_STEP.search(rule))), per)
-        minimum = next((int(found.group(1)) for rule in rules if (found := _POINTS_MINIMUM.search(rule))), 0)
-        if points < minimum:
-            return Sum(f"{points}积分还不够：满{minimum}积分才能使用。", number)
-        worth = math.floor(points / step) * step / per * value
-        return Sum(f"{points}积分可兑换{price(currency, worth)}的奖励券（每{per}积分{price(currency, value)}）。", number)
-    return None
+    found = points_worth(points, sentences, _POINTS_VALUE, _POINTS_STEP, _POINTS_MINIMUM)
+    if found is None:
+        return None
+    if points < found.minimum:
+        return Sum(f"{points}积分还不够：满{found.minimum}积分才能使用。", found.rule)
+    return Sum(f"{points}积分可兑换{price(found.currency, found.worth)}的奖励券（每{found.per}积分{price(found.currency, found.value)}）。",
+               found.rule)
