@@ -256,8 +256,7 @@ def _free_delivery_sum(question: str, sentences: Sequence[str]) -> Sum | None:
         if sign[-1] != currency[-1] or ((discount is not None or off) and not _AFTER_DISCOUNTS.search(sentence)):
             continue
         threshold = float(amount.replace(",", ""))
-        total = round(basket * (1 - discount / 100), 2) if discount is not None else basket
-        total = round(total - off[0][1], 2) if off else total
+        total = after_discount(basket, discount, off[0][1] if off else 0.0)
         enough = total > threshold if how.lower() == "over" and not more else total >= threshold
         worked = price(sign, basket)  # in the page's sign: CA$ for the shopper's $
         if discount is not None:
@@ -269,6 +268,16 @@ def _free_delivery_sum(question: str, sentences: Sequence[str]) -> Sum | None:
             return Sum(f"Yes: {worked}, which reaches {needed}.", number)
         return Sum(f"No: {worked}, below {needed} ({price(sign, round(threshold - total, 2))} short).", number)
     return None
+
+
+def after_discount(basket: float, percent: float | None, cut: float) -> float:
+    """The basket less a percentage (when given) and a fixed sum off.
+
+    >>> after_discount(54.0, 10.0, 0.0), after_discount(52.0, None, 5.0)
+    (48.6, 47.0)
+    """
+    total = round(basket * (1 - percent / 100), 2) if percent is not None else basket
+    return round(total - cut, 2)
 
 
 def _points_sum(question: str, context: str, sentences: Sequence[str]) -> Sum | None:

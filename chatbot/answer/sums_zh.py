@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from chatbot.answer.sums import MEMBERSHIP, Sum, points_worth, price
+from chatbot.answer.sums import MEMBERSHIP, Sum, after_discount, points_worth, price
 from chatbot.text.facts import normalise
 from chatbot.text.places import scopes
 
@@ -77,7 +77,7 @@ def _free_delivery_sum(question: str, sentences: Sequence[str]) -> Sum | None:
             if sign != currency or ((percent is not None or off) and not _AFTER_DISCOUNTS.search(sentence)):
                 continue
             threshold = float(rule.group("amount").replace(",", ""))
-            total = round(basket * (1 - percent / 100), 2) if percent is not None else round(basket - cut, 2)
+            total = after_discount(basket, percent, cut)
             enough = total > threshold if rule.group("how") == "超过" and not rule.group("more") else total >= threshold
             worked = price(sign, basket)
             if percent is not None:
