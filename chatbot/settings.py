@@ -53,7 +53,7 @@ class Settings:
     # (the median cosine from a passage to the closest passage of another document): E5 puts pages
     # that share their words (statutes) nearer each other, and every question near one of them.
     # Chosen on STARD and the Chinese demo store; 0 leaves `language_min_score` alone.
-    language_neighbour_margin: float = 0.059
+    language_neighbour_margin: float = 0.0595
     # compose_margin on its scale: E5's cosines span about a quarter of MiniLM's (0.7 to 0.95), so 0.15 / 4.
     language_compose_margin: float = 0.04
     passage_chars: int = 900
