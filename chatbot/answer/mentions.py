@@ -26,6 +26,9 @@ if TYPE_CHECKING:
 # duvet cover come in super king?"): the group `asked` is what it asks for.
 _OPENING = r"^\W*(?:(?:ok(?:ay)?|and|so|also|hi|hey|hello|please|pls)\W+)*"
 _THING = r"(?:the|your|ur|my|it|they|this|that|these|those)\b"
+# "do you charge a surcharge for Amex?": a charge by its name, which pages that make it write
+_CHARGED = re.compile(_OPENING + r"(?:do|does|will|would)\s+(?:you|u|ya|it|they)\s+charge\s+(?:me\s+|us\s+)?(?:a\s+|an\s+|any\s+)?"
+                      r"(?P<verb>[a-z][a-z-]+)", re.IGNORECASE)
 # "how many points do I get if I refer a friend?": a reward for an act the pages name if they reward it
 _REWARDED = re.compile(r"\b(?:get|earn|receive|win)\b.*\bif\s+(?:i|we)\s+(?P<verb>refer|recommend|introduce|nominate|review)\b",
                        re.IGNORECASE | re.DOTALL)
@@ -210,6 +213,8 @@ def asked_services(question: str) -> list[str]:
     clauses = _CLAUSE.split(question)
     verbs = [" ".join(match.group("verb").lower().split()) for clause in clauses
              if (match := _SERVICE.match(clause) or _REWARDED.search(clause))]
+    verbs += [charge for clause in clauses if (match := _CHARGED.match(clause))
+              and not is_stopword(charge := match.group("verb").lower()) and charge not in _NOT_THINGS]
     # "how do I apply for a job?": what one applies for, which the pages name if one can
     applied = [word for clause in clauses if (match := _APPLY.match(clause))
                for word in _WORD.findall(match.group("asked")) if not is_stopword(word.lower())]
