@@ -258,16 +258,32 @@ def _free_delivery_sum(question: str, sentences: Sequence[str]) -> Sum | None:
         threshold = float(amount.replace(",", ""))
         total = after_discount(basket, discount, off[0][1] if off else 0.0)
         enough = total > threshold if how.lower() == "over" and not more else total >= threshold
-        worked = price(sign, basket)  # in the page's sign: CA$ for the shopper's $
-        if discount is not None:
-            worked += f" with {discount:g}% off comes to {price(sign, total)}"
-        elif off:
-            worked += f" with {price(sign, off[0][1])} off comes to {price(sign, total)}"
-        needed = f"the {price(sign, threshold)} needed for free delivery"
-        if enough:
-            return Sum(f"Yes: {worked}, which reaches {needed}.", number)
-        return Sum(f"No: {worked}, below {needed} ({price(sign, round(threshold - total, 2))} short).", number)
+        # in the page's sign: CA$ for the shopper's $
+        return against_threshold(THRESHOLD_WORDS["en"], sign, basket, discount, off[0][1] if off else 0.0, threshold, enough, number)
     return None
+
+
+# How a basket against the free-delivery threshold is said, in each language's words.
+THRESHOLD_WORDS = {
+    "en": {"percent": "{basket} with {percent}% off comes to {total}", "cut": "{basket} with {cut} off comes to {total}",
+           "yes": "Yes: {worked}, which reaches the {threshold} needed for free delivery.",
+           "no": "No: {worked}, below the {threshold} needed for free delivery ({short} short)."},
+    "zh": {"percent": "{basket}减去{percent}%后为{total}", "cut": "{basket}减去{cut}后为{total}",
+           "yes": "包邮：{worked}，达到免运费所需的{threshold}。", "no": "不包邮：{worked}，低于免运费所需的{threshold}（还差{short}）。"},
+}
+
+
+def against_threshold(words: dict[str, str], sign: str, basket: float, percent: float | None, cut: float, threshold: float,
+                      enough: bool, rule: int) -> Sum:
+    """The basket, after its discount, said against the threshold in `words` (`THRESHOLD_WORDS`)."""
+    total = after_discount(basket, percent, cut)
+    worked = price(sign, basket)
+    if percent is not None:
+        worked = words["percent"].format(basket=worked, percent=f"{percent:g}", total=price(sign, total))
+    elif cut:
+        worked = words["cut"].format(basket=worked, cut=price(sign, cut), total=price(sign, total))
+    said = words["yes" if enough else "no"]
+    return Sum(said.format(worked=worked, threshold=price(sign, threshold), short=price(sign, round(threshold - total, 2))), rule)
 
 
 def after_discount(basket: float, percent: float | None, cut: float) -> float:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from chatbot.answer.sums import MEMBERSHIP, Sum, after_discount, points_worth, price
+from chatbot.answer.sums import MEMBERSHIP, THRESHOLD_WORDS, Sum, after_discount, against_threshold, points_worth, price
 from chatbot.text.facts import normalise
 from chatbot.text.places import scopes
 
@@ -79,15 +79,7 @@ def _free_delivery_sum(question: str, sentences: Sequence[str]) -> Sum | None:
             threshold = float(rule.group("amount").replace(",", ""))
             total = after_discount(basket, percent, cut)
             enough = total > threshold if rule.group("how") == "超过" and not rule.group("more") else total >= threshold
-            worked = price(sign, basket)
-            if percent is not None:
-                worked += f"减去{percent:g}%后为{price(sign, total)}"
-            elif off:
-                worked += f"减去{price(sign, cut)}后为{price(sign, total)}"
-            needed = f"免运费所需的{price(sign, threshold)}"
-            if enough:
-                return Sum(f"包邮：{worked}，达到{needed}。", number)
-            return Sum(f"不包邮：{worked}，低于{needed}（还差{price(sign, round(threshold - total, 2))}）。", number)
+            return against_threshold(THRESHOLD_WORDS["zh"], sign, basket, percent, cut, threshold, enough, number)
     return None
 
 
