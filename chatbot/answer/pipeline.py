@@ -10,7 +10,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from chatbot.answer.compose import compose
+from chatbot.answer.compose import asks_yes_or_no, compose
 from chatbot.answer.condense import Condenser, make_condenser, shopper_turns
 from chatbot.answer.evidence import Abstention
 from chatbot.answer.grounding import extract, ground
@@ -550,7 +550,10 @@ class Pipeline:
             passages = self._composable(found)
             context = "" if found.query in ("", found.question) else found.query
             count = min(PART_SENTENCES, self.settings.compose_sentences)
-            for sentence in compose(as_pages_say(found.question), passages, self._sentence_embedder(found.question), count,
+            # a yes/no part with one word of its own ("do i have to pay?") is about what came before it
+            alone = len(content_words(found.question)) < 2 and asks_yes_or_no(asked_part(part))
+            asked = context if context and alone else found.question
+            for sentence in compose(as_pages_say(asked), passages, self._sentence_embedder(found.question), count,
                                     as_pages_say(context)):
                 cited = _MARKER.sub(lambda m: f"[{_place(shown, passages[int(m.group(1)) - 1])}]", sentence)
                 if cited not in said:  # two parts may find the same sentence

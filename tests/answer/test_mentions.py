@@ -303,3 +303,11 @@ def test_a_chinese_thing_of_two_words_the_pages_never_write_together_is_unmentio
     # ... either way round: "电话客服" is the pages' "客服电话"
     phone = Mentions(["客服电话 400-820-6688，周一至周六 9:00-18:00。"], ToyEmbedder(), min_similarity=0.6)
     assert phone.unmentioned_zh("周日有电话客服吗") == []
+
+
+@pytest.mark.real
+def test_a_yes_no_part_with_one_word_of_its_own_is_about_the_part_before_it(composing) -> None:
+    # "do i have to pay" alone is nearest Klarna's "pay in 3 instalments"; after a question on one's
+    # data it asks whether that request is free
+    answer = composing.answer("how do i get a copy of all the data you hold on me? do i have to pay")
+    assert "free" in answer.text and "Klarna" not in answer.text, answer.text
