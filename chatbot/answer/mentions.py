@@ -14,7 +14,7 @@ from chatbot.knowledge.embedding import Embedder
 from chatbot.text.care import asked_care, asked_care_zh
 from chatbot.text.colloquial import with_formal_words
 from chatbot.text.places import scopes
-from chatbot.text.spelling import Spelling
+from chatbot.text.spelling import Spelling, is_english
 from chatbot.text.words import CHINESE_STOPWORDS, chinese_clauses, content_words, has_han, is_stopword, passage_sentences
 from chatbot.values import Passage
 
@@ -106,6 +106,9 @@ _PEOPLE = frozenset("mum mums mom moms mam dad dads parents sister sisters broth
 _NAME_OF_THING = re.compile(r"^[A-Z][\w&'-]* [a-z][a-z-]*(?<!ed)(?<!ing)$")
 _NOT_THINGS = _ADVERBS | _GENERIC | _PEOPLE  # never asked for, and no page word a missing one is likened to
 _ACRONYM = re.compile(r"^[A-Z]{2,6}s?$")  # "PTFE", "GSM", "NHS": terms, not names
+# A term in capitals anywhere in a question ("is the coating PFAS free?", "do NHS staff get a
+# discount?"), three letters at least: two may be a country's code ("NL").
+_TERM = re.compile(r"(?<![\w.])([A-Z]{3,6})s?(?![\w.])")
 # A name after these is a place, which the pages may call by its region ("to Hungary": "the EU");
 # any other name is a thing the shop has or not ("an Instagram", "Venmo", "an iPhone app").
 _TO_A_PLACE = frozenset("to in from at near into within around across outside".split())
@@ -363,9 +366,29 @@ class Mentions:
 
     def unsaid(self, question: str) -> bool:
         """Whether the question asks for something the pages never say: a thing they never mention
-        (`unmentioned`), a care they never say of it (`uncared`) or a way to order they never offer
-        (`unoffered_channel`)."""
-        return bool(self.unmentioned(question)) or self.uncared(question) or self.unoffered_channel(question)
+        (`unmentioned`), a term they never write (`unwritten_terms`), a care they never say of it
+        (`uncared`) or a way to order they never offer (`unoffered_channel`)."""
+        return (bool(self.unmentioned(question)) or bool(self.unwritten_terms(question)) or self.uncared(question)
+                or self.unoffered_channel(question))
+
+    def unwritten_terms(self, question: str) -> list[str]:
+        """The terms in capitals a question names ("OEKO-TEX", "NHS", "DHL") that the pages never
+        write in any case, dotted or not: what they never name they say nothing of, however the
+        question is put. Not an English word in capitals ("STILL no refund"), not a place ("PEI"),
+        and nothing in a message written mostly in capitals.
+
+        >>> mentions = Mentions(["We ship with DPD and Royal Mail. P.O. boxes are fine."], None, 0.5)  # type: ignore[arg-type]
+        >>> mentions.unwritten_terms("do you use DHL or DPD?"), mentions.unwritten_terms("can it go to a PO box")
+        (['DHL'], [])
+        >>> mentions.unwritten_terms("I need it ASAP, where is it STILL"), mentions.unwritten_terms("Do NHS staff get a discount?")
+        ([], ['NHS'])
+        """
+        letters = [c for c in question if c.isalpha()]
+        if sum(c.isupper() for c in letters) > len(letters) / 2:
+            return []
+        return [term for term in _TERM.findall(question)
+                if not is_english(term.lower()) and not scopes(term)
+                and not re.search(r"(?<!\w)" + r"\.?".join(term) + r"(?!\w)", self.text, re.IGNORECASE)]
 
     def unoffered_channel(self, question: str) -> bool:
         """Whether the question asks to order by a channel ("can I place an order over the phone?")

@@ -45,10 +45,10 @@ def _english() -> frozenset[str]:
     return frozenset(SpellChecker().word_frequency.dictionary)
 
 
-def _is_english(word: str) -> bool:
+def is_english(word: str) -> bool:
     """Whether a lower-case word is English, in American or British spelling, or a contraction.
 
-    >>> _is_english("colours"), _is_english("organised"), _is_english("travelled"), _is_english("rtack")
+    >>> is_english("colours"), is_english("organised"), is_english("travelled"), is_english("rtack")
     (True, True, True, False)
     """
     english = _english()
@@ -117,7 +117,7 @@ class Spelling:
 
     def _corrected_word(self, written: str, start: int, text: str) -> str:
         word = written.lower()
-        if word in self.counts or _is_english(word) or written.isupper():
+        if word in self.counts or is_english(word) or written.isupper():
             return written
         if written[0].isupper() and not _SENTENCE_START.search(text[:start]):
             return written  # a name: "Venmo", "Etsy"

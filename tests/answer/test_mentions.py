@@ -311,3 +311,17 @@ def test_a_yes_no_part_with_one_word_of_its_own_is_about_the_part_before_it(comp
     # data it asks whether that request is free
     answer = composing.answer("how do i get a copy of all the data you hold on me? do i have to pay")
     assert "free" in answer.text and "Klarna" not in answer.text, answer.text
+
+
+@pytest.mark.parametrize(("question", "terms"), [
+    ("Do NHS staff get a discount?", ["NHS"]),
+    ("is your bedding OEKO-TEX certified?", ["OEKO"]),  # "tex" is an English word
+    ("can you send it with DHL instead of DPD?", ["DHL"]),  # DPD: the pages' own carrier
+    ("can it go to a PO box?", []),  # the pages write "P.O."
+    ("I need it ASAP, it STILL hasn't come", []),  # English words in capitals
+    ("I PUT THE WRONG ADDRESS ON MY ORDER HELP", []),  # shouting, not terms
+    ("how much is delivery to PEI?", []),  # a place
+])
+def test_a_term_in_capitals_the_pages_never_write_is_unwritten(question: str, terms: list[str]) -> None:
+    pages = ["We deliver with DPD and Royal Mail, to P.O. boxes too."]
+    assert Mentions(pages, ToyEmbedder(), min_similarity=0.6).unwritten_terms(question) == terms
