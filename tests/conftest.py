@@ -131,6 +131,20 @@ def real_pipeline(real_settings: Settings, real_embedder, real_index, real_gener
                     embedder=real_embedder)
 
 
+@pytest.fixture
+def composing(real_settings: Settings, real_embedder, real_index):
+    """The bundled store's pipeline as the app builds it, composing from the pages' sentences."""
+    from dataclasses import replace
+
+    from chatbot.answer.pipeline import Pipeline
+    from chatbot.knowledge.retrieval import HybridRetriever
+    from chatbot.service import make_mentions
+
+    retriever = HybridRetriever.from_settings(real_settings, real_embedder)
+    return Pipeline(retriever, None, replace(real_settings, answer_style="extractive"), embedder=real_embedder,
+                    mentions=make_mentions(real_settings, retriever, real_embedder))
+
+
 @pytest.hookimpl(wrapper=True, tryfirst=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
     """Keep each phase's report on the test item, so a fixture can tell that its test failed

@@ -40,7 +40,7 @@ _BARE_VERDICT = re.compile(
 
 
 # Words that ask for a measure rather than say of what: "how much", "cost", "usually".
-_MEASURE_WORDS = content_words("much many long cost costs price prices charge fee heavy big wide tall weigh weight size "
+MEASURE_WORDS = content_words("much many long cost costs price prices charge fee heavy big wide tall weigh weight size "
                                "temperature temp year old usually typically roughly approximately")
 
 # A question a verdict answers: it opens with an auxiliary ("Can I ...?", "do you ...", "is it ...").
@@ -345,13 +345,14 @@ def compose(
 
     worked = worked_sum_zh(question, texts) if has_han(question) else worked_sum(question, context, texts)
     if worked is not None:  # "is delivery free on £54 with 10% off?": the sum first, then its rule
+        best = [i for i in best if i not in worked.inapplicable]  # "... between 1 November and 24 December" for May
         if worked.rule not in best:
-            best[-1] = worked.rule
+            best[-1:] = [worked.rule]
         return [f"{worked.text} [{found[worked.rule][0]}]", *cited(best)]
     measure = asked_measure(question)
     # a measure of what is asked about: "how much off in Black Friday week?" is not answered by the
     # welcome code's "minimum spend of £20"
-    about = content_words(with_formal_words(f"{context} {question}", english=True)) - _MEASURE_WORDS
+    about = content_words(with_formal_words(f"{context} {question}", english=True)) - MEASURE_WORDS
 
     def states(i: int) -> bool:
         return states_measure(found[i][2], measure) and bool(content_words(found[i][2]) & about)

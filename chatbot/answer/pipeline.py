@@ -10,7 +10,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from chatbot.answer.compose import asks_yes_or_no, compose
+from chatbot.answer.compose import MEASURE_WORDS, asks_yes_or_no, compose
+from chatbot.answer.sums import asks_deadline, names_date
 from chatbot.answer.condense import Condenser, make_condenser, shopper_turns
 from chatbot.answer.evidence import Abstention
 from chatbot.answer.grounding import extract, ground
@@ -458,7 +459,7 @@ class Pipeline:
     def _composed(self, decision: Decision, started: float, timings: dict[str, float]) -> Answer:
         """The answer composed from the top passages' sentences closest to the question (with a
         follow-up, to its standalone query too), each cited; an escalation when they have none."""
-        shown = self._composable(decision)
+        shown = self._with_dated(decision.question, self._composable(decision))
         context = "" if decision.query in ("", decision.question) else decision.query
         text = " ".join(compose(as_pages_say(decision.question), shown, self._sentence_embedder(decision.question),
                                 self.settings.compose_sentences, as_pages_say(context)))
@@ -486,6 +487,18 @@ class Pipeline:
         by_language = self._scored_by(decision.question) == "language_embedder"
         margin = self.settings.language_compose_margin if by_language else self.settings.compose_margin
         return [p for p in top if p.score >= best - margin]
+
+    def _with_dated(self, question: str, passages: list[Passage]) -> list[Passage]:
+        """For a question that asks the last day from a date ("delivered on 10 Dec, when's the last
+        day to return it?"), the passages and the other passages of their documents that name a
+        date: a page's "delivered between 1 November and 24 December ... until 31 January" may set
+        the day, however far down the page it is."""
+        if not asks_deadline(question) or not isinstance(self.retriever, ScoringRetriever):
+            return passages
+        shown = {passage.id for passage in passages}
+        dated = [passage for doc_id in dict.fromkeys(p.doc_id for p in passages) for passage in self.retriever.document_passages(doc_id)
+                 if passage.id not in shown and names_date(passage.text)]
+        return [*passages, *dated]
 
     def pages_languages(self) -> frozenset[str]:
         """The languages the knowledge base is written in (any, when the retriever does not say)."""
@@ -541,13 +554,15 @@ class Pipeline:
         for number, part in enumerate(parts):
             earlier = [*history, *({"role": "user", "content": p} for p in parts[:number])]
             # "do you gift wrap, and how much does it cost?": what the pages do not offer has no price either
-            refers_back = declined and _REFERS_BACK.search(asked_part(part)) is not None
+            # ... and "do you gift wrap? how much": a part that names nothing but a measure
+            refers_back = declined and (_REFERS_BACK.search(asked_part(part)) is not None
+                                        or content_words(asked_part(part)) <= MEASURE_WORDS | {"extra", "what"})
             found = replace(decision, escalate=True) if refers_back else self._decide(part, earlier, for_staff=for_staff)
             declined = found.escalate
             if found.escalate:
                 said.append(self._render("unanswered_part", reply_language(part), question=asked_part(part).rstrip("?! ")))
                 continue
-            passages = self._composable(found)
+            passages = self._with_dated(found.question, self._composable(found))
             context = "" if found.query in ("", found.question) else found.query
             count = min(PART_SENTENCES, self.settings.compose_sentences)
             # a yes/no part with one word of its own ("do i have to pay?") is about what came before it

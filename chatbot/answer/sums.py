@@ -82,12 +82,18 @@ _EARN_RATE = re.compile(rf"(?P<rate>\d+(?:\.\d+)?)\s+points?\s+(?:per|for\s+ever
 _ASKS_EARNED = re.compile(r"\bhow\s+many\s+(?:moss\s+|reward\s+|loyalty\s+)?points\b|\bpoints?\s+(?:will|would|do|does|did)\b[^.?!]*\b(?:get|earn|give)\b",
                           re.IGNORECASE)
 # A deadline from a date: "delivered 10 May, what's the last day I can return it?" and "within 30 days of delivery".
+# A sum that is the delivery's cost: "£3.95 delivery", "£3.95 for shipping"
+_DELIVERY_COST = re.compile(rf"{_CURRENCY}?\s?{_AMOUNT}\s+(?:for\s+|of\s+)?(?:the\s+)?(?:delivery|shipping|postage|p&p)\b", re.IGNORECASE)
 _DATE = re.compile(rf"\b(?P<day>\d{{1,2}})(?:st|nd|rd|th)?\s+(?:of\s+)?(?P<month>{MONTH})\b|\b(?P<month2>{MONTH})\.?\s+(?P<day2>\d{{1,2}})(?:st|nd|rd|th)?\b(?!\s*(?:days?|weeks?|%))",
                    re.IGNORECASE)
 _ASKS_DEADLINE = re.compile(r"\blast\s+day\b|\bdeadline\b|\b(?:until|till|til)\s+when\b|\bby\s+when\b|\blatest\b|\bhow\s+long\s+(?:do|have)\b"
                             r"|\bwhen\s+(?:is|does)\s+(?:the|my)\s+\w+\s+(?:window|period|deadline)\b|\bstill\s+(?:return|send|exchange)", re.IGNORECASE)
 _WITHIN_DAYS = re.compile(r"\bwithin\s+(?P<days>\d+)\s+days?\s+of\s+(?:the\s+)?(?P<event>delivery|receiving|receipt|purchase|your\s+order|ordering|order)",
                           re.IGNORECASE)
+# "delivered between 1 November and 24 December ... until 31 January"
+_ANY_DATE = re.sub(r"\(\?P<\w+>", "(?:", _DATE.pattern)
+_WINDOW = re.compile(rf"\bbetween\s+(?:{_ANY_DATE})\s+and\s+(?:{_ANY_DATE})[^.;]*?\b(?:until|till|up\s+to|by)\s+(?:{_ANY_DATE})",
+                     re.IGNORECASE)
 _EXAMPLE = re.compile(r"\b(?:for\s+example|for\s+instance|e\.g\.|so\s+if|say)\b", re.IGNORECASE)
 _DELIVERED = re.compile(r"\b(?:delivered|arrived|came|got\s+(?:it|them|my\s+(?:order|parcel|delivery))|received|turned\s+up|landed)\b",
                         re.IGNORECASE)
@@ -101,11 +107,13 @@ _DELIVERY_KIND = re.compile(r"\b(?:next|same)[- ]?day\b|\bexpress\b|\bsaturday\b
 
 @dataclass(frozen=True)
 class Sum:
-    """A worked sum: the sentence that states it, and the candidate sentence (by its position in
-    the list given) whose rule it applies."""
+    """A worked sum: the sentence that states it, the candidate sentence (by its position in the
+    list given) whose rule it applies, and those whose rules it found do not apply (a Christmas
+    window beside a date in May)."""
 
     text: str
     rule: int
+    inapplicable: frozenset[int] = frozenset()
 
 
 def worked_sum(question: str, context: str, sentences: Sequence[str]) -> Sum | None:
@@ -122,6 +130,8 @@ def worked_sum(question: str, context: str, sentences: Sequence[str]) -> Sum | N
     >>> rates = ["Fern members earn 1.25 points per £1.", "Oak members earn 1.5 points per £1."]
     >>> worked_sum("im oak tier, how many points will a £200 order get me?", "", rates).text
     'A £200 order earns 300 points at 1.5 points per £1.'
+    >>> worked_sum("paid £67.80 for products plus £3.95 delivery, how many points do i get?", "", rates[:1]).text
+    'A £67.80 order earns 84 points at 1.25 points per £1.'
     >>> returns = ["Full-price items can be returned within 30 days of delivery."]
     >>> worked_sum("my order came on 10 May, what's the last day I can send it back?", "", returns).text
     'With delivery on 10 May, the 30 days run until 9 June.'
@@ -310,6 +320,9 @@ def _points_sum(question: str, context: str, sentences: Sequence[str]) -> Sum | 
         return None
     if points < found.minimum:
         return Sum(f"{points} points are not enough yet: points can be used from {found.minimum} points.", found.rule)
+    if not found.worth:  # fewer than one step
+        return Sum(f"{points} points are not enough yet for a voucher ({price(found.currency, found.value)} for every "
+                   f"{found.per} points).", found.rule)
     return Sum(f"{points} points are worth {price(found.currency, found.worth)} in vouchers "
                f"({price(found.currency, found.value)} for every {found.per} points).", found.rule)
 
@@ -348,7 +361,8 @@ def _earned_sum(question: str, context: str, sentences: Sequence[str]) -> Sum | 
     """"how many points will a £200 order get me? I'm Oak": the order's sum at the rate of the tier
     the question names (a capitalised name in the rule's sentence), or the lowest rate when it
     names none; with the points' worth when a sentence states it and the question asks."""
-    money = _money(question)
+    # "£67.80 for products, plus £3.95 delivery": what delivery cost earns nothing
+    money = [found for found in _money(question) if not _DELIVERY_COST.match(question, found[2])]
     if len(money) != 1 or not _ASKS_EARNED.search(question):
         return None
     currency, spent, _ = money[0]
@@ -384,27 +398,66 @@ def _earned_sum(question: str, context: str, sentences: Sequence[str]) -> Sum | 
     return Sum(said, number)
 
 
+def names_date(text: str) -> bool:
+    """Whether a text names a day of a month ("31 January", "Dec 24")."""
+    return _DATE.search(text) is not None
+
+
+def asks_deadline(question: str) -> bool:
+    """Whether the question asks the last day of a window from the one date it names.
+
+    >>> asks_deadline("delivered on 10 dec, when's the last day i can return it"), asks_deadline("when is the sale?")
+    (True, False)
+    """
+    return len(_DATE.findall(question)) == 1 and _ASKS_DEADLINE.search(question) is not None
+
+
+def _day(found: re.Match[str]) -> date | None:
+    """The date `_DATE` found, in a year with 28 days in February (the shopper's year is not known)."""
+    written = (found.group("month") or found.group("month2"))[:3].lower()
+    month = next(i for i, name in enumerate(MONTHS, 1) if name.lower().startswith(written))
+    try:
+        return date(2025, month, int(found.group("day") or found.group("day2")))
+    except ValueError:
+        return None
+
+
 def _deadline_sum(question: str, sentences: Sequence[str]) -> Sum | None:
     """"it was delivered on 10 May, what's the last day I can send it back?": the one date in the
     question plus the days of the first sentence that counts them from that event ("within 30
     days of delivery"), when what the sentence is about (sale items) is what the question is about.
-    No sum when a sentence names another date, which may set another rule ("delivered between 1
-    November and 24 December ... until 31 January"); a date in an example ("so if your order
-    arrived on 3 March ...") sets none."""
-    dates = list(_DATE.finditer(question))
-    if len(dates) != 1 or not _ASKS_DEADLINE.search(question):
+    A window that holds the date ("delivered between 1 November and 24 December ... until 31
+    January") sets the day instead; no sum when a sentence names a date otherwise, which may set
+    another rule. A date in an example ("so if your order arrived on 3 March ...") sets none.
+
+    >>> christmas = ["Items delivered between 1 November and 24 December can be returned until 31 January."]
+    >>> _deadline_sum("delivered on 10 dec, when's the last day i can return it", christmas).text
+    'With delivery on 10 December, between 1 November and 24 December, you have until 31 January.'
+    >>> _deadline_sum("delivered on 10 oct, when's the last day i can return it", christmas) is None
+    True
+    >>> _deadline_sum("delivered on 10 oct, when's the last day i can return it", ["Returns within 30 days of delivery.", *christmas]).text
+    'With delivery on 10 October, the 30 days run until 9 November.'
+    >>> _deadline_sum("delivered on 10 oct, the last day to return?", ["Returns within 30 days of delivery.", "Closed on 25 December."]) is None
+    True
+    """
+    if not asks_deadline(question):
         return None
-    if any(_DATE.search(_EXAMPLE.split(sentence, maxsplit=1)[0]) for sentence in sentences):
-        return None
-    found = dates[0]
-    written = (found.group("month") or found.group("month2"))[:3].lower()
-    month = next(i for i, name in enumerate(MONTHS, 1) if name.lower().startswith(written))
-    day = int(found.group("day") or found.group("day2"))
-    try:
-        start = date(2025, month, day)  # a year with 28 days in February: the shopper's year is not known
-    except ValueError:
+    start = _day(next(_DATE.finditer(question)))
+    if start is None:
         return None
     asked = content_words(question)
+    dated = [sentence for sentence in sentences if _DATE.search(_EXAMPLE.split(sentence, maxsplit=1)[0])]
+    windows = {number for number, sentence in enumerate(sentences) if sentence in dated and _WINDOW.search(sentence)}
+    for number, sentence in enumerate(sentences):
+        window = _WINDOW.search(sentence)
+        if sentence not in dated or window is None or ("sale" in content_words(sentence)) != ("sale" in asked):
+            continue
+        first, last, until = (_day(found) for found in _DATE.finditer(window.group(0)))
+        if first and last and until and first <= start <= last:
+            return Sum(f"With delivery on {start.day} {MONTHS[start.month - 1]}, between {first.day} {MONTHS[first.month - 1]} and "
+                       f"{last.day} {MONTHS[last.month - 1]}, you have until {until.day} {MONTHS[until.month - 1]}.", number)
+    if any(_WINDOW.search(sentence) is None for sentence in dated):  # a rule by date of another kind
+        return None
     for number, sentence in enumerate(sentences):
         rule = _WITHIN_DAYS.search(sentence)
         if rule is None:
@@ -419,5 +472,5 @@ def _deadline_sum(question: str, sentences: Sequence[str]) -> Sum | None:
         end = start + timedelta(days=days)
         event = "delivery" if delivered else "the order"
         return Sum(f"With {event} on {start.day} {MONTHS[start.month - 1]}, the {days} days run until "
-                   f"{end.day} {MONTHS[end.month - 1]}.", number)
+                   f"{end.day} {MONTHS[end.month - 1]}.", number, frozenset(windows))
     return None

@@ -1,12 +1,15 @@
 """The small sums of `sums` for a question in Chinese, read from Chinese sentences and said in
 Chinese: a basket after a discount against the free-delivery threshold ("买了52镑的东西 用了5镑
-优惠码 还包邮吗"), points turned into vouchers ("500积分能换多少钱"). Numbers and currencies are
-first normalised (`facts.normalise`: 五十二镑 -> £52)."""
+优惠码 还包邮吗"), points turned into vouchers ("500积分能换多少钱"), the points an order earns
+("买了£64.80的东西 能拿多少分"), the last day of a window that runs from a date ("5月10号收到的
+最晚哪天要寄回"). Numbers and currencies are first normalised (`facts.normalise`: 五十二镑 -> £52)."""
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Sequence
+from datetime import date, timedelta
 
 from chatbot.answer.sums import MEMBERSHIP, THRESHOLD_WORDS, Sum, after_discount, against_threshold, points_worth, price
 from chatbot.text.facts import normalise
@@ -35,6 +38,19 @@ _POINTS_VALUE = re.compile(rf"每\s*(?P<points>\d+)\s*(?:个)?积分[^。；]*?(
 _POINTS_STEP = re.compile(r"以\s*(\d+)\s*(?:个)?积分为(?:单位|一档)")
 _POINTS_MINIMUM = re.compile(r"(?:至少|满|最少)\s*(\d+)\s*(?:个)?积分")
 _ASKS_VALUE = re.compile(r"换|兑|值|多少钱|抵|能用")
+# Points an order earns: "能拿多少分", "能得几个积分"; at "每消费£1获得1.25积分", the tier's name
+# before it ("Fern（蕨叶）会员……")
+_ASKS_EARNED = re.compile(r"(?:多少|几)\s*(?:个)?\s*(?:积)?分|(?:拿|得|赚|积|攒|返)多少")
+_EARN_RATE = re.compile(r"每(?:消费|花费|花|购物)?\s*(?P<cur>[£$€¥])\s?1(?![\d.])\s*(?:至少)?(?:可)?(?:获得|得到|得|积|赚)\s*(?P<rate>\d+(?:\.\d+)?)\s*(?:个)?积分")
+_TIER_NAME = re.compile(r"[A-Za-z]+|(?<=[（(])[\u4e00-\u9fff]{1,4}(?=[）)])")
+_SPENT = re.compile(rf"[£$€¥]\s?{_AMOUNT}(?!\s*(?:的)?\s*(?:运费|邮费|配送费|快递费))")
+# A deadline from a date: "5月10号收到的 最晚哪天要寄回" and "送达后30天内"
+_DATE_ZH = re.compile(r"(?<!\d)(?P<month>1[0-2]|[1-9])\s*月\s*(?P<day>3[01]|[12]\d|[1-9])\s*(?:日|号)")
+_ASKS_DEADLINE = re.compile(r"最晚|最迟|截止|哪天|哪一天|几号|到什么时候|什么时候之前|什么时候前")
+_WITHIN_DAYS = re.compile(r"(?P<event>送达|收货|签收|到货|下单|购买)(?:之日)?后\s*(?P<days>\d+)\s*天内")
+_DELIVERED = re.compile(r"收到|送达|到货|签收|到的|寄到|送到")
+_EXAMPLE = re.compile(r"所以如果|例如|比如|假如|举例")
+_SALE = re.compile(r"促销|打折|特价|折扣价|减价|清仓")
 
 
 def worked_sum_zh(question: str, sentences: Sequence[str]) -> Sum | None:
@@ -45,9 +61,17 @@ def worked_sum_zh(question: str, sentences: Sequence[str]) -> Sum | None:
     '不包邮：£52减去£5后为£47，低于免运费所需的£50（还差£3）。'
     >>> worked_sum_zh("500积分能换多少钱啊", ["以100积分为单位兑换奖励券，每100积分可兑换一张£5的奖励券。"]).text
     '500积分可兑换£25的奖励券（每100积分£5）。'
+    >>> tiers = ["Sprout（新芽）会员每消费£1获得1积分。", "Fern（蕨叶）会员每消费£1获得1.25积分。"]
+    >>> worked_sum_zh("我是普通会员 买了£64.80的东西 能拿多少分", tiers).text
+    '£64.80的订单可获得64积分（每消费£1获得1积分）。'
+    >>> worked_sum_zh("我是蕨叶会员 花了80镑能得几个积分", tiers).text
+    '£80的订单可获得100积分（每消费£1获得1.25积分）。'
+    >>> worked_sum_zh("5月10号收到的 原价买的 最晚哪天要寄回", ["原价商品可在送达后30天内退货。"]).text
+    '5月10日送达，30天期限到6月9日。'
     """
     question = normalise(question)
-    return _free_delivery_sum(question, sentences) or _points_sum(question, sentences)
+    return (_free_delivery_sum(question, sentences) or _earned_sum(question, sentences) or _points_sum(question, sentences)
+            or _deadline_sum(question, sentences))
 
 
 def _free_delivery_sum(question: str, sentences: Sequence[str]) -> Sum | None:
@@ -107,3 +131,56 @@ def _points_sum(question: str, sentences: Sequence[str]) -> Sum | None:
         return Sum(f"{points}积分还不够：满{found.minimum}积分才能使用。", found.rule)
     return Sum(f"{points}积分可兑换{price(found.currency, found.worth)}的奖励券（每{found.per}积分{price(found.currency, found.value)}）。",
                found.rule)
+
+
+def _earned_sum(question: str, sentences: Sequence[str]) -> Sum | None:
+    """"买了£64.80的东西 能拿多少分": the order's sum at the rate of the tier the question names, or
+    the lowest rate when it names none (a name in more than one rate's sentence names no tier)."""
+    spent = [found for found in _SPENT.finditer(question)]
+    if len(spent) != 1 or not _ASKS_EARNED.search(question):
+        return None
+    money = _MONEY.match(question, spent[0].start())
+    if money is None:
+        return None
+    currency, amount = money.group("cur"), float(money.group("amount").replace(",", ""))
+    rates = [(float(found.group("rate")), number, {name.lower() for name in _TIER_NAME.findall(sentence[: found.start()])})
+             for number, sentence in enumerate(sentences) for found in _EARN_RATE.finditer(normalise(sentence))
+             if found.group("cur") == currency]
+    if not rates:
+        return None
+    naming: dict[str, int] = {}
+    for _, _, names in rates:
+        for name in names:
+            naming[name] = naming.get(name, 0) + 1
+    asked = question.lower()
+    named = [rate for rate in rates if any(naming[name] == 1 and name in asked for name in rate[2])]
+    rate, number, _ = named[0] if named else min(rates)
+    return Sum(f"{price(currency, amount)}的订单可获得{math.floor(amount * rate)}积分（每消费{currency}1获得{rate:g}积分）。", number)
+
+
+def _deadline_sum(question: str, sentences: Sequence[str]) -> Sum | None:
+    """"5月10号收到的 最晚哪天要寄回": the one date in the question plus the days of the first
+    sentence that counts them from that event ("送达后30天内"), when it is about sale items just
+    when the question is. No sum when a sentence names another date, which may set another rule
+    ("11月1日至12月24日期间送达的……最晚可在次年1月31日退货"); a date in an example sets none."""
+    dates = list(_DATE_ZH.finditer(question))
+    if len(dates) != 1 or not _ASKS_DEADLINE.search(question):
+        return None
+    if any(_DATE_ZH.search(_EXAMPLE.split(normalise(sentence), maxsplit=1)[0]) for sentence in sentences):
+        return None
+    try:
+        start = date(2025, int(dates[0].group("month")), int(dates[0].group("day")))  # a year with 28 days in February
+    except ValueError:
+        return None
+    for number, sentence in enumerate(sentences):
+        rule = _WITHIN_DAYS.search(normalise(sentence))
+        if rule is None or bool(_SALE.search(sentence)) != bool(_SALE.search(question)):
+            continue
+        delivered = rule.group("event") in ("送达", "收货", "签收", "到货")
+        if delivered != bool(_DELIVERED.search(question)):
+            continue
+        days = int(rule.group("days"))
+        end = start + timedelta(days=days)
+        event = "送达" if delivered else "下单"
+        return Sum(f"{start.month}月{start.day}日{event}，{days}天期限到{end.month}月{end.day}日。", number)
+    return None

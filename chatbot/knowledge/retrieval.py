@@ -49,6 +49,10 @@ class ScoringRetriever(Retriever, Protocol):
         """The multilingual embedder that ranks what the first embedder does not read, if any."""
         ...
 
+    def document_passages(self, doc_id: str) -> list[Passage]:
+        """The passages of one document, in its order."""
+        ...
+
 
 RRF_K = 60  # the constant from Cormack et al. (2009); it damps the weight of the very first ranks
 METHODS = ("dense", "lexical", "hybrid")
@@ -131,6 +135,9 @@ class HybridRetriever:
 
     def language_embedder(self) -> QueryEmbedder | None:
         return self.language[0] if self.language is not None else None
+
+    def document_passages(self, doc_id: str) -> list[Passage]:
+        return [passage for passage in self.index.passages if passage.doc_id == doc_id]
 
     def language_neighbours(self) -> float | None:
         if self.language is not None and self._neighbours is None:

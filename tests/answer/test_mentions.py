@@ -222,14 +222,6 @@ def test_the_bundled_store_hands_over_a_care_its_pages_never_say(composing, ques
     assert answer.escalate is declined, answer.text
 
 
-@pytest.fixture
-def composing(real_settings, real_embedder, real_index) -> Pipeline:
-    """The bundled store's pipeline as the app builds it, composing from the pages' sentences."""
-    retriever = HybridRetriever.from_settings(real_settings, real_embedder)
-    return Pipeline(retriever, None, replace(real_settings, answer_style="extractive"), embedder=real_embedder,
-                    mentions=make_mentions(real_settings, retriever, real_embedder))
-
-
 @pytest.mark.real
 @pytest.mark.parametrize(("question", "said"), [
     ("is it normal for new towels to shed fluff", "normal"),  # whether a thing is as it should be, not whether the shop has it
@@ -250,6 +242,14 @@ def test_a_part_about_what_an_unanswered_part_named_is_not_answered_either(pipel
     answered = pipeline.answer("do you offer gift vouchers for sale items, and how much is delivery?")
     assert not answered.escalate
     assert "£50" in answered.text
+
+
+@pytest.mark.real
+@pytest.mark.parametrize("question", ["do you gift wrap orders? how much", "do you offer gift wrapping? how much extra"])
+def test_a_measure_after_an_unanswered_part_is_not_answered_either(composing, question: str) -> None:
+    # answered alone, "how much" found the gift cards' prices
+    answer = composing.answer(question)
+    assert (answer.escalate, answer.reason) == (True, "no_evidence")
 
 
 @pytest.mark.parametrize(("question", "unoffered"), [
