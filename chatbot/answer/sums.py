@@ -398,6 +398,25 @@ def _earned_sum(question: str, context: str, sentences: Sequence[str]) -> Sum | 
     return Sum(said, number)
 
 
+# Words of any date and deadline, which a sentence shares with a question about one by chance
+_DATE_WORDS = content_words(" ".join(MONTHS) + " jan feb mar apr jun jul aug sep sept oct nov dec day days date last latest "
+                            "deadline until when 月 日 号 天 哪天 最晚")
+
+
+def speaks_of(sentence: str, question: str) -> bool:
+    """Whether a sentence that names a date speaks of what the question asks about: a word of the
+    question's, not a number nor a word of dates ("Items bought in the January sale can be returned
+    until 28 February" for "bought it in the sale on 3 Jan, last day to return it?"; not "Our
+    warehouse is closed on 25 December").
+
+    >>> speaks_of("Our warehouse is closed on 25 December.", "it arrived on 10 May, what's the last day I can return it?")
+    False
+    >>> speaks_of("Sale items bought on 26 December can be returned until 28 February.", "sale item, came on 2 jan, last day to return?")
+    True
+    """
+    return any(not word.isdigit() and word not in _DATE_WORDS for word in content_words(sentence) & content_words(question))
+
+
 def names_date(text: str) -> bool:
     """Whether a text names a day of a month ("31 January", "Dec 24")."""
     return _DATE.search(text) is not None
@@ -437,7 +456,7 @@ def _deadline_sum(question: str, sentences: Sequence[str]) -> Sum | None:
     True
     >>> _deadline_sum("delivered on 10 oct, when's the last day i can return it", ["Returns within 30 days of delivery.", *christmas]).text
     'With delivery on 10 October, the 30 days run until 9 November.'
-    >>> _deadline_sum("delivered on 10 oct, the last day to return?", ["Returns within 30 days of delivery.", "Closed on 25 December."]) is None
+    >>> _deadline_sum("delivered on 10 oct, the last day to return?", ["Returns within 30 days of delivery.", "Returns bought on 1 May: 60 days."]) is None
     True
     """
     if not asks_deadline(question):
@@ -456,7 +475,7 @@ def _deadline_sum(question: str, sentences: Sequence[str]) -> Sum | None:
         if first and last and until and first <= start <= last:
             return Sum(f"With delivery on {start.day} {MONTHS[start.month - 1]}, between {first.day} {MONTHS[first.month - 1]} and "
                        f"{last.day} {MONTHS[last.month - 1]}, you have until {until.day} {MONTHS[until.month - 1]}.", number)
-    if any(_WINDOW.search(sentence) is None for sentence in dated):  # a rule by date of another kind
+    if any(_WINDOW.search(sentence) is None and speaks_of(sentence, question) for sentence in dated):  # a rule by date of another kind
         return None
     for number, sentence in enumerate(sentences):
         rule = _WITHIN_DAYS.search(sentence)

@@ -11,7 +11,8 @@ import re
 from collections.abc import Sequence
 from datetime import date, timedelta
 
-from chatbot.answer.sums import MEMBERSHIP, THRESHOLD_WORDS, Sum, after_discount, against_threshold, points_worth, price
+from chatbot.answer.sums import (MEMBERSHIP, THRESHOLD_WORDS, Sum, after_discount, against_threshold, points_worth, price,
+                                 speaks_of)
 from chatbot.text.facts import normalise
 from chatbot.text.places import scopes
 
@@ -166,7 +167,8 @@ def _deadline_sum(question: str, sentences: Sequence[str]) -> Sum | None:
     dates = list(_DATE_ZH.finditer(question))
     if len(dates) != 1 or not _ASKS_DEADLINE.search(question):
         return None
-    if any(_DATE_ZH.search(_EXAMPLE.split(normalise(sentence), maxsplit=1)[0]) for sentence in sentences):
+    dated = [sentence for sentence in sentences if _DATE_ZH.search(_EXAMPLE.split(normalise(sentence), maxsplit=1)[0])]
+    if any(speaks_of(sentence, question) for sentence in dated):
         return None
     try:
         start = date(2025, int(dates[0].group("month")), int(dates[0].group("day")))  # a year with 28 days in February

@@ -133,8 +133,11 @@ def test_a_deadline_runs_from_the_date_the_rule_counts_from() -> None:
         "With delivery on 10 December, between 1 November and 24 December, you have until 31 January.")
     assert said("it arrived on 10 May, what's the last day I can return it?", [*RETURNS, christmas]) == (
         "With delivery on 10 May, the 30 days run until 9 June.")  # a window that does not hold the date
-    closed = "Our warehouse is closed on 25 December."
-    assert said("it arrived on 10 May, what's the last day I can return it?", [*RETURNS, closed]) is None  # a date's other rule
+    closed = "Our warehouse is closed on 25 December."  # a date of another matter
+    assert said("it arrived on 10 May, what's the last day I can return it?", [*RETURNS, closed]) == (
+        "With delivery on 10 May, the 30 days run until 9 June.")
+    january = "Items bought in the January sale can be returned until 28 February."  # a rule by date of another kind
+    assert said("it arrived on 10 May, what's the last day I can return the items?", [*RETURNS, january]) is None
     example = "The 30 days start on delivery, so if your order arrived on 3 March you have until 2 April."
     assert said("my order came on 10 May, what's the last day I can send it back?", [example, *RETURNS]) == (
         "With delivery on 10 May, the 30 days run until 9 June.")  # the page's example sets no other rule
@@ -208,6 +211,8 @@ POINTS_ZH = ["每100积分可兑换一张£5的奖励券。", "以100积分为�
     ("5月10号收到的 原价买的 最晚哪天要寄回", RETURNS_ZH, "5月10日送达，30天期限到6月9日。"),
     ("12月5号到的 打折买的 最晚哪天退", RETURNS_ZH, "12月5日送达，14天期限到12月19日。"),
     ("5月10号下的单 最晚哪天要寄回", RETURNS_ZH, None),  # counted from delivery
+    ("5月10号收到的 原价买的 最晚哪天要寄回", [*RETURNS_ZH, "冬季促销通常在节礼日（12月26日）开始。"], "5月10日送达，30天期限到6月9日。"),
+    ("12月10号收到的 原价买的 最晚哪天要寄回", [*RETURNS_ZH, "11月1日至12月24日期间送达的原价商品最晚可在次年1月31日退货。"], None),
 ])
 def test_chinese_questions_get_their_sums_in_chinese(question: str, sentences: list[str], expected: str | None) -> None:
     found = worked_sum_zh(question, sentences)
