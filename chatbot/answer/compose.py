@@ -122,6 +122,54 @@ def verdict(question: str, sentence: str) -> str:
     return ""
 
 
+# A Chinese yes/no question: "能退吗", "能不能退", "可以用klarna分期吗"; what it asks with, and how a
+# page's denial of it is said ("能" -> "不能")
+_YES_NO_ZH = re.compile(r"[吗么嘛][？?]?$|能不能|可不可以|是不是|有没有|会不会|算不算|要不要|用不用|需不需要|包不包|行不行")
+_MODALS_ZH = (("可以", "不可以"), ("能", "不能"), ("会", "不会"), ("需要", "不需要"), ("要", "不需要"), ("算", "不算"),
+              ("包邮", "不包邮"), ("有", "没有"), ("是", "不是"))
+# A clause that denies: "不能退货", "不计入门槛", "无需付费" (not "不粘锅", "不锈钢", "不同", "不超过")
+_DENIES_ZH = re.compile(r"不能|不可以|不可|无法|不会|不计入|不提供|不支持|不适用|不接受|不包括|不包含|不予|不允许|不得|不退|不享受"
+                        r"|不参与|不算|不需要|无需|不用|不必|不收|没有|并非|不是|不再|不对外|不开放|不办理|不受理")
+_CONDITION_ZH = re.compile(r"^(?:如果|若|假如|除非|只要|一旦|当)")
+# A sentence that turns ("……不能获得积分，但如果……") or makes an exception ("除非到货时有故障") says no verdict
+_TURNS_ZH = re.compile(r"但|不过|然而|除非|否则|例外|除[^，。；]{0,12}外")
+
+
+def _denies_zh(clause: str, wanted: frozenset[str]) -> bool:
+    """Whether the clause denies something the question asks of: a word of the question's after
+    its denial ("积分不能抵扣运费"; not "……没有免运费门槛" for "地毯能寄法国么", nor "已支付的运费不退")."""
+    return any(any(word in clause[found.end():].lower() for word in wanted) for found in _DENIES_ZH.finditer(clause))
+
+
+def verdict_zh(question: str, sentence: str) -> str:
+    """A Chinese yes/no question's "No" in its own words ("不能", "不会", "没有") when the clause of
+    the sentence that shares the most of the question's words (two at least) denies it; "" when
+    the message asks anything else too or asks it denied ("这也不能退吗"), the clause is a condition
+    ("如果……"), or the sentence turns or makes an exception ("但……", "除非……").
+
+    >>> verdict_zh("买了40镑的东西又加了张20镑的礼品卡 能包邮吗", "礼品卡不能用优惠码购买，也不计入£50的免运费门槛。")
+    '不能'
+    >>> verdict_zh("不粘锅能进洗碗机吗", "不粘锅可以放入洗碗机清洗。"), verdict_zh("退货要多久 能退现金吗", "退款不退现金。")
+    ('', '')
+    >>> verdict_zh("Final Sale的锅坏了 能退吗", "Final Sale商品不能退货，除非到货时损坏。"), verdict_zh("坏了也不能退吗", "坏了的商品不能退货。")
+    ('', '')
+    >>> verdict_zh("地毯能寄法国么", "欧盟以外的国家没有免运费门槛，地毯可寄往法国。"), verdict_zh("盖碗能退吗 运费谁出", "盖碗可以退，已支付的运费不退。")
+    ('', '')
+    """
+    asking = [clause for clause in chinese_clauses(question) if _ASKS_ZH.search(clause) or _YES_NO_ZH.search(clause) or "谁" in clause]
+    # (asked denied: "这也不能退吗", not "算不算")
+    if (len(asking) != 1 or not _YES_NO_ZH.search(asking[0]) or _DENIES_ZH.search(_YES_NO_ZH.sub("", asking[0]))
+            or _TURNS_ZH.search(sentence)):
+        return ""
+    wanted = content_words(question)
+    shared = [(len(content_words(clause) & wanted), clause.strip()) for clause in re.split(r"[，,；;：:]", sentence) if clause.strip()]
+    most = max((count for count, _ in shared), default=0)
+    closest = [clause for count, clause in shared if count == most]
+    if most < 2 or not all(_denies_zh(clause, wanted) and not _CONDITION_ZH.match(clause) for clause in closest):
+        return ""
+    return next((denied for modal, denied in _MODALS_ZH if modal in asking[0]), "不")
+
+
 # A sentence that limits where something holds: "can only be delivered within the UK and Ireland".
 _ONLY = re.compile(r"\bonly\b", re.IGNORECASE)
 
@@ -366,6 +414,12 @@ def compose(
         best[-1] = stating
     chosen = cited(best)
     if not best or context:  # a follow-up lacks its subject
+        return chosen
+    if has_han(question):  # a Chinese "No" in the question's words, from the best sentence or none
+        said = verdict_zh(question, found[best[0]][2])
+        if said:
+            first = chosen.pop(sorted(best, key=lambda i: found[i][:2]).index(best[0]))
+            chosen.insert(0, f"{said}：{first}")
         return chosen
     asked = asks_yes_or_no(question)
     source = best[0]

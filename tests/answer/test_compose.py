@@ -235,3 +235,28 @@ def test_the_multilingual_embedder_ranks_sentences_with_the_question_as_a_query(
     embedder = ToyMultilingualEmbedder()
     scores = sentence_scores("退货期限", ["退货期限为7天。", "运费10元。"], ["", ""], embedder)
     assert scores[0] > scores[1]
+
+
+GIFT_CARDS_ZH = Passage("g", "gift-cards", "礼品卡", "礼品卡不能用另一张礼品卡或优惠码购买，也不计入£50的免运费门槛。实体礼品卡有£25、£50和£100三种面额。", "g.md")
+
+
+@pytest.mark.parametrize(("question", "first"), [
+    ("优惠码能买礼品卡吗", "不能：礼品卡不能用另一张礼品卡或优惠码购买"),
+    ("礼品卡的钱算不算进免运费门槛", "不算：礼品卡不能用另一张礼品卡或优惠码购买"),
+    ("礼品卡有几种面额", "礼品卡不能用"),  # no yes/no question: no verdict
+    ("礼品卡有几种面额 能用优惠码买吗", "礼品卡不能用"),  # two things asked: no verdict for the whole
+])
+def test_a_chinese_yes_no_question_gets_the_no_its_sentence_states(question: str, first: str) -> None:
+    assert compose(question, [GIFT_CARDS_ZH], None)[0].startswith(first)
+
+
+@pytest.mark.parametrize(("question", "sentence"), [
+    ("Final Sale的锅坏了 能退吗", "Final Sale商品不能退货，除非到货时损坏。"),  # an exception
+    ("游客的单能补积分吗", "游客订单不能获得积分，但30天内注册可以补上。"),  # a turn
+    ("坏了也不能退吗", "坏了的商品不能退货。"),  # asked denied
+    ("地毯能寄法国么", "欧盟以外的国家没有免运费门槛。"),  # the denial is of something else
+])
+def test_no_chinese_verdict_where_the_sentence_turns_or_denies_something_else(question: str, sentence: str) -> None:
+    from chatbot.answer.compose import verdict_zh
+
+    assert verdict_zh(question, sentence) == ""
