@@ -42,16 +42,18 @@ _SERVICE = re.compile(
     r"|(?:can|could)\s+(?:i|we))\s+"
     r"(?:guys\s+|also\s+|still\s+|even\s+|ever\s+)?"
     r"(?P<asked>(?P<verb>sponsor|donate|engrave|personali[sz]e|monogram|assemble|install|recycle|trade"
-    r"|buy\s+back|lend|loan|gift[- ]wrap|resend|re-send|reissue|re-issue|refer)\b.*)",
+    r"|buy\s+back|lend|loan|gift[- ]wrap|resend|re-send|reissue|re-issue|refer|pre-?order)\b.*)",
     re.IGNORECASE | re.DOTALL,
 )
 _ASKING = [
     _SERVICE,
     re.compile(
         _OPENING + r"(?:(?:do|does|can|could|will|would)\s+(?:you|u|ya)\s+(?:guys\s+|also\s+|still\s+|even\s+|ever\s+|actually\s+|currently\s+|now\s+)?"
-        r"(?:sell|offer|have|do|stock|make|carry|provide|run|support|accept|take|give|use)"
+        r"(?:sell|offer|have|do|stock|make|carry|provide|run|support|accept|take|give|use"
+        # "do you send out fabric swatches?", not "can you send a rug to France?", which asks where
+        r"|(?:send|post)(?:\s+out)?(?![^?.!]*\bto\b))"
         r"|(?:is|are)\s+there"
-        r"|(?:can|could)\s+i\s+(?:get|buy|order|have|use|pay\s+(?:with|by|for))"
+        r"|(?:can|could)\s+i\s+(?:get|buy|order|have|use|pay\s+(?:with|by|for)|stock|sell|resell)"
         r"|do\s+i\s+get)\b(?P<asked>.*)",
         re.IGNORECASE | re.DOTALL,
     ),
@@ -78,8 +80,8 @@ _ASKING = [
         r"|closes\s+with|fit|fits|use|uses|need|needs)\b(?P<asked>.*)",
         re.IGNORECASE | re.DOTALL,
     ),
-    re.compile(_OPENING + r"(?:is|are)\s+" + _THING + r"(?:\s+(?!(?:if|when|because|since)\b)[\w-]+)+?\s+(?P<asked>[\w-]+(?:\s+[\w-]+)?)\s*\??\s*$",
-               re.IGNORECASE),
+    re.compile(_OPENING + r"(?:is|are)\s+" + _THING + r"(?:\s+(?!(?:if|when|because|since)\b)[\w-]+)+?\s+(?P<asked>[\w-]+(?:\s+[\w-]+)?)"
+               r"(?:\s*\??\s*$|\s+(?:if|when|because|since)\b)", re.IGNORECASE),
 ]
 _ASKED_ENDS = re.compile(r"[?.!,;:]|\s+(?:if|when|because|since|as)\s+", re.IGNORECASE)
 _WORD = re.compile(r"[A-Za-z][A-Za-z'’-]*[A-Za-z]")
@@ -344,7 +346,7 @@ class Mentions:
         [] for any other question. A service asked for by its verb ("can I trade in my tent?") must
         be the pages' own word: a near one ("exchanged") is another service."""
         missing = [word for word in asked_for(question) if not content_words(word) <= self.stems]
-        services = [verb for verb in asked_services(question) if not content_words(verb) <= self.stems]
+        services = [verb for verb in asked_services(question) if not content_words(verb) <= self.stems or not self._written(verb)]
         if services:
             return services
         pairs = asked_pairs(question)
@@ -462,6 +464,13 @@ class Mentions:
             return re.search(rf"\b{re.escape(word)}\b", self.chinese, re.IGNORECASE) is not None
         alternatives = [w for w in re.split(r"[（）\s]+", with_formal_words(word)) if w]
         return any(w in self.chinese for w in alternatives)
+
+    def _written(self, verb: str) -> bool:
+        """Whether the pages write a service's verb of two parts as one ("pre-order", "preorder"):
+        its stems alone are "order"."""
+        if "-" not in verb:
+            return True
+        return re.search(r"\b" + r"-?".join(map(re.escape, verb.split("-"))), self.text, re.IGNORECASE) is not None
 
     def _together(self, first: str, second: str) -> bool:
         a, b = _stem(first.lower()), _stem(second.lower())

@@ -46,6 +46,14 @@ _MEASURES = {
         re.compile(r"\b(?:founded|founders?|co-?founders?|owners?|owned|owns|set\s+up|established|ceo|managing\s+director)\b"
                    r"|\bstarted\s+(?:by|in)\b|创始人|创办|创立|老板", re.IGNORECASE),
     ),
+    # how old a shopper must be: an age the pages state ("18 or over", "aged 16 and above")
+    "age": (
+        re.compile(r"\bhow\s+old\s+(?:do|must|should|does|would)\s+(?:i|you|we|they|he|she|my\s+\w+)\s+(?:have\s+to\s+|need\s+to\s+|got\s+to\s+)?be\b"
+                   r"|\b(?:minimum|min)\s+age\b|\bage\s+(?:limit|requirement|restriction)s?\b|多大(?:年龄|岁数)?才能|年龄(?:限制|要求)|满多少岁|几岁(?:才)?(?:能|可以)",
+                   re.IGNORECASE),
+        re.compile(r"\b\d{1,2}\s*(?:\+|years?\s+old|years?\s+of\s+age|or\s+(?:over|older|above))|\baged?\s+(?:over\s+|at\s+least\s+)?\d{1,2}\b"
+                   r"|\d{1,2}\s*(?:周)?岁", re.IGNORECASE),
+    ),
     "temperature": (
         re.compile(r"\bwhat\s+temperature\b|\bhow\s+hot\b|\bwhat\s+temp\b|多少度|温度是多少|最高温度", re.IGNORECASE),
         re.compile(rf"\b{_NUMBER}\s?(?:°|º|degrees?)|\d\s?°?\s?[CF]\b|\d\s*(?:度|°)", re.IGNORECASE),
@@ -97,7 +105,7 @@ _MEASURES = {
 # pages answer with "once". The thing is among the (up to 3) words after "how many".
 _HOW_MANY = re.compile(r"\bhow\s+many\s+((?:[a-z-]+\s*){1,3})", re.IGNORECASE)
 _NOT_COUNTED = frozenset("times time".split())
-_COUNT = re.compile(rf"(?<![\w.]){_NUMBER}(?:,\d{{3}})*\s+((?:[a-z-]+\s+){{0,2}}[a-z-]+)", re.IGNORECASE)
+_COUNT = re.compile(rf"(?<![\w.£$€¥]){_NUMBER}(?:,\d{{3}})*\s+((?:[a-z-]+\s+){{0,2}}[a-z-]+)", re.IGNORECASE)
 _NO_LIMIT = re.compile(r"\bas\s+many\b|\bunlimited\b|\bno\s+(?:limit|maximum)\b|\bany\s+number\s+of\b", re.IGNORECASE)
 
 
@@ -152,6 +160,10 @@ def states_measure(text: str, kind: str) -> bool:
     (True, False)
     >>> states_measure("Oak members need 1,500 points a year.", "count:moss point"), states_measure("Make as many as you need.", "count:site")
     (True, True)
+    >>> states_measure("Every 100 points gives a £5 reward voucher.", "count:reward voucher")  # a price, not a count
+    False
+    >>> states_measure("You must be 18 or over to buy knives.", "age"), states_measure("Accounts are free to create.", "age")
+    (True, False)
     >>> states_measure("Maple & Moss Ltd is registered in England, company number 09876543.", "registration")
     True
     >>> states_measure("Maple & Moss Ltd, Unit 4 Kirkstall Works, Leeds LS5 3AB.", "registration")
