@@ -132,9 +132,9 @@ _ORDER_BY_SAID = (r"\b(?:order|buy|shop|purchase|pay)\w*(?:\s+[\w'-]+){{0,3}}?\s
 
 # A Chinese question whether the shop has, sells or offers something: "你们卖沙发吗", "有学生优惠吗";
 # `asked` is the thing, after the verb (the subject before it, "新用户有优惠吗", is who asks).
-_ASKING_ZH = re.compile(r"(?:有没有|有|卖不卖|卖|提供|支持|接受|(?:花钱|付费|加钱)购?买)(?P<asked>[^，。？！?,!；;\s]{1,12}?)(?:的)?(?:吗|么|嘛|不|没|没有)[？?]?$")
+_ASKING_ZH = re.compile(r"(?:有没有|有|卖不卖|卖|提供|支持|接受|(?:花钱|付费|加钱|可以|能)购?买)(?P<asked>[^，。？！?,!；;\s]{1,12}?)(?:的)?(?:吗|么|嘛|不|没|没有)[？?]?$")
 # "能帮忙做礼品包装吗", "可以帮忙安装吗": a service, asked for by its name, which pages that offer it write.
-_SERVICE_ZH = re.compile(r"(?:能|可以|能不能|可不可以|会|能否)(?:顺便|免费|帮忙|帮我|帮|给我|给)*(?:做|提供|进行)?"
+_SERVICE_ZH = re.compile(r"(?:能|可以|能不能|可不可以|会|能否)(?:顺便|免费|帮忙|帮我|帮|给我|给|拿来|拿去|参加|参与|申请|办理)*(?:做|提供|进行)?"
                          r"(?P<asked>礼品包装|安装|组装|回收|刻字|雕刻|上门取件|以旧换新)")
 # "有没有额外优惠？", "涂层含不含特氟龙"
 _ASKING_ZH_OPEN = re.compile(r"(?:有没有|有无|卖不卖|含不含|含没含)(?P<asked>[^，。？！?,!；;\s]{1,12}?)[？?]?$")

@@ -75,9 +75,20 @@ _MEASURES = {
     ),
     # when a sale or an offer ends: a date or a month, said with its end ("runs until 31 January")
     "date:end": (
-        re.compile(r"\bwhen\s+(?:does|do|will|is|are)\b[^?.!]{0,40}?\b(?:end|ends|finish|finishes|close|closes|over)\b", re.IGNORECASE),
-        re.compile(rf"(?=.*\b(?:end|ends|ending|until|till|through|runs?\s+to|lasts?|finish(?:es)?|closes?)\b).*\b{MONTH}\b",
+        re.compile(r"\bwhen\s+(?:does|do|will|is|are)\b[^?.!]{0,40}?\b(?:end|ends|finish|finishes|close|closes|over)\b"
+                   r"|(?:什么时候|哪天|几号|几月)结束|到什么时候(?:结束|为止)?$|持续到(?:什么时候|哪天|几号)", re.IGNORECASE),
+        re.compile(rf"(?=.*\b(?:end|ends|ending|until|till|through|runs?\s+to|lasts?|finish(?:es)?|closes?)\b).*\b{MONTH}\b"
+                   r"|\d+\s*月[^。；]*(?:结束|截止|为止)|(?:截止|持续)到[^。；]*\d+\s*月",
                    re.IGNORECASE | re.DOTALL),
+    ),
+    # an appliance's electrics and a fabric's thread count: pages that give them print the number
+    "electrics": (
+        re.compile(r"\bvoltage\b|\bwattage\b|\bhow\s+many\s+watts\b|\bwhat\s+plug\b|电压|功率|多少瓦|几瓦", re.IGNORECASE),
+        re.compile(r"\b\d+\s?(?:v|volts?|w|watts?|kw)\b|\d\s*(?:伏|瓦|千瓦)", re.IGNORECASE),
+    ),
+    "thread count": (
+        re.compile(r"\bthread\s+count\b|多少支|支数", re.IGNORECASE),
+        re.compile(r"\b\d+\s*(?:-\s*)?thread\b|\bthread\s+count\s+(?:of\s+)?\d|\d+\s*支", re.IGNORECASE),
     ),
     # when a sale starts, or the next one: a date or a month ("starts on Boxing Day, 26 December")
     "date": (
@@ -133,6 +144,8 @@ def asked_measure(question: str) -> str:
     ('registration', '')
     >>> asked_measure("When does the summer sale end?"), asked_measure("when does the winter sale start"), asked_measure("when is your next sale")
     ('date:end', 'date', 'date')
+    >>> asked_measure("夏季促销一般到什么时候结束"), asked_measure("水壶电压多少"), asked_measure("床单是多少支的棉")
+    ('date:end', 'electrics', 'thread count')
     >>> asked_measure("what's the last day I can order for delivery before christmas?"), asked_measure("what's the last day I can return it?")
     ('date', '')
     """
@@ -169,6 +182,8 @@ def states_measure(text: str, kind: str) -> bool:
     >>> states_measure("Maple & Moss Ltd, Unit 4 Kirkstall Works, Leeds LS5 3AB.", "registration")
     False
     >>> states_measure("A summer sale usually starts in late June.", "date:end"), states_measure("It runs until 31 January.", "date:end")
+    (False, True)
+    >>> states_measure("夏季促销通常在6月下旬开始。", "date:end"), states_measure("冬季促销持续到1月31日。", "date:end")
     (False, True)
     """
     if kind.startswith("count:"):

@@ -315,6 +315,9 @@ def test_a_chinese_thing_of_two_words_the_pages_never_write_together_is_unmentio
     # ... either way round: "电话客服" is the pages' "客服电话"
     phone = Mentions(["客服电话 400-820-6688，周一至周六 9:00-18:00。"], ToyEmbedder(), min_similarity=0.6)
     assert phone.unmentioned_zh("周日有电话客服吗") == []
+    # bought, or a service with a word between ("能拿来以旧换新吗")
+    assert mentions.unmentioned_zh("贵的东西寄送可以买运输保险吗") == ["运输", "保险"]
+    assert mentions.unmentioned_zh("旧手机能拿来以旧换新吗") == ["以旧换新"]
 
 
 @pytest.mark.real
