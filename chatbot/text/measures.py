@@ -84,7 +84,7 @@ _MEASURES = {
     # an appliance's electrics and a fabric's thread count: pages that give them print the number
     "electrics": (
         re.compile(r"\bvoltage\b|\bwattage\b|\bhow\s+many\s+watts\b|\bwhat\s+plug\b|电压|功率|多少瓦|几瓦", re.IGNORECASE),
-        re.compile(r"\b\d+\s?(?:v|volts?|w|watts?|kw)\b|\d\s*(?:伏|瓦|千瓦)", re.IGNORECASE),
+        re.compile(r"(?<![\d.])\d+\s?(?:v|volts?|w|watts?|kw)(?![a-z])|\d\s*(?:伏|瓦|千瓦)", re.IGNORECASE),
     ),
     "thread count": (
         re.compile(r"\bthread\s+count\b|多少支|支数", re.IGNORECASE),
@@ -185,6 +185,8 @@ def states_measure(text: str, kind: str) -> bool:
     (False, True)
     >>> states_measure("夏季促销通常在6月下旬开始。", "date:end"), states_measure("冬季促销持续到1月31日。", "date:end")
     (False, True)
+    >>> states_measure("需要20W及以上的充电头。", "electrics"), states_measure("A 1.7 litre kettle, 3kW.", "electrics")
+    (True, True)
     """
     if kind.startswith("count:"):
         counted = set(kind[6:].split())
