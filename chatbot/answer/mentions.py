@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 from chatbot.knowledge.embedding import Embedder
 from chatbot.text.care import asked_care, asked_care_zh
-from chatbot.text.colloquial import with_formal_words
+from chatbot.text.colloquial import formal_words, with_formal_words
 from chatbot.text.places import scopes
 from chatbot.text.spelling import Spelling, is_english
 from chatbot.text.words import CHINESE_STOPWORDS, chinese_clauses, content_words, has_han, is_stopword, passage_sentences
@@ -283,10 +283,14 @@ def named_in(question: str, passage: Passage) -> bool:
     >>> page = Passage("p", "payments", "Payments", "We do not accept cryptocurrency such as Bitcoin.", "p.md")
     >>> named_in("do u take bitcoin", page), named_in("do you take amex", page), named_in("bitcoin?", page)
     (True, False, False)
+    >>> named_in("do you take amex", Passage("p", "payments", "Payments", "We accept Visa and American Express.", "p.md"))
+    True
     """
     asked = asked_for(question)
     said = content_words(passage.indexed_text)
-    return bool(asked) and all(content_words(word) <= said for word in asked)
+    # or by the pages' words for it: "amex" is "American Express"
+    return bool(asked) and all(content_words(word) <= said or (formal := formal_words(word)) != "" and content_words(formal) <= said
+                               for word in asked)
 
 
 class Mentions:

@@ -40,7 +40,13 @@ _FORMAL_EN = {
     "out the plastic": "removed sealed plastic wrap", "out of the plastic": "removed sealed plastic wrap",
     "anyone around": "open opening hours", "anybody around": "open opening hours",
     "postage": "delivery shipping", "package": "parcel", "customs fees": "import duties", "customs charges": "import duties",
+    "amex": "American Express",
 }
+
+
+def formal_words(word: str) -> str:
+    """The pages' words for one everyday word ("amex": "American Express"), "" for none."""
+    return _FORMAL.get(word) or _FORMAL_EN.get(word.lower(), "")
 
 
 @cache

@@ -174,6 +174,10 @@ def test_a_question_whether_the_shop_takes_what_its_best_page_names_is_answered(
     answer = real_pipeline.answer("do u take bitcoin")
     assert (answer.escalate, answer.reason) == (False, "answered")
     assert "Bitcoin" in answer.text
+    # ... or the pages' words for it: "amex" is "American Express"
+    amex = real_pipeline.answer("do you take amex")
+    assert (amex.escalate, amex.reason) == (False, "answered")
+    assert "American Express" in amex.text
 
 
 def test_words_prepared_at_start_up_are_not_embedded_again() -> None:
