@@ -101,7 +101,10 @@ _MEASURES = {
         re.compile(rf"\b{MONTH}\b", re.IGNORECASE),
     ),
     "price": (
-        re.compile(r"\bhow\s+much\b(?!\s+(?:time|longer|later|sooner|earlier)\b)|多少钱|费用是多少|运费多少", re.IGNORECASE),
+        re.compile(r"\bhow\s+much\b(?!\s+(?:time|longer|later|sooner|earlier)\b)|多少钱|费用是多少|运费多少"
+                   # "is there a fee for paying with PayPal?" (not "does it cost extra?", which "the same as a
+                   # normal call" answers)
+                   r"|\b(?:is|are)\s+there\s+(?:a|an|any)\s+(?:extra\s+|additional\s+)?(?:fee|charge|surcharge|cost)s?\b", re.IGNORECASE),
         re.compile(r"[£$€¥]\s?\d|\b\d+(?:[.,]\d+)?\s?(?:p|pence|%|percent|per\s*cent|points?|dollars?|euros?|pounds?)\b"
                    r"|\bfree\b|\bno\s+(?:extra\s+)?(?:fee|charge|cost)\b|\b(?:at\s+)?no\s+cost\b|\bdifference\b"
                    r"|\b(?:not|never|n't)\s+charge\b|\bno\s+(?:sales\s+)?tax\b"
@@ -144,6 +147,8 @@ def asked_measure(question: str) -> str:
     ('registration', '')
     >>> asked_measure("When does the summer sale end?"), asked_measure("when does the winter sale start"), asked_measure("when is your next sale")
     ('date:end', 'date', 'date')
+    >>> asked_measure("is there a fee for paying with paypal?"), asked_measure("is there a way to pay later?")
+    ('price', '')
     >>> asked_measure("夏季促销一般到什么时候结束"), asked_measure("水壶电压多少"), asked_measure("床单是多少支的棉")
     ('date:end', 'electrics', 'thread count')
     >>> asked_measure("what's the last day I can order for delivery before christmas?"), asked_measure("what's the last day I can return it?")
