@@ -52,6 +52,9 @@ _WITHIN_DAYS = re.compile(r"(?P<event>送达|收货|签收|到货|下单|购买)
 _DELIVERED = re.compile(r"收到|送达|到货|签收|到的|寄到|送到")
 _EXAMPLE = re.compile(r"所以如果|例如|比如|假如|举例")
 _SALE = re.compile(r"促销|打折|特价|折扣价|减价|清仓")
+# A range a rule holds in ("订单金额在£30至£1,000之间时"), asked whether ("25镑 可以用klarna分期吗")
+_BETWEEN = re.compile(rf"(?P<cur>[£$€¥])\s?(?P<low>{_AMOUNT})\s*(?:至|到|-|~|–)\s*[£$€¥]?\s?(?P<high>{_AMOUNT})\s*(?:之间|以内|范围内)")
+_ASKS_WHETHER = re.compile(r"[吗么嘛][？?]?$|能不能|可不可以|是不是|行不行|能否")
 
 
 def worked_sum_zh(question: str, sentences: Sequence[str]) -> Sum | None:
@@ -61,18 +64,20 @@ def worked_sum_zh(question: str, sentences: Sequence[str]) -> Sum | None:
     >>> worked_sum_zh("买了52镑的东西 用了个5镑优惠码 还包邮吗", rule).text
     '不包邮：£52减去£5后为£47，低于免运费所需的£50（还差£3）。'
     >>> worked_sum_zh("500积分能换多少钱啊", ["以100积分为单位兑换奖励券，每100积分可兑换一张£5的奖励券。"]).text
-    '500积分可兑换£25的奖励券（每100积分£5）。'
+    '500积分可兑换5张£5的奖励券，共£25（每100积分£5）。'
     >>> tiers = ["Sprout（新芽）会员每消费£1获得1积分。", "Fern（蕨叶）会员每消费£1获得1.25积分。"]
     >>> worked_sum_zh("我是普通会员 买了£64.80的东西 能拿多少分", tiers).text
     '£64.80的订单可获得64积分（每消费£1获得1积分）。'
     >>> worked_sum_zh("我是蕨叶会员 花了80镑能得几个积分", tiers).text
     '£80的订单可获得100积分（每消费£1获得1.25积分）。'
+    >>> worked_sum_zh("订单才25镑 可以用klarna分期吗", ["订单金额在£30至£1,000之间时，可以使用 Klarna 分3期免息付款。"]).text
+    '不可以：£25不在£30至£1,000之间。'
     >>> worked_sum_zh("5月10号收到的 原价买的 最晚哪天要寄回", ["原价商品可在送达后30天内退货。"]).text
     '5月10日送达，30天期限到6月9日。'
     """
     question = normalise(question)
-    return (_free_delivery_sum(question, sentences) or _earned_sum(question, sentences) or _points_sum(question, sentences)
-            or _deadline_sum(question, sentences))
+    return (_free_delivery_sum(question, sentences) or _range_sum(question, sentences) or _earned_sum(question, sentences)
+            or _points_sum(question, sentences) or _deadline_sum(question, sentences))
 
 
 def _free_delivery_sum(question: str, sentences: Sequence[str]) -> Sum | None:
@@ -130,8 +135,9 @@ def _points_sum(question: str, sentences: Sequence[str]) -> Sum | None:
         return None
     if points < found.minimum:
         return Sum(f"{points}积分还不够：满{found.minimum}积分才能使用。", found.rule)
-    return Sum(f"{points}积分可兑换{price(found.currency, found.worth)}的奖励券（每{found.per}积分{price(found.currency, found.value)}）。",
-               found.rule)
+    vouchers = round(found.worth / found.value) if found.value else 0
+    return Sum(f"{points}积分可兑换{vouchers}张{price(found.currency, found.value)}的奖励券，共{price(found.currency, found.worth)}"
+               f"（每{found.per}积分{price(found.currency, found.value)}）。", found.rule)
 
 
 def _earned_sum(question: str, sentences: Sequence[str]) -> Sum | None:
@@ -185,4 +191,23 @@ def _deadline_sum(question: str, sentences: Sequence[str]) -> Sum | None:
         end = start + timedelta(days=days)
         event = "送达" if delivered else "下单"
         return Sum(f"{start.month}月{start.day}日{event}，{days}天期限到{end.month}月{end.day}日。", number)
+    return None
+
+
+def _range_sum(question: str, sentences: Sequence[str]) -> Sum | None:
+    """"订单才25镑 可以用klarna分期吗": 不可以 when the one sum in a yes/no question is outside the
+    range a sentence about the same thing states ("£30至£1,000之间"); inside it, other conditions
+    may still apply: no sum then."""
+    money = list(_MONEY.finditer(question))
+    if len(money) != 1 or not _ASKS_WHETHER.search(question):
+        return None
+    currency, amount = money[0].group("cur"), float(money[0].group("amount").replace(",", ""))
+    asked = {word.lower() for word in re.findall(r"[A-Za-z]{3,}", question)} | set(re.findall(r"分期|付款|使用|优惠码|包邮", question))
+    for number, sentence in enumerate(sentences):
+        found = _BETWEEN.search(normalise(sentence))
+        if found is None or found.group("cur") != currency or not any(word in sentence.lower() for word in asked):
+            continue
+        low, high = (float(found.group(name).replace(",", "")) for name in ("low", "high"))
+        if not low <= amount <= high:
+            return Sum(f"不可以：{price(currency, amount)}不在{price(currency, low)}至{price(currency, high)}之间。", number)
     return None
