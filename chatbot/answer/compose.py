@@ -332,6 +332,26 @@ def sentence_scores(question: str, sentences: Sequence[str], titles: Sequence[st
     return [round(score, 6) for score in scores]
 
 
+def _verdict_of_chosen(question: str, sentences: Sequence[str], best: list[int]) -> tuple[int, str]:
+    """The chosen sentence (of `best`, numbers in `sentences`) whose verdict answers an English
+    yes/no question, and that verdict ("" for none): the best sentence's, or a "No" from a later
+    one that allows it only elsewhere; none when another chosen sentence says the opposite."""
+    asked = asks_yes_or_no(question)
+    source = best[0]
+    said = verdict(question, sentences[source])
+    if not said:  # "... can only be delivered within the UK and Ireland", chosen second, still says no to Spain
+        source = next((i for i in best[1:] if _outside_only(asked, sentences[i])
+                       and _shared_clauses(content_words(asked), sentences[i])[1] >= 2), source)
+        said = "No" if source != best[0] else ""
+    # a "No" for a place the rule leaves out is not undone by a sentence that names no such place
+    # ("bed frames are delivered by a two-person team" beside "... only within the UK and Ireland")
+    place_no = said == "No" and _outside_only(asked, sentences[source])
+    others = [i for i in best if i != source and not (place_no and not scopes(sentences[i]) & scopes(asked))]
+    if said and any(_disagrees(question, sentences[i], said, sentences[source]) for i in others):
+        said = ""  # "Final Sale items cannot be exchanged" beside "Sale items can be exchanged": no verdict
+    return source, said
+
+
 def compose(
     question: str, passages: Sequence[Passage], embedder: Embedder | None, sentences: int = 2, context: str = ""
 ) -> list[str]:
@@ -416,25 +436,10 @@ def compose(
     if not best or context:  # a follow-up lacks its subject
         return chosen
     if has_han(question):  # a Chinese "No" in the question's words, from the best sentence or none
-        said = verdict_zh(question, found[best[0]][2])
-        if said:
-            first = chosen.pop(sorted(best, key=lambda i: found[i][:2]).index(best[0]))
-            chosen.insert(0, f"{said}：{first}")
-        return chosen
-    asked = asks_yes_or_no(question)
-    source = best[0]
-    said = verdict(question, found[source][2])
-    if not said:  # "... can only be delivered within the UK and Ireland", chosen second, still says no to Spain
-        source = next((i for i in best[1:] if _outside_only(asked, found[i][2])
-                       and _shared_clauses(content_words(asked), found[i][2])[1] >= 2), source)
-        said = "No" if source != best[0] else ""
-    # a "No" for a place the rule leaves out is not undone by a sentence that names no such place
-    # ("bed frames are delivered by a two-person team" beside "... only within the UK and Ireland")
-    place_no = said == "No" and _outside_only(asked, found[source][2])
-    others = [i for i in best if i != source and not (place_no and not scopes(found[i][2]) & scopes(asked))]
-    if said and any(_disagrees(question, found[i][2], said, found[source][2]) for i in others):
-        said = ""  # "Final Sale items cannot be exchanged" beside "Sale items can be exchanged": no verdict
+        source, said, mark = best[0], verdict_zh(question, found[best[0]][2]), "："
+    else:
+        (source, said), mark = _verdict_of_chosen(question, [sentence for _, _, sentence in found], best), ": "
     if said:  # the sentence that gives the verdict comes first, after it
         first = chosen.pop(sorted(best, key=lambda i: found[i][:2]).index(source))
-        chosen.insert(0, f"{said}: {first}")
+        chosen.insert(0, f"{said}{mark}{first}")
     return chosen

@@ -465,17 +465,16 @@ def _deadline_sum(question: str, sentences: Sequence[str]) -> Sum | None:
     if start is None:
         return None
     asked = content_words(question)
-    dated = [sentence for sentence in sentences if _DATE.search(_EXAMPLE.split(sentence, maxsplit=1)[0])]
-    windows = {number for number, sentence in enumerate(sentences) if sentence in dated and _WINDOW.search(sentence)}
-    for number, sentence in enumerate(sentences):
-        window = _WINDOW.search(sentence)
-        if sentence not in dated or window is None or ("sale" in content_words(sentence)) != ("sale" in asked):
+    dated = [number for number, sentence in enumerate(sentences) if _DATE.search(_EXAMPLE.split(sentence, maxsplit=1)[0])]
+    windows = {number: found for number in dated if (found := _WINDOW.search(sentences[number]))}
+    for number, window in windows.items():
+        if ("sale" in content_words(sentences[number])) != ("sale" in asked):
             continue
         first, last, until = (_day(found) for found in _DATE.finditer(window.group(0)))
         if first and last and until and first <= start <= last:
             return Sum(f"With delivery on {start.day} {MONTHS[start.month - 1]}, between {first.day} {MONTHS[first.month - 1]} and "
                        f"{last.day} {MONTHS[last.month - 1]}, you have until {until.day} {MONTHS[until.month - 1]}.", number)
-    if any(_WINDOW.search(sentence) is None and speaks_of(sentence, question) for sentence in dated):  # a rule by date of another kind
+    if any(number not in windows and speaks_of(sentences[number], question) for number in dated):  # a rule by date of another kind
         return None
     for number, sentence in enumerate(sentences):
         rule = _WITHIN_DAYS.search(sentence)

@@ -44,7 +44,7 @@ _ASKS_VALUE = re.compile(r"换|兑|值|多少钱|抵|能用")
 _ASKS_EARNED = re.compile(r"(?:多少|几)\s*(?:个)?\s*(?:积)?分|(?:拿|得|赚|积|攒|返)多少")
 _EARN_RATE = re.compile(r"每(?:消费|花费|花|购物)?\s*(?P<cur>[£$€¥])\s?1(?![\d.])\s*(?:至少)?(?:可)?(?:获得|得到|得|积|赚)\s*(?P<rate>\d+(?:\.\d+)?)\s*(?:个)?积分")
 _TIER_NAME = re.compile(r"[A-Za-z]+|(?<=[（(])[\u4e00-\u9fff]{1,4}(?=[）)])")
-_SPENT = re.compile(rf"[£$€¥]\s?{_AMOUNT}(?!\s*(?:的)?\s*(?:运费|邮费|配送费|快递费))")
+_SPENT = re.compile(rf"(?P<cur>[£$€¥])\s?(?P<amount>{_AMOUNT})(?!\s*(?:的)?\s*(?:运费|邮费|配送费|快递费))")
 # A deadline from a date: "5月10号收到的 最晚哪天要寄回" and "送达后30天内"
 _DATE_ZH = re.compile(r"(?<!\d)(?P<month>1[0-2]|[1-9])\s*月\s*(?P<day>3[01]|[12]\d|[1-9])\s*(?:日|号)")
 _ASKS_DEADLINE = re.compile(r"最晚|最迟|截止|哪天|哪一天|几号|到什么时候|什么时候之前|什么时候前")
@@ -143,13 +143,10 @@ def _points_sum(question: str, sentences: Sequence[str]) -> Sum | None:
 def _earned_sum(question: str, sentences: Sequence[str]) -> Sum | None:
     """"买了£64.80的东西 能拿多少分": the order's sum at the rate of the tier the question names, or
     the lowest rate when it names none (a name in more than one rate's sentence names no tier)."""
-    spent = [found for found in _SPENT.finditer(question)]
+    spent = list(_SPENT.finditer(question))
     if len(spent) != 1 or not _ASKS_EARNED.search(question):
         return None
-    money = _MONEY.match(question, spent[0].start())
-    if money is None:
-        return None
-    currency, amount = money.group("cur"), float(money.group("amount").replace(",", ""))
+    currency, amount = spent[0].group("cur"), float(spent[0].group("amount").replace(",", ""))
     rates = [(float(found.group("rate")), number, {name.lower() for name in _TIER_NAME.findall(sentence[: found.start()])})
              for number, sentence in enumerate(sentences) for found in _EARN_RATE.finditer(normalise(sentence))
              if found.group("cur") == currency]

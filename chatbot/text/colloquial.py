@@ -72,7 +72,7 @@ def with_formal_words(text: str, english: bool = False) -> str:
 
     def add(match: re.Match[str]) -> str:
         word = match.group(0)
-        formal = _FORMAL.get(word) or _FORMAL_EN[word.lower()]
+        formal = formal_words(word)
         if formal in said:
             return word
         said.add(formal)
