@@ -15,6 +15,7 @@ from chatbot.text.care import asked_care, asked_care_zh
 from chatbot.text.colloquial import formal_words, with_formal_words
 from chatbot.text.places import scopes
 from chatbot.text.spelling import Spelling, is_english
+from chatbot.text.topics import asked_topics, says_topic
 from chatbot.text.words import CHINESE_STOPWORDS, chinese_clauses, content_words, has_han, is_stopword, passage_sentences
 from chatbot.values import Passage
 
@@ -25,12 +26,14 @@ if TYPE_CHECKING:
 # of theirs is ("what tog is your duvet?") or whether it has or works with something ("does the
 # duvet cover come in super king?"): the group `asked` is what it asks for.
 _OPENING = r"^\W*(?:(?:ok(?:ay)?|and|so|also|hi|hey|hello|please|pls)\W+)*"
-_THING = r"(?:the|your|ur|my|it|they|this|that|these|those)\b"
+# what a question asks of: one of the shop's things, or a name ("Glow Club", "DPD"; not "I", nor a code: "WELCOME10")
+_THING = r"(?:the|your|ur|my|it|they|this|that|these|those|(?-i:[A-Z][A-Za-z'-]+(?:\s+(?:&\s+)?[A-Z][A-Za-z'-]+){0,2}))\b"
 # "do you charge a surcharge for Amex?": a charge by its name, which pages that make it write
 _CHARGED = re.compile(_OPENING + r"(?:do|does|will|would)\s+(?:you|u|ya|it|they)\s+charge\s+(?:me\s+|us\s+)?(?:a\s+|an\s+|any\s+)?"
                       r"(?P<verb>[a-z][a-z-]+)", re.IGNORECASE)
 # "how many points do I get if I refer a friend?": a reward for an act the pages name if they reward it
-_REWARDED = re.compile(r"\b(?:get|earn|receive|win)\b.*\bif\s+(?:i|we)\s+(?P<verb>refer|recommend|introduce|nominate|review)\b",
+_REWARDED = re.compile(r"\b(?:get|earn|receive|win|bonus|rewards?|points|credit|discount|perks?)\b.*\bif\s+(?:i|we)\s+"
+                       r"(?P<verb>refer|recommend|introduce|nominate|review)\b",
                        re.IGNORECASE | re.DOTALL)
 # "how do I apply for a job at your warehouse?": what one applies for
 _APPLY = re.compile(_OPENING + r"(?:how\s+(?:do|can|could|would|should)\s+(?:i|we)|(?:can|could)\s+(?:i|we))\s+apply\s+(?:for|to)\s+"
@@ -44,6 +47,13 @@ _SERVICE = re.compile(
     r"(?P<asked>(?P<verb>sponsor|donate|engrave|personali[sz]e|monogram|assemble|install|recycle|trade"
     r"|buy\s+back|lend|loan|gift[- ]wrap|resend|re-send|reissue|re-issue|refer|pre-?order)\b.*)",
     re.IGNORECASE | re.DOTALL,
+)
+# A service asked for by a verb the pages must write, whatever it is done to ("can I pause my plan
+# over the winter?"): the verb alone is asked for.
+_SERVICE_VERB = re.compile(
+    _OPENING + r"(?:(?:do|does|can|could|will|would)\s+(?:you|u|ya)|(?:can|could)\s+(?:i|we))\s+(?:guys\s+|also\s+|still\s+|even\s+)?"
+    r"(?P<verb>pause|suspend|freeze|rent|hire|organi[sz]e|host)\b",
+    re.IGNORECASE,
 )
 _ASKING = [
     _SERVICE,
@@ -83,7 +93,8 @@ _ASKING = [
     re.compile(_OPENING + r"(?:is|are)\s+" + _THING + r"(?:\s+(?!(?:if|when|because|since)\b)[\w-]+)+?\s+(?P<asked>[\w-]+(?:\s+[\w-]+)?)"
                r"(?:\s*\??\s*$|\s+(?:if|when|because|since)\b)", re.IGNORECASE),
 ]
-_ASKED_ENDS = re.compile(r"[?.!,;:]|\s+(?:if|when|because|since|as)\s+", re.IGNORECASE)
+# (and where a second thing is done: "use my code on sale stuff and also stack it with ...")
+_ASKED_ENDS = re.compile(r"[?.!,;:]|\s+(?:if|when|because|since|as)\s+|\s+and\s+(?:also|then)\s+", re.IGNORECASE)
 _WORD = re.compile(r"[A-Za-z][A-Za-z'’-]*[A-Za-z]")
 _OWNER = re.compile(r"(?<=s)['’](?!\w)")  # "customers' data", "kids' bedding": whose, not one thing with what follows
 # Where a message's questions begin: "where is the linen from, is it european flax?" asks the second too.
@@ -134,8 +145,9 @@ _ORDER_BY_SAID = (r"\b(?:order|buy|shop|purchase|pay)\w*(?:\s+[\w'-]+){{0,3}}?\s
 # `asked` is the thing, after the verb (the subject before it, "新用户有优惠吗", is who asks).
 _ASKING_ZH = re.compile(r"(?:有没有|有|卖不卖|卖|提供|支持|接受|(?:花钱|付费|加钱|可以|能)购?买)(?P<asked>[^，。？！?,!；;\s]{1,12}?)(?:的)?(?:吗|么|嘛|不|没|没有)[？?]?$")
 # "能帮忙做礼品包装吗", "可以帮忙安装吗": a service, asked for by its name, which pages that offer it write.
-_SERVICE_ZH = re.compile(r"(?:能|可以|能不能|可不可以|会|能否)(?:顺便|免费|帮忙|帮我|帮|给我|给|拿来|拿去|参加|参与|申请|办理)*(?:做|提供|进行)?"
-                         r"(?P<asked>礼品包装|安装|组装|回收|刻字|雕刻|上门取件|以旧换新)")
+_SERVICE_ZH = re.compile(r"(?:能|可以|能不能|可不可以|会|能否)(?:顺便|免费|帮忙|帮我|帮|给我|给|拿来|拿去|参加|参与|申请|办理|花钱|付费|加钱|加个|加上|加)*"
+                         r"(?:做|提供|进行)?(?P<asked>礼品包装|安装|组装|回收|刻字|雕刻|上门取件|以旧换新|合并|转让|转赠|暂停|冻结|租赁|出租|预约|拆分|拆开"
+                         r"|分装|加急|延保|延长保修)")
 # "有没有额外优惠？", "涂层含不含特氟龙"
 _ASKING_ZH_OPEN = re.compile(r"(?:有没有|有无|卖不卖|含不含|含没含)(?P<asked>[^，。？！?,!；;\s]{1,12}?)[？?]?$")
 _ASKED_ZH_ENDS = re.compile(r"(?:可以|能|可|要|是|在|的|呢|啊|吧)$")
@@ -178,9 +190,21 @@ def _asked_things_zh(clause: str) -> list[str]:
 
 
 def _thing_words_zh(thing: str) -> list[str]:
+    """The words of a Chinese thing; a character the segmenter leaves alone after a word is part
+    of it: "运费险" is no "运费".
+
+    >>> _thing_words_zh("运费险"), _thing_words_zh("学生优惠")
+    (['运费险'], ['学生', '优惠'])
+    """
     import rjieba
 
-    return [w for w in rjieba.cut(thing) if len(w) > 1 and (has_han(w) or w.isascii() and w.isalpha()) and w not in CHINESE_STOPWORDS]
+    words: list[str] = []
+    for piece in rjieba.cut(thing):
+        if len(piece) > 1 and (has_han(piece) or piece.isascii() and piece.isalpha()) and piece not in CHINESE_STOPWORDS:
+            words.append(piece)
+        elif len(piece) == 1 and has_han(piece) and piece not in CHINESE_STOPWORDS and words and thing.find(words[-1] + piece) >= 0:
+            words[-1] += piece
+    return words
 
 
 def asked_for(question: str) -> list[str]:
@@ -217,7 +241,7 @@ def asked_services(question: str) -> list[str]:
     """
     clauses = _CLAUSE.split(question)
     verbs = [" ".join(match.group("verb").lower().split()) for clause in clauses
-             if (match := _SERVICE.match(clause) or _REWARDED.search(clause))]
+             if (match := _SERVICE.match(clause) or _SERVICE_VERB.match(clause) or _REWARDED.search(clause))]
     verbs += [charge for clause in clauses if (match := _CHARGED.match(clause))
               and not is_stopword(charge := match.group("verb").lower()) and charge not in _NOT_THINGS]
     # "how do I apply for a job?": what one applies for, which the pages name if one can
@@ -264,7 +288,7 @@ def _asked_spans(question: str) -> list[list[str]]:
             words = [word.group() for word in found_words]
             before = ["", *(word.lower() for word in words)]
             span = [word if (word.islower() or _ACRONYM.match(word) or before[i] not in _TO_A_PLACE)
-                    and not (before[i] in _TO_A_PLACE and scopes(word))  # "to cork": a place, written small
+                    and not scopes(word)  # "to cork", "work in Ireland": a place, which the pages speak of by its region
                     and "'" not in word and "’" not in word
                     and not is_stopword(word.lower()) and word.lower() not in _NOT_THINGS
                     and not all(w.isdigit() for w in content_words(word)) else ""
@@ -274,6 +298,12 @@ def _asked_spans(question: str) -> list[list[str]]:
             spans.append([piece for word, written in zip(span, found_words)
                           for piece in ([word, ""] if written.end() in owners else [word])])
     return spans
+
+
+def _titled(question: str) -> bool:
+    """Whether most of a question's words are capitalised ("Do You Sell Dog Beds?"): its capitals name nothing."""
+    words = _WORD.findall(question)
+    return sum(word[0].isupper() for word in words) > len(words) / 2
 
 
 def named_in(question: str, passage: Passage) -> bool:
@@ -356,6 +386,11 @@ class Mentions:
         pairs = asked_pairs(question)
         if not missing:
             return [f"{a} {b}" for a, b in pairs if not self._together(a, b)]
+        # a name the pages never write ("do you have Gazelle e-bikes?") is like none of their words
+        # (unless they write its formal name: "Amex" is "American Express")
+        names = [word for word in missing if word[:1].isupper() and not formal_words(word)]
+        if names and not _titled(question):
+            return names
         if not self.written:
             return []
         likeness = self.embedder.embed(missing) @ self.prepare().T
@@ -373,9 +408,16 @@ class Mentions:
     def unsaid(self, question: str) -> bool:
         """Whether the question asks for something the pages never say: a thing they never mention
         (`unmentioned`), a term they never write (`unwritten_terms`), a care they never say of it
-        (`uncared`) or a way to order they never offer (`unoffered_channel`)."""
+        (`uncared`), a way to order they never offer (`unoffered_channel`) or a topic they never
+        speak of (`unspoken_topics`)."""
         return (bool(self.unmentioned(question)) or bool(self.unwritten_terms(question)) or self.uncared(question)
-                or self.unoffered_channel(question))
+                or self.unoffered_channel(question) or bool(self.unspoken_topics(question)))
+
+    def unspoken_topics(self, question: str) -> list[str]:
+        """The topics shops often leave unsaid (`chatbot.text.topics`) that the question asks about
+        and no page speaks of: "can I give my points to a friend?" where no page says whether points
+        pass to someone else."""
+        return [topic for topic in asked_topics(question) if not says_topic(self.text, topic)]
 
     def unwritten_terms(self, question: str) -> list[str]:
         """The terms in capitals a question names ("OEKO-TEX", "NHS", "DHL") that the pages never
@@ -424,8 +466,8 @@ class Mentions:
 
     def unsaid_zh(self, question: str) -> bool:
         """`unsaid` for a Chinese question: a thing the pages never write, or an appliance they never
-        say of the thing."""
-        return bool(self.unmentioned_zh(question)) or self.uncared_zh(question)
+        say of the thing, or a topic they never speak of."""
+        return bool(self.unmentioned_zh(question)) or self.uncared_zh(question) or bool(self.unspoken_topics(question))
 
     def uncared_zh(self, question: str) -> bool:
         """Whether a Chinese appliance question ("不锈钢锅能放进洗碗机洗吗") asks it of a thing no
@@ -470,11 +512,12 @@ class Mentions:
         return any(w in self.chinese for w in alternatives)
 
     def _written(self, verb: str) -> bool:
-        """Whether the pages write a service's verb of two parts as one ("pre-order", "preorder"):
-        its stems alone are "order"."""
-        if "-" not in verb:
+        """Whether the pages write a service's verb of two parts as one ("pre-order", "preorder",
+        "gift wrapping"): its stems alone are "order", or "gift" and "wrap" anywhere."""
+        parts = re.split(r"[-\s]+", verb)
+        if len(parts) == 1:
             return True
-        return re.search(r"\b" + r"-?".join(map(re.escape, verb.split("-"))), self.text, re.IGNORECASE) is not None
+        return re.search(r"\b" + r"[-\s]?".join(map(re.escape, parts)), self.text, re.IGNORECASE) is not None
 
     def _together(self, first: str, second: str) -> bool:
         a, b = _stem(first.lower()), _stem(second.lower())

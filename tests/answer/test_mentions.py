@@ -54,6 +54,10 @@ PAGES = ["Delivery is free on orders over £50.", "Sale items can be returned wi
     ("do you send out fabric swatches?", ["fabric", "swatches"]),
     ("can you send a wool rug to me in lyon?", []),  # where it goes is asked, not whether there is one
     ("I have a homeware shop, can I stock your products?", ["products"]),
+    ("Does Glow Club have a refer-a-friend bonus?", ["refer-a-friend", "bonus"]),  # asked of a name
+    ("Do DPD need a signature?", ["signature"]),
+    ("Does Klarna work in Ireland?", []),  # a place is the pages' region
+    ("do I need an account to order", []),  # "I" is no name
 ])
 def test_what_an_existence_question_asks_for(question: str, words: list[str]) -> None:
     assert asked_for(question) == words
@@ -64,6 +68,10 @@ def test_a_service_of_two_parts_must_be_written_as_the_pages_write_it() -> None:
     pages = ["Place your order online.", "Sold-out jugs in blue can be pre-ordered from the product page."]
     assert Mentions(pages[:1], ToyEmbedder(), min_similarity=0.6).unmentioned("can i pre-order the blue jug?") == ["pre-order"]
     assert Mentions(pages, ToyEmbedder(), min_similarity=0.6).unmentioned("can i pre-order the blue jug?") == []
+    # ... and with a space: "gift" and "wrap" apart are not gift wrapping
+    wrapped = ["Gift cards come in a wrap of tissue paper."]
+    assert Mentions(wrapped, ToyEmbedder(), min_similarity=0.6).unmentioned("do you gift wrap?") == ["gift wrap"]
+    assert Mentions(["We offer gift wrapping for £3."], ToyEmbedder(), min_similarity=0.6).unmentioned("do you gift wrap?") == []
 
 
 @pytest.mark.parametrize(("question", "services"), [
@@ -73,6 +81,9 @@ def test_a_service_of_two_parts_must_be_written_as_the_pages_write_it() -> None:
     ("can you send it to a different email?", []),
     ("do you charge a surcharge for paying with Amex?", ["surcharge"]),  # a charge by its name
     ("do you charge for returns?", []),
+    ("is there a points bonus if I refer a friend?", ["refer"]),
+    ("can I pause my care plan over the winter?", ["pause"]),  # the verb alone, whatever is paused
+    ("can i rent a bike for the weekend?", ["rent"]),
 ])
 def test_a_service_or_a_rewarded_act_is_asked_for_by_its_verb(question: str, services: list[str]) -> None:
     assert asked_services(question) == services
@@ -322,6 +333,10 @@ def test_a_chinese_thing_of_two_words_the_pages_never_write_together_is_unmentio
     # bought, or a service with a word between ("能拿来以旧换新吗")
     assert mentions.unmentioned_zh("贵的东西寄送可以买运输保险吗") == ["运输", "保险"]
     assert mentions.unmentioned_zh("旧手机能拿来以旧换新吗") == ["以旧换新"]
+    # a character the segmenter leaves alone belongs to its word: "运费险" is not the pages' "运费"
+    shipping = Mentions(["退货运费由买家承担。礼品卡余额可以和支付宝组合使用。"], ToyEmbedder(), min_similarity=0.6)
+    assert shipping.unmentioned_zh("退货有运费险吗") == ["运费险"]
+    assert shipping.unmentioned_zh("两张礼品卡的余额能合并到一张上吗") == ["合并"]  # a service by its verb
 
 
 @pytest.mark.real
@@ -344,3 +359,30 @@ def test_a_yes_no_part_with_one_word_of_its_own_is_about_the_part_before_it(comp
 def test_a_term_in_capitals_the_pages_never_write_is_unwritten(question: str, terms: list[str]) -> None:
     pages = ["We deliver with DPD and Royal Mail, to P.O. boxes too."]
     assert Mentions(pages, ToyEmbedder(), min_similarity=0.6).unwritten_terms(question) == terms
+
+
+@pytest.mark.parametrize(("question", "unspoken"), [
+    ("can you email me when the tent is back in stock?", ["stock alert"]),
+    ("do you price match if I find it cheaper somewhere else?", ["price match"]),
+    ("can I give my points to a friend?", ["points to another"]),
+    ("will the price of my plan go up next year?", ["price rise"]),
+    ("do you give a discount if I buy two grinders?", ["several"]),
+    ("积分能转给我老婆的账号吗", ["points to another"]),
+    ("how many points do I get per £1?", []),
+])
+def test_a_topic_no_page_speaks_of_is_unspoken(question: str, unspoken: list[str]) -> None:
+    # the pages speak of points and of prices, but never of these topics
+    pages = ["You earn 1 point per £1.", "Points cannot be combined with a promo code.", "Out-of-stock items are refunded."]
+    assert Mentions(pages, ToyEmbedder(), min_similarity=0.6).unspoken_topics(question) == unspoken
+    said = ["Points are personal and cannot be transferred to another account.", "We price match any UK retailer.",
+            "Sign up for a back-in-stock email.", "Prices may change; your plan's price is fixed for 12 months.",
+            "Buy 2 or more items and get 10% off."]
+    assert Mentions(said, ToyEmbedder(), min_similarity=0.6).unspoken_topics(question) == []
+
+
+def test_a_name_the_pages_never_write_is_unmentioned_without_likeness() -> None:
+    pages = Mentions(["We sell city bikes and e-bikes.", "We accept American Express and Visa."], ToyEmbedder(), min_similarity=0.0)
+    # every word is "near" at a likeness of 0, but a name has none
+    assert pages.unmentioned("do you sell Gazelle e-bikes?") == ["Gazelle"]
+    assert pages.unmentioned("do you take Amex?") == []  # the pages write its formal name
+    assert pages.unmentioned("Do You Sell Gazelle Bikes?") != ["Gazelle"]  # capitals throughout name nothing
