@@ -37,6 +37,9 @@ CONTEXT_WEIGHT = 0.5
 _BARE_VERDICT = re.compile(
     r"^(?:(?:yes|no)[,:;!.]\s+|(?:是的|不是|可以|不可以|不行|不能|没有|不会|是|对|不|能|有|会)[，,：:！!]\s*)(?=\S)", re.IGNORECASE
 )
+# A sentence that is nothing but a verdict ("不能。" before an FAQ answer's reason): it answers the
+# FAQ's question, not the shopper's
+_VERDICT_ONLY = re.compile(r"^\W*(?:是的|不是|可以|不可以|不行|不能|没有|不会|不建议|建议|不需要|需要|不用|当然|是|对|不|能|有|会)\W*$")
 
 
 # Words that ask for a measure rather than say of what: "how much", "cost", "usually".
@@ -61,6 +64,7 @@ LANGUAGE_SCALE = 4.0
 _ASKS_ZH = re.compile(r"[吗么嘛呢][？?]?$|多少|多久|几|什么|怎么|咋|哪|能不能|可不可以|是不是|有没有|行不行|要不要")
 _CONDITIONAL = re.compile(r"\W*(?:if|when|where|for|once|unless|provided)\b|[^:]{2,80}:(?:\*\*|__|\*|_)?\s", re.IGNORECASE)
 _IF_CLAUSE = re.compile(r"^\W*(?:if|when|whenever|unless|once|where)\b[^,]*,\s*", re.IGNORECASE)
+_SO = re.compile(r",\s+so\s+(?!that\b|far\b|much\b|many\b)", re.IGNORECASE)
 _QUESTION_NEGATION = re.compile(r"\b(?:not|no|never)\b|n['’]t\b", re.IGNORECASE)
 
 
@@ -100,6 +104,8 @@ def verdict(question: str, sentence: str) -> str:
     >>> verdict("can you email me a prepaid return label?", "**Wrong item worth $25 or more:** we email you a prepaid return label.")
     ''
     >>> verdict("do you make your own pet food?", "If your pet won't eat a food you bought from us, we'll make it right.")
+    ''
+    >>> verdict("can i use a club voucher and a promo code on one order?", "Club vouchers aren't promo codes, so you can use them with a promo code.")
     ''
     """
     asked = asks_yes_or_no(question)
@@ -196,8 +202,10 @@ Shared = list[tuple[frozenset[str], str]]  # clauses, each with the question's w
 def _shared_clauses(wanted: frozenset[str], sentence: str) -> tuple[Shared, int, Shared]:
     """Each clause of the sentence with the question's `wanted` words it shares, the most any
     shares, and the clauses that share that many (the closest)."""
-    # a leading condition is not what the sentence says: "If your pet won't eat it, we'll make it right" denies nothing
-    said = [_IF_CLAUSE.sub("", clause, count=1) for clause in clauses(without_verdict(sentence))]
+    # a leading condition is not what the sentence says: "If your pet won't eat it, we'll make it right" denies nothing;
+    # nor is a reason, only its outcome: "vouchers aren't promo codes, so you can use both" says yes
+    outcome = _SO.split(without_verdict(sentence))[-1]
+    said = [_IF_CLAUSE.sub("", clause, count=1) for clause in clauses(outcome)]
     shared = [(content_words(clause) & wanted, clause) for clause in said if clause]
     most = max((len(common) for common, _ in shared), default=0)
     return shared, most, [(common, clause) for common, clause in shared if len(common) == most]
@@ -244,20 +252,37 @@ _LEAD_IN = re.compile(r"^\W*(?:here(?:'s|’s|\s+is|\s+are)|the\s+following|see\
                       r"|^\W*(?:\S+\s+){0,9}\S+:\W*$", re.IGNORECASE)  # a short one ending in a colon; a long one says something
 
 
+# A list item that is no sentence of its own: a few words, no full stop or colon of its own ("Last Wave items")
+_ITEM = re.compile(r"^(?!.*[.!?。！？]\s*$)(?!.*[:：])(?:\S+\s+){0,7}\S+\s*$")
+
+
 def candidate_sentences(passages: Sequence[Passage]) -> list[tuple[int, int, str]]:
     """(passage number from 1, position, sentence) for every sentence of the passages that states
     something: a passage's own questions (an FAQ's "Can I ...?") answer nothing, nor does a lead-in
     to a list ("Two shipping methods are available:").
 
+    A list's short items carry the sentence that leads into them ("Codes can't be used on: gift cards").
+
     >>> page = Passage("s", "shipping", "Shipping", "Two methods are available:\\n- Ground: $6.95", "s.md")
     >>> [s for _, _, s in candidate_sentences([page])]
     ['Ground: $6.95']
+    >>> page = Passage("p", "promo", "Promo codes", "Codes can't be used on:\\n- gift cards\\n- shipping\\nOne code per order.", "p.md")
+    >>> [s for _, _, s in candidate_sentences([page])]
+    ["Codes can't be used on: gift cards", "Codes can't be used on: shipping", 'One code per order.']
     """
     found = []
     seen: set[str] = set()  # a sentence two passages share (an FAQ's answer and its page's) is said once
     for number, passage in enumerate(passages, 1):
+        lead = ""  # "Promo codes can't be used on:", which the list items after it need
         for position, sentence in enumerate(passage_sentences(passage.text)):
-            if not sentence.rstrip().endswith("?") and says_something(sentence) and not _LEAD_IN.search(sentence):
+            if _LEAD_IN.search(sentence):
+                lead = sentence.rstrip().rstrip(":").rstrip() if sentence.rstrip().endswith(":") else ""
+                continue
+            if lead and _ITEM.match(sentence):  # "Last Wave items" says what only with its lead-in
+                sentence = f"{lead}: {sentence}"
+            else:
+                lead = ""
+            if not sentence.rstrip().endswith("?") and says_something(sentence) and not _VERDICT_ONLY.match(sentence):
                 said = without_verdict(sentence)
                 key = " ".join(said.lower().split())
                 if key not in seen:

@@ -260,3 +260,27 @@ def test_no_chinese_verdict_where_the_sentence_turns_or_denies_something_else(qu
     from chatbot.answer.compose import verdict_zh
 
     assert verdict_zh(question, sentence) == ""
+
+
+PROMO = Passage("promo#0", "promo", "Promo codes", "You can use one promo code per order. Promo codes can't be used on:\n"
+                "- Last Wave items\n- gift cards\n\nClub vouchers aren't promo codes, so you can use them on the same order "
+                "as a promo code.", "p.md")
+
+
+def test_a_list_item_says_what_its_lead_in_says_of_it() -> None:
+    # "gift cards" alone says nothing; after its lead-in it says no
+    answer = compose("can I use a promo code on gift cards?", [PROMO], None, sentences=1)
+    assert answer == ["No: Promo codes can't be used on: gift cards [1]"]
+
+
+def test_a_reason_before_so_is_not_the_verdict() -> None:
+    # "aren't promo codes" is why; "so you can use them" is the answer
+    answer = compose("can i use a club voucher and a promo code on the same order?", [PROMO], None, sentences=2)
+    assert not answer[0].startswith("No"), answer
+    assert any("so you can use them" in sentence for sentence in answer)
+
+
+def test_a_sentence_that_is_only_a_verdict_is_no_answer() -> None:
+    # an FAQ's "不能。" answers the FAQ's own question, not the shopper's
+    faq = Passage("faq#0", "faq", "FAQ", "不能。茶叶拆封后不支持 7 天无理由退货。", "faq.csv")
+    assert [sentence for _, _, sentence in candidate_sentences([faq])] == ["茶叶拆封后不支持 7 天无理由退货。"]
