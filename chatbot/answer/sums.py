@@ -34,17 +34,17 @@ _MINIMUM = re.compile(rf"\bminimum\s+(?:spend|order|purchase|basket|order\s+valu
 _ASKS_WHETHER = re.compile(r"^\W*(?:(?:hi|hey|hello|ok|so|and)\W+)*(?:can|could|is|are|do|does|will|would|may)\b", re.IGNORECASE)
 # Words of the question that do not say what the range is for.
 _NOT_WHAT = content_words("order orders spend spent basket buy buying pay paying use using option cost costs price total")
-_CODE = re.compile(r"\b[A-Z]{3,}\d{1,3}\b")  # a promo code: WELCOME10, SPRING15
+CODE = re.compile(r"(?<![A-Za-z0-9])[A-Z]{3,}\d{1,3}(?![A-Za-z0-9])")  # a promo code: WELCOME10, SPRING15
 
 # Free delivery from a threshold, the sum tied to the word free: "Standard UK delivery is free on orders
 # of £50 or more after discounts", "Free standard delivery applies to every order of £50 or more" (not
 # "... next-day delivery still costs £6.95 on orders over £50").
 _FREE_FROM = re.compile(
-    rf"\bfree\b[^.;£$€]{{0,60}}?\b(?:orders?|baskets?|purchases?|spend(?:ing)?)\s+(?P<how>of|over|above|from)\s+"
+    rf"\bfree\b[^.;£$€]{{0,60}}?\b(?:(?:orders?|baskets?|purchases?|spend(?:ing)?)\s+(?P<how>of|over|above|from)|(?:starts?|begins?)\s+(?:at|from))\s+"
     rf"(?P<cur>{_CURRENCY})\s?(?P<amount>{_AMOUNT})(?P<more>\s+or\s+more)?",
     re.IGNORECASE,
 )
-_THRESHOLD = re.compile(rf"\b(?:of|over|above|from)\s+{_CURRENCY}\s?({_AMOUNT})|{_CURRENCY}\s?({_AMOUNT})\s+or\s+(?:more|over|above)",
+_THRESHOLD = re.compile(rf"\b(?:of|over|above|from|starts?\s+at|begins?\s+at)\s+{_CURRENCY}\s?({_AMOUNT})|{_CURRENCY}\s?({_AMOUNT})\s+or\s+(?:more|over|above)",
                         re.IGNORECASE)
 # A sum the question names as the condition, not as its basket: "do I need to spend £50", "I spent over £50".
 _CONDITION = re.compile(r"\b(?:over|above|more\s+than|at\s+least|minimum(?:\s+of)?|min|need\s+to\s+spend|have\s+to\s+spend"
@@ -52,7 +52,8 @@ _CONDITION = re.compile(r"\b(?:over|above|more\s+than|at\s+least|minimum(?:\s+of
 # A shopper who names a membership may have its own delivery rule ("Fern members get free standard
 # UK delivery on every order"): no sum against everyone's threshold.
 MEMBERSHIP = re.compile(r"\bmember(?:ship)?s?\b|\btier\b|会员|等级", re.IGNORECASE)
-_AFTER_DISCOUNTS = re.compile(r"\bafter\s+(?:any\s+)?(?:discounts?|promo(?:tion)?s?|codes?|discount\s+codes?)|\b(?:discounts?|codes?)\s+(?:are|is)\s+taken\s+off",
+_SAYS_WHO = re.compile(r"\b(?:i['’]?m|i\s+am|as)\s+(?:an?\s+)?(?-i:[A-Z][a-z]+)\b(?!\s+(?:time|here))", re.IGNORECASE)
+_AFTER_DISCOUNTS = re.compile(r"\bafter\s+(?:any\s+|your\s+|the\s+)?(?:discounts?|promo(?:tion)?s?|codes?|(?:discount|promo)\s+codes?)|\b(?:discounts?|codes?)\s+(?:are|is)\s+taken\s+off",
                               re.IGNORECASE)
 _ASKS_FREE_DELIVERY = re.compile(
     r"\bfree\s+(?:standard\s+)?(?:delivery|shipping|postage|p\s?&\s?p)\b|\b(?:delivery|shipping|postage)\b[^.?!]*\bfree\b|\bqualify\b|\bpay\s+(?:for\s+)?(?:delivery|shipping|postage)\b",
@@ -79,6 +80,9 @@ _TIER = re.compile(
 # Points an order earns: "Oak members ... earn 1.5 points per £1", "1 point for every £1 you spend".
 _EARN_RATE = re.compile(rf"(?P<rate>\d+(?:\.\d+)?)\s+points?\s+(?:per|for\s+every|for\s+each|on\s+every)\s+(?P<cur>{_CURRENCY})1\b(?!\.?\d)",
                         re.IGNORECASE)
+# ... and as a table's row puts it: "Reef: Spend A$400 to A$999; Points per A$1 1.25."
+_EARN_RATE_LISTED = re.compile(rf"\bpoints?\s+(?:per|for\s+every|for\s+each)\s+(?P<cur>{_CURRENCY})1:?\s+(?P<rate>\d+(?:\.\d+)?)(?!\.?\d)",
+                               re.IGNORECASE)
 _ASKS_EARNED = re.compile(r"\bhow\s+many\s+(?:moss\s+|reward\s+|loyalty\s+)?points\b|\bpoints?\s+(?:will|would|do|does|did)\b[^.?!]*\b(?:get|earn|give)\b",
                           re.IGNORECASE)
 # A deadline from a date: "delivered 10 May, what's the last day I can return it?" and "within 30 days of delivery".
@@ -88,6 +92,8 @@ _DATE = re.compile(rf"\b(?P<day>\d{{1,2}})(?:st|nd|rd|th)?\s+(?:of\s+)?(?P<month
                    re.IGNORECASE)
 _ASKS_DEADLINE = re.compile(r"\blast\s+day\b|\bdeadline\b|\b(?:until|till|til)\s+when\b|\bby\s+when\b|\blatest\b|\bhow\s+long\s+(?:do|have)\b"
                             r"|\bwhen\s+(?:is|does)\s+(?:the|my)\s+\w+\s+(?:window|period|deadline)\b|\bstill\s+(?:return|send|exchange)", re.IGNORECASE)
+_ON = re.compile(r"\b(?:on|by|before)\s+(?:the\s+)?$", re.IGNORECASE)
+_DAY_ONLY = re.compile(r"\b(?:on|by|before)\s+the\s+(?P<day>3[01]|[12]\d|[1-9])(?:st|nd|rd|th)\b", re.IGNORECASE)
 _WITHIN_DAYS = re.compile(r"\bwithin\s+(?P<days>\d+)\s+days?\s+of\s+(?:the\s+)?(?P<event>delivery|receiving|receipt|purchase|your\s+order|ordering|order)",
                           re.IGNORECASE)
 # "delivered between 1 November and 24 December ... until 31 January"
@@ -137,13 +143,17 @@ def worked_sum(question: str, context: str, sentences: Sequence[str]) -> Sum | N
     'With delivery on 10 May, the 30 days run until 9 June.'
     >>> worked_sum("how long does delivery take?", "", rule) is None
     True
+    >>> worked_sum("I'm Quill and my order is $60, is shipping free?", "", ["Free shipping on orders of $85 or more."]) is None
+    True
+    >>> worked_sum("my Quill order is $60, is shipping free?", "", ["Quill: free shipping from $50.", "Free shipping on orders of $85 or more."]) is None
+    True
     >>> tiers = ["**Glow** (€0 to €149.99): 1 point per €1 spent.", "**Radiant** (€150 to €399.99): 1.5 points per €1."]
     >>> worked_sum("I've spent €180 in the last year, which tier am I in?", "", tiers).text
     '€180 puts you in Radiant (€150 to €399.99).'
     """
     return (_free_delivery_sum(question, sentences) or _range_sum(question, sentences) or _tier_sum(question, sentences)
             or _earned_sum(question, context, sentences) or _points_sum(question, context, sentences)
-            or _deadline_sum(question, sentences))
+            or _deadline_sum(question, sentences) or _dispatch_sum(question, sentences))
 
 
 def _tier_sum(question: str, sentences: Sequence[str]) -> Sum | None:
@@ -228,7 +238,7 @@ def _discount(question: str, sentences: Sequence[str]) -> float | None:
     stated = _PERCENT_OFF.search(question)
     if stated:
         return float(stated.group(1))
-    for code in _CODE.findall(question):
+    for code in CODE.findall(question):
         for sentence in sentences:
             if code in sentence and (percent := _PERCENT_OFF.search(sentence)):
                 return float(percent.group(1))
@@ -240,6 +250,12 @@ def _free_delivery_sum(question: str, sentences: Sequence[str]) -> Sum | None:
     threshold a free-delivery sentence states (after discounts, when there is a discount)."""
     money, off = _sums_and_discounts(question)
     if len(money) != 1 or len(off) > 1 or not _ASKS_FREE_DELIVERY.search(question) or MEMBERSHIP.search(question):
+        return None
+    # "I'm Quill and my order is $60": a shopper who names what they are, or a name a page gives free
+    # delivery to, may have a rule of their own
+    names = {name for name in re.findall(r"(?<=\s)[A-Z][a-z]+\b", question) if not scopes(name)}
+    if _SAYS_WHO.search(question) or any(re.search(rf"\b{name}\b", sentence) and re.search(r"\bfree\b", sentence, re.IGNORECASE)
+                                         for name in names for sentence in sentences):
         return None
     currency, basket, start = money[0]
     if _CONDITION.search(question[:start]):
@@ -267,7 +283,7 @@ def _free_delivery_sum(question: str, sentences: Sequence[str]) -> Sum | None:
             continue
         threshold = float(amount.replace(",", ""))
         total = after_discount(basket, discount, off[0][1] if off else 0.0)
-        enough = total > threshold if how.lower() == "over" and not more else total >= threshold
+        enough = total > threshold if (how or "").lower() == "over" and not more else total >= threshold
         # in the page's sign: CA$ for the shopper's $
         return against_threshold(THRESHOLD_WORDS["en"], sign, basket, discount, off[0][1] if off else 0.0, threshold, enough, number)
     return None
@@ -357,6 +373,16 @@ def points_worth(points: int, sentences: Sequence[str], rate: re.Pattern[str], s
     return None
 
 
+def _article(amount: float) -> str:
+    """ "An" before an amount said with a vowel first ("an £80 order", "an $11 order"), "A" otherwise.
+
+    >>> [_article(n) for n in (80, 8.5, 11, 18000, 110, 1800, 40)]
+    ['An', 'An', 'An', 'An', 'A', 'A', 'A']
+    """
+    whole = str(int(amount))
+    return "An" if whole[0] == "8" or whole[:2] in ("11", "18") and len(whole) % 3 == 2 else "A"
+
+
 def _earned_sum(question: str, context: str, sentences: Sequence[str]) -> Sum | None:
     """"how many points will a £200 order get me? I'm Oak": the order's sum at the rate of the tier
     the question names (a capitalised name in the rule's sentence), or the lowest rate when it
@@ -372,7 +398,7 @@ def _earned_sum(question: str, context: str, sentences: Sequence[str]) -> Sum | 
     asked = {word.lower() for word in re.findall(r"[A-Za-z]+", asked_text)} - denied
     rates = []
     for number, sentence in enumerate(sentences):
-        for found in _EARN_RATE.finditer(sentence):
+        for found in [*_EARN_RATE.finditer(sentence), *_EARN_RATE_LISTED.finditer(sentence)]:
             if found.group("cur")[-1] == currency[-1]:
                 # the tier a rate belongs to: a name before it in its sentence ("Oak members ... earn 1.5 ...")
                 rates.append((float(found.group("rate")), number, {name.lower() for name in _NAME.findall(sentence[: found.start()])}))
@@ -390,7 +416,8 @@ def _earned_sum(question: str, context: str, sentences: Sequence[str]) -> Sum | 
     else:
         rate, number, _ = min(rates)
     earned = math.floor(spent * rate)
-    said = f"A {price(currency, spent)} order earns {earned} points at {rate:g} points per {currency}1."
+    said = (f"{_article(spent)} {price(currency, spent)} order earns {earned} point{'s' if earned != 1 else ''} at {rate:g} "
+            f"point{'s' if rate != 1 else ''} per {currency}1.")
     if _ASKS_VALUE.search(re.sub(r"\bget\b", "", question)):  # "... and what voucher would it get me?"
         worth = _points_sum(f"{earned} points worth", "", sentences)
         if worth is not None:
@@ -428,7 +455,38 @@ def asks_deadline(question: str) -> bool:
     >>> asks_deadline("delivered on 10 dec, when's the last day i can return it"), asks_deadline("when is the sale?")
     (True, False)
     """
-    return len(_DATE.findall(question)) == 1 and _ASKS_DEADLINE.search(question) is not None
+    dates = list(_DATE.finditer(question))
+    # a second date is the day asked about: "came on 5 jan, can I still return it on 25 jan?"
+    return (len(dates) == 1 or len(dates) == 2 and _ON.search(question[dates[0].end():dates[1].start()]) is not None) \
+        and _ASKS_DEADLINE.search(question) is not None
+
+
+def _asked_day(question: str, start: date) -> date | None:
+    """The day a deadline question asks about after its first date `start` ("... on 25 Jan",
+    "... on the 25th"), in the year after when it falls before `start`; None when it names none."""
+    dates = list(_DATE.finditer(question))
+    if len(dates) > 1:
+        asked = _day(dates[1])
+    else:
+        found = _DAY_ONLY.search(question, dates[0].end()) if dates else None
+        if found is None:
+            return None
+        day = int(found.group("day"))
+        month = start.month if day > start.day else start.month % 12 + 1
+        try:
+            asked = date(start.year + (month < start.month), month, day)
+        except ValueError:
+            return None
+    return asked.replace(year=asked.year + 1) if asked is not None and asked < start else asked
+
+
+def _judged(text: str, start: date, end: date, question: str) -> str:
+    """The deadline's text with "Yes: " or "No: " before it when the question asks about a day."""
+    asked = _asked_day(question, start)
+    if asked is None:
+        return text
+    end = end.replace(year=end.year + 1) if end < start else end
+    return f"{'Yes' if asked <= end else 'No'}: {text[0].lower()}{text[1:]}"
 
 
 def _day(found: re.Match[str]) -> date | None:
@@ -458,6 +516,10 @@ def _deadline_sum(question: str, sentences: Sequence[str]) -> Sum | None:
     'With delivery on 10 October, the 30 days run until 9 November.'
     >>> _deadline_sum("delivered on 10 oct, the last day to return?", ["Returns within 30 days of delivery.", "Returns bought on 1 May: 60 days."]) is None
     True
+    >>> _deadline_sum("sale throw came on 5 jan. can i still return it on the 25th??", ["Sale items within 14 days of delivery."]).text
+    'No: with delivery on 5 January, the 14 days run until 19 January.'
+    >>> _deadline_sum("delivered 20 dec, can i still return it on 10 jan?", ["Returns within 30 days of delivery."]).text
+    'Yes: with delivery on 20 December, the 30 days run until 19 January.'
     """
     if not asks_deadline(question):
         return None
@@ -472,8 +534,9 @@ def _deadline_sum(question: str, sentences: Sequence[str]) -> Sum | None:
             continue
         first, last, until = (_day(found) for found in _DATE.finditer(window.group(0)))
         if first and last and until and first <= start <= last:
-            return Sum(f"With delivery on {start.day} {MONTHS[start.month - 1]}, between {first.day} {MONTHS[first.month - 1]} and "
-                       f"{last.day} {MONTHS[last.month - 1]}, you have until {until.day} {MONTHS[until.month - 1]}.", number)
+            return Sum(_judged(f"With delivery on {start.day} {MONTHS[start.month - 1]}, between {first.day} {MONTHS[first.month - 1]} and "
+                               f"{last.day} {MONTHS[last.month - 1]}, you have until {until.day} {MONTHS[until.month - 1]}.",
+                               start, until, question), number)
     if any(number not in windows and speaks_of(sentences[number], question) for number in dated):  # a rule by date of another kind
         return None
     for number, sentence in enumerate(sentences):
@@ -489,6 +552,69 @@ def _deadline_sum(question: str, sentences: Sequence[str]) -> Sum | None:
         days = int(rule.group("days"))
         end = start + timedelta(days=days)
         event = "delivery" if delivered else "the order"
-        return Sum(f"With {event} on {start.day} {MONTHS[start.month - 1]}, the {days} days run until "
-                   f"{end.day} {MONTHS[end.month - 1]}.", number, frozenset(windows))
+        return Sum(_judged(f"With {event} on {start.day} {MONTHS[start.month - 1]}, the {days} days run until "
+                           f"{end.day} {MONTHS[end.month - 1]}.", start, end, question), number, frozenset(windows))
     return None
+
+
+_WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+_CLOCK = r"(?P<hour>1[0-2]|0?[1-9])(?:[:.](?P<minute>[0-5]\d))?\s*(?P<half>am|pm|a\.m\.|p\.m\.)"
+_ASKED_TIME = re.compile(rf"\b{_CLOCK}(?!\w)", re.IGNORECASE)
+_ASKED_WEEKDAY = re.compile(r"\b(mon|tue|wed|thu|fri|sat|sun)(?:day|s|sday|nesday|rsday|urday|rs|r)?\b", re.IGNORECASE)
+_ASKS_DISPATCH = re.compile(r"\b(?:ship|shipped|sent|send|dispatch\w*|go\s+out|goes\s+out|leave|posted|packed)\b", re.IGNORECASE)
+# "Standard orders placed by 1pm AEST, Monday to Friday, are dispatched the same day."
+_CUT_OFF = re.compile(
+    rf"\b(?P<kind>standard|express|next[- ]day|tracked|priority)?\s*orders?\s+(?:placed\s+|made\s+|received\s+)?(?P<how>before|by)\s+{_CLOCK}"
+    r"[^.;]{0,80}?\b(?:dispatched|shipped|ship|leave|leaves|go\s+out|sent|packed)\b[^.;]{0,40}?\bsame\s+(?:business\s+|working\s+)?day\b",
+    re.IGNORECASE,
+)
+_DELIVERY_KINDS = re.compile(r"\b(standard|express|next[- ]day|tracked|priority)\b", re.IGNORECASE)
+
+
+def _minutes(found: re.Match[str]) -> int:
+    hour = int(found.group("hour")) % 12 + (12 if found.group("half").lower().startswith("p") else 0)
+    return hour * 60 + int(found.group("minute") or 0)
+
+
+def _dispatch_sum(question: str, sentences: Sequence[str]) -> Sum | None:
+    """"if I order at 3pm on a Friday, when will it be sent?": the one time (and weekday) in the
+    question against the cut-off of the first sentence that states one for the kind of delivery
+    asked about ("Standard orders placed by 1pm, Monday to Friday, are dispatched the same day").
+
+    >>> rule = ["Standard orders placed by 1pm AWST on a business day are dispatched the same day."]
+    >>> _dispatch_sum("If I place a standard order at 3pm on a Friday, when will it be sent?", rule).text
+    'An order at 3pm on Friday is after the 1pm cut-off, so it is dispatched the next business day, Monday.'
+    >>> _dispatch_sum("will an order at 12:30pm tuesday go out that day?", rule).text
+    'Yes: an order at 12:30pm on Tuesday is before the 1pm cut-off, so it is dispatched the same day.'
+    >>> _dispatch_sum("if I order express at 12pm, when does it ship?", rule) is None
+    True
+    """
+    times = list(_ASKED_TIME.finditer(question))
+    days = {found.group(1).lower() for found in _ASKED_WEEKDAY.finditer(question)}
+    if len(times) != 1 or len(days) > 1 or not _ASKS_DISPATCH.search(question):
+        return None
+    asked_kinds = {_plain(kind) for kind in _DELIVERY_KINDS.findall(question)}
+    for number, sentence in enumerate(sentences):
+        for rule in _CUT_OFF.finditer(sentence):
+            kind = _plain(rule.group("kind") or "")
+            if asked_kinds and kind not in asked_kinds or not asked_kinds and kind not in ("", "standard"):
+                continue
+            at, cut_off = _minutes(times[0]), _minutes(rule)
+            day = next((i for i, name in enumerate(_WEEKDAYS) if name[:3].lower() in days), None)
+            in_time = at < cut_off if rule.group("how").lower() == "before" else at <= cut_off
+            ordered = f"an order at {times[0].group(0).replace(' ', '')}" + (f" on {_WEEKDAYS[day]}" if day is not None else "")
+            clock = rule.group(0)[rule.start("hour") - rule.start():rule.end("half") - rule.start()].replace(" ", "")
+            if day is not None and day >= 5:
+                said = f"{ordered} falls on a weekend, so it is dispatched the next business day, Monday."
+            elif in_time:
+                said = f"{ordered} is before the {clock} cut-off, so it is dispatched the same day."
+            else:
+                following = "" if day is None else f", {_WEEKDAYS[0 if day >= 4 else day + 1]}"
+                said = f"{ordered} is after the {clock} cut-off, so it is dispatched the next business day{following}."
+            if _SAME_DAY_ASKED.search(question):  # "will it go out that day?"
+                return Sum(f"{'Yes' if in_time and (day is None or day < 5) else 'No'}: {said}", number)
+            return Sum(said[0].upper() + said[1:], number)
+    return None
+
+
+_SAME_DAY_ASKED = re.compile(r"\b(?:that|the\s+same|same)\s+day\b|\btoday\b", re.IGNORECASE)

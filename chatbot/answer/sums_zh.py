@@ -11,8 +11,8 @@ import re
 from collections.abc import Sequence
 from datetime import date, timedelta
 
-from chatbot.answer.sums import (MEMBERSHIP, THRESHOLD_WORDS, Sum, after_discount, against_threshold, points_worth, price,
-                                 speaks_of)
+from chatbot.answer.sums import (CODE, MEMBERSHIP, THRESHOLD_WORDS, Sum, after_discount, against_threshold, points_worth,
+                                 price, speaks_of)
 from chatbot.text.facts import normalise
 from chatbot.text.places import scopes
 
@@ -20,7 +20,7 @@ _AMOUNT = r"\d+(?:,\d{3})*(?:\.\d{1,2})?"
 _MONEY = re.compile(rf"(?P<cur>[£$€¥])\s?(?P<amount>{_AMOUNT})")
 # A fixed discount ("£5优惠码", "减£5", "优惠£5") or a percentage ("10%", "九折" normalised or "9折").
 _AMOUNT_OFF = re.compile(rf"[£$€¥]\s?(?P<code>{_AMOUNT})\s*(?:的)?\s*(?:优惠码|优惠券|折扣码|代金券|券)"
-                         rf"|(?:减|减去|优惠|抵扣?|便宜)\s*[£$€¥]\s?(?P<less>{_AMOUNT})")
+                         rf"|(?:减|减去|优惠|抵扣?|便宜|少)了?\s*[£$€¥]\s?(?P<less>{_AMOUNT})")
 _PERCENT_OFF = re.compile(r"(?<![\d.])(\d{1,2}(?:\.\d+)?)\s?%\s*(?:的)?\s*(?:优惠|折扣|off)?|(?<![\d.])([1-9一二三四五六七八九])(?:\.(\d))?\s*折")
 _DIGITS = {name: number for number, name in enumerate("一二三四五六七八九", 1)}
 _ASKS_FREE_DELIVERY = re.compile(r"包邮|免运费|免邮|运费|邮费")
@@ -31,6 +31,8 @@ _FREE_FROM = re.compile(
 # A sum the question names as the condition, not as its basket: "剩下不到50镑", "能算进50镑包邮里吗"
 _CONDITION_BEFORE = re.compile(r"(?:不到|低于|少于|不足|超过|高于|满|达到|够|门槛是?)\s*$")
 _CONDITION_AFTER = re.compile(r"的?(?:包邮|免运费|免邮|门槛)|\s*(?:以上|以下)")
+# points on what is paid after a code: "积分按使用优惠码后的实付金额计算"
+_EARNED_AFTER_CODES = re.compile(r"积分[^。；]{0,12}(?:优惠码?后|折扣后|实付|扣除优惠)|(?:优惠码?后|折扣后|实付|扣除优惠)[^。；]{0,12}积分")
 _AFTER_DISCOUNTS = re.compile(r"扣除优惠|优惠(?:码)?后|折扣后|使用优惠码后")
 _THRESHOLD = re.compile(rf"(?:达到|满|超过|高于)\s*[£$€¥]\s?{_AMOUNT}")
 # Points: "每100积分可兑换一张£5的奖励券", "以100积分为单位兑换", "至少200积分"
@@ -70,6 +72,8 @@ def worked_sum_zh(question: str, sentences: Sequence[str]) -> Sum | None:
     '£64.80的订单可获得64积分（每消费£1获得1积分）。'
     >>> worked_sum_zh("我是蕨叶会员 花了80镑能得几个积分", tiers).text
     '£80的订单可获得100积分（每消费£1获得1.25积分）。'
+    >>> worked_sum_zh("买了80镑东西 用码减了8镑 运费3.95 能拿多少积分", [*tiers, "积分按使用优惠码后的实付金额计算。"]).text
+    '£80减去£8后为£72，可获得72积分（每消费£1获得1积分）。'
     >>> worked_sum_zh("订单才25镑 可以用klarna分期吗", ["订单金额在£30至£1,000之间时，可以使用 Klarna 分3期免息付款。"]).text
     '不可以：£25不在£30至£1,000之间。'
     >>> worked_sum_zh("5月10号收到的 原价买的 最晚哪天要寄回", ["原价商品可在送达后30天内退货。"]).text
@@ -93,7 +97,7 @@ def _free_delivery_sum(question: str, sentences: Sequence[str]) -> Sum | None:
         return None
     currency, basket = money[0].group("cur"), float(money[0].group("amount").replace(",", ""))
     cut = float((off[0].group("code") or off[0].group("less")).replace(",", "")) if off else 0.0
-    percent = _percent(question) if not off else None
+    percent = (_percent(question) or _code_percent(question, sentences)) if not off else None
     places = scopes(question)
     for number, sentence in enumerate(sentences):
         clauses = sentence.split("；") if len(_THRESHOLD.findall(sentence)) > 1 else [sentence]
@@ -110,6 +114,15 @@ def _free_delivery_sum(question: str, sentences: Sequence[str]) -> Sum | None:
             total = after_discount(basket, percent, cut)
             enough = total > threshold if rule.group("how") == "超过" and not rule.group("more") else total >= threshold
             return against_threshold(THRESHOLD_WORDS["zh"], sign, basket, percent, cut, threshold, enough, number)
+    return None
+
+
+def _code_percent(question: str, sentences: Sequence[str]) -> float | None:
+    """The percentage off of a code the question names, as a page states it ("优惠码 WELCOME10 享受首单10%的折扣")."""
+    for code in CODE.findall(question):
+        for sentence in sentences:
+            if code in sentence and (found := re.search(r"(?<![\d.])(\d{1,2}(?:\.\d+)?)\s?%", sentence)):
+                return float(found.group(1))
     return None
 
 
@@ -143,10 +156,19 @@ def _points_sum(question: str, sentences: Sequence[str]) -> Sum | None:
 def _earned_sum(question: str, sentences: Sequence[str]) -> Sum | None:
     """"买了£64.80的东西 能拿多少分": the order's sum at the rate of the tier the question names, or
     the lowest rate when it names none (a name in more than one rate's sentence names no tier)."""
-    spent = list(_SPENT.finditer(question))
-    if len(spent) != 1 or not _ASKS_EARNED.search(question):
+    off = list(_AMOUNT_OFF.finditer(question))
+    spent = [found for found in _SPENT.finditer(question) if not any(cut.start() <= found.start() < cut.end() for cut in off)]
+    if len(spent) != 1 or len(off) > 1 or not _ASKS_EARNED.search(question):
         return None
     currency, amount = spent[0].group("cur"), float(spent[0].group("amount").replace(",", ""))
+    percent = None if off else _percent(question)
+    paid = ""
+    if off or percent is not None:  # "用码减了8镑": points on what is paid, where a page says so
+        if not any(_EARNED_AFTER_CODES.search(sentence) for sentence in sentences):
+            return None
+        cut = float((off[0].group("code") or off[0].group("less")).replace(",", "")) if off else 0.0
+        less = price(currency, cut) if off else f"{percent:g}%"
+        paid, amount = f"{price(currency, amount)}减去{less}后为", after_discount(amount, percent, cut)
     rates = [(float(found.group("rate")), number, {name.lower() for name in _TIER_NAME.findall(sentence[: found.start()])})
              for number, sentence in enumerate(sentences) for found in _EARN_RATE.finditer(normalise(sentence))
              if found.group("cur") == currency]
@@ -159,7 +181,8 @@ def _earned_sum(question: str, sentences: Sequence[str]) -> Sum | None:
     asked = question.lower()
     named = [rate for rate in rates if any(naming[name] == 1 and name in asked for name in rate[2])]
     rate, number, _ = named[0] if named else min(rates)
-    return Sum(f"{price(currency, amount)}的订单可获得{math.floor(amount * rate)}积分（每消费{currency}1获得{rate:g}积分）。", number)
+    order = f"{paid}{price(currency, amount)}，" if paid else f"{price(currency, amount)}的订单"
+    return Sum(f"{order}可获得{math.floor(amount * rate)}积分（每消费{currency}1获得{rate:g}积分）。", number)
 
 
 def _deadline_sum(question: str, sentences: Sequence[str]) -> Sum | None:

@@ -62,7 +62,7 @@ _MEASURES = {
     "origin": (
         re.compile(r"\b(?:made|manufactured|produced|crafted|woven|knitted|assembled)\s+in\b"
                    r"|\bwhere\s+(?:are|is|do|does)\b[^?.!,]{0,60}\b(?:made|manufactured|produced|sourced|crafted|woven)\b"
-                   r"|\bcountry\s+of\s+origin\b|产地|哪里?(?:生产|制造|产)的|在哪(?:里|儿)?(?:生产|制造)", re.IGNORECASE),
+                   r"|\bcountry\s+of\s+origin\b|产地|哪里?(?:生产|制造|产)的|在哪(?:里|儿)?(?:生产|制造)|哪个?(?:国家|地方)(?:生产|制造|产)", re.IGNORECASE),
         re.compile(r"\b(?:made|manufactured|produced|crafted|woven|knitted|sourced|grown|assembled)\s+(?:in|by)\s+(?:the\s+)?[A-Z]"
                    r"|\b(?:country\s+of\s+)?origin\b|产自|产地|生产于|制造于|(?:在|于)[^，。]{1,8}(?:生产|制造)"),
     ),

@@ -188,7 +188,9 @@ def scopes(text: str) -> frozenset[str]:
 
 # A sentence that limits where something holds ("only for UK addresses", "outside the UK") speaks
 # to every other place too.
-_LIMITS = re.compile(r"\b(?:only|outside|except|excluding|not|cannot|no)\b|n['’]t\b|只|仅|以外|之外|不|无", re.IGNORECASE)
+# (In Chinese only a limit on where: "无需再支付" is none.)
+_LIMITS = re.compile(r"\b(?:only|outside|except|excluding|not|cannot|no)\b|n['’]t\b|只|仅|以外|之外|除了?"
+                     r"|(?:不|无法)(?:能|可以)?(?:配送|寄|送|发|运|提供|适用|支持|接受)", re.IGNORECASE)
 
 
 def fits_places(sentences: Sequence[str], asked: str) -> list[bool]:
@@ -211,6 +213,8 @@ def fits_places(sentences: Sequence[str], asked: str) -> list[bool]:
     >>> prairies, bc, canada = ("Manitoba and Alberta: 4 to 7 days.", "British Columbia: 5 to 8 days.", "Canada orders ship free.")
     >>> fits_places([prairies, bc, canada], "how long to Calgary?")
     [True, False, True]
+    >>> fits_places(["寄往爱尔兰的订单在结账时收取关税，收货时无需再支付。", "寄往美国的订单以未完税方式寄送。"], "寄美国要交关税吗")
+    [False, True]
     """
     wanted = scopes(asked)
     if not wanted:

@@ -105,11 +105,11 @@ def test_the_tier_that_holds_the_shoppers_spend_or_points(question: str, sentenc
 
 
 @pytest.mark.parametrize(("question", "expected"), [
-    ("fern member here. how many points will a £80 order get me?", "A £80 order earns 100 points at 1.25 points per £1."),
-    ("how many points do I get for £40?", "A £40 order earns 40 points at 1 points per £1."),
-    ("im a normal member, not fern or oak. how many points for £85?", "A £85 order earns 85 points at 1 points per £1."),
+    ("fern member here. how many points will a £80 order get me?", "An £80 order earns 100 points at 1.25 points per £1."),
+    ("how many points do I get for £40?", "A £40 order earns 40 points at 1 point per £1."),
+    ("im a normal member, not fern or oak. how many points for £85?", "An £85 order earns 85 points at 1 point per £1."),
     # what delivery cost earns nothing
-    ("Paid £67.80 for products, plus £3.95 delivery. how many points do I get?", "A £67.80 order earns 67 points at 1 points per £1."),
+    ("Paid £67.80 for products, plus £3.95 delivery. how many points do I get?", "A £67.80 order earns 67 points at 1 point per £1."),
 ])
 def test_an_order_earns_the_rate_of_the_tier_the_shopper_names(question: str, expected: str) -> None:
     assert said(question, RATES) == expected
@@ -184,6 +184,11 @@ def test_a_sum_outside_the_range_a_rule_states_is_a_no(question: str, expected: 
 def test_a_deadline_counts_from_the_day_the_shopper_got_the_order() -> None:
     assert said("got my order on 10 may, its a full price lamp. whats the last day i can send it back??", RETURNS) == (
         "With delivery on 10 May, the 30 days run until 9 June.")
+    # ... and says whether a day the shopper names is in time
+    assert said("my lamp came on 10 may, can i still send it back on the 2nd?", RETURNS) == (
+        "Yes: with delivery on 10 May, the 30 days run until 9 June.")
+    assert said("my lamp came on 10 may, can i still send it back on 12 june?", RETURNS) == (
+        "No: with delivery on 10 May, the 30 days run until 9 June.")
 
 
 FREE_ZH = "每笔扣除优惠码后金额达到£50或以上的订单，均可享受英国免费标准配送。"
@@ -212,6 +217,10 @@ POINTS_ZH = ["每100积分可兑换一张£5的奖励券。", "以100积分为�
     # the points an order earns, at the named tier's rate or the lowest; a deadline from a date
     ("我是普通会员 买了£64.80的东西 能拿多少分", TIERS_ZH, "£64.80的订单可获得64积分（每消费£1获得1积分）。"),
     ("我是Fern会员 这单80镑 能得几个积分", TIERS_ZH, "£80的订单可获得100积分（每消费£1获得1.25积分）。"),
+    # on what is paid after a code, where the pages say so
+    ("买了80镑东西 用码减了8镑 运费3.95 能拿多少积分", [*TIERS_ZH, "积分按使用优惠码后的实付金额计算。"],
+     "£80减去£8后为£72，可获得72积分（每消费£1获得1积分）。"),
+    ("买了80镑东西 用码减了8镑 能拿多少积分", TIERS_ZH, None),
     ("5月10号收到的 原价买的 最晚哪天要寄回", RETURNS_ZH, "5月10日送达，30天期限到6月9日。"),
     ("12月5号到的 打折买的 最晚哪天退", RETURNS_ZH, "12月5日送达，14天期限到12月19日。"),
     ("5月10号下的单 最晚哪天要寄回", RETURNS_ZH, None),  # counted from delivery
