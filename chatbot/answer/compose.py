@@ -15,6 +15,7 @@ from chatbot.answer.sums_zh import worked_sum_zh
 from chatbot.knowledge.embedding import Embedder, QueryEmbedder
 from chatbot.text.colloquial import with_formal_words
 from chatbot.text.measures import asked_measure, states_measure
+from chatbot.text.topics import focus_topics, says_topic
 from chatbot.text.places import fits_places, scopes
 from chatbot.text.words import chinese_clauses, content_words, has_han, passage_sentences, says_something
 from chatbot.values import Passage
@@ -442,6 +443,13 @@ def compose(
         if worked.rule not in best:
             best[-1:] = [worked.rule]
         return [f"{worked.text} [{found[worked.rule][0]}]", *cited(best)]
+    # a topic asked about ("can i give my points to my wife?"): the closest sentence that speaks of
+    # it takes the last place when none chosen does
+    topics = focus_topics(question)
+    if topics and best and not any(says_topic(found[i][2], topic) for i in best for topic in topics):
+        speaking = next((i for i in ranked if any(says_topic(found[i][2], topic) for topic in topics)), None)
+        if speaking is not None and speaking not in best:
+            best[-1] = speaking
     measure = asked_measure(question)
     # a measure of what is asked about: "how much off in Black Friday week?" is not answered by the
     # welcome code's "minimum spend of £20"

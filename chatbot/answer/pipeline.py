@@ -52,6 +52,7 @@ from chatbot.text.citations import cite_best_passage, map_citations, split_sente
 from chatbot.text.colloquial import with_formal_words
 from chatbot.text.places import with_regions
 from chatbot.text.questions import asked_part, split_questions
+from chatbot.text.topics import focus_topics, says_topic
 from chatbot.text.words import content_words, has_han, reply_language, says_something
 from chatbot.values import Answer, Passage
 
@@ -492,13 +493,19 @@ class Pipeline:
         """For a question that asks the last day from a date ("delivered on 10 Dec, when's the last
         day to return it?"), the passages and the other passages of their documents that name a
         date: a page's "delivered between 1 November and 24 December ... until 31 January" may set
-        the day, however far down the page it is."""
-        if not asks_deadline(question) or not isinstance(self.retriever, ScoringRetriever):
+        the day, however far down the page it is. Likewise for a question on a topic shops often
+        leave unsaid ("can i give my points to my wife?"), their passages that speak of it."""
+        topics = focus_topics(question)
+        if not (asks_deadline(question) or topics) or not isinstance(self.retriever, ScoringRetriever):
             return passages
+
+        def wanted(text: str) -> bool:
+            return asks_deadline(question) and names_date(text) or any(says_topic(text, topic) for topic in topics)
+
         shown = {passage.id for passage in passages}
-        dated = [passage for doc_id in dict.fromkeys(p.doc_id for p in passages) for passage in self.retriever.document_passages(doc_id)
-                 if passage.id not in shown and names_date(passage.text)]
-        return [*passages, *dated]
+        more = [passage for doc_id in dict.fromkeys(p.doc_id for p in passages) for passage in self.retriever.document_passages(doc_id)
+                if passage.id not in shown and wanted(passage.text)]
+        return [*passages, *more]
 
     def pages_languages(self) -> frozenset[str]:
         """The languages the knowledge base is written in (any, when the retriever does not say)."""

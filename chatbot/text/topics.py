@@ -122,3 +122,13 @@ def says_topic(text: str, topic: str) -> bool:
     False
     """
     return _TOPICS[topic][1].search(text) is not None
+
+
+def focus_topics(question: str) -> list[str]:
+    """The asked topics that are the question's point: a subscription is often only where the
+    question comes from ("what if they came from my subscription tho").
+
+    >>> focus_topics("can i give my points to my wife?"), focus_topics("what if it came from my subscription?")
+    (['points to another'], [])
+    """
+    return [topic for topic in asked_topics(question) if topic != "repeat order"]

@@ -284,3 +284,11 @@ def test_a_sentence_that_is_only_a_verdict_is_no_answer() -> None:
     # an FAQ's "不能。" answers the FAQ's own question, not the shopper's
     faq = Passage("faq#0", "faq", "FAQ", "不能。茶叶拆封后不支持 7 天无理由退货。", "faq.csv")
     assert [sentence for _, _, sentence in candidate_sentences([faq])] == ["茶叶拆封后不支持 7 天无理由退货。"]
+
+
+def test_a_topic_asked_about_gets_the_sentence_that_speaks_of_it() -> None:
+    # "give my points to my wife" shares "points" with every sentence; the one on transfers answers
+    points = Passage("points#0", "points", "Moss Points", "Every 100 points gives you a £5 voucher. Points earn on "
+                     "every order. Points expire after 12 months and cannot be transferred to another person.", "p.md")
+    answer = compose("can i give my points to my wife", [points], None, sentences=2)
+    assert any("transferred" in sentence for sentence in answer), answer
