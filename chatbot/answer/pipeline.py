@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 from chatbot.answer.compose import MEASURE_WORDS, asks_yes_or_no, compose
 from chatbot.answer.sums import asks_deadline, names_date
+from chatbot.answer.sums_zh import asks_deadline_zh, counts_days_zh
 from chatbot.answer.condense import Condenser, make_condenser, shopper_turns
 from chatbot.answer.evidence import Abstention
 from chatbot.answer.grounding import extract, ground
@@ -495,12 +496,15 @@ class Pipeline:
         date: a page's "delivered between 1 November and 24 December ... until 31 January" may set
         the day, however far down the page it is. Likewise for a question on a topic shops often
         leave unsaid ("can i give my points to my wife?"), their passages that speak of it."""
-        topics = focus_topics(question)
-        if not (asks_deadline(question) or topics) or not isinstance(self.retriever, ScoringRetriever):
+        # (a topic only where none of the passages speaks of it)
+        topics = [topic for topic in focus_topics(question) if not any(says_topic(passage.text, topic) for passage in passages)]
+        chinese = asks_deadline_zh(question)  # "5月20号签收的 最晚哪天退": the page's "送达后30天内" too
+        if not (asks_deadline(question) or chinese or topics) or not isinstance(self.retriever, ScoringRetriever):
             return passages
 
         def wanted(text: str) -> bool:
-            return asks_deadline(question) and names_date(text) or any(says_topic(text, topic) for topic in topics)
+            return (asks_deadline(question) and names_date(text) or chinese and counts_days_zh(text)
+                    or any(says_topic(text, topic) for topic in topics))
 
         shown = {passage.id for passage in passages}
         more = [passage for doc_id in dict.fromkeys(p.doc_id for p in passages) for passage in self.retriever.document_passages(doc_id)

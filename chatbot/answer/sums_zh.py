@@ -52,6 +52,9 @@ _DATE_ZH = re.compile(r"(?<!\d)(?P<month>1[0-2]|[1-9])\s*月\s*(?P<day>3[01]|[12
 _ASKS_DEADLINE = re.compile(r"最晚|最迟|截止|哪天|哪一天|几号|到什么时候|什么时候之前|什么时候前")
 _WITHIN_DAYS = re.compile(r"(?P<event>送达|收货|签收|到货|下单|购买)(?:之日)?后\s*(?P<days>\d+)\s*天内")
 _DELIVERED = re.compile(r"收到|送达|到货|签收|到的|寄到|送到")
+# "11月1日至12月24日期间送达的原价商品最晚可在次年1月31日退货"
+_WINDOW_ZH = re.compile(r"(?P<m1>1[0-2]|[1-9])月(?P<d1>3[01]|[12]\d|[1-9])日?(?:至|到|-|—|~)(?P<m2>1[0-2]|[1-9])月(?P<d2>3[01]|[12]\d|[1-9])日"
+                        r"[^。；]*?(?:最晚|截止|直到|可在)[^。；]*?(?:次年)?(?P<m3>1[0-2]|[1-9])月(?P<d3>3[01]|[12]\d|[1-9])日")
 _EXAMPLE = re.compile(r"所以如果|例如|比如|假如|举例")
 _SALE = re.compile(r"促销|打折|特价|折扣价|减价|清仓")
 # A range a rule holds in ("订单金额在£30至£1,000之间时"), asked whether ("25镑 可以用klarna分期吗")
@@ -190,15 +193,25 @@ def _deadline_sum(question: str, sentences: Sequence[str]) -> Sum | None:
     sentence that counts them from that event ("送达后30天内"), when it is about sale items just
     when the question is. No sum when a sentence names another date, which may set another rule
     ("11月1日至12月24日期间送达的……最晚可在次年1月31日退货"); a date in an example sets none."""
-    dates = list(_DATE_ZH.finditer(question))
-    if len(dates) != 1 or not _ASKS_DEADLINE.search(question):
+    if not asks_deadline_zh(question):
         return None
-    dated = [sentence for sentence in sentences if _DATE_ZH.search(_EXAMPLE.split(normalise(sentence), maxsplit=1)[0])]
-    if any(speaks_of(sentence, question) for sentence in dated):
+    found = _DATE_ZH.search(question)
+    if found is None:
         return None
     try:
-        start = date(2025, int(dates[0].group("month")), int(dates[0].group("day")))  # a year with 28 days in February
+        start = date(2025, int(found.group("month")), int(found.group("day")))  # a year with 28 days in February
     except ValueError:
+        return None
+    dated = [number for number, sentence in enumerate(sentences) if _DATE_ZH.search(_EXAMPLE.split(normalise(sentence), maxsplit=1)[0])]
+    windows = {number: window for number in dated if (window := _WINDOW_ZH.search(normalise(sentences[number])))}
+    for number, window in windows.items():  # "11月1日至12月24日期间送达的……最晚可在次年1月31日退货"
+        if bool(_SALE.search(sentences[number])) != bool(_SALE.search(question)):
+            continue
+        first, last, until = (_day_zh(window, n) for n in "123")
+        if first and last and until and first <= start <= last:
+            return Sum(f"{start.month}月{start.day}日送达，在{first.month}月{first.day}日至{last.month}月{last.day}日期间，"
+                       f"最晚可在{'次年' if until < start else ''}{until.month}月{until.day}日退货。", number)
+    if any(number not in windows and speaks_of(sentences[number], question) for number in dated):  # a rule by date of another kind
         return None
     for number, sentence in enumerate(sentences):
         rule = _WITHIN_DAYS.search(normalise(sentence))
@@ -210,8 +223,29 @@ def _deadline_sum(question: str, sentences: Sequence[str]) -> Sum | None:
         days = int(rule.group("days"))
         end = start + timedelta(days=days)
         event = "送达" if delivered else "下单"
-        return Sum(f"{start.month}月{start.day}日{event}，{days}天期限到{end.month}月{end.day}日。", number)
+        return Sum(f"{start.month}月{start.day}日{event}，{days}天期限到{end.month}月{end.day}日。", number, frozenset(windows))
     return None
+
+
+def asks_deadline_zh(question: str) -> bool:
+    """Whether a Chinese question asks the last day of a window from the one date it names.
+
+    >>> asks_deadline_zh("5月20号签收的 最晚哪天要寄回去退"), asks_deadline_zh("退货要多久")
+    (True, False)
+    """
+    return len(_DATE_ZH.findall(question)) == 1 and _ASKS_DEADLINE.search(question) is not None
+
+
+def counts_days_zh(text: str) -> bool:
+    """Whether a Chinese text counts days from an event ("送达后30天内") or names a date."""
+    return _WITHIN_DAYS.search(normalise(text)) is not None or _DATE_ZH.search(text) is not None
+
+
+def _day_zh(window: re.Match[str], n: str) -> date | None:
+    try:
+        return date(2025, int(window.group(f"m{n}")), int(window.group(f"d{n}")))
+    except ValueError:
+        return None
 
 
 def _range_sum(question: str, sentences: Sequence[str]) -> Sum | None:

@@ -225,7 +225,11 @@ POINTS_ZH = ["每100积分可兑换一张£5的奖励券。", "以100积分为�
     ("12月5号到的 打折买的 最晚哪天退", RETURNS_ZH, "12月5日送达，14天期限到12月19日。"),
     ("5月10号下的单 最晚哪天要寄回", RETURNS_ZH, None),  # counted from delivery
     ("5月10号收到的 原价买的 最晚哪天要寄回", [*RETURNS_ZH, "冬季促销通常在节礼日（12月26日）开始。"], "5月10日送达，30天期限到6月9日。"),
-    ("12月10号收到的 原价买的 最晚哪天要寄回", [*RETURNS_ZH, "11月1日至12月24日期间送达的原价商品最晚可在次年1月31日退货。"], None),
+    # a window that holds the date sets the day; one that does not is left out
+    ("12月10号收到的 原价买的 最晚哪天要寄回", [*RETURNS_ZH, "11月1日至12月24日期间送达的原价商品最晚可在次年1月31日退货。"],
+     "12月10日送达，在11月1日至12月24日期间，最晚可在次年1月31日退货。"),
+    ("5月20号签收的原价杯子 最晚哪天要寄回去退", [*RETURNS_ZH, "11月1日至12月24日期间送达的原价商品最晚可在次年1月31日退货。"],
+     "5月20日送达，30天期限到6月19日。"),
 ])
 def test_chinese_questions_get_their_sums_in_chinese(question: str, sentences: list[str], expected: str | None) -> None:
     found = worked_sum_zh(question, sentences)
