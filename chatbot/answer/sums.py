@@ -568,6 +568,7 @@ _CUT_OFF = re.compile(
     r"[^.;]{0,80}?\b(?:dispatched|shipped|ship|leave|leaves|go\s+out|sent|packed)\b[^.;]{0,40}?\bsame\s+(?:business\s+|working\s+)?day\b",
     re.IGNORECASE,
 )
+# the kinds a cut-off is stated for (not `_DELIVERY_KIND`'s: "will it go out the same day?" names none)
 _DELIVERY_KINDS = re.compile(r"\b(standard|express|next[- ]day|tracked|priority)\b", re.IGNORECASE)
 
 
