@@ -461,7 +461,7 @@ class Pipeline:
     def _composed(self, decision: Decision, started: float, timings: dict[str, float]) -> Answer:
         """The answer composed from the top passages' sentences closest to the question (with a
         follow-up, to its standalone query too), each cited; an escalation when they have none."""
-        shown = self._with_dated(decision.question, self._composable(decision))
+        shown = self._with_related(decision.question, self._composable(decision))
         context = "" if decision.query in ("", decision.question) else decision.query
         text = " ".join(compose(as_pages_say(decision.question), shown, self._sentence_embedder(decision.question),
                                 self.settings.compose_sentences, as_pages_say(context)))
@@ -490,15 +490,15 @@ class Pipeline:
         margin = self.settings.language_compose_margin if by_language else self.settings.compose_margin
         return [p for p in top if p.score >= best - margin]
 
-    def _with_dated(self, question: str, passages: list[Passage]) -> list[Passage]:
-        """For a question that asks the last day from a date ("delivered on 10 Dec, when's the last
-        day to return it?"), the passages and the other passages of their documents that name a
-        date: a page's "delivered between 1 November and 24 December ... until 31 January" may set
-        the day, however far down the page it is. Likewise for a question on a topic shops often
-        leave unsaid ("can i give my points to my wife?"), their passages that speak of it."""
-        # (a topic only where none of the passages speaks of it)
+    def _with_related(self, question: str, passages: list[Passage]) -> list[Passage]:
+        """The passages, and the other passages of their documents that a question needs beside
+        them: for the last day from a date ("delivered on 10 Dec, when's the last day to return
+        it?"), those that name a date (a page's "delivered between 1 November and 24 December ...
+        until 31 January" may set the day, however far down the page it is) or, in Chinese, count
+        days ("送达后30天内"); for a topic shops often leave unsaid ("can i give my points to my
+        wife?") that no passage speaks of, those that do."""
         topics = [topic for topic in focus_topics(question) if not any(says_topic(passage.text, topic) for passage in passages)]
-        chinese = asks_deadline_zh(question)  # "5月20号签收的 最晚哪天退": the page's "送达后30天内" too
+        chinese = asks_deadline_zh(question)
         if not (asks_deadline(question) or chinese or topics) or not isinstance(self.retriever, ScoringRetriever):
             return passages
 
@@ -573,7 +573,7 @@ class Pipeline:
             if found.escalate:
                 said.append(self._render("unanswered_part", reply_language(part), question=asked_part(part).rstrip("?! ")))
                 continue
-            passages = self._with_dated(found.question, self._composable(found))
+            passages = self._with_related(found.question, self._composable(found))
             context = "" if found.query in ("", found.question) else found.query
             count = min(PART_SENTENCES, self.settings.compose_sentences)
             # a yes/no part with one word of its own ("do i have to pay?") is about what came before it
