@@ -202,7 +202,7 @@ def _thing_words_zh(thing: str) -> list[str]:
     for piece in rjieba.cut(thing):
         if len(piece) > 1 and (has_han(piece) or piece.isascii() and piece.isalpha()) and piece not in CHINESE_STOPWORDS:
             words.append(piece)
-        elif len(piece) == 1 and has_han(piece) and piece not in CHINESE_STOPWORDS and words and thing.find(words[-1] + piece) >= 0:
+        elif len(piece) == 1 and has_han(piece) and piece not in CHINESE_STOPWORDS and words and words[-1] + piece in thing:
             words[-1] += piece
     return words
 
