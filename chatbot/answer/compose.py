@@ -15,8 +15,8 @@ from chatbot.answer.sums_zh import worked_sum_zh
 from chatbot.knowledge.embedding import Embedder, QueryEmbedder
 from chatbot.text.colloquial import with_formal_words
 from chatbot.text.measures import asked_measure, states_measure
-from chatbot.text.topics import focus_topics, says_topic
 from chatbot.text.places import fits_places, scopes
+from chatbot.text.topics import focus_topics, says_topic
 from chatbot.text.words import chinese_clauses, content_words, has_han, passage_sentences, says_something
 from chatbot.values import Passage
 
