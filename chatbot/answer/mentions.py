@@ -32,8 +32,9 @@ _THING = r"(?:the|your|ur|my|it|they|this|that|these|those|(?-i:[A-Z][A-Za-z'-]+
 _CHARGED = re.compile(_OPENING + r"(?:do|does|will|would)\s+(?:you|u|ya|it|they)\s+charge\s+(?:me\s+|us\s+)?(?:a\s+|an\s+|any\s+)?"
                       r"(?P<verb>[a-z][a-z-]+)", re.IGNORECASE)
 # "how many points do I get if I refer a friend?": a reward for an act the pages name if they reward it
-_REWARDED = re.compile(r"\b(?:get|earn|receive|win|bonus|rewards?|points|credit|discount|perks?)\b.*\bif\s+(?:i|we)\s+"
-                       r"(?P<verb>refer|recommend|introduce|nominate|review)\b",
+_REWARDED = re.compile(r"\b(?:get|earn|receive|win|bonus|rewards?|points|credit|discount|perks?)\b.*\b(?:if\s+(?:i|we)\s+"
+                       r"|for\s+(?:writing\s+|leaving\s+|posting\s+|doing\s+)?(?:a\s+|an\s+)?(?:product\s+)?)"
+                       r"(?P<verb>refer|recommend|introduce|nominate|review)(?:s|ing|ring)?\b",
                        re.IGNORECASE | re.DOTALL)
 # "how do I apply for a job at your warehouse?": what one applies for
 _APPLY = re.compile(_OPENING + r"(?:how\s+(?:do|can|could|would|should)\s+(?:i|we)|(?:can|could)\s+(?:i|we))\s+apply\s+(?:for|to)\s+"

@@ -82,6 +82,7 @@ def test_a_service_of_two_parts_must_be_written_as_the_pages_write_it() -> None:
     ("do you charge a surcharge for paying with Amex?", ["surcharge"]),  # a charge by its name
     ("do you charge for returns?", []),
     ("is there a points bonus if I refer a friend?", ["refer"]),
+    ("how many drops do i get for writing a product review?", ["review"]),  # a reward for an act, said with "for"
     ("can I pause my care plan over the winter?", ["pause"]),  # the verb alone, whatever is paused
     ("can i rent a bike for the weekend?", ["rent"]),
 ])
