@@ -5,7 +5,7 @@ shopper reads is one the store wrote."""
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
@@ -378,6 +378,23 @@ def _verdict_of_chosen(question: str, sentences: Sequence[str], best: list[int])
     return source, said
 
 
+def _with_one_that(best: list[int], ranked: Sequence[int], holds: Callable[[int], bool]) -> bool:
+    """Whether a chosen sentence holds, once the closest one that does (of `ranked`) has taken the
+    last place of `best` where none did; False when no sentence holds.
+
+    >>> best = [0, 1]
+    >>> _with_one_that(best, [0, 1, 2, 3], lambda i: i > 1), best
+    (True, [0, 2])
+    """
+    if any(holds(i) for i in best):
+        return True
+    holding = next((i for i in ranked if holds(i)), None)
+    if holding is None:
+        return False
+    best[-1] = holding
+    return True
+
+
 def compose(
     question: str, passages: Sequence[Passage], embedder: Embedder | None, sentences: int = 2, context: str = ""
 ) -> list[str]:
@@ -446,10 +463,8 @@ def compose(
     # a topic asked about ("can i give my points to my wife?"): the closest sentence that speaks of
     # it takes the last place when none chosen does
     topics = focus_topics(question)
-    if topics and best and not any(says_topic(found[i][2], topic) for i in best for topic in topics):
-        speaking = next((i for i in ranked if any(says_topic(found[i][2], topic) for topic in topics)), None)
-        if speaking is not None and speaking not in best:
-            best[-1] = speaking
+    if topics and best:
+        _with_one_that(best, ranked, lambda i: any(says_topic(found[i][2], topic) for topic in topics))
     measure = asked_measure(question)
     # a measure of what is asked about: "how much off in Black Friday week?" is not answered by the
     # welcome code's "minimum spend of £20"
@@ -458,13 +473,10 @@ def compose(
     def states(i: int) -> bool:
         return states_measure(found[i][2], measure) and bool(content_words(found[i][2]) & about)
 
-    if measure and best and not any(states(i) for i in best):
-        # "how heavy is the skillet?": the closest sentence that states a weight takes the last place,
-        # and without one the pages do not say
-        stating = next((i for i in ranked if states(i)), None)
-        if stating is None:
-            return []
-        best[-1] = stating
+    # "how heavy is the skillet?": the closest sentence that states a weight takes the last place,
+    # and without one the pages do not say
+    if measure and best and not _with_one_that(best, ranked, states):
+        return []
     chosen = cited(best)
     if not best or context:  # a follow-up lacks its subject
         return chosen

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 import threading
 from collections.abc import Iterable
-from functools import cache
+from functools import cache, cached_property
 from itertools import pairwise
 from typing import TYPE_CHECKING
 
@@ -15,7 +15,7 @@ from chatbot.text.care import asked_care, asked_care_zh
 from chatbot.text.colloquial import formal_words, with_formal_words
 from chatbot.text.places import scopes
 from chatbot.text.spelling import Spelling, is_english
-from chatbot.text.topics import asked_topics, says_topic
+from chatbot.text.topics import TOPICS, asked_topics, says_topic
 from chatbot.text.words import CHINESE_STOPWORDS, chinese_clauses, content_words, has_han, is_stopword, passage_sentences
 from chatbot.values import Passage
 
@@ -418,7 +418,12 @@ class Mentions:
         """The topics shops often leave unsaid (`chatbot.text.topics`) that the question asks about
         and no page speaks of: "can I give my points to a friend?" where no page says whether points
         pass to someone else."""
-        return [topic for topic in asked_topics(question) if not says_topic(self.text, topic)]
+        return [topic for topic in asked_topics(question) if topic not in self.spoken_topics]
+
+    @cached_property
+    def spoken_topics(self) -> frozenset[str]:
+        """The topics of `chatbot.text.topics` some page speaks of, read once."""
+        return frozenset(topic for topic in TOPICS if says_topic(self.text, topic))
 
     def unwritten_terms(self, question: str) -> list[str]:
         """The terms in capitals a question names ("OEKO-TEX", "NHS", "DHL") that the pages never

@@ -34,7 +34,7 @@ _MINIMUM = re.compile(rf"\bminimum\s+(?:spend|order|purchase|basket|order\s+valu
 _ASKS_WHETHER = re.compile(r"^\W*(?:(?:hi|hey|hello|ok|so|and)\W+)*(?:can|could|is|are|do|does|will|would|may)\b", re.IGNORECASE)
 # Words of the question that do not say what the range is for.
 _NOT_WHAT = content_words("order orders spend spent basket buy buying pay paying use using option cost costs price total")
-CODE = re.compile(r"(?<![A-Za-z0-9])[A-Z]{3,}\d{1,3}(?![A-Za-z0-9])")  # a promo code: WELCOME10, SPRING15
+_CODE = re.compile(r"(?<![A-Za-z0-9])[A-Z]{3,}\d{1,3}(?![A-Za-z0-9])")  # a promo code: WELCOME10, SPRING15
 
 # Free delivery from a threshold, the sum tied to the word free: "Standard UK delivery is free on orders
 # of £50 or more after discounts", "Free standard delivery applies to every order of £50 or more" (not
@@ -238,7 +238,17 @@ def _discount(question: str, sentences: Sequence[str]) -> float | None:
     stated = _PERCENT_OFF.search(question)
     if stated:
         return float(stated.group(1))
-    for code in CODE.findall(question):
+    return code_percent(question, sentences)
+
+
+def code_percent(question: str, sentences: Sequence[str]) -> float | None:
+    """The percentage off of a promo code the question names, as the first sentence that names it
+    states it ("WELCOME10 ... 10% off", "优惠码 WELCOME10 享受首单10%的折扣").
+
+    >>> code_percent("用WELCOME10打完折", ["订阅即可使用优惠码 WELCOME10 享受首单10%的折扣。"])
+    10.0
+    """
+    for code in _CODE.findall(question):
         for sentence in sentences:
             if code in sentence and (percent := _PERCENT_OFF.search(sentence)):
                 return float(percent.group(1))
@@ -489,6 +499,11 @@ def _judged(text: str, start: date, end: date, question: str) -> str:
     return f"{'Yes' if asked <= end else 'No'}: {text[0].lower()}{text[1:]}"
 
 
+def _said(day: date) -> str:
+    """"10 May": a day as the answers say it."""
+    return f"{day.day} {MONTHS[day.month - 1]}"
+
+
 def _day(found: re.Match[str]) -> date | None:
     """The date `_DATE` found, in a year with 28 days in February (the shopper's year is not known)."""
     written = (found.group("month") or found.group("month2"))[:3].lower()
@@ -534,8 +549,7 @@ def _deadline_sum(question: str, sentences: Sequence[str]) -> Sum | None:
             continue
         first, last, until = (_day(found) for found in _DATE.finditer(window.group(0)))
         if first and last and until and first <= start <= last:
-            return Sum(_judged(f"With delivery on {start.day} {MONTHS[start.month - 1]}, between {first.day} {MONTHS[first.month - 1]} and "
-                               f"{last.day} {MONTHS[last.month - 1]}, you have until {until.day} {MONTHS[until.month - 1]}.",
+            return Sum(_judged(f"With delivery on {_said(start)}, between {_said(first)} and {_said(last)}, you have until {_said(until)}.",
                                start, until, question), number)
     if any(number not in windows and speaks_of(sentences[number], question) for number in dated):  # a rule by date of another kind
         return None
@@ -552,8 +566,8 @@ def _deadline_sum(question: str, sentences: Sequence[str]) -> Sum | None:
         days = int(rule.group("days"))
         end = start + timedelta(days=days)
         event = "delivery" if delivered else "the order"
-        return Sum(_judged(f"With {event} on {start.day} {MONTHS[start.month - 1]}, the {days} days run until "
-                           f"{end.day} {MONTHS[end.month - 1]}.", start, end, question), number, frozenset(windows))
+        return Sum(_judged(f"With {event} on {_said(start)}, the {days} days run until {_said(end)}.", start, end, question),
+                   number, frozenset(windows))
     return None
 
 
@@ -568,6 +582,7 @@ _CUT_OFF = re.compile(
     r"[^.;]{0,80}?\b(?:dispatched|shipped|ship|leave|leaves|go\s+out|sent|packed)\b[^.;]{0,40}?\bsame\s+(?:business\s+|working\s+)?day\b",
     re.IGNORECASE,
 )
+_SAME_DAY_ASKED = re.compile(r"\b(?:that|the\s+same|same)\s+day\b|\btoday\b", re.IGNORECASE)
 # the kinds a cut-off is stated for (not `_DELIVERY_KIND`'s: "will it go out the same day?" names none)
 _DELIVERY_KINDS = re.compile(r"\b(standard|express|next[- ]day|tracked|priority)\b", re.IGNORECASE)
 
@@ -595,16 +610,17 @@ def _dispatch_sum(question: str, sentences: Sequence[str]) -> Sum | None:
     if len(times) != 1 or len(days) > 1 or not _ASKS_DISPATCH.search(question):
         return None
     asked_kinds = {_plain(kind) for kind in _DELIVERY_KINDS.findall(question)}
+    at = _minutes(times[0])
+    day = next((i for i, name in enumerate(_WEEKDAYS) if name[:3].lower() in days), None)
+    ordered = f"an order at {times[0].group(0).replace(' ', '')}" + (f" on {_WEEKDAYS[day]}" if day is not None else "")
     for number, sentence in enumerate(sentences):
         for rule in _CUT_OFF.finditer(sentence):
             kind = _plain(rule.group("kind") or "")
             if asked_kinds and kind not in asked_kinds or not asked_kinds and kind not in ("", "standard"):
                 continue
-            at, cut_off = _minutes(times[0]), _minutes(rule)
-            day = next((i for i, name in enumerate(_WEEKDAYS) if name[:3].lower() in days), None)
+            cut_off = _minutes(rule)
             in_time = at < cut_off if rule.group("how").lower() == "before" else at <= cut_off
-            ordered = f"an order at {times[0].group(0).replace(' ', '')}" + (f" on {_WEEKDAYS[day]}" if day is not None else "")
-            clock = rule.group(0)[rule.start("hour") - rule.start():rule.end("half") - rule.start()].replace(" ", "")
+            clock = sentence[rule.start("hour"):rule.end("half")].replace(" ", "")
             if day is not None and day >= 5:
                 said = f"{ordered} falls on a weekend, so it is dispatched the next business day, Monday."
             elif in_time:
@@ -616,6 +632,3 @@ def _dispatch_sum(question: str, sentences: Sequence[str]) -> Sum | None:
                 return Sum(f"{'Yes' if in_time and (day is None or day < 5) else 'No'}: {said}", number)
             return Sum(said[0].upper() + said[1:], number)
     return None
-
-
-_SAME_DAY_ASKED = re.compile(r"\b(?:that|the\s+same|same)\s+day\b|\btoday\b", re.IGNORECASE)

@@ -11,8 +11,8 @@ import re
 from collections.abc import Sequence
 from datetime import date, timedelta
 
-from chatbot.answer.sums import (CODE, MEMBERSHIP, THRESHOLD_WORDS, Sum, after_discount, against_threshold, points_worth,
-                                 price, speaks_of)
+from chatbot.answer.sums import (MEMBERSHIP, THRESHOLD_WORDS, Sum, after_discount, against_threshold, code_percent,
+                                 points_worth, price, speaks_of)
 from chatbot.text.facts import normalise
 from chatbot.text.places import scopes
 
@@ -99,8 +99,8 @@ def _free_delivery_sum(question: str, sentences: Sequence[str]) -> Sum | None:
     if _CONDITION_BEFORE.search(question[:money[0].start()]) or _CONDITION_AFTER.match(question, money[0].end()):
         return None
     currency, basket = money[0].group("cur"), float(money[0].group("amount").replace(",", ""))
-    cut = float((off[0].group("code") or off[0].group("less")).replace(",", "")) if off else 0.0
-    percent = (_percent(question) or _code_percent(question, sentences)) if not off else None
+    cut = _cut(off[0]) if off else 0.0
+    percent = (_percent(question) or code_percent(question, sentences)) if not off else None
     places = scopes(question)
     for number, sentence in enumerate(sentences):
         clauses = sentence.split("；") if len(_THRESHOLD.findall(sentence)) > 1 else [sentence]
@@ -120,13 +120,9 @@ def _free_delivery_sum(question: str, sentences: Sequence[str]) -> Sum | None:
     return None
 
 
-def _code_percent(question: str, sentences: Sequence[str]) -> float | None:
-    """The percentage off of a code the question names, as a page states it ("优惠码 WELCOME10 享受首单10%的折扣")."""
-    for code in CODE.findall(question):
-        for sentence in sentences:
-            if code in sentence and (found := re.search(r"(?<![\d.])(\d{1,2}(?:\.\d+)?)\s?%", sentence)):
-                return float(found.group(1))
-    return None
+def _cut(found: re.Match[str]) -> float:
+    """The fixed sum off that `_AMOUNT_OFF` found ("£5优惠码", "减了8镑")."""
+    return float((found.group("code") or found.group("less")).replace(",", ""))
 
 
 def _percent(question: str) -> float | None:
@@ -169,7 +165,7 @@ def _earned_sum(question: str, sentences: Sequence[str]) -> Sum | None:
     if off or percent is not None:  # "用码减了8镑": points on what is paid, where a page says so
         if not any(_EARNED_AFTER_CODES.search(sentence) for sentence in sentences):
             return None
-        cut = float((off[0].group("code") or off[0].group("less")).replace(",", "")) if off else 0.0
+        cut = _cut(off[0]) if off else 0.0
         less = price(currency, cut) if off else f"{percent:g}%"
         paid, amount = f"{price(currency, amount)}减去{less}后为", after_discount(amount, percent, cut)
     rates = [(float(found.group("rate")), number, {name.lower() for name in _TIER_NAME.findall(sentence[: found.start()])})

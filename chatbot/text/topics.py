@@ -100,6 +100,9 @@ _TOPICS = {
 }
 
 
+TOPICS = tuple(_TOPICS)  # their names
+
+
 def asked_topics(question: str) -> list[str]:
     """The topics of `_TOPICS` a question asks about.
 
