@@ -98,7 +98,7 @@ class Settings:
     answer_style: str = "extractive"
     compose_passages: int = 3
     compose_margin: float = 0.15  # a passage scoring this much below the best is not composed from
-    compose_sentences: int = 3
+    compose_sentences: int = 4
 
     # Generation: "transformers" runs `model` in this process; "openai" asks an OpenAI-compatible
     # endpoint (`openai_base_url`, e.g. vLLM, TGI, llama.cpp server, `python -m chatbot
