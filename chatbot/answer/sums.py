@@ -396,12 +396,23 @@ def _article(amount: float) -> str:
 def _earned_sum(question: str, context: str, sentences: Sequence[str]) -> Sum | None:
     """"how many points will a £200 order get me? I'm Oak": the order's sum at the rate of the tier
     the question names (a capitalised name in the rule's sentence), or the lowest rate when it
-    names none; with the points' worth when a sentence states it and the question asks."""
+    names none; with the points' worth when a sentence states it and the question asks. A
+    percentage off counts when a page says points are earned after it.
+
+    >>> rules = ["Fern members earn 1.25 points per £1.", "Points are calculated on the amount you pay after any promo code."]
+    >>> _earned_sum("I'm Fern. how many points for an £80 pan with a 10% off code?", "", rules).text
+    '£80 with 10% off comes to £72, which earns 90 points at 1.25 points per £1.'
+    >>> _earned_sum("how many points for an £80 pan with a 10% off code?", "", rules[:1]) is None
+    True
+    """
     # "£67.80 for products, plus £3.95 delivery": what delivery cost earns nothing
     money = [found for found in _money(question) if not _DELIVERY_COST.match(question, found[2])]
     if len(money) != 1 or not _ASKS_EARNED.search(question):
         return None
     currency, spent, _ = money[0]
+    percent = _discount(question, sentences)  # "with a 10% off code": points on what is paid, where a page says so
+    if percent is not None and not any(_AFTER_DISCOUNTS.search(sentence) and "point" in sentence.lower() for sentence in sentences):
+        return None
     asked_text = f"{context} {question}"
     # "a normal member, not fern or oak"
     denied = {word.lower() for span in _DENIED_NAME.findall(asked_text) for word in span.split()}
@@ -425,8 +436,11 @@ def _earned_sum(question: str, context: str, sentences: Sequence[str]) -> Sum | 
         rate, number, _ = named[0]
     else:
         rate, number, _ = min(rates)
-    earned = math.floor(spent * rate)
-    said = (f"{_article(spent)} {price(currency, spent)} order earns {earned} point{'s' if earned != 1 else ''} at {rate:g} "
+    paid = spent if percent is None else after_discount(spent, percent, 0.0)
+    earned = math.floor(paid * rate)
+    order = f"{_article(spent)} {price(currency, spent)} order" if percent is None else \
+        f"{price(currency, spent)} with {percent:g}% off comes to {price(currency, paid)}, which"
+    said = (f"{order} earns {earned} point{'s' if earned != 1 else ''} at {rate:g} "
             f"point{'s' if rate != 1 else ''} per {currency}1.")
     if _ASKS_VALUE.search(re.sub(r"\bget\b", "", question)):  # "... and what voucher would it get me?"
         worth = _points_sum(f"{earned} points worth", "", sentences)
@@ -465,20 +479,40 @@ def asks_deadline(question: str) -> bool:
     >>> asks_deadline("delivered on 10 dec, when's the last day i can return it"), asks_deadline("when is the sale?")
     (True, False)
     """
-    dates = list(_DATE.finditer(question))
-    # a second date is the day asked about: "came on 5 jan, can I still return it on 25 jan?"
-    return (len(dates) == 1 or len(dates) == 2 and _ON.search(question[dates[0].end():dates[1].start()]) is not None) \
+    dates = _dates(question)
+    # a second date is the day asked about ("came on 5 jan, can I still return it on 25 jan?") or
+    # the delivery after the order ("ordered on 1 June but it turned up on 5 June")
+    return (len(dates) == 1 or len(dates) == 2 and (_asks_day(question, dates) or dates[1][1] == "delivery")) \
         and _ASKS_DEADLINE.search(question) is not None
+
+
+def _dates(question: str) -> list[tuple[re.Match[str], str]]:
+    """The dates a question names, each with the event the words before it name: "delivery"
+    ("turned up on 5 June"), "order" ("ordered on 1 June") or ""."""
+    found, start = [], 0
+    for date_found in _DATE.finditer(question):
+        before = question[start:date_found.start()]
+        event = "delivery" if _DELIVERED.search(before) else "order" if _ORDERED.search(before) else ""
+        found.append((date_found, event))
+        start = date_found.end()
+    return found
+
+
+def _asks_day(question: str, dates: list[tuple[re.Match[str], str]]) -> bool:
+    """Whether the second of two dates is the day asked about ("... return it on 25 jan?")."""
+    return not dates[1][1] and _ON.search(question[dates[0][0].end():dates[1][0].start()]) is not None
 
 
 def _asked_day(question: str, start: date) -> date | None:
     """The day a deadline question asks about after its first date `start` ("... on 25 Jan",
     "... on the 25th"), in the year after when it falls before `start`; None when it names none."""
-    dates = list(_DATE.finditer(question))
+    dates = _dates(question)
     if len(dates) > 1:
-        asked = _day(dates[1])
+        if not _asks_day(question, dates):
+            return None
+        asked = _day(dates[1][0])
     else:
-        found = _DAY_ONLY.search(question, dates[0].end()) if dates else None
+        found = _DAY_ONLY.search(question, dates[0][0].end()) if dates else None
         if found is None:
             return None
         day = int(found.group("day"))
@@ -535,10 +569,15 @@ def _deadline_sum(question: str, sentences: Sequence[str]) -> Sum | None:
     'No: with delivery on 5 January, the 14 days run until 19 January.'
     >>> _deadline_sum("delivered 20 dec, can i still return it on 10 jan?", ["Returns within 30 days of delivery."]).text
     'Yes: with delivery on 20 December, the 30 days run until 19 January.'
+    >>> _deadline_sum("ordered on 1 June but it only turned up on 5 June. last day to send it back?", ["Returns within 30 days of delivery."]).text
+    'With delivery on 5 June, the 30 days run until 5 July.'
     """
     if not asks_deadline(question):
         return None
-    start = _day(next(_DATE.finditer(question)))
+    dates = _dates(question)
+    # the day the rule counts from: the delivery's when the question names the order's too
+    delivery = next((_day(found) for found, event in dates if event == "delivery"), None) if len(dates) > 1 else None
+    start = delivery or _day(dates[0][0])
     if start is None:
         return None
     asked = content_words(question)
@@ -558,7 +597,7 @@ def _deadline_sum(question: str, sentences: Sequence[str]) -> Sum | None:
         if rule is None:
             continue
         delivered = rule.group("event").lower() in ("delivery", "receiving", "receipt")
-        if not (_DELIVERED if delivered else _ORDERED).search(question):
+        if not (_DELIVERED if delivered else _ORDERED).search(question) or delivery and not delivered:
             continue
         # "Sale items ... within 14 days" answers for a sale item only, and a sale item only by such a rule
         if ("sale" in content_words(sentence)) != ("sale" in asked):
