@@ -100,8 +100,10 @@ _WORD = re.compile(r"[A-Za-z][A-Za-z'’-]*[A-Za-z]")
 _OWNER = re.compile(r"(?<=s)['’](?!\w)")  # "customers' data", "kids' bedding": whose, not one thing with what follows
 # Where a message's questions begin: "where is the linen from, is it european flax?" asks the second too.
 _CLAUSE = re.compile(r"(?<=[?.!,;])\s+|\s+[-–—]\s+")
-_WITH = re.compile(r"(?<!\w)w/(?!o\b)", re.IGNORECASE)
+_WITH = re.compile(r"(?<!\w)w/(?!o\b)|(?<=\s)w(?=\s+[a-z])", re.IGNORECASE)  # "w/ paypal", "w affirm"
 _SLASH = re.compile(r"\s+/\s+|(?<=\w\w)/(?=\w)")  # "plastic free / recyclable": either asked (not "w/ paypal")
+# "do I get the delivery money back?": a refund asked about, not a thing the shop has
+_GOT_BACK = re.compile(r"\b(?:do|can|will|would|could|shall)\s+(?:i|we)\s+get\b[^?.!]*\bmoney\s+back\b", re.IGNORECASE)
 _MAY_I = re.compile(r"\bis\s+it\s+(?:possible|ok|okay|allowed)\b", re.IGNORECASE)
 # "is it normal for new towels to shed fluff?": whether something is as it should be, not whether the shop has it.
 _JUDGING = re.compile(r"^\W*(?:is|are)\s+(?:it|this|that)\s+(?:normal|usual|common|expected|true)\b",
@@ -264,6 +266,8 @@ def asked_pairs(question: str) -> list[tuple[str, str]]:
     ([('Subscribe', 'Save')], [('Apple', 'Pay')])
     >>> asked_pairs("can i pay for my autoship w/ paypal?"), asked_pairs("is there a Maple & Moss app?")
     ([], [('Maple', 'Moss'), ('Moss', 'app')])
+    >>> asked_pairs("can i pay the rest w affirm?"), asked_pairs("do I get the delivery money back?")
+    ([], [])
     >>> asked_pairs("do you sell customers' personal data?")
     [('personal', 'data')]
     """
@@ -282,7 +286,7 @@ def _asked_spans(question: str) -> list[list[str]]:
     spans = []
     for clause in _CLAUSE.split(_SLASH.sub(" or ", question)):
         found = next((match for pattern in _ASKING if (match := pattern.match(clause))), None)
-        if found is not None and not _JUDGING.match(clause):
+        if found is not None and not _JUDGING.match(clause) and not _GOT_BACK.search(clause):
             asked = _ASKED_ENDS.split(found.group("asked"), maxsplit=1)[0]
             asked = _WITH.sub(" with ", asked)  # "my autoship w/ paypal": two things, not one
             found_words = list(_WORD.finditer(asked))
