@@ -292,3 +292,12 @@ def test_a_topic_asked_about_gets_the_sentence_that_speaks_of_it() -> None:
                      "every order. Points expire after 12 months and cannot be transferred to another person.", "p.md")
     answer = compose("can i give my points to my wife", [points], None, sentences=2)
     assert any("transferred" in sentence for sentence in answer), answer
+
+
+def test_a_general_rule_for_the_place_does_not_undo_the_no_for_the_thing_asked_about() -> None:
+    everywhere = Passage("a", "international", "International delivery", "We deliver to Ireland, the rest of the EU and "
+                         "Norway. Delivery to other EU countries costs £9.95, free on orders over £150.", "a.md")
+    bulky = Passage("b", "shipping", "Bulky items", "Bulky items over 20 kg, such as rugs and bed frames, can only be "
+                    "delivered within the UK and Ireland.", "b.md")
+    answer = compose("can I order a bed frame to Spain (an EU country in Europe)?", [everywhere, bulky], None, sentences=3)
+    assert answer[0] == "No: Bulky items over 20 kg, such as rugs and bed frames, can only be delivered within the UK and Ireland. [2]"
