@@ -50,16 +50,22 @@ def _stemmer() -> Any:
     return Stemmer.Stemmer("english")
 
 
+# Stems the stemmer leaves apart for words of one meaning: "delivery" and "deliver", "paid" and "pay"
+_SAME_STEM = {"deliveri": "deliv", "shipment": "ship", "paid": "pay", "payment": "pay"}
+
+
 @lru_cache(maxsize=4096)
 def content_words(text: str) -> frozenset[str]:
     """A text's stemmed words, without stopwords or citation markers; numbers in one spelling.
 
     >>> sorted(content_words("Refunds are returned within thirty days [1]."))
     ['30', 'day', 'refund', 'return', 'within']
+    >>> content_words("do you deliver on saturdays") == content_words("Saturday delivery")
+    True
     """
     text = normalise(strip_markers(text)).lower()
     words = [w for w in _CONTENT.findall(text) if w not in _STOPWORDS]
-    return frozenset(_stemmer().stemWords(words)) | chinese_words(text)
+    return frozenset(_SAME_STEM.get(stem, stem) for stem in _stemmer().stemWords(words)) | chinese_words(text)
 
 
 def has_han(text: str) -> bool:
