@@ -26,6 +26,8 @@ WORD_WEIGHT = 0.05
 # The sentence after the best one in its passage adds this much: a page says a thing, then its
 # condition or next step ("Parcels count as lost when ... If this happens, contact us ...").
 FOLLOWING_WEIGHT = 0.1
+# Sentences beyond this many add detail to what the first ones say, not the rule for another place.
+CORE_SENTENCES = 3
 # A sentence that repeats a chosen one (an FAQ's answer beside its page's) may add this many words
 # and still say nothing new.
 NEW_WORDS = 5
@@ -382,6 +384,21 @@ def _verdict_of_chosen(question: str, sentences: Sequence[str], best: list[int])
     return source, said
 
 
+def _elsewhere(sentence: str, chosen: Sequence[str], asked: frozenset[str]) -> bool:
+    """Whether a sentence speaks only of places that neither the question nor the sentences chosen
+    before it speak of: after "Standard UK delivery is free over £50", for a question that names no
+    place, the international price list answers for elsewhere.
+
+    >>> _elsewhere("Ireland £6.95; the US £19.95.", ["Standard UK delivery is free over £50."], frozenset())
+    True
+    >>> _elsewhere("Ireland £6.95; the US £19.95.", ["Standard UK delivery is free over £50."], frozenset({"us"}))
+    False
+    """
+    said = scopes(sentence)
+    before = frozenset().union(*(scopes(s) for s in chosen))
+    return bool(said and before and not asked) and not said & before
+
+
 def _with_one_that(best: list[int], ranked: Sequence[int], holds: Callable[[int], bool]) -> bool:
     """Whether a chosen sentence holds, once the closest one that does (of `ranked`) has taken the
     last place of `best` where none did; False when no sentence holds.
@@ -452,7 +469,8 @@ def compose(
     for i in [*firsts, *ranked]:
         if len(best) == sentences:
             break
-        if i not in best and not any(found[i][0] != found[j][0] and says_again(found[i][2], found[j][2]) for j in best):
+        if i not in best and not any(found[i][0] != found[j][0] and says_again(found[i][2], found[j][2]) for j in best) \
+                and not (len(best) >= CORE_SENTENCES and _elsewhere(found[i][2], [found[j][2] for j in best], places)):
             best.append(i)
 
     def cited(chosen: list[int]) -> list[str]:  # in the passages' order, each with its passage's marker

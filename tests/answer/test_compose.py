@@ -301,3 +301,13 @@ def test_a_general_rule_for_the_place_does_not_undo_the_no_for_the_thing_asked_a
                     "delivered within the UK and Ireland.", "b.md")
     answer = compose("can I order a bed frame to Spain (an EU country in Europe)?", [everywhere, bulky], None, sentences=3)
     assert answer[0] == "No: Bulky items over 20 kg, such as rugs and bed frames, can only be delivered within the UK and Ireland. [2]"
+
+
+def test_a_sentence_beyond_the_first_three_is_not_the_rule_for_places_nobody_asked_about() -> None:
+    uk = Passage("s", "shipping", "Shipping", "Standard UK delivery is free on orders of £50 or more. Below £50, "
+                 "standard UK delivery costs £3.95. Next-day delivery costs £6.95.", "s.md")
+    abroad = Passage("i", "international", "International delivery", "International delivery prices are: Ireland "
+                     "£6.95, free on orders over £100; the United States £19.95; Australia £24.95.", "i.md")
+    answer = compose("how much is delivery?", [uk, abroad], None, sentences=4)
+    assert len(answer) == 3 and not any("Ireland" in sentence for sentence in answer)
+    assert any("Ireland" in sentence for sentence in compose("how much is delivery to Ireland?", [uk, abroad], None, sentences=4))
