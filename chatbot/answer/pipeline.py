@@ -11,8 +11,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from chatbot.answer.compose import MEASURE_WORDS, asks_yes_or_no, compose
-from chatbot.answer.sums import asks_deadline, names_date
-from chatbot.answer.sums_zh import asks_deadline_zh, counts_days_zh
+from chatbot.answer.sums import asks_deadline, asks_points_after_discount, earns_after_discount, names_date
+from chatbot.answer.sums_zh import asks_deadline_zh, asks_points_after_discount_zh, counts_days_zh, earns_after_discount_zh
 from chatbot.answer.condense import Condenser, make_condenser, shopper_turns
 from chatbot.answer.evidence import Abstention
 from chatbot.answer.grounding import extract, ground
@@ -496,15 +496,19 @@ class Pipeline:
         it?"), those that name a date (a page's "delivered between 1 November and 24 December ...
         until 31 January" may set the day, however far down the page it is) or, in Chinese, count
         days ("送达后30天内"); for a topic shops often leave unsaid ("can i give my points to my
-        wife?") that no passage speaks of, those that do."""
+        wife?") that no passage speaks of, those that do; for the points an order earns after a
+        code, those that say whether points count what is paid after it."""
         topics = [topic for topic in focus_topics(question) if not any(says_topic(passage.text, topic) for passage in passages)]
         chinese = asks_deadline_zh(question)
-        if not (asks_deadline(question) or chinese or topics) or not isinstance(self.retriever, ScoringRetriever):
+        points = ((asks_points_after_discount(question) or asks_points_after_discount_zh(question))
+                  and not any(earns_after_discount(p.text) or earns_after_discount_zh(p.text) for p in passages))
+        if not (asks_deadline(question) or chinese or topics or points) or not isinstance(self.retriever, ScoringRetriever):
             return passages
 
         def wanted(text: str) -> bool:
             return (asks_deadline(question) and names_date(text) or chinese and counts_days_zh(text)
-                    or any(says_topic(text, topic) for topic in topics))
+                    or any(says_topic(text, topic) for topic in topics)
+                    or points and (earns_after_discount(text) or earns_after_discount_zh(text)))
 
         shown = {passage.id for passage in passages}
         more = [passage for doc_id in dict.fromkeys(p.doc_id for p in passages) for passage in self.retriever.document_passages(doc_id)

@@ -468,6 +468,23 @@ def speaks_of(sentence: str, question: str) -> bool:
     return any(not word.isdigit() and word not in _DATE_WORDS for word in content_words(sentence) & content_words(question))
 
 
+def asks_points_after_discount(question: str) -> bool:
+    """Whether the question asks the points an order earns after a percentage off or a code.
+
+    >>> asks_points_after_discount("how many points for an £80 pan with a 10% off code?")
+    True
+    >>> asks_points_after_discount("how many points for an £80 pan?")
+    False
+    """
+    return (_ASKS_EARNED.search(question) is not None and bool(_money(question))
+            and (_PERCENT_OFF.search(question) is not None or _CODE.search(question) is not None))
+
+
+def earns_after_discount(text: str) -> bool:
+    """Whether a text says points are counted on what is paid after a promo code."""
+    return _AFTER_DISCOUNTS.search(text) is not None and "point" in text.lower()
+
+
 def names_date(text: str) -> bool:
     """Whether a text names a day of a month ("31 January", "Dec 24")."""
     return _DATE.search(text) is not None

@@ -232,6 +232,22 @@ def asks_deadline_zh(question: str) -> bool:
     return len(_DATE_ZH.findall(question)) == 1 and _ASKS_DEADLINE.search(question) is not None
 
 
+def asks_points_after_discount_zh(question: str) -> bool:
+    """Whether a Chinese question asks the points an order earns after a code or a percentage off.
+
+    >>> asks_points_after_discount_zh("原价80镑 用了个减10镑的优惠码 能拿多少积分"), asks_points_after_discount_zh("80镑能拿多少积分")
+    (True, False)
+    """
+    asked = normalise(question)
+    return (_ASKS_EARNED.search(asked) is not None and _SPENT.search(asked) is not None
+            and (_AMOUNT_OFF.search(asked) is not None or _percent(asked) is not None))
+
+
+def earns_after_discount_zh(text: str) -> bool:
+    """Whether a Chinese text says points are counted on what is paid after a code ("积分按使用优惠码后的实付金额计算")."""
+    return _EARNED_AFTER_CODES.search(text) is not None
+
+
 def counts_days_zh(text: str) -> bool:
     """Whether a Chinese text counts days from an event ("送达后30天内") or names a date."""
     return _WITHIN_DAYS.search(normalise(text)) is not None or _DATE_ZH.search(text) is not None

@@ -248,3 +248,10 @@ def test_a_window_further_down_the_page_sets_the_last_day(composing) -> None:
     may = composing.answer("my order came on 10 May, what's the last day I can send it back?")
     assert may.text.startswith("With delivery on 10 May, the 30 days run until 9 June.")
     assert "24 December" not in may.text
+
+
+@pytest.mark.real
+def test_points_after_a_code_come_from_the_page_that_says_so(composing) -> None:
+    # the tiers' rates and "calculated on the amount you pay after any promo code" are passages apart
+    answer = composing.answer("I'm an Oak member: how many points will a £60 order with a 10% off code earn me?")
+    assert answer.text.startswith("£60 with 10% off comes to £54, which earns 81 points at 1.5 points per £1.")
