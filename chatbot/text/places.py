@@ -111,7 +111,7 @@ _SCOPE_NAMES = {
     "us": "US, USA, United States, America, New York, California, Texas, Florida, Ohio, Chicago, 美国",
     "canada": "Canada, Toronto, Vancouver, Montreal, 加拿大",
     "australia": "Australia, Sydney, Melbourne, 澳大利亚, 澳洲",
-    "new zealand": "New Zealand, Auckland, 新西兰",
+    "new zealand": "New Zealand, NZ, Auckland, 新西兰",
     "mexico": "Mexico, 墨西哥",
     "russia": "Russia, Moscow, 俄罗斯",
 }
@@ -142,6 +142,7 @@ _PARTS = {
         "northern territory": "Northern Territory, Darwin",
     },
 }
+_WORDS_TOO = frozenset({"us"})  # a place's name in capitals that in lower case is a word
 _PART_OF = {part: country for country, parts in _PARTS.items() for part in parts}
 _REGION_SCOPES = {"an EU country in Europe": "eu", "a country in Asia": "asia", "a country in the Middle East": "middle east",
                   "a country in Africa": "africa", "a country in South America": "south america",
@@ -160,10 +161,10 @@ def _scopes() -> tuple[re.Pattern[str], dict[str, frozenset[str]]]:
     for scope, names in named.items():
         outer = _INSIDE.get(scope, _PART_OF.get(scope, scope))
         for name in names:
-            scopes_of.setdefault(name if name.isupper() else name.lower(), set()).update({scope, outer})
+            scopes_of.setdefault(name if name.lower() in _WORDS_TOO else name.lower(), set()).update({scope, outer})
     ordered = sorted(scopes_of, key=len, reverse=True)
-    # Names as written for acronyms, in any case otherwise; Chinese unbounded.
-    alternatives = [re.escape(n) if n.isupper() else f"(?i:{re.escape(n)})" for n in ordered]
+    # Names in any case ("uk", "eu"), but "US" as written, since "us" is a word; Chinese unbounded.
+    alternatives = [re.escape(n) if n.lower() in _WORDS_TOO else f"(?i:{re.escape(n)})" for n in ordered]
     pattern = re.compile(r"(?<![\w-])(?:" + "|".join(alternatives) + r")(?![\w-])|" + "|".join(re.escape(n) for n in ordered if re.search(r"[\u4e00-\u9fff]", n)))
     return pattern, {name: frozenset(scopes) for name, scopes in scopes_of.items()}
 
@@ -177,6 +178,8 @@ def scopes(text: str) -> frozenset[str]:
     (['northern ireland', 'uk'], [])
     >>> sorted(scopes("寄到德国要多久")), sorted(scopes("other EU countries £9.95; the United States £19.95"))
     (['eu'], ['eu', 'us'])
+    >>> sorted(scopes("my rights under uk law")), sorted(scopes("tell us"))
+    (['uk'], [])
     """
     pattern, scopes_of = _scopes()
     found: set[str] = set()
