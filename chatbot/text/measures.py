@@ -1,4 +1,4 @@
-"""Questions that ask for a measure (a weight, a size, a year, a temperature, a price), for who is behind
+"""Questions that ask for a measure (a weight, a size, a year, a temperature, a colour, a price), for who is behind
 the shop, where its products are made or its registration number, and whether a sentence states one:
 "how heavy is the skillet?" is not answered by a sentence about seasoning cast iron, however close its
 words."""
@@ -100,6 +100,15 @@ _MEASURES = {
                    r"|\border\s+by\s+(?:when|what\s+date)\b", re.IGNORECASE),
         re.compile(rf"\b{MONTH}\b", re.IGNORECASE),
     ),
+    # the colours a product comes in: pages that say so name them ("in sage, oat and charcoal")
+    "colour": (
+        re.compile(r"\b(?:what|which)\s+(?:other\s+)?colou?rs?\b|\bcolou?r\s+(?:options|choices)\b"
+                   r"|\b(?:come|comes|available|have\s+(?:it|this|them|these))\s+in\s+(?:any\s+)?(?:other|different|more)\s+colou?rs?\b"
+                   r"|什么颜色|哪些颜色|几种颜色|有(?:几|哪)种颜色|有(?:没有)?(?:别的|其他)颜色", re.IGNORECASE),
+        re.compile(r"\b(?:black|white|gr[ae]y|navy|blue|green|red|pink|yellow|orange|purple|brown|beige|cream|ivory|charcoal"
+                   r"|sage|teal|olive|oat|oatmeal|ochre|terracotta|rust|mustard|lilac|burgundy|sand|stone|natural)\b"
+                   r"|[黑白灰蓝绿红粉黄橙紫棕米]色|藏青|卡其", re.IGNORECASE),
+    ),
     "price": (
         re.compile(r"\bhow\s+much\b(?!\s+(?:time|longer|later|sooner|earlier)\b)|多少钱|费用是多少|运费多少"
                    # "is there a fee for paying with PayPal?" (not "does it cost extra?", which "the same as a
@@ -124,7 +133,7 @@ _NO_LIMIT = re.compile(r"\bas\s+many\b|\bunlimited\b|\bno\s+(?:limit|maximum)\b|
 
 
 def asked_measure(question: str) -> str:
-    """The kind of measure `question` asks for ("weight", "size", "year", "founder", "temperature", "origin", "registration", "price",
+    """The kind of measure `question` asks for ("weight", "size", "year", "founder", "temperature", "origin", "registration", "colour", "price",
     or "count:" and the stem of what "how many" counts), "" if none.
 
     >>> asked_measure("How heavy is your 28cm skillet?"), asked_measure("what are the dimensions of the rug")
@@ -153,6 +162,8 @@ def asked_measure(question: str) -> str:
     ('date:end', 'electrics', 'thread count')
     >>> asked_measure("what's the last day I can order for delivery before christmas?"), asked_measure("what's the last day I can return it?")
     ('date', '')
+    >>> asked_measure("what colours does the duvet cover come in?"), asked_measure("can I exchange it for another colour?")
+    ('colour', '')
     """
     kind = next((kind for kind, (asks, _) in _MEASURES.items() if asks.search(question)), "")
     counted = _HOW_MANY.search(question)

@@ -204,6 +204,10 @@ def test_a_measure_asked_for_is_stated_or_the_pages_do_not_answer(embedder: ToyE
     assert compose("how much is UK delivery?", [RETURNS, DELIVERY], embedder, sentences=1) == [
         "Standard UK delivery costs £3.95. [2]"]
     assert compose("how much does it cost to wash cast iron?", [CARE], embedder, sentences=2) == []
+    assert compose("what colours does the cast iron pan come in?", [CARE], embedder, sentences=2) == []
+    sage = Passage("c", "colours", "Colours", "The cast iron pan comes in sage and charcoal.", "c.md")
+    assert "The cast iron pan comes in sage and charcoal. [2]" in compose("what colours does the cast iron pan come in?",
+                                                                          [CARE, sage], embedder, sentences=2)
 
 
 @pytest.mark.real
