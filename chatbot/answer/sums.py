@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 
 from chatbot.text.facts import MONTHS
@@ -55,6 +55,7 @@ MEMBERSHIP = re.compile(r"\bmember(?:ship)?s?\b|\btier\b|会员|等级", re.IGNO
 _SAYS_WHO = re.compile(r"\b(?:i['’]?m|i\s+am|as)\s+(?:an?\s+)?(?-i:[A-Z][a-z]+)\b(?!\s+(?:time|here))", re.IGNORECASE)
 _AFTER_DISCOUNTS = re.compile(r"\bafter\s+(?:any\s+|your\s+|the\s+)?(?:discounts?|promo(?:tion)?s?|codes?|(?:discount|promo)\s+codes?)|\b(?:discounts?|codes?)\s+(?:are|is)\s+taken\s+off",
                               re.IGNORECASE)
+_ASKS_TO_PAY = re.compile(r"\bpay\s+(?:for\s+)?(?:the\s+)?(?:delivery|shipping|postage)\b", re.IGNORECASE)
 _ASKS_FREE_DELIVERY = re.compile(
     r"\bfree\s+(?:standard\s+)?(?:delivery|shipping|postage|p\s?&\s?p)\b|\b(?:delivery|shipping|postage)\b[^.?!]*\bfree\b|\bqualify\b|\bpay\s+(?:for\s+)?(?:delivery|shipping|postage)\b",
     re.IGNORECASE,
@@ -295,7 +296,12 @@ def _free_delivery_sum(question: str, sentences: Sequence[str]) -> Sum | None:
         total = after_discount(basket, discount, off[0][1] if off else 0.0)
         enough = total > threshold if (how or "").lower() == "over" and not more else total >= threshold
         # in the page's sign: CA$ for the shopper's $
-        return against_threshold(THRESHOLD_WORDS["en"], sign, basket, discount, off[0][1] if off else 0.0, threshold, enough, number)
+        found = against_threshold(THRESHOLD_WORDS["en"], sign, basket, discount, off[0][1] if off else 0.0, threshold, enough, number)
+        if _ASKS_TO_PAY.search(question) and not re.search(r"\bfree\b", question, re.IGNORECASE):
+            # "do I pay for delivery?" is answered No when it is free
+            said, _, rest = found.text.partition(":")
+            return replace(found, text=f"{'No' if said == 'Yes' else 'Yes'}:{rest}")
+        return found
     return None
 
 

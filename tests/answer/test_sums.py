@@ -32,7 +32,9 @@ def said(question: str, sentences: list[str], context: str = "") -> str | None:
     ("got £55 of full price stuff and im using WELCOME10, free delivery?",
      "No: £55 with 10% off comes to £49.50, below the £50 needed for free delivery (£0.50 short)."),
     ("is delivery free on a £60 order?", "Yes: £60, which reaches the £50 needed for free delivery."),
-    ("if I spend 45 quid do i pay for delivery", "No: £45, below the £50 needed for free delivery (£5 short)."),
+    # "do I pay?" is the opposite question to "is it free?"
+    ("if I spend 45 quid do i pay for delivery", "Yes: £45, below the £50 needed for free delivery (£5 short)."),
+    ("basket is £60, do i have to pay for shipping?", "No: £60, which reaches the £50 needed for free delivery."),
 ])
 def test_a_basket_is_set_against_the_free_delivery_threshold_after_its_discount(question: str, expected: str) -> None:
     assert said(question, [NEXT_DAY, CODE, FREE]) == expected
