@@ -374,11 +374,11 @@ def _verdict_of_chosen(question: str, sentences: Sequence[str], best: list[int])
     # a "No" for a place the rule leaves out is not undone by a sentence that names no such place
     # ("bed frames are delivered by a two-person team" beside "... only within the UK and Ireland")
     place_no = said == "No" and _outside_only(asked, sentences[source])
-    # ... nor by a general rule that names none of what the question asks it of ("We deliver to the
-    # EU" beside "bed frames can only be delivered within the UK and Ireland")
+    # ... nor by a general rule that does not name all of what the question asks it of ("We deliver
+    # to the EU" beside "bed frames can only be delivered within the UK and Ireland")
     thing = {word for word in content_words(asked) & content_words(sentences[source]) if not scopes(word)}
     others = [i for i in best if i != source and not (place_no and not (scopes(sentences[i]) & scopes(asked)
-                                                                        and content_words(sentences[i]) & thing))]
+                                                                        and thing <= content_words(sentences[i])))]
     if said and any(_disagrees(question, sentences[i], said, sentences[source]) for i in others):
         said = ""  # "Final Sale items cannot be exchanged" beside "Sale items can be exchanged": no verdict
     return source, said
