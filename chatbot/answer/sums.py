@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
 
+from chatbot.text.colloquial import with_formal_words
 from chatbot.text.facts import MONTHS
 from chatbot.text.measures import MONTH
 from chatbot.text.places import scopes
@@ -592,7 +593,8 @@ def _deadline_sum(question: str, sentences: Sequence[str]) -> Sum | None:
     'No: with delivery on 5 January, the 14 days run until 19 January.'
     >>> _deadline_sum("delivered 20 dec, can i still return it on 10 jan?", ["Returns within 30 days of delivery."]).text
     'Yes: with delivery on 20 December, the 30 days run until 19 January.'
-    >>> _deadline_sum("ordered on 1 June but it only turned up on 5 June. last day to send it back?", ["Returns within 30 days of delivery."]).text
+    >>> _deadline_sum("ordered on 1 June but it only turned up on 5 June. last day to send it back?",
+    ...               ["If it is lost, contact us within 14 days of delivery.", "Returns within 30 days of delivery."]).text
     'With delivery on 5 June, the 30 days run until 5 July.'
     """
     if not asks_deadline(question):
@@ -615,9 +617,12 @@ def _deadline_sum(question: str, sentences: Sequence[str]) -> Sum | None:
                                start, until, question), number)
     if any(number not in windows and speaks_of(sentences[number], question) for number in dated):  # a rule by date of another kind
         return None
+    doing = content_words(with_formal_words(question, english=True)) - _DATE_WORDS
     for number, sentence in enumerate(sentences):
         rule = _WITHIN_DAYS.search(sentence)
-        if rule is None:
+        # the days must be for what is asked: "contact us within 14 days of the delivery date" (a
+        # lost parcel) is no last day to send it back
+        if rule is None or not content_words(sentence[: rule.start()]) & doing:
             continue
         delivered = rule.group("event").lower() in ("delivery", "receiving", "receipt")
         if not (_DELIVERED if delivered else _ORDERED).search(question) or delivery and not delivered:
