@@ -498,17 +498,19 @@ class Pipeline:
         days ("送达后30天内"); for a topic shops often leave unsaid ("can i give my points to my
         wife?") that no passage speaks of, those that do; for the points an order earns after a
         code, those that say whether points count what is paid after it."""
+        def states_points_rule(text: str) -> bool:
+            return earns_after_discount(text) or earns_after_discount_zh(text)
+
         topics = [topic for topic in focus_topics(question) if not any(says_topic(passage.text, topic) for passage in passages)]
-        chinese = asks_deadline_zh(question)
+        dated, chinese = asks_deadline(question), asks_deadline_zh(question)
         points = ((asks_points_after_discount(question) or asks_points_after_discount_zh(question))
-                  and not any(earns_after_discount(p.text) or earns_after_discount_zh(p.text) for p in passages))
-        if not (asks_deadline(question) or chinese or topics or points) or not isinstance(self.retriever, ScoringRetriever):
+                  and not any(states_points_rule(passage.text) for passage in passages))
+        if not (dated or chinese or topics or points) or not isinstance(self.retriever, ScoringRetriever):
             return passages
 
         def wanted(text: str) -> bool:
-            return (asks_deadline(question) and names_date(text) or chinese and counts_days_zh(text)
-                    or any(says_topic(text, topic) for topic in topics)
-                    or points and (earns_after_discount(text) or earns_after_discount_zh(text)))
+            return (dated and names_date(text) or chinese and counts_days_zh(text)
+                    or any(says_topic(text, topic) for topic in topics) or points and states_points_rule(text))
 
         shown = {passage.id for passage in passages}
         more = [passage for doc_id in dict.fromkeys(p.doc_id for p in passages) for passage in self.retriever.document_passages(doc_id)

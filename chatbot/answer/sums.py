@@ -56,9 +56,11 @@ MEMBERSHIP = re.compile(r"\bmember(?:ship)?s?\b|\btier\b|会员|等级", re.IGNO
 _SAYS_WHO = re.compile(r"\b(?:i['’]?m|i\s+am|as)\s+(?:an?\s+)?(?-i:[A-Z][a-z]+)\b(?!\s+(?:time|here))", re.IGNORECASE)
 _AFTER_DISCOUNTS = re.compile(r"\bafter\s+(?:any\s+|your\s+|the\s+)?(?:discounts?|promo(?:tion)?s?|codes?|(?:discount|promo)\s+codes?)|\b(?:discounts?|codes?)\s+(?:are|is)\s+taken\s+off",
                               re.IGNORECASE)
-_ASKS_TO_PAY = re.compile(r"\bpay\s+(?:for\s+)?(?:the\s+)?(?:delivery|shipping|postage)\b", re.IGNORECASE)
+# "do I pay for delivery?": whether delivery is free, asked the other way round
+_ASKS_TO_PAY = re.compile(r"\bpay\s+(?:for\s+)?(?:delivery|shipping|postage)\b", re.IGNORECASE)
 _ASKS_FREE_DELIVERY = re.compile(
-    r"\bfree\s+(?:standard\s+)?(?:delivery|shipping|postage|p\s?&\s?p)\b|\b(?:delivery|shipping|postage)\b[^.?!]*\bfree\b|\bqualify\b|\bpay\s+(?:for\s+)?(?:delivery|shipping|postage)\b",
+    r"\bfree\s+(?:standard\s+)?(?:delivery|shipping|postage|p\s?&\s?p)\b|\b(?:delivery|shipping|postage)\b[^.?!]*\bfree\b|\bqualify\b|"
+    + _ASKS_TO_PAY.pattern,
     re.IGNORECASE,
 )
 # Points into money: "every 100 points gives you a £5 reward voucher", "Every 100 points is worth €5 off".
@@ -418,7 +420,7 @@ def _earned_sum(question: str, context: str, sentences: Sequence[str]) -> Sum | 
         return None
     currency, spent, _ = money[0]
     percent = _discount(question, sentences)  # "with a 10% off code": points on what is paid, where a page says so
-    if percent is not None and not any(_AFTER_DISCOUNTS.search(sentence) and "point" in sentence.lower() for sentence in sentences):
+    if percent is not None and not any(earns_after_discount(sentence) for sentence in sentences):
         return None
     asked_text = f"{context} {question}"
     # "a normal member, not fern or oak"

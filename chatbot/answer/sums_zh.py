@@ -163,7 +163,7 @@ def _earned_sum(question: str, sentences: Sequence[str]) -> Sum | None:
     percent = None if off else _percent(question)
     paid = ""
     if off or percent is not None:  # "用码减了8镑": points on what is paid, where a page says so
-        if not any(_EARNED_AFTER_CODES.search(sentence) for sentence in sentences):
+        if not any(earns_after_discount_zh(sentence) for sentence in sentences):
             return None
         cut = _cut(off[0]) if off else 0.0
         less = price(currency, cut) if off else f"{percent:g}%"
